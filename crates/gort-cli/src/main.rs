@@ -1,0 +1,4 @@
+fn main() {
+    eprintln!("gort: no subcommands yet");
+    std::process::exit(2);
+}

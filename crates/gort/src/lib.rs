@@ -1,0 +1,2 @@
+//! gort: the Go runtime, in Rust.
+#![deny(unsafe_op_in_unsafe_fn)]
