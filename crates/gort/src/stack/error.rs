@@ -258,6 +258,62 @@ mod tests {
         assert!(std::error::Error::source(&e).is_some());
     }
 
+    /// A real ENOMEM from the kernel, far from the map-count limit: in a child process whose
+    /// address space is capped (RLIMIT_AS), a 1 GiB stack cannot be mapped, and the error must
+    /// say out of memory, not blame vm.max_map_count.
+    #[test]
+    fn real_enomem_under_rlimit_as_is_out_of_memory() {
+        use std::os::unix::process::ExitStatusExt;
+        const CHILD_ENV: &str = "GORT_STACK_ENOMEM_CHILD";
+        if std::env::var_os(CHILD_ENV).is_some() {
+            // The test binary already uses far less than 1 GiB of address space beyond what it
+            // has; allow 256 MiB more than now.
+            let now: usize = std::fs::read_to_string("/proc/self/statm")
+                .unwrap()
+                .split_whitespace()
+                .next()
+                .unwrap()
+                .parse::<usize>()
+                .unwrap()
+                * super::super::page_size();
+            let cap = (now + (256 << 20)) as libc::rlim_t;
+            let lim = libc::rlimit {
+                rlim_cur: cap,
+                rlim_max: cap,
+            };
+            // SAFETY: setrlimit reads a valid rlimit; this child exists to run under it.
+            assert_eq!(unsafe { libc::setrlimit(libc::RLIMIT_AS, &lim) }, 0);
+            let err = super::super::GoStack::new(super::super::MAX_STACK_SIZE).unwrap_err();
+            println!("CHILD-ERROR: {err}");
+            assert_eq!(err.kind(), StackErrorKind::OutOfMemory, "{err}");
+            assert_eq!(err.raw_os_error(), Some(libc::ENOMEM));
+            return;
+        }
+        let module = module_path!().split_once("::").unwrap().1;
+        let out = std::process::Command::new(std::env::current_exe().unwrap())
+            .args([
+                "--exact",
+                &format!("{module}::real_enomem_under_rlimit_as_is_out_of_memory"),
+                "--nocapture",
+                "--test-threads=1",
+            ])
+            .env(CHILD_ENV, "1")
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success(),
+            "child failed: {:?} {stdout} {}",
+            out.status.signal(),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(
+            stdout
+                .contains("CHILD-ERROR: cannot map goroutine stack of 1048576 KiB: out of memory"),
+            "{stdout}"
+        );
+    }
+
     #[test]
     fn limits_are_readable_here() {
         // /proc is mounted on the machines this project runs on.
