@@ -148,7 +148,7 @@ fn deadlock_is_reported_with_goroutines() {
     let err = rt
         .try_block_on(|| {
             let a = gort::go(|| {
-                gort::sched_park_forever_for_tests();
+                gort::block_forever();
             });
             a.join().unwrap();
         })
@@ -159,7 +159,7 @@ fn deadlock_is_reported_with_goroutines() {
         "{msg}"
     );
     assert!(msg.contains("[join]"), "{msg}");
-    assert!(msg.contains("goroutine 2 [wait]"), "{msg}");
+    assert!(msg.contains("goroutine 2 [select (no cases)]"), "{msg}");
     assert!(msg.contains("tests/sched.rs"), "{msg}");
 }
 

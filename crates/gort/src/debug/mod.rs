@@ -12,4 +12,5 @@ pub(crate) mod schedtrace;
 pub(crate) mod sigquit;
 
 pub use dump::{goroutine_dump, write_goroutine_dump};
+pub use crate::stack::{stack_stats, StackStats};
 pub use schedtrace::sched_summary;

@@ -163,8 +163,8 @@ pub(crate) struct G {
     /// Index in the allgs registry shard (for O(1) removal).
     pub(crate) reg_index: AtomicUsize,
     pub(crate) reg_shard: usize,
-    /// Guard-page range of the stack while running (for the overflow handler).
-    pub(crate) guard: (usize, usize),
+    /// Guard-page range and usable size of the stack (for the overflow handler).
+    pub(crate) guard: (usize, usize, usize),
 }
 
 // SAFETY: every field is either atomic, immutable after construction, or covered by the field
@@ -185,7 +185,7 @@ impl G {
         created_at: &'static Location<'static>,
         shared: Arc<Shared>,
         coro: Option<Coro>,
-        guard: (usize, usize),
+        guard: (usize, usize, usize),
         reg_shard: usize,
     ) -> G {
         G {
@@ -300,6 +300,6 @@ pub(crate) mod tests_support {
             static SHARED: Arc<Shared> = Shared::for_tests();
         }
         let shared = SHARED.with(|s| s.clone());
-        Arc::new(G::new(id, 0, Location::caller(), shared, None, (0, 0), 0))
+        Arc::new(G::new(id, 0, Location::caller(), shared, None, (0, 0, 0), 0))
     }
 }

@@ -119,6 +119,17 @@ pub fn yield_now() {
     }
 }
 
+/// Parks the calling goroutine forever: Go's `select {}`. Useful at the end of a main
+/// goroutine whose work happens in others; if nothing else can run, the deadlock detector
+/// reports it. Outside a goroutine it parks the thread forever.
+#[track_caller]
+pub fn block_forever() -> ! {
+    let at = Location::caller();
+    loop {
+        park_at(WaitReason::SelectNoCases, at);
+    }
+}
+
 /// Cooperative preemption point: yields if sysmon flagged this P's time slice as used up.
 #[inline]
 pub(crate) fn preempt_point() {

@@ -60,7 +60,7 @@ impl Shared {
     fn new(nprocs: usize, stack_size: usize, godebug: GoDebug, detect_deadlock: bool) -> Shared {
         Shared {
             ps: (0..nprocs)
-                .map(|i| P::new(i, StackPool::new(stack_size)))
+                .map(|i| P::new(i, StackPool::new()))
                 .collect(),
             global: Mutex::new(VecDeque::new()),
             global_len: AtomicUsize::new(0),

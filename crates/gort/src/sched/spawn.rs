@@ -17,8 +17,6 @@ use corosensei::Yielder;
 use super::g::{Coro, WaitReason, G};
 use super::park::{ctx, current, Unparker};
 use super::runtime::{default_runtime, Error, Shared};
-#[allow(unused_imports)]
-use crate::stack::GuardRange as _;
 
 const EMPTY: u8 = 0;
 const WAITING: u8 = 1;
@@ -185,7 +183,8 @@ where
         Some(c) => unsafe { c.p().local() }.stacks.get(&shared.stacks)?,
         None => shared.stacks.get()?,
     };
-    let guard = stack.guard_range();
+    let (lo, hi) = stack.guard_range();
+    let guard = (lo, hi, stack.usable_size());
     let packet = Arc::new(Packet {
         state: AtomicU8::new(EMPTY),
         result: UnsafeCell::new(None),

@@ -68,6 +68,7 @@ pub(crate) fn worker_main(shared: Arc<Shared>, pid: usize) {
     // SAFETY: we are P's M.
     let local = unsafe { p.local() };
     local.pinned.clear();
+    local.stacks.flush(&shared.stacks);
     drop(p.swap_runnext(None));
     while p.ring.pop().is_some() {}
     let mut v = std::collections::VecDeque::new();
@@ -364,7 +365,7 @@ impl Worker<'_> {
         loop {
             self.ctx.g.set(Arc::as_ptr(&g));
             p.curg.store(g.id, Relaxed);
-            crate::stack::set_current(g.guard.0, g.guard.1, g.id);
+            crate::stack::set_current(g.guard.0, g.guard.1, g.id, g.guard.2);
             // SAFETY: we dequeued `g` and it is pinned to this M (checked above), so we are
             // the only party touching its coroutine.
             let coro = unsafe { g.coro_mut() }
