@@ -23,7 +23,7 @@ pub(crate) mod stack;
 pub use gort_macros::main;
 pub use stack::{mappings_per_stack, max_map_count, StackError, StackErrorKind};
 pub use sched::{
-    block_forever, blocking, go, gomaxprocs, goid, is_thread_locked, lock_os_thread, num_goroutine, try_go,
+    block_forever, blocking, park, Unparker, go, gomaxprocs, goid, is_thread_locked, lock_os_thread, num_goroutine, try_go,
     unlock_os_thread, yield_now, Builder, Error, JoinHandle, Runtime, SpawnError, WaitReason,
     DEFAULT_STACK_SIZE,
 };

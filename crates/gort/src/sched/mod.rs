@@ -64,6 +64,6 @@ pub(crate) mod worker;
 pub use blocking::blocking;
 pub use g::WaitReason;
 pub use lock::{is_thread_locked, lock_os_thread, unlock_os_thread};
-pub use park::{block_forever, yield_now};
+pub use park::{block_forever, park, yield_now, Unparker};
 pub use runtime::{Builder, Error, Runtime, DEFAULT_STACK_SIZE};
 pub use spawn::{go, gomaxprocs, goid, num_goroutine, try_go, JoinHandle, SpawnError};

@@ -83,9 +83,15 @@ pub(crate) fn current<'a>() -> Option<(&'a Ctx, &'a G)> {
     Some((c, g))
 }
 
-/// Suspends the calling goroutine (or thread) until unparked. May return spuriously.
+/// Suspends the calling goroutine until an [`Unparker`] for it is used (Go's gopark); outside
+/// a goroutine, parks the OS thread. May return spuriously: loop on your own condition, as
+/// with `std::thread::park`. `reason` and the caller's location appear in goroutine dumps
+/// and deadlock reports.
+///
+/// This is the primitive gort's channels, sync and timers are built on; it is public for
+/// crates that build their own blocking primitives.
 #[track_caller]
-pub(crate) fn park(reason: WaitReason) {
+pub fn park(reason: WaitReason) {
     park_at(reason, Location::caller())
 }
 
@@ -141,9 +147,17 @@ pub(crate) fn preempt_point() {
     }
 }
 
-/// Wakes a parked goroutine or thread.
+/// Wakes a parked goroutine or thread: the handle side of [`park`].
+///
+/// Like `std::thread::Thread::unpark`, but for goroutines: `unpark` makes the goroutine
+/// runnable again (on its own M) or, if it is not parked yet, leaves a permit so that its
+/// next `park` returns at once. Cheap to clone (a reference count).
 #[derive(Clone, Debug)]
-pub(crate) enum Unparker {
+pub struct Unparker(pub(crate) Waiter);
+
+/// What an [`Unparker`] wakes.
+#[derive(Clone, Debug)]
+pub(crate) enum Waiter {
     G(GRef),
     Thread(std::thread::Thread),
 }
@@ -155,9 +169,9 @@ impl std::fmt::Debug for G {
 }
 
 impl Unparker {
-    /// The unparker for the calling goroutine or thread.
-    pub(crate) fn current() -> Unparker {
-        match current() {
+    /// The unparker for the calling goroutine (or thread, outside goroutines).
+    pub fn current() -> Unparker {
+        Unparker(match current() {
             Some((_, g)) => {
                 // SAFETY: `g` is the G this M runs; the M's queue reference keeps it alive and
                 // we make a new counted reference from it. Arc::increment_strong_count needs the
@@ -165,17 +179,26 @@ impl Unparker {
                 let p = g as *const G;
                 unsafe {
                     Arc::increment_strong_count(p);
-                    Unparker::G(Arc::from_raw(p))
+                    Waiter::G(Arc::from_raw(p))
                 }
             }
-            None => Unparker::Thread(std::thread::current()),
+            None => Waiter::Thread(std::thread::current()),
+        })
+    }
+
+    /// Wakes the goroutine or thread (or leaves it a permit if it is not parked).
+    pub fn unpark(&self) {
+        match &self.0 {
+            Waiter::G(g) => ready(g),
+            Waiter::Thread(t) => t.unpark(),
         }
     }
 
-    pub(crate) fn unpark(&self) {
-        match self {
-            Unparker::G(g) => ready(g),
-            Unparker::Thread(t) => t.unpark(),
+    /// The goroutine id this unparker wakes (0 for a plain thread).
+    pub fn goid(&self) -> u64 {
+        match &self.0 {
+            Waiter::G(g) => g.id,
+            Waiter::Thread(_) => 0,
         }
     }
 }

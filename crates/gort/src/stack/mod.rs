@@ -92,8 +92,7 @@ pub use error::{mappings_per_stack, max_map_count, StackError, StackErrorKind};
 pub use mmap::{stack_stats, StackStats};
 pub(crate) use mmap::GoStack;
 pub(crate) use overflow::{clear_current, ensure_sigaltstack, install_overflow_handler, set_current};
-#[cfg(test)]
-pub(crate) use overflow::set_current_stack;
+
 pub(crate) use pool::{GlobalStackPool, StackPool};
 
 use std::sync::atomic::{AtomicUsize, Ordering};
