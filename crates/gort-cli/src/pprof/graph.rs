@@ -150,6 +150,9 @@ fn build(st: &Stacks, keep: Option<&HashSet<String>>) -> Vec<Node> {
     let mut cum: Vec<i64> = Vec::new();
     let mut inl: Vec<(bool, bool)> = Vec::new();
     for (frames, v) in &st.stacks {
+        if *v == 0 {
+            continue; // pprof ignores samples with no weight for this type.
+        }
         let mut seen: HashSet<usize> = HashSet::new();
         let mut parent: Option<usize> = None;
         let mut residual = false;
