@@ -205,8 +205,8 @@ impl Breakdown {
 pub fn classify(st: &Stacks) -> Breakdown {
     let mut b = Breakdown::default();
     for (frames, v) in &st.stacks {
-        let v = v.abs();
-        b.total += v;
+        let v = v.saturating_abs();
+        b.total = b.total.saturating_add(v);
         let mut class = Class::User;
         let mut culprit = frames.first().map(|f| f.name.clone()).unwrap_or_default();
         for f in frames.iter().rev() {
@@ -217,10 +217,12 @@ pub fn classify(st: &Stacks) -> Breakdown {
             }
         }
         if class == Class::Alloc && frames.iter().any(|f| f.name.starts_with("fmt.")) {
-            b.fmt_alloc += v;
+            b.fmt_alloc = b.fmt_alloc.saturating_add(v);
         }
-        *b.by_class.entry(class).or_default() += v;
-        *b.by_func.entry(class).or_default().entry(culprit).or_default() += v;
+        let e = b.by_class.entry(class).or_default();
+        *e = e.saturating_add(v);
+        let e = b.by_func.entry(class).or_default().entry(culprit).or_default();
+        *e = e.saturating_add(v);
     }
     b
 }

@@ -25,10 +25,10 @@ pub struct Row {
 
 impl Row {
     pub fn dflat(&self) -> i64 {
-        self.flat_b - self.flat_a
+        self.flat_b.saturating_sub(self.flat_a)
     }
     pub fn dcum(&self) -> i64 {
-        self.cum_b - self.cum_a
+        self.cum_b.saturating_sub(self.cum_a)
     }
 }
 
@@ -58,11 +58,11 @@ pub fn rows(a: &Profile, b: &Profile, choice: Option<&str>) -> Result<(Vec<Row>,
                 cum_b: 0,
             });
             if is_b {
-                r.flat_b += n.flat;
-                r.cum_b += n.cum;
+                r.flat_b = r.flat_b.saturating_add(n.flat);
+                r.cum_b = r.cum_b.saturating_add(n.cum);
             } else {
-                r.flat_a += n.flat;
-                r.cum_a += n.cum;
+                r.flat_a = r.flat_a.saturating_add(n.flat);
+                r.cum_a = r.cum_a.saturating_add(n.cum);
             }
         }
     };
@@ -71,9 +71,9 @@ pub fn rows(a: &Profile, b: &Profile, choice: Option<&str>) -> Result<(Vec<Row>,
     let mut rows: Vec<Row> = m.into_values().collect();
     rows.sort_by(|x, y| {
         y.dflat()
-            .abs()
-            .cmp(&x.dflat().abs())
-            .then_with(|| y.dcum().abs().cmp(&x.dcum().abs()))
+            .saturating_abs()
+            .cmp(&x.dflat().saturating_abs())
+            .then_with(|| y.dcum().saturating_abs().cmp(&x.dcum().saturating_abs()))
             .then_with(|| x.name.cmp(&y.name))
     });
     Ok((rows, ga.total, gb.total, sa.sample_unit))
@@ -84,7 +84,7 @@ pub fn render(a: &Profile, b: &Profile, choice: Option<&str>, nodecount: usize) 
     let (rows, ta, tb, unit_in) = rows(a, b, choice)?;
     let min = rows
         .iter()
-        .map(|r| r.dflat().abs())
+        .map(|r| r.dflat().saturating_abs())
         .filter(|v| *v > 0)
         .min()
         .unwrap_or(0);
@@ -103,7 +103,7 @@ pub fn render(a: &Profile, b: &Profile, choice: Option<&str>, nodecount: usize) 
         "Total: A {}, B {} ({})",
         label(ta, &unit_in, &unit),
         label(tb, &unit_in, &unit),
-        f(tb - ta)
+        f(tb.saturating_sub(ta))
     );
     let changed: Vec<&Row> = rows
         .iter()

@@ -24,7 +24,8 @@ pub fn folded(p: &Profile, choice: Option<&str>) -> Result<(Vec<String>, String)
             .rev()
             .map(|f| f.name.replace([';', '\n'], "_"))
             .collect();
-        *acc.entry(key.join(";")).or_default() += v;
+        let e = acc.entry(key.join(";")).or_default();
+        *e = e.saturating_add(*v);
     }
     let lines = acc.into_iter().map(|(k, v)| format!("{k} {v}")).collect();
     Ok((lines, format!("{} ({})", st.sample_type, st.sample_unit)))

@@ -169,7 +169,7 @@ fn build(st: &Stacks, keep: Option<&HashSet<String>>) -> Vec<Node> {
                 order.len() - 1
             });
             if seen.insert(i) {
-                cum[i] += v;
+                cum[i] = cum[i].saturating_add(*v);
             }
             if let Some(pi) = parent {
                 if pi != i {
@@ -184,7 +184,7 @@ fn build(st: &Stacks, keep: Option<&HashSet<String>>) -> Vec<Node> {
             residual = false;
         }
         if let (Some(pi), false) = (parent, residual) {
-            flat[pi] += v;
+            flat[pi] = flat[pi].saturating_add(*v);
         }
     }
     order
@@ -206,17 +206,20 @@ fn build(st: &Stacks, keep: Option<&HashSet<String>>) -> Vec<Node> {
 /// Builds the graph, drops nodes under `node_fraction` of the total, and
 /// sorts by flat (then name, then cum) as `pprof -top` does.
 pub fn graph(st: &Stacks, node_fraction: f64) -> Graph {
-    let total: i64 = st.stacks.iter().map(|(_, v)| v.abs()).sum();
+    let total: i64 = st
+        .stacks
+        .iter()
+        .fold(0i64, |t, (_, v)| t.saturating_add(v.saturating_abs()));
     let nodes = build(st, None);
-    let flat_total: i64 = nodes.iter().map(|n| n.flat).sum();
+    let flat_total: i64 = nodes.iter().fold(0i64, |t, n| t.saturating_add(n.flat));
     let cutoff = (flat_total as f64 * node_fraction) as i64;
-    let cutoff = cutoff.abs();
+    let cutoff = cutoff.saturating_abs();
     let mut nodes = nodes;
     let mut dropped = 0;
     if cutoff > 0 {
         let keep: HashSet<String> = nodes
             .iter()
-            .filter(|n| n.cum.abs() >= cutoff)
+            .filter(|n| n.cum.saturating_abs() >= cutoff)
             .map(|n| n.name.clone())
             .collect();
         if keep.len() != nodes.len() {
@@ -237,9 +240,9 @@ pub fn graph(st: &Stacks, node_fraction: f64) -> Graph {
 pub fn sort_flat(nodes: &mut [Node]) {
     nodes.sort_by(|a, b| {
         b.flat
-            .abs()
-            .cmp(&a.flat.abs())
+            .saturating_abs()
+            .cmp(&a.flat.saturating_abs())
             .then_with(|| a.name.cmp(&b.name))
-            .then_with(|| b.cum.abs().cmp(&a.cum.abs()))
+            .then_with(|| b.cum.saturating_abs().cmp(&a.cum.saturating_abs()))
     });
 }

@@ -82,7 +82,13 @@ pub fn render(p: &Profile, choice: Option<&str>, nodecount: Option<usize>) -> Re
     let min_value = g
         .nodes
         .iter()
-        .map(|n| if n.flat != 0 { n.flat.abs() } else { n.cum.abs() })
+        .map(|n| {
+            if n.flat != 0 {
+                n.flat.saturating_abs()
+            } else {
+                n.cum.saturating_abs()
+            }
+        })
         .filter(|v| *v > 0)
         .min()
         .unwrap_or(0);
@@ -105,7 +111,7 @@ pub fn render(p: &Profile, choice: Option<&str>, nodecount: Option<usize>) -> Re
         Some(n) if n > 0 => g.nodes.iter().take(n).collect(),
         _ => g.nodes.iter().collect(),
     };
-    let shown_total: i64 = shown.iter().map(|n| n.flat).sum();
+    let shown_total: i64 = shown.iter().fold(0i64, |t, n| t.saturating_add(n.flat));
     let _ = writeln!(
         out,
         "Showing nodes accounting for {}, {} of {} total",
@@ -132,9 +138,9 @@ pub fn render(p: &Profile, choice: Option<&str>, nodecount: Option<usize>) -> Re
         "{:>10} {:>5}% {:>5}% {:>10} {:>5}%",
         "flat", "flat", "sum", "cum", "cum"
     );
-    let mut sum = 0;
+    let mut sum = 0i64;
     for n in shown {
-        sum += n.flat;
+        sum = sum.saturating_add(n.flat);
         let inl = if n.inline_label.is_empty() {
             String::new()
         } else {
