@@ -91,7 +91,7 @@ pub fn result_line(line: &str) -> Option<ResultFields> {
     }
     let iters: u64 = fields.next()?.parse().ok()?;
     let rest: Vec<&str> = fields.collect();
-    if rest.is_empty() || rest.len() % 2 != 0 {
+    if rest.is_empty() || rest.len() & 1 != 0 {
         return None;
     }
     let mut values = Vec::with_capacity(rest.len() / 2);

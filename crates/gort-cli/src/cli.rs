@@ -23,16 +23,22 @@ pub struct Cli {
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// Summarise and compare benchmark results (like golang.org/x/perf benchstat).
-    #[command(after_help = "Examples:\n  gort benchstat bench.txt\n  gort benchstat base.txt new.txt\n  gort benchstat --format csv base.txt new.txt > cmp.csv\n  go test -bench . -count 10 | gort benchstat -\n\nEach file holds `go test -bench` output (any other lines are ignored).\nFor each benchmark and unit: the median ± the 95% confidence interval;\nwith two or more files, the change against the first file and the\nMann-Whitney U test p-value (`~` means no significant difference).\nRun benchmarks with -count 6 or more for finite confidence intervals.")]
+    #[command(
+        after_help = "Examples:\n  gort benchstat bench.txt\n  gort benchstat base.txt new.txt\n  gort benchstat --format csv base.txt new.txt > cmp.csv\n  go test -bench . -count 10 | gort benchstat -\n\nEach file holds `go test -bench` output (any other lines are ignored).\nFor each benchmark and unit: the median ± the 95% confidence interval;\nwith two or more files, the change against the first file and the\nMann-Whitney U test p-value (`~` means no significant difference).\nRun benchmarks with -count 6 or more for finite confidence intervals."
+    )]
     Benchstat(BenchstatArgs),
     /// Read pprof profiles: top functions, flame graphs, differences.
     #[command(subcommand)]
     Pprof(PprofCmd),
     /// Analyse GODEBUG=gctrace=1 output, chart it, and model other GOGC/GOMEMLIMIT settings.
-    #[command(after_help = "Examples:\n  GODEBUG=gctrace=1 ./prog 2> trace.txt; gort gctrace trace.txt\n  gort gctrace trace.txt --svg heap.svg\n  gort gctrace trace.txt --what-if GOGC=200\n  gort gctrace trace.txt --what-if GOGC=100,GOMEMLIMIT=64MiB\n  ./prog 2>&1 | gort gctrace -")]
+    #[command(
+        after_help = "Examples:\n  GODEBUG=gctrace=1 ./prog 2> trace.txt; gort gctrace trace.txt\n  gort gctrace trace.txt --svg heap.svg\n  gort gctrace trace.txt --what-if GOGC=200\n  gort gctrace trace.txt --what-if GOGC=100,GOMEMLIMIT=64MiB\n  ./prog 2>&1 | gort gctrace -"
+    )]
     Gctrace(GctraceArgs),
     /// Run a benchmark with profiling and GC tracing, and name the bottleneck.
-    #[command(after_help = "Examples:\n  gort doctor -- go test -run none -bench Sprintf ./fix\n  gort doctor -- ./target/release/mybench\n  gort doctor --profile cpu.pprof --bench bench.txt --gctrace gc.txt\n\nWhen running a command, `go test` gets -cpuprofile, -memprofile and\n-benchmem; other commands get -cpuprofile FILE -memprofile FILE. Both run\nwith GODEBUG=gctrace=1. The command's output is passed through.")]
+    #[command(
+        after_help = "Examples:\n  gort doctor -- go test -run none -bench Sprintf ./fix\n  gort doctor -- ./target/release/mybench\n  gort doctor --profile cpu.pprof --bench bench.txt --gctrace gc.txt\n\nWhen running a command, `go test` gets -cpuprofile, -memprofile and\n-benchmem; other commands get -cpuprofile FILE -memprofile FILE. Both run\nwith GODEBUG=gctrace=1. The command's output is passed through."
+    )]
     Doctor(DoctorArgs),
 }
 
@@ -55,13 +61,19 @@ pub enum Format {
 #[derive(Subcommand, Debug)]
 pub enum PprofCmd {
     /// Print the functions with the most samples (like `go tool pprof -top`).
-    #[command(after_help = "Examples:\n  gort pprof top cpu.pprof\n  gort pprof top --sample-index alloc_objects mem.pprof\n  gort pprof top --sample-index 0 --nodecount 20 cpu.pprof\n\nDefault sample type: the profile's default_sample_type if set, else the\nlast one (cpu for CPU profiles), as go tool pprof does.")]
+    #[command(
+        after_help = "Examples:\n  gort pprof top cpu.pprof\n  gort pprof top --sample-index alloc_objects mem.pprof\n  gort pprof top --sample-index 0 --nodecount 20 cpu.pprof\n\nDefault sample type: the profile's default_sample_type if set, else the\nlast one (cpu for CPU profiles), as go tool pprof does."
+    )]
     Top(TopArgs),
     /// Write an SVG flame graph.
-    #[command(after_help = "Examples:\n  gort pprof flame cpu.pprof -o cpu.svg\n  gort pprof flame --sample-index inuse_space mem.pprof -o heap.svg")]
+    #[command(
+        after_help = "Examples:\n  gort pprof flame cpu.pprof -o cpu.svg\n  gort pprof flame --sample-index inuse_space mem.pprof -o heap.svg"
+    )]
     Flame(FlameArgs),
     /// Per-function flat and cum change from A to B (B - A), largest first.
-    #[command(after_help = "Examples:\n  gort pprof diff before.pprof after.pprof\n  gort pprof diff --sample-index alloc_space a.pprof b.pprof")]
+    #[command(
+        after_help = "Examples:\n  gort pprof diff before.pprof after.pprof\n  gort pprof diff --sample-index alloc_space a.pprof b.pprof"
+    )]
     Diff(DiffArgs),
 }
 

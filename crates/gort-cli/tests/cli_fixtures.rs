@@ -6,9 +6,15 @@ use common::{fixture, gort, gort_ok};
 #[test]
 fn benchstat_single_file() {
     let out = gort_ok(&["benchstat", &fixture("bench-base.txt")]);
-    assert!(out.starts_with("goos: linux\ngoarch: amd64\npkg: fix\n"), "{out}");
+    assert!(
+        out.starts_with("goos: linux\ngoarch: amd64\npkg: fix\n"),
+        "{out}"
+    );
     assert!(out.contains("sec/op") && out.contains("B/op") && out.contains("allocs/op"));
-    assert!(out.contains("Sprintf-2") && out.contains("156.0n ± ∞"), "{out}");
+    assert!(
+        out.contains("Sprintf-2") && out.contains("156.0n ± ∞"),
+        "{out}"
+    );
     assert!(out.contains("need >= 6 samples for confidence interval at level 0.95"));
     assert!(out.contains("geomean"));
 }
@@ -28,9 +34,15 @@ fn benchstat_shows_what_gogc25_slowed() {
     };
     // The sec/op table comes first: AllocTree is the significant slowdown.
     let alloc = line("AllocTree-2");
-    assert!(alloc.contains("+18.72%") && alloc.contains("p=0.008 n=5"), "{alloc}");
+    assert!(
+        alloc.contains("+18.72%") && alloc.contains("p=0.008 n=5"),
+        "{alloc}"
+    );
     let sprintf = line("Sprintf-2");
-    assert!(sprintf.contains("~") && sprintf.contains("p=0.095"), "{sprintf}");
+    assert!(
+        sprintf.contains("~") && sprintf.contains("p=0.095"),
+        "{sprintf}"
+    );
     assert!(out.contains("+4.89%"), "geomean delta missing:\n{out}");
     assert!(out.contains("vs base"));
 }
@@ -45,7 +57,10 @@ fn benchstat_csv() {
         &fixture("bench-gogc25.txt"),
     ]);
     assert!(out.contains(",sec/op,CI,sec/op,CI,vs base,P"), "{out}");
-    assert!(out.contains("AllocTree-2,8.9782e-05,∞,0.000106587,∞,+18.72%,p=0.008 n=5"), "{out}");
+    assert!(
+        out.contains("AllocTree-2,8.9782e-05,∞,0.000106587,∞,+18.72%,p=0.008 n=5"),
+        "{out}"
+    );
 }
 
 #[test]
@@ -53,7 +68,10 @@ fn benchstat_stdin_and_errors() {
     let out = gort(&["benchstat", "/nonexistent/bench.txt"]);
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.starts_with("gort: cannot read /nonexistent/bench.txt"), "{err}");
+    assert!(
+        err.starts_with("gort: cannot read /nonexistent/bench.txt"),
+        "{err}"
+    );
     assert_eq!(err.trim_end().lines().count(), 1, "one-line error: {err}");
     let out = gort(&["benchstat", &fixture("gctrace-binarytrees.txt")]);
     assert_eq!(out.status.code(), Some(1));
@@ -70,10 +88,16 @@ fn pprof_top_cpu_and_mem() {
         .skip_while(|l| !l.trim_start().starts_with("flat"))
         .nth(1)
         .expect("a row");
-    assert!(first.contains("runtime.mallocgc") && first.contains("25.91%"), "{first}");
+    assert!(
+        first.contains("runtime.mallocgc") && first.contains("25.91%"),
+        "{first}"
+    );
     let out = gort_ok(&["pprof", "top", &fixture("mem.pprof")]);
     assert!(out.contains("Type: alloc_space"), "{out}");
-    assert!(out.contains("711.01MB 78.90% 78.90%   711.01MB 78.90%  fix.build"), "{out}");
+    assert!(
+        out.contains("711.01MB 78.90% 78.90%   711.01MB 78.90%  fix.build"),
+        "{out}"
+    );
     for si in ["0", "1", "2", "3", "inuse_space", "alloc_objects"] {
         let out = gort_ok(&["pprof", "top", "--sample-index", si, &fixture("mem.pprof")]);
         assert!(out.contains("flat%"));
@@ -88,7 +112,13 @@ fn pprof_errors() {
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("not a pprof profile"), "{err}");
-    let out = gort(&["pprof", "top", "--sample-index", "nope", &fixture("cpu.pprof")]);
+    let out = gort(&[
+        "pprof",
+        "top",
+        "--sample-index",
+        "nope",
+        &fixture("cpu.pprof"),
+    ]);
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("samples, cpu"));
     let out = gort(&["pprof", "top", "--sample-index", "9", &fixture("cpu.pprof")]);
@@ -113,16 +143,28 @@ fn pprof_flame_writes_svg() {
         "-o",
         &mem_svg,
     ]);
-    assert!(std::fs::read_to_string(&mem_svg).expect("svg").contains("fix.build"));
+    assert!(std::fs::read_to_string(&mem_svg)
+        .expect("svg")
+        .contains("fix.build"));
 }
 
 #[test]
 fn pprof_diff() {
     // The same profile against itself: nothing changed.
-    let out = gort_ok(&["pprof", "diff", &fixture("cpu.pprof"), &fixture("cpu.pprof")]);
+    let out = gort_ok(&[
+        "pprof",
+        "diff",
+        &fixture("cpu.pprof"),
+        &fixture("cpu.pprof"),
+    ]);
     assert!(out.contains("Showing 0 of 0 changed functions"), "{out}");
     // CPU vs heap profile: different sample types is an error.
-    let out = gort(&["pprof", "diff", &fixture("cpu.pprof"), &fixture("mem.pprof")]);
+    let out = gort(&[
+        "pprof",
+        "diff",
+        &fixture("cpu.pprof"),
+        &fixture("mem.pprof"),
+    ]);
     assert_eq!(out.status.code(), Some(1));
 }
 
@@ -149,7 +191,12 @@ fn gctrace_report_whatif_svg() {
     assert!(out.contains("assumptions:"));
     let text = std::fs::read_to_string(&svg).expect("svg");
     assert!(text.starts_with("<svg") && text.contains("polyline"));
-    let out = gort(&["gctrace", &fixture("gctrace-binarytrees.txt"), "--what-if", "GOGC=x"]);
+    let out = gort(&[
+        "gctrace",
+        &fixture("gctrace-binarytrees.txt"),
+        "--what-if",
+        "GOGC=x",
+    ]);
     assert_eq!(out.status.code(), Some(1));
 }
 
@@ -181,9 +228,15 @@ fn doctor_names_allocation_on_fixture_profile() {
     ]);
     assert!(out.starts_with("Bottleneck: allocation/GC"), "{out}");
     assert!(out.contains("Preallocate"), "{out}");
-    assert!(out.contains("AllocTree-2 2047 allocs/op, 32752 B/op"), "{out}");
+    assert!(
+        out.contains("AllocTree-2 2047 allocs/op, 32752 B/op"),
+        "{out}"
+    );
     assert!(out.contains("Avoid fmt on hot paths"), "{out}");
-    assert!(out.contains("Tune GOGC/GOMEMLIMIT") && out.contains("GC CPU 8.1%"), "{out}");
+    assert!(
+        out.contains("Tune GOGC/GOMEMLIMIT") && out.contains("GC CPU 8.1%"),
+        "{out}"
+    );
     let out = gort_ok(&["doctor", "--profile", &fixture("cpu.pprof")]);
     assert!(out.starts_with("Bottleneck: allocation/GC"), "{out}");
 }
@@ -192,7 +245,9 @@ fn doctor_names_allocation_on_fixture_profile() {
 fn doctor_usage_errors() {
     assert_eq!(gort(&["doctor"]).status.code(), Some(2));
     assert_eq!(
-        gort(&["doctor", "--profile", "/nonexistent.pprof"]).status.code(),
+        gort(&["doctor", "--profile", "/nonexistent.pprof"])
+            .status
+            .code(),
         Some(1)
     );
 }

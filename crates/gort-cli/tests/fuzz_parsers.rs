@@ -28,13 +28,18 @@ fn bench_line() -> impl Strategy<Value = String> {
         Just("ns/iter*MB"),
         Just("x"),
     ];
-    (name, 0u64..1_000_000, prop::collection::vec((val, unit), 0..4)).prop_map(|(n, it, vs)| {
-        let mut s = format!("{n}\t{it}");
-        for (v, u) in vs {
-            s.push_str(&format!("\t{v} {u}"));
-        }
-        s
-    })
+    (
+        name,
+        0u64..1_000_000,
+        prop::collection::vec((val, unit), 0..4),
+    )
+        .prop_map(|(n, it, vs)| {
+            let mut s = format!("{n}\t{it}");
+            for (v, u) in vs {
+                s.push_str(&format!("\t{v} {u}"));
+            }
+            s
+        })
 }
 
 fn any_line() -> impl Strategy<Value = String> {

@@ -68,7 +68,9 @@ fn binom_pmf(n: usize, p: f64, k: i64) -> f64 {
 
 fn ln_choose(n: usize, k: usize) -> f64 {
     let k = k.min(n - k);
-    (0..k).map(|i| ((n - i) as f64).ln() - ((i + 1) as f64).ln()).sum()
+    (0..k)
+        .map(|i| ((n - i) as f64).ln() - ((i + 1) as f64).ln())
+        .sum()
 }
 
 /// Order statistics (1-based) bounding the CI of the median for n samples:
@@ -143,7 +145,7 @@ pub fn summarize(values: &[f64]) -> Summary {
     } else {
         xs[l as usize - 1]
     };
-    let hi = if r - 1 >= n as i64 {
+    let hi = if r > n as i64 {
         f64::INFINITY
     } else {
         xs[r as usize - 1]
@@ -399,10 +401,7 @@ fn u_test_p(x1: &[f64], x2: &[f64]) -> Result<f64, &'static str> {
         // p-value above 1 means nothing, so clamp (x/perf does not).
         return Ok((2.0 * exact_u_cdf(&groups, n1, two_small)).min(1.0));
     }
-    let t: f64 = groups
-        .iter()
-        .map(|&(s, _)| (s * s * s - s) as f64)
-        .sum();
+    let t: f64 = groups.iter().map(|&(s, _)| (s * s * s - s) as f64).sum();
     let nn = (n1 + n2) as f64;
     let mu = (n1 * n2) as f64 / 2.0;
     let sigma = ((n1 * n2) as f64 * ((nn + 1.0) - t / (nn * (nn - 1.0))) / 12.0).sqrt();
@@ -432,8 +431,7 @@ fn exact_u_cdf(groups: &[(usize, usize)], n1: usize, two_u: i64) -> f64 {
         let two_mid = 2 * pos + 1 + size; // 2 * midrank
         let mut next = vec![vec![0f64; max_s + 1]; n1 + 1];
         for k in 0..=n1.min(pos) {
-            for s in 0..=reach.min(max_s) {
-                let w = dp[k][s];
+            for (s, &w) in dp[k].iter().enumerate().take(reach.min(max_s) + 1) {
                 if w == 0.0 {
                     continue;
                 }

@@ -5,8 +5,7 @@
 //! benchmark with `median ± CI%` per file and, for every file after the
 //! first, the delta (or `~` when not significant) and `(p=… n=…)`, a
 //! `geomean` row, and numbered footnotes (`¹ need >= 6 samples …`) for
-//! warnings. Widths are computed over every table of the report so the
-//! tables line up. CSV writes raw (unscaled) medians, as benchstat does,
+//! warnings. CSV writes raw (unscaled) medians, as benchstat does,
 //! and sends warnings to standard error.
 
 use super::scale::{class_of, common_scale, scale};
@@ -144,34 +143,8 @@ pub fn to_text(report: &Report) -> String {
     for (k, v) in &report.common {
         let _ = writeln!(out, "{k}: {v}");
     }
-    let rendered: Vec<Rendered> = report.tables.iter().map(render_rows).collect();
-    // Column widths shared by all tables.
-    let mut name_w = 0;
-    let ncols = report.tables.first().map_or(0, |t| t.cols.len());
-    let mut w = vec![[0usize; 6]; ncols];
-    for r in &rendered {
-        for (name, groups) in &r.rows {
-            name_w = name_w.max(width(name));
-            for (ci, g) in groups.iter().enumerate() {
-                let cells = [&g.center, &g.ci, &g.note, &g.delta, &g.pval, &g.note2];
-                for (k, s) in cells.iter().enumerate() {
-                    w[ci][k] = w[ci][k].max(width(s));
-                }
-            }
-        }
-    }
-    // Width of each column group's body.
-    let group_w = |ci: usize, t: &Table| -> usize {
-        let x = &w[ci];
-        let mut n = x[0] + 3 + x[1] + 1 + x[2];
-        if ci > 0 {
-            n += 2 + x[3] + 1 + x[4] + 1 + x[5];
-        }
-        let unit_w = width(&t.unit) + if ci > 0 { 10 } else { 0 };
-        n.max(width(&t.cols[ci])).max(unit_w)
-    };
     let mut last_group: Option<&Vec<(String, String)>> = None;
-    for (ti, (t, r)) in report.tables.iter().zip(&rendered).enumerate() {
+    for (ti, t) in report.tables.iter().enumerate() {
         if ti > 0 {
             out.push('\n');
         }
@@ -181,57 +154,105 @@ pub fn to_text(report: &Report) -> String {
             }
             last_group = Some(&t.group);
         }
-        // Header line 1: file names.
-        out.push_str(&" ".repeat(name_w));
-        for (ci, col) in t.cols.iter().enumerate() {
-            let _ = write!(out, " │ {}", center(col, group_w(ci, t)));
-        }
-        out.push_str(" │\n");
-        // Header line 2: unit (over the value part) and "vs base".
-        out.push_str(&" ".repeat(name_w));
-        for ci in 0..t.cols.len() {
-            let gw = group_w(ci, t);
-            let x = &w[ci];
-            let value_w = x[0] + 3 + x[1] + 1 + x[2];
-            let cell = if ci == 0 {
-                center(&t.unit, gw)
-            } else {
-                let vw = value_w.min(gw);
-                let head = format!("{}  vs base", center(&t.unit, vw));
-                pad_right(&head, gw)
-            };
-            let _ = write!(out, " │ {cell}");
-        }
-        out.push_str(" │\n");
-        for (name, groups) in &r.rows {
-            let mut line = pad_right(name, name_w);
-            for (ci, g) in groups.iter().enumerate() {
-                let x = &w[ci];
-                let mut body = String::new();
-                let _ = write!(body, "{}", pad_left(&g.center, x[0]));
-                if g.ci.is_empty() {
-                    body.push_str(&" ".repeat(3 + x[1]));
-                } else {
-                    let _ = write!(body, " ± {}", pad_left(&g.ci, x[1]));
-                }
-                let _ = write!(body, " {}", pad_right(&g.note, x[2]));
-                if ci > 0 {
-                    let _ = write!(
-                        body,
-                        "  {} {} {}",
-                        pad_left(&g.delta, x[3]),
-                        pad_right(&g.pval, x[4]),
-                        pad_right(&g.note2, x[5])
-                    );
-                }
-                let _ = write!(line, "   {}", pad_right(&body, group_w(ci, t)));
+        out.push_str(&table_text(t));
+    }
+    out
+}
+
+/// Width of an optional column: its margin only counts when it has content.
+fn opt(w: usize) -> usize {
+    if w > 0 {
+        1 + w
+    } else {
+        0
+    }
+}
+
+/// One table. Column widths are per table, as in benchstat. Within a
+/// file's column group the sub-columns are: median (right), ` ± ` CI
+/// (right), footnotes, then for compared files `  ` delta (right), p and n
+/// (left), footnotes. Empty footnote columns take no space. When a header
+/// (file name or unit) is wider than its columns, the median column
+/// absorbs the extra width, as benchstat's stretch columns do.
+fn table_text(t: &Table) -> String {
+    let r = render_rows(t);
+    let name_w = r.rows.iter().map(|(n, _)| width(n)).max().unwrap_or(0);
+    let mut w = vec![[0usize; 6]; t.cols.len()];
+    for (_, groups) in &r.rows {
+        for (ci, g) in groups.iter().enumerate() {
+            let cells = [&g.center, &g.ci, &g.note, &g.delta, &g.pval, &g.note2];
+            for (k, s) in cells.iter().enumerate() {
+                w[ci][k] = w[ci][k].max(width(s));
             }
-            out.push_str(line.trim_end());
-            out.push('\n');
         }
-        for (i, n) in r.notes.iter().enumerate() {
-            let _ = writeln!(out, "{} {}", superscript(i + 1), n);
+    }
+    let center_w = |x: &[usize; 6]| x[0] + 3 + x[1] + opt(x[2]);
+    let delta_w = |x: &[usize; 6]| x[3] + 1 + x[4] + opt(x[5]);
+    for (ci, x) in w.iter_mut().enumerate() {
+        if ci > 0 && delta_w(x) < width("vs base") {
+            x[4] += width("vs base") - delta_w(x);
         }
+        let unit_w = width(&t.unit);
+        if unit_w > center_w(x) {
+            x[0] += unit_w - center_w(x);
+        }
+        let total = center_w(x) + if ci > 0 { 2 + delta_w(x) } else { 0 };
+        let label_w = width(&t.cols[ci]);
+        if label_w > total {
+            x[0] += label_w - total;
+        }
+    }
+    let group_w = |ci: usize| {
+        let x = &w[ci];
+        center_w(x) + if ci > 0 { 2 + delta_w(x) } else { 0 }
+    };
+    let mut out = String::new();
+    // Header line 1: file names.
+    out.push_str(&" ".repeat(name_w));
+    for (ci, col) in t.cols.iter().enumerate() {
+        let _ = write!(out, " │ {}", center(col, group_w(ci)));
+    }
+    out.push_str(" │\n");
+    // Header line 2: the unit over the values, "vs base" over the deltas.
+    out.push_str(&" ".repeat(name_w));
+    for (ci, x) in w.iter().enumerate() {
+        let mut cell = center(&t.unit, center_w(x));
+        if ci > 0 {
+            let _ = write!(cell, "  {}", pad_right("vs base", delta_w(x)));
+        }
+        let _ = write!(out, " │ {cell}");
+    }
+    out.push_str(" │\n");
+    for (name, groups) in &r.rows {
+        let mut line = pad_right(name, name_w);
+        for (ci, g) in groups.iter().enumerate() {
+            let x = &w[ci];
+            let _ = write!(line, "   {}", pad_left(&g.center, x[0]));
+            if g.ci.is_empty() {
+                line.push_str(&" ".repeat(3 + x[1]));
+            } else {
+                let _ = write!(line, " ± {}", pad_left(&g.ci, x[1]));
+            }
+            if x[2] > 0 {
+                let _ = write!(line, " {}", pad_right(&g.note, x[2]));
+            }
+            if ci > 0 {
+                let _ = write!(
+                    line,
+                    "  {} {}",
+                    pad_left(&g.delta, x[3]),
+                    pad_right(&g.pval, x[4])
+                );
+                if x[5] > 0 {
+                    let _ = write!(line, " {}", pad_right(&g.note2, x[5]));
+                }
+            }
+        }
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    for (i, n) in r.notes.iter().enumerate() {
+        let _ = writeln!(out, "{} {}", superscript(i + 1), n);
     }
     out
 }

@@ -221,7 +221,12 @@ pub fn classify(st: &Stacks) -> Breakdown {
         }
         let e = b.by_class.entry(class).or_default();
         *e = e.saturating_add(v);
-        let e = b.by_func.entry(class).or_default().entry(culprit).or_default();
+        let e = b
+            .by_func
+            .entry(class)
+            .or_default()
+            .entry(culprit)
+            .or_default();
         *e = e.saturating_add(v);
     }
     b
@@ -236,7 +241,10 @@ mod tests {
         assert_eq!(class_of("runtime.mallocgc"), Some(Class::Alloc));
         assert_eq!(class_of("sync.(*Mutex).lockSlow"), Some(Class::Lock));
         assert_eq!(class_of("gort::gc::mark::drain"), Some(Class::Gc));
-        assert_eq!(class_of("runtime/internal/syscall.Syscall6"), Some(Class::Syscall));
+        assert_eq!(
+            class_of("runtime/internal/syscall.Syscall6"),
+            Some(Class::Syscall)
+        );
         assert_eq!(class_of("main.work"), None);
     }
 }

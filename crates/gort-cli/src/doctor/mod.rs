@@ -194,11 +194,20 @@ pub fn analyze(ev: &Evidence) -> Result<String> {
         fmt(b.total),
         st.sample_type
     );
-    let _ = writeln!(o, "\nCPU by class (each sample charged to the outermost runtime frame that matches):");
+    let _ = writeln!(
+        o,
+        "\nCPU by class (each sample charged to the outermost runtime frame that matches):"
+    );
     let mut classes: Vec<(Class, i64)> = b.by_class.iter().map(|(c, v)| (*c, *v)).collect();
-    classes.sort_by(|x, y| y.1.cmp(&x.1));
+    classes.sort_by_key(|x| std::cmp::Reverse(x.1));
     for (c, val) in &classes {
-        let _ = writeln!(o, "  {:>6.1}%  {:>10}  {}", pct_of(*val, b.total), fmt(*val), c.name());
+        let _ = writeln!(
+            o,
+            "  {:>6.1}%  {:>10}  {}",
+            pct_of(*val, b.total),
+            fmt(*val),
+            c.name()
+        );
     }
     let _ = writeln!(o, "\nEvidence:");
     for c in &v.classes {
@@ -290,11 +299,7 @@ fn advice(
         .iter()
         .filter(|r| r.allocs.unwrap_or(0.0) > 0.0)
         .collect();
-    allocating.sort_by(|x, y| {
-        y.allocs
-            .unwrap_or(0.0)
-            .total_cmp(&x.allocs.unwrap_or(0.0))
-    });
+    allocating.sort_by(|x, y| y.allocs.unwrap_or(0.0).total_cmp(&x.allocs.unwrap_or(0.0)));
     let alloc_list = allocating
         .iter()
         .take(3)

@@ -145,7 +145,10 @@ mod tests {
 
     #[test]
     fn go_test_gets_flags_after_test() {
-        let cmd: Vec<String> = ["go", "test", "-bench", "."].iter().map(|s| s.to_string()).collect();
+        let cmd: Vec<String> = ["go", "test", "-bench", "."]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
         let a = instrument(&cmd, Path::new("/t/c"), Path::new("/t/m"));
         assert_eq!(a[2], "-cpuprofile=/t/c");
         assert_eq!(a[3], "-memprofile=/t/m");

@@ -80,7 +80,10 @@ pub fn stats(t: &Trace) -> Stats {
         computed_pct_with_idle: pct(gc_ms + idle_ms),
         total_stw_ms: pauses.iter().sum(),
         pauses,
-        max_heap: cs.iter().map(|c| c.heap[0].max(c.heap[1])).fold(0.0, f64::max),
+        max_heap: cs
+            .iter()
+            .map(|c| c.heap[0].max(c.heap[1]))
+            .fold(0.0, f64::max),
         live_median: median(cs.iter().map(|c| c.heap[2]).collect()),
         allocated: allocated(cs),
     }
@@ -105,7 +108,11 @@ pub fn render(t: &Trace) -> String {
         }
     );
     if t.malformed > 0 {
-        let _ = writeln!(o, "warning: {} gctrace-like lines did not parse", t.malformed);
+        let _ = writeln!(
+            o,
+            "warning: {} gctrace-like lines did not parse",
+            t.malformed
+        );
     }
     let _ = writeln!(
         o,

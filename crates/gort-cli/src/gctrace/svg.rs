@@ -16,8 +16,13 @@ const HEAP_H: f64 = 260.0;
 const PAUSE_TOP: f64 = 350.0;
 const PAUSE_H: f64 = 120.0;
 
+/// A plotted line: name, colour, value of a cycle.
+type Series = (&'static str, &'static str, fn(&super::parse::Cycle) -> f64);
+
 fn esc(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
 }
 
 /// Renders the chart.
@@ -77,7 +82,7 @@ pub fn render(t: &Trace) -> String {
         PAUSE_TOP + PAUSE_H + 16.0,
         tmax
     );
-    let series: [(&str, &str, fn(&super::parse::Cycle) -> f64); 4] = [
+    let series: [Series; 4] = [
         ("goal", "#d62728", |c| c.goal),
         ("heap at start", "#ff7f0e", |c| c.heap[0]),
         ("heap at end", "#1f77b4", |c| c.heap[1]),

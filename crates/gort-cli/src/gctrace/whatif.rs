@@ -157,10 +157,18 @@ pub fn observe(t: &Trace) -> Observed {
         live: s.live_median,
         overhead,
         allocated: s.allocated,
-        runway_factor: if runway.is_empty() { 1.0 } else { median(runway) },
+        runway_factor: if runway.is_empty() {
+            1.0
+        } else {
+            median(runway)
+        },
         peak_ratio,
         gogc_estimate: if gogc.is_empty() { 100.0 } else { median(gogc) },
-        cpu_per_cycle_ms: if cs.is_empty() { 0.0 } else { gc_ms / cs.len() as f64 },
+        cpu_per_cycle_ms: if cs.is_empty() {
+            0.0
+        } else {
+            gc_ms / cs.len() as f64
+        },
         cpu_avail_ms: s.seconds * 1000.0 * s.procs as f64,
         cycles: cs.len(),
     }
@@ -256,7 +264,15 @@ pub fn render(t: &Trace, s: &Setting) -> String {
     let goal = if p.goal.is_infinite() {
         "none (GC off)".to_string()
     } else {
-        format!("{:.1} MiB{}", p.goal, if p.limited { " (capped by GOMEMLIMIT)" } else { "" })
+        format!(
+            "{:.1} MiB{}",
+            p.goal,
+            if p.limited {
+                " (capped by GOMEMLIMIT)"
+            } else {
+                ""
+            }
+        )
     };
     let _ = writeln!(out, "  heap goal: {goal}");
     match p.cycles {
@@ -280,9 +296,19 @@ pub fn render(t: &Trace, s: &Setting) -> String {
             );
         }
     }
-    let _ = writeln!(out, "  peak heap: {:.1} MiB (observed {:.1})", p.peak, stats(t).max_heap);
+    let _ = writeln!(
+        out,
+        "  peak heap: {:.1} MiB (observed {:.1})",
+        p.peak,
+        stats(t).max_heap
+    );
     if let Some(c) = p.gc_cpu_pct {
-        let _ = writeln!(out, "  GC CPU: {:.1}% (observed {:.1}%)", c, stats(t).computed_pct);
+        let _ = writeln!(
+            out,
+            "  GC CPU: {:.1}% (observed {:.1}%)",
+            c,
+            stats(t).computed_pct
+        );
     }
     let _ = writeln!(
         out,

@@ -33,7 +33,11 @@ impl Row {
 }
 
 /// Computes the rows and the totals of A and B.
-pub fn rows(a: &Profile, b: &Profile, choice: Option<&str>) -> Result<(Vec<Row>, i64, i64, String)> {
+pub fn rows(
+    a: &Profile,
+    b: &Profile,
+    choice: Option<&str>,
+) -> Result<(Vec<Row>, i64, i64, String)> {
     let ia = sample_index(a, choice)?;
     let ib = sample_index(b, choice)?;
     let sa = stacks(a, ia);

@@ -87,9 +87,10 @@ pub fn stacks(p: &Profile, idx: usize) -> Stacks {
                     .iter()
                     .enumerate()
                     .map(|(i, line)| Frame {
-                        name: funcs
-                            .get(&line.function_id)
-                            .map_or_else(|| format!("func#{}", line.function_id), |s| s.to_string()),
+                        name: funcs.get(&line.function_id).map_or_else(
+                            || format!("func#{}", line.function_id),
+                            |s| s.to_string(),
+                        ),
                         inline: i != n - 1,
                     })
                     .collect()

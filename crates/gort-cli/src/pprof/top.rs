@@ -16,7 +16,12 @@ use std::fmt::Write as _;
 pub const NODE_FRACTION: f64 = 0.005;
 
 /// Header lines shared by reports: File, Type, Time, Duration.
-pub fn profile_labels(p: &Profile, sample_type: &str, total_label: &str, total_ns: Option<i64>) -> Vec<String> {
+pub fn profile_labels(
+    p: &Profile,
+    sample_type: &str,
+    total_label: &str,
+    total_ns: Option<i64>,
+) -> Vec<String> {
     let mut out = Vec::new();
     if let Some(m) = p.mapping.first() {
         let f = p.str(m.filename);
@@ -45,7 +50,9 @@ pub fn profile_labels(p: &Profile, sample_type: &str, total_label: &str, total_n
             Some(t) if t != 0 => format!("({})", percentage(t, p.duration_nanos)),
             _ => String::new(),
         };
-        out.push(format!("Duration: {d}, Total samples = {total_label} {ratio}"));
+        out.push(format!(
+            "Duration: {d}, Total samples = {total_label} {ratio}"
+        ));
     }
     out
 }
@@ -166,6 +173,9 @@ mod tests {
     #[test]
     fn time_format() {
         assert_eq!(super::format_time(0), "1970-01-01 00:00:00 UTC");
-        assert_eq!(super::format_time(1_795_000_000_000_000_000), "2026-11-18 11:06:40 UTC");
+        assert_eq!(
+            super::format_time(1_795_000_000_000_000_000),
+            "2026-11-18 11:06:40 UTC"
+        );
     }
 }

@@ -68,10 +68,7 @@ pub fn scale(value: i64, from: &str, to: &str) -> (f64, String) {
         }
         return match sniff(table, to) {
             Some(tf) => {
-                let name = table
-                    .iter()
-                    .find(|(_, _, f)| *f == tf)
-                    .map_or("", |t| t.0);
+                let name = table.iter().find(|(_, _, f)| *f == tf).map_or("", |t| t.0);
                 (v / tf, name.to_string())
             }
             None => (v / DEFAULTS[ti].1, DEFAULTS[ti].0.to_string()),
@@ -165,6 +162,9 @@ mod tests {
         assert_eq!(percentage(359, 359), "  100%");
         assert_eq!(percentage(3, 359), " 0.84%");
         assert_eq!(percentage(0, 359), "    0%");
-        assert_eq!(select_output_unit(10_000_000, 3_590_000_000, "nanoseconds"), "s");
+        assert_eq!(
+            select_output_unit(10_000_000, 3_590_000_000, "nanoseconds"),
+            "s"
+        );
     }
 }
