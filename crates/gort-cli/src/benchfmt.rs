@@ -106,6 +106,53 @@ pub fn result_line(line: &str) -> Option<ResultFields> {
     Some((name.to_string(), iters, values))
 }
 
+/// Repairs benchmark output that had gctrace lines written into it.
+///
+/// With `GODEBUG=gctrace=1`, `go test` prints the runtime's GC lines into
+/// the same stream as the results, often right after the `BenchmarkName`
+/// column and before its numbers. This removes the gctrace text and joins
+/// a stranded name with the following line of numbers.
+pub fn untangle_gctrace(text: &str) -> String {
+    let mut out = String::new();
+    let mut pending: Option<String> = None;
+    for line in text.lines() {
+        let (line, had_gc) = match crate::gctrace::parse::find_start(line) {
+            Some(pos) => (&line[..pos], true),
+            None => (line, false),
+        };
+        if line.trim().is_empty() {
+            if !had_gc {
+                out.push('\n');
+            }
+            continue;
+        }
+        if let Some(p) = pending.take() {
+            if line.starts_with([' ', '\t'])
+                && line.trim_start().starts_with(|c: char| c.is_ascii_digit())
+            {
+                out.push_str(&p);
+                out.push_str(line);
+                out.push('\n');
+                continue;
+            }
+            out.push_str(&p);
+            out.push('\n');
+        }
+        let t = line.trim_end();
+        if t.starts_with("Benchmark") && !t.contains(char::is_whitespace) {
+            pending = Some(line.to_string());
+            continue;
+        }
+        out.push_str(line);
+        out.push('\n');
+    }
+    if let Some(p) = pending {
+        out.push_str(&p);
+        out.push('\n');
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -126,6 +173,15 @@ mod tests {
                 ("pkg".to_string(), "fix".to_string())
             ]
         );
+    }
+
+    #[test]
+    fn untangles_gctrace() {
+        let text = "BenchmarkA-2   \tgc 3 @0.006s 4%: 0.03+0.2+0.002 ms clock, 0.06+0/0.06/0.2+0.004 ms cpu, 1->1->1 MB, 4 MB goal, 0 MB stacks, 0 MB globals, 2 P (forced)\ngc 4 @0.007s 4%: x\n 3390499\t 150.9 ns/op\t 23 B/op\t 1 allocs/op\nPASS\n";
+        let rs = parse(&untangle_gctrace(text));
+        assert_eq!(rs.len(), 1, "{}", untangle_gctrace(text));
+        assert_eq!(rs[0].name, "A-2");
+        assert_eq!(rs[0].values.len(), 3);
     }
 
     #[test]

@@ -275,3 +275,88 @@ fn every_subcommand_has_help_with_examples() {
     }
     assert_eq!(gort(&["frobnicate"]).status.code(), Some(2));
 }
+
+#[test]
+fn gctrace_reads_stdin() {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+    let text = std::fs::read(fixture("gctrace-binarytrees.txt")).expect("fixture");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_gort"))
+        .args(["gctrace", "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(&text)
+        .expect("write");
+    let out = child.wait_with_output().expect("wait");
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stdout).contains("GC cycles: 77"));
+}
+
+#[test]
+fn pprof_reads_uncompressed_profiles() {
+    let gz = std::fs::read(fixture("cpu.pprof")).expect("fixture");
+    let mut raw = Vec::new();
+    std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(&gz[..]), &mut raw)
+        .expect("gunzip");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let p = dir.path().join("cpu.pb");
+    std::fs::write(&p, raw).expect("write");
+    let plain = gort_ok(&["pprof", "top", &p.display().to_string()]);
+    let zipped = gort_ok(&["pprof", "top", &fixture("cpu.pprof")]);
+    assert_eq!(plain, zipped);
+}
+
+/// The generic (non-`go test`) path: the command gets `-cpuprofile F
+/// -memprofile F` and `GODEBUG=gctrace=1`; a shell script stands in for
+/// gort's bench harness.
+#[test]
+fn doctor_runs_a_command_with_profiling_flags() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let script = dir.path().join("bench.sh");
+    std::fs::write(
+        &script,
+        format!(
+            "#!/bin/sh\n\
+             [ \"$1\" = -cpuprofile ] && [ \"$3\" = -memprofile ] || exit 3\n\
+             case \"$GODEBUG\" in *gctrace=1*) ;; *) exit 4;; esac\n\
+             cp '{cpu}' \"$2\"; cp '{mem}' \"$4\"\n\
+             echo 'BenchmarkAllocTree-2  1000  85694 ns/op  32752 B/op  2047 allocs/op'\n\
+             cat '{gc}' >&2\n",
+            cpu = fixture("cpu.pprof"),
+            mem = fixture("mem.pprof"),
+            gc = fixture("gctrace-binarytrees.txt"),
+        ),
+    )
+    .expect("write script");
+    let out = gort(&["doctor", "--", "sh", &script.display().to_string()]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // The command's own output is passed through...
+    assert!(stdout.contains("BenchmarkAllocTree-2  1000"), "{stdout}");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("gc 77 @1.628s"));
+    // ...and the analysis uses all three sources.
+    assert!(stdout.contains("Bottleneck: allocation/GC"), "{stdout}");
+    assert!(
+        stdout.contains("AllocTree-2 2047 allocs/op, 32752 B/op"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("GC CPU 8.1% over 77 cycles"), "{stdout}");
+    assert!(stdout.contains("fix.build"), "{stdout}");
+}
+
+#[test]
+fn doctor_reports_a_failing_command() {
+    let out = gort(&["doctor", "--", "/nonexistent/command"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("cannot run /nonexistent/command"));
+}

@@ -244,3 +244,39 @@ fn pprof_top_matches_go_tool_pprof() {
         }
     }
 }
+
+/// `gort doctor -- go test -bench …` on the fixture benchmarks: the flags
+/// are added, the run's profiles are read, and the verdict is allocation.
+#[test]
+fn doctor_runs_go_test() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::copy(fixture("fix_test.go"), dir.path().join("fix_test.go")).expect("copy");
+    std::fs::write(dir.path().join("go.mod"), "module fix\n\ngo 1.19\n").expect("go.mod");
+    let out = Command::new(env!("CARGO_BIN_EXE_gort"))
+        .current_dir(dir.path())
+        .args([
+            "doctor",
+            "--",
+            "go",
+            "test",
+            "-run",
+            "none",
+            "-bench",
+            "AllocTree",
+            "-benchtime",
+            "200ms",
+            ".",
+        ])
+        .output()
+        .expect("run gort doctor (is Go on PATH?)");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("BenchmarkAllocTree"), "{stdout}");
+    assert!(stdout.contains("Bottleneck: allocation/GC"), "{stdout}");
+    assert!(stdout.contains("2047 allocs/op"), "{stdout}");
+    assert!(stdout.contains("GC CPU"), "{stdout}");
+}

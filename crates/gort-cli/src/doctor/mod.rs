@@ -61,8 +61,18 @@ pub fn main(a: DoctorArgs) -> Result<i32> {
             }
             ev.cpu = Some(proto::load(&out.cpu.display().to_string())?);
             ev.mem = proto::load(&out.mem.display().to_string()).ok();
-            ev.bench = Some(format!("{}\n{}", out.stdout, out.stderr));
-            ev.gctrace = Some(format!("{}\n{}", out.stderr, out.stdout));
+            // `go test` writes the test binary's output (results and its
+            // gctrace) to stdout; the go command's own GC lines go to stderr.
+            let go_test = a.command.get(1).map(String::as_str) == Some("test");
+            ev.bench = Some(crate::benchfmt::untangle_gctrace(&format!(
+                "{}\n{}",
+                out.stdout, out.stderr
+            )));
+            ev.gctrace = Some(if go_test {
+                out.stdout.clone()
+            } else {
+                format!("{}\n{}", out.stderr, out.stdout)
+            });
             Ok(())
         })();
         if cleanup {

@@ -36,24 +36,45 @@ pub struct Trace {
     pub cycles: Vec<Cycle>,
     /// Lines that started like gctrace (`gc N @`) but did not parse.
     pub malformed: usize,
+    /// How many separate traces (cycle numbering restarts) were seen.
+    pub runs: usize,
 }
 
-/// Parses a whole text; never fails.
+/// Parses a whole text; never fails. When cycle numbers restart (the
+/// traces of several processes mixed in one stream, e.g. `go test` and
+/// the `go` command itself), the longest run of cycles is kept.
 pub fn parse(text: &str) -> Trace {
     let mut t = Trace::default();
+    let mut runs: Vec<Vec<Cycle>> = vec![Vec::new()];
     for line in text.lines() {
         let Some(pos) = find_start(line) else {
             continue;
         };
         match parse_line(&line[pos..]) {
-            Some(c) => t.cycles.push(c),
+            Some(c) => {
+                let cur = runs.last_mut().expect("non-empty");
+                if cur.last().is_some_and(|p| c.n <= p.n) {
+                    runs.push(vec![c]);
+                } else {
+                    cur.push(c);
+                }
+            }
             None => t.malformed += 1,
         }
     }
+    t.runs = runs.iter().filter(|r| !r.is_empty()).count();
+    let mut best = 0;
+    for (i, r) in runs.iter().enumerate() {
+        if r.len() > runs[best].len() {
+            best = i;
+        }
+    }
+    t.cycles = runs.swap_remove(best);
     t
 }
 
-fn find_start(line: &str) -> Option<usize> {
+/// Byte offset where a gctrace line (`gc N @`) starts within `line`.
+pub fn find_start(line: &str) -> Option<usize> {
     let mut from = 0;
     while let Some(i) = line[from..].find("gc ") {
         let at = from + i;

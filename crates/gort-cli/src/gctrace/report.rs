@@ -107,6 +107,13 @@ pub fn render(t: &Trace) -> String {
             0.0
         }
     );
+    if t.runs > 1 {
+        let _ = writeln!(
+            o,
+            "warning: {} traces mixed (cycle numbers restart); analysing the longest",
+            t.runs
+        );
+    }
     if t.malformed > 0 {
         let _ = writeln!(
             o,
