@@ -360,3 +360,44 @@ fn doctor_reports_a_failing_command() {
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("cannot run /nonexistent/command"));
 }
+
+#[test]
+fn pprof_diff_of_two_profiles() {
+    use gort_cli::pprof::proto::{encode, synthetic};
+    let dir = tempfile::tempdir().expect("tempdir");
+    let a = synthetic(
+        "cpu",
+        "nanoseconds",
+        &[
+            (&["runtime.mallocgc", "main.work"], 600_000_000),
+            (&["main.hash", "main.work"], 100_000_000),
+        ],
+    );
+    let b = synthetic(
+        "cpu",
+        "nanoseconds",
+        &[
+            (&["runtime.mallocgc", "main.work"], 200_000_000),
+            (&["main.hash", "main.work"], 150_000_000),
+        ],
+    );
+    let (pa, pb) = (dir.path().join("a.pprof"), dir.path().join("b.pprof"));
+    std::fs::write(&pa, encode(&a)).expect("write");
+    std::fs::write(&pb, encode(&b)).expect("write");
+    let out = gort_ok(&[
+        "pprof",
+        "diff",
+        &pa.display().to_string(),
+        &pb.display().to_string(),
+    ]);
+    let rows: Vec<&str> = out.lines().skip(3).collect();
+    assert!(
+        rows[0].contains("-400ms") && rows[0].contains("runtime.mallocgc (600ms -> 200ms)"),
+        "{out}"
+    );
+    assert!(
+        rows[1].contains("+50ms") && rows[1].contains("main.hash"),
+        "{out}"
+    );
+    assert!(out.starts_with("Total: A 700ms, B 350ms (-350ms)"), "{out}");
+}

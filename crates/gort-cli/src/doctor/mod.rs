@@ -404,3 +404,53 @@ fn advice(
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pprof::proto::synthetic;
+
+    fn verdict_of(stacks: &[(&[&str], i64)]) -> String {
+        let p = synthetic("cpu", "nanoseconds", stacks);
+        let st = graph::stacks(&p, 0);
+        verdict(&classify(&st)).label
+    }
+
+    #[test]
+    fn verdicts() {
+        let lock: &[&str] = &[
+            "runtime.futex",
+            "runtime.lock2",
+            "sync.(*Mutex).lockSlow",
+            "main.work",
+        ];
+        let user: &[&str] = &["main.hash", "main.work"];
+        let sys: &[&str] = &["syscall.Syscall", "os.(*File).Write", "main.work"];
+        let sched: &[&str] = &["runtime.findRunnable", "runtime.schedule", "runtime.mcall"];
+        let gc: &[&str] = &["gort::gc::mark::drain", "gort::gc::worker"];
+        assert_eq!(verdict_of(&[(lock, 60), (user, 40)]), "lock contention");
+        assert_eq!(verdict_of(&[(sys, 30), (user, 70)]), "system calls");
+        assert_eq!(verdict_of(&[(sched, 50), (user, 50)]), "scheduler/channels");
+        assert_eq!(verdict_of(&[(gc, 20), (user, 80)]), "allocation/GC");
+        assert_eq!(
+            verdict_of(&[(lock, 5), (user, 95)]),
+            "CPU-bound in user code"
+        );
+    }
+
+    #[test]
+    fn analysis_names_fixes_for_locks() {
+        let lock: &[&str] = &["sync.(*Mutex).lockSlow", "main.work"];
+        let p = synthetic("cpu", "nanoseconds", &[(lock, 80), (&["main.work"], 20)]);
+        let text = analyze(&Evidence {
+            cpu: Some(p),
+            ..Default::default()
+        })
+        .expect("analyze");
+        assert!(
+            text.starts_with("Bottleneck: lock contention (80.0%"),
+            "{text}"
+        );
+        assert!(text.contains("Shard the lock"), "{text}");
+    }
+}

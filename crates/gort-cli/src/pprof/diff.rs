@@ -152,3 +152,35 @@ fn signed_pct(v: i64, total: i64) -> String {
     };
     format!("{s:>7}")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pprof::proto::synthetic;
+
+    #[test]
+    fn diff_sorts_by_absolute_flat_change() {
+        let a = synthetic(
+            "cpu",
+            "nanoseconds",
+            &[(&["f", "main"], 100), (&["g", "main"], 50)],
+        );
+        let b = synthetic(
+            "cpu",
+            "nanoseconds",
+            &[
+                (&["f", "main"], 40),
+                (&["g", "main"], 70),
+                (&["h", "main"], 5),
+            ],
+        );
+        let (rows, ta, tb, _) = rows(&a, &b, None).expect("rows");
+        assert_eq!((ta, tb), (150, 115));
+        let names: Vec<&str> = rows.iter().map(|r| r.name.as_str()).collect();
+        assert_eq!(names, ["f", "g", "h", "main"]);
+        assert_eq!(rows[0].dflat(), -60);
+        assert_eq!(rows[3].dcum(), -35);
+        let text = render(&a, &b, None, 10).expect("render");
+        assert!(text.contains("f (100ns -> 40ns)"), "{text}");
+    }
+}

@@ -38,7 +38,8 @@ pub fn svg(p: &Profile, choice: Option<&str>, title: &str) -> Result<Vec<u8>> {
         bail!("no samples with a positive value for this sample type");
     }
     let mut opts = inferno::flamegraph::Options::default();
-    opts.title = format!("gort pprof: {title}");
+    let base = title.rsplit('/').next().unwrap_or(title);
+    opts.title = format!("{base}: {count_name}");
     opts.count_name = count_name;
     let mut out = Vec::new();
     inferno::flamegraph::from_lines(&mut opts, lines.iter().map(|s| s.as_str()), &mut out)

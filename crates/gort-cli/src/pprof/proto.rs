@@ -186,6 +186,70 @@ fn check(p: &Profile) -> Result<()> {
     Ok(())
 }
 
+/// Encodes a profile as gzip-compressed protobuf, as Go writes it.
+pub fn encode(p: &Profile) -> Vec<u8> {
+    use std::io::Write;
+    let raw = prost::Message::encode_to_vec(p);
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    // Writing to a Vec cannot fail.
+    let _ = gz.write_all(&raw);
+    gz.finish().unwrap_or_default()
+}
+
+/// Builds a small profile from stacks given leaf first, one sample type
+/// (`type_name`/`unit`). For tests and for writing synthetic profiles.
+pub fn synthetic(type_name: &str, unit: &str, stacks: &[(&[&str], i64)]) -> Profile {
+    let mut p = Profile {
+        string_table: vec![String::new()],
+        ..Default::default()
+    };
+    let intern = |p: &mut Profile, s: &str| -> i64 {
+        match p.string_table.iter().position(|x| x == s) {
+            Some(i) => i as i64,
+            None => {
+                p.string_table.push(s.to_string());
+                p.string_table.len() as i64 - 1
+            }
+        }
+    };
+    let t = intern(&mut p, type_name);
+    let u = intern(&mut p, unit);
+    p.sample_type.push(ValueType { r#type: t, unit: u });
+    for (frames, v) in stacks {
+        let mut ids = Vec::new();
+        for f in frames.iter() {
+            let name = intern(&mut p, f);
+            let fid = match p.function.iter().find(|x| x.name == name) {
+                Some(x) => x.id,
+                None => {
+                    let id = p.function.len() as u64 + 1;
+                    p.function.push(Function {
+                        id,
+                        name,
+                        ..Default::default()
+                    });
+                    p.location.push(Location {
+                        id,
+                        line: vec![Line {
+                            function_id: id,
+                            ..Default::default()
+                        }],
+                        ..Default::default()
+                    });
+                    id
+                }
+            };
+            ids.push(fid);
+        }
+        p.sample.push(Sample {
+            location_id: ids,
+            value: vec![*v],
+            label: Vec::new(),
+        });
+    }
+    p
+}
+
 /// Reads and decodes a profile file.
 pub fn load(path: &str) -> Result<Profile> {
     let bytes = crate::input::read_bytes(path)?;
