@@ -28,7 +28,10 @@ pub enum Command {
     )]
     Benchstat(BenchstatArgs),
     /// Read pprof profiles: top functions, flame graphs, differences.
-    #[command(subcommand)]
+    #[command(
+        subcommand,
+        after_help = "Examples:\n  gort pprof top cpu.pprof\n  gort pprof flame cpu.pprof -o cpu.svg\n  gort pprof diff before.pprof after.pprof\n\nProfiles may be gzipped (as Go writes them) or plain protobuf."
+    )]
     Pprof(PprofCmd),
     /// Analyse GODEBUG=gctrace=1 output, chart it, and model other GOGC/GOMEMLIMIT settings.
     #[command(

@@ -264,6 +264,7 @@ fn every_subcommand_has_help_with_examples() {
     for args in [
         vec!["--help"],
         vec!["benchstat", "--help"],
+        vec!["pprof", "--help"],
         vec!["pprof", "top", "--help"],
         vec!["pprof", "flame", "--help"],
         vec!["pprof", "diff", "--help"],
