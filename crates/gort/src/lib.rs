@@ -21,12 +21,12 @@ pub(crate) mod sched;
 pub(crate) mod stack;
 
 pub use gort_macros::main;
-pub use stack::{mappings_per_stack, max_map_count, StackError, StackErrorKind};
 pub use sched::{
-    block_forever, blocking, park, Unparker, go, gomaxprocs, goid, is_thread_locked, lock_os_thread, num_goroutine, try_go,
-    unlock_os_thread, yield_now, Builder, Error, JoinHandle, Runtime, SpawnError, WaitReason,
-    DEFAULT_STACK_SIZE,
+    block_forever, blocking, go, goid, gomaxprocs, is_thread_locked, lock_os_thread, num_goroutine,
+    park, try_go, unlock_os_thread, yield_now, Builder, Error, JoinHandle, Runtime, SpawnError,
+    Unparker, WaitReason, DEFAULT_STACK_SIZE,
 };
+pub use stack::{mappings_per_stack, max_map_count, StackError, StackErrorKind};
 
 #[doc(hidden)]
 pub mod __private {

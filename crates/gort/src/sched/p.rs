@@ -183,7 +183,9 @@ impl P {
     }
 
     pub(crate) fn runq_len(&self) -> usize {
-        self.ring.len() + self.pinned_len.load(Relaxed) + usize::from(!self.runnext.load(Relaxed).is_null())
+        self.ring.len()
+            + self.pinned_len.load(Relaxed)
+            + usize::from(!self.runnext.load(Relaxed).is_null())
     }
 }
 

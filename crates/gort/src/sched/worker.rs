@@ -15,9 +15,9 @@
 use std::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed, Release, SeqCst};
 use std::sync::Arc;
 
-use corosensei::CoroutineResult;
+use corosensei::{CoroutineResult, Yielder};
 
-use super::g::{GRef, DEAD, PARKED, RUNNING};
+use super::g::{Coro, GRef, DEAD, PARKED, RUNNING};
 use super::p::{P, P_IDLE, P_RUNNING};
 use super::park::{set_ctx, Ctx, Switch};
 use super::runtime::Shared;
@@ -352,7 +352,12 @@ impl Worker<'_> {
         let me = p.id + 1;
         // The no-migration rule: a goroutine that has started runs only on its home M.
         match g.home.load(Acquire) {
-            0 => g.home.store(me, Release),
+            0 => {
+                g.home.store(me, Release);
+                if !self.start(&g) {
+                    return;
+                }
+            }
             h if h == me => {}
             h => {
                 // A started goroutine reached a foreign P (only possible through a runnext
@@ -365,7 +370,9 @@ impl Worker<'_> {
         loop {
             self.ctx.g.set(Arc::as_ptr(&g));
             p.curg.store(g.id, Relaxed);
-            crate::stack::set_current(g.guard.0, g.guard.1, g.id, g.guard.2);
+            // SAFETY: we are g's home M.
+            let (lo, hi, size) = unsafe { g.guard() };
+            crate::stack::set_current(lo, hi, g.id, size);
             // SAFETY: we dequeued `g` and it is pinned to this M (checked above), so we are
             // the only party touching its coroutine.
             let coro = unsafe { g.coro_mut() }
@@ -383,8 +390,7 @@ impl Worker<'_> {
                 CoroutineResult::Yield(()) => match self.ctx.switch.replace(Switch::None) {
                     Switch::Park => {
                         shared.nparked.fetch_add(1, AcqRel);
-                        if g
-                            .state
+                        if g.state
                             .compare_exchange(RUNNING, PARKED, AcqRel, Acquire)
                             .is_ok()
                         {
@@ -412,6 +418,40 @@ impl Worker<'_> {
         }
     }
 
+    /// First run of `g` on this M: take a stack from the P's cache and create its coroutine.
+    /// Returns false if no stack could be mapped; the goroutine then fails (its join returns
+    /// the error as a panic payload) and the M goes on.
+    fn start(&mut self, g: &GRef) -> bool {
+        let shared = self.ctx.shared();
+        // SAFETY: we dequeued `g` for its first run: we are the only party touching its body.
+        let body = unsafe { g.take_body() }.expect("an unstarted goroutine has a body");
+        // SAFETY: we are P's M.
+        let local = unsafe { self.ctx.p().local() };
+        match local.stacks.get(&shared.stacks) {
+            Ok(stack) => {
+                let (lo, hi) = stack.guard_range();
+                // SAFETY: we are g's home M, starting it.
+                unsafe { g.set_guard((lo, hi, stack.usable_size())) };
+                let coro = Coro::with_stack(stack, move |y: &Yielder<(), ()>, ()| {
+                    let (_, g) = super::park::current().expect("a goroutine runs on an M");
+                    // SAFETY: we are this goroutine, at its start, on its own stack.
+                    unsafe { g.set_yielder(y) };
+                    body.run();
+                });
+                // SAFETY: as above.
+                unsafe { *g.coro_mut() = Some(coro) };
+                true
+            }
+            Err(e) => {
+                let msg = format!("gort: goroutine {} could not start: {e}", g.id);
+                eprintln!("{msg}");
+                body.fail(msg);
+                self.finish(g);
+                false
+            }
+        }
+    }
+
     fn exit(&mut self, g: GRef) {
         let shared = self.ctx.shared();
         let p = self.ctx.p();
@@ -420,13 +460,20 @@ impl Worker<'_> {
         // SAFETY: we are P's M.
         let local = unsafe { p.local() };
         local.stacks.put(coro.into_stack(), &shared.stacks);
-        if std::ptr::eq(p.locked_g.load(Relaxed), Arc::as_ptr(&g)) {
+        self.finish(&g);
+    }
+
+    /// Bookkeeping for a goroutine that is gone (finished, or failed to start).
+    fn finish(&mut self, g: &GRef) {
+        let shared = self.ctx.shared();
+        let p = self.ctx.p();
+        if std::ptr::eq(p.locked_g.load(Relaxed), Arc::as_ptr(g)) {
             // Go terminates a thread whose goroutine exits while locked; gort's M still has
             // other goroutines pinned to it, so it is simply unlocked.
             p.locked_g.store(std::ptr::null_mut(), Relaxed);
         }
         g.state.store(DEAD, Release);
-        shared.unregister_g(&g);
+        shared.unregister_g(g);
         shared.ngoroutines.fetch_sub(1, AcqRel);
         shared.bump_epoch();
     }
