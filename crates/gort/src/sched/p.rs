@@ -31,6 +31,9 @@ pub(crate) const P_RUNNING: u32 = 1;
 /// Owner-only state of a P.
 pub(crate) struct Local {
     pub(crate) pinned: VecDeque<GRef>,
+    /// Started goroutines that called `yield_now`: like Go's Gosched, which puts the goroutine
+    /// on the global queue, they run when nothing else is runnable here, or every 61st tick.
+    pub(crate) yielded: VecDeque<GRef>,
     pub(crate) stacks: StackPool,
     pub(crate) rng: u64,
 }
@@ -41,7 +44,7 @@ pub(crate) struct P {
     pub(crate) ring: RunQueue,
     pub(crate) inbox: AtomicPtr<G>,
     local: UnsafeCell<Local>,
-    /// Length of `pinned`, published for schedtrace and the deadlock check.
+    /// Length of `pinned` plus `yielded`, published for schedtrace.
     pub(crate) pinned_len: AtomicUsize,
     pub(crate) status: AtomicU32,
     /// Incremented on every schedule; sysmon watches it to find Ps that stopped scheduling.
@@ -74,6 +77,12 @@ unsafe impl Sync for P {}
 // SAFETY: as above; a P is created on one thread and then used by its M.
 unsafe impl Send for P {}
 
+impl Local {
+    pub(crate) fn local_len(&self) -> usize {
+        self.pinned.len() + self.yielded.len()
+    }
+}
+
 impl P {
     pub(crate) fn new(id: usize, stacks: StackPool) -> P {
         P {
@@ -83,6 +92,7 @@ impl P {
             inbox: AtomicPtr::new(std::ptr::null_mut()),
             local: UnsafeCell::new(Local {
                 pinned: VecDeque::new(),
+                yielded: VecDeque::new(),
                 stacks,
                 rng: 0x9E37_79B9_7F4A_7C15 ^ (id as u64 + 1).wrapping_mul(0xD1B5_4A32_D192_ED03),
             }),

@@ -4,12 +4,14 @@
 //! 1. every 61st tick, one goroutine from the global queue (fairness);
 //! 2. wake-ups from the inbox join the pinned queue;
 //! 3. `runnext` (inherits the time slice: the tick is not advanced);
-//! 4. the pinned queue and the ring, alternating which goes first so a goroutine that yields
-//!    in a loop cannot starve new goroutines, nor the reverse;
-//! 5. a batch from the global queue;
-//! 6. steal half of another P's ring (4 passes in a random coprime order; runnext only on the
+//! 4. the pinned queue (woken goroutines) and the ring (new ones), alternating which goes
+//!    first so neither starves the other;
+//! 5. goroutines that called `yield_now` (Go puts them on the global queue; gort cannot, as
+//!    they are pinned, so each P keeps them apart and also serves them every 61st tick);
+//! 6. a batch from the global queue;
+//! 7. steal half of another P's ring (4 passes in a random coprime order; runnext only on the
 //!    last pass or from a stalled P), if fewer than half the busy Ps already spin;
-//! 7. otherwise go idle: publish idleness, re-check every queue (the other half of the
+//! 8. otherwise go idle: publish idleness, re-check every queue (the other half of the
 //!    lost-wake-up protocol in `Shared::wakep`), and sleep until woken.
 
 use std::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed, Release, SeqCst};
@@ -68,6 +70,7 @@ pub(crate) fn worker_main(shared: Arc<Shared>, pid: usize) {
     // SAFETY: we are P's M.
     let local = unsafe { p.local() };
     local.pinned.clear();
+    local.yielded.clear();
     local.stacks.flush(&shared.stacks);
     drop(p.swap_runnext(None));
     while p.ring.pop().is_some() {}
@@ -83,7 +86,7 @@ pub(crate) fn requeue(ctx: &Ctx, g: GRef) {
         // SAFETY: called on P's own M.
         let local = unsafe { p.local() };
         local.pinned.push_back(g);
-        p.pinned_len.store(local.pinned.len(), Relaxed);
+        p.pinned_len.store(local.local_len(), Relaxed);
     } else if let Err(spill) = p.ring.push(g) {
         ctx.shared().global_push(spill);
     }
@@ -119,23 +122,29 @@ impl Worker<'_> {
             // SAFETY: we are P's M, and no other `local` borrow is live in this loop.
             let local = unsafe { p.local() };
             let tick = p.schedtick.load(Relaxed);
-            if tick % 61 == 0 && shared.global_len.load(Relaxed) > 0 {
-                let mut one = Vec::with_capacity(1);
-                shared.global_take(1, &mut one);
-                if let Some(g) = one.pop() {
+            if tick % 61 == 0 {
+                if shared.global_len.load(Relaxed) > 0 {
+                    let mut one = Vec::with_capacity(1);
+                    shared.global_take(1, &mut one);
+                    if let Some(g) = one.pop() {
+                        return Some(self.picked(g, true));
+                    }
+                }
+                if let Some(g) = local.yielded.pop_front() {
+                    p.pinned_len.store(local.local_len(), Relaxed);
                     return Some(self.picked(g, true));
                 }
             }
             if p.inbox_nonempty() {
                 p.take_inbox(&mut local.pinned);
-                p.pinned_len.store(local.pinned.len(), Relaxed);
+                p.pinned_len.store(local.local_len(), Relaxed);
             }
             if let Some(g) = p.swap_runnext(None) {
                 return Some(self.picked(g, false));
             }
             let from_pinned = |local: &mut super::p::Local| {
                 let g = local.pinned.pop_front();
-                p.pinned_len.store(local.pinned.len(), Relaxed);
+                p.pinned_len.store(local.local_len(), Relaxed);
                 g
             };
             let g = if tick & 1 == 0 {
@@ -144,6 +153,10 @@ impl Worker<'_> {
                 p.ring.pop().or_else(|| from_pinned(local))
             };
             if let Some(g) = g {
+                return Some(self.picked(g, true));
+            }
+            if let Some(g) = local.yielded.pop_front() {
+                p.pinned_len.store(local.local_len(), Relaxed);
                 return Some(self.picked(g, true));
             }
             if shared.global_len.load(Relaxed) > 0 {
@@ -327,10 +340,10 @@ impl Worker<'_> {
                 .position(|g| std::ptr::eq(Arc::as_ptr(g), locked))
             {
                 let g = local.pinned.remove(i);
-                p.pinned_len.store(local.pinned.len(), Relaxed);
+                p.pinned_len.store(local.local_len(), Relaxed);
                 return g;
             }
-            p.pinned_len.store(local.pinned.len(), Relaxed);
+            p.pinned_len.store(local.local_len(), Relaxed);
             if !p.ring.is_empty() {
                 shared.wakep();
             }
@@ -409,8 +422,8 @@ impl Worker<'_> {
                         }
                         // SAFETY: we are P's M.
                         let local = unsafe { p.local() };
-                        local.pinned.push_back(g);
-                        p.pinned_len.store(local.pinned.len(), Relaxed);
+                        local.yielded.push_back(g);
+                        p.pinned_len.store(local.local_len(), Relaxed);
                         return;
                     }
                 },
