@@ -51,6 +51,8 @@ pub(crate) struct Shared {
     /// when a deadlock is found.
     pub(crate) external_waiters: Mutex<Vec<std::thread::Thread>>,
     pub(crate) sysmon_lock: Mutex<bool>,
+    /// True while sysmon sleeps without a timeout (every P idle); a P leaving idle wakes it.
+    pub(crate) sysmon_deep_sleep: AtomicBool,
     pub(crate) sysmon_cv: Condvar,
     /// Threads created by this runtime (Ms: workers, sysmon, blocking pool), for schedtrace.
     pub(crate) threads: AtomicUsize,
@@ -81,6 +83,7 @@ impl Shared {
             deadlock: OnceLock::new(),
             external_waiters: Mutex::new(Vec::new()),
             sysmon_lock: Mutex::new(false),
+            sysmon_deep_sleep: AtomicBool::new(false),
             sysmon_cv: Condvar::new(),
             threads: AtomicUsize::new(0),
         }

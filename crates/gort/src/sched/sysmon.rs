@@ -46,10 +46,13 @@ pub(crate) fn sysmon_main(shared: Arc<Shared>) {
                 } else {
                     Duration::from_secs(3600)
                 };
-                shared
+                shared.sysmon_deep_sleep.store(true, SeqCst);
+                let r = shared
                     .sysmon_cv
                     .wait_timeout_while(guard, wait, |poked| !*poked)
-                    .unwrap()
+                    .unwrap();
+                shared.sysmon_deep_sleep.store(false, SeqCst);
+                r
             } else {
                 let wait = if deadlock_suspect.is_some() {
                     Duration::from_millis(2)

@@ -304,6 +304,9 @@ impl Worker<'_> {
             }
         }
         self.unidle();
+        if shared.sysmon_deep_sleep.load(SeqCst) {
+            shared.poke_sysmon();
+        }
         if p.woken_spinning.swap(false, AcqRel) {
             // wakep handed us its spinning token (and took us off the idle list).
             self.spinning = true;
