@@ -174,9 +174,8 @@ pub(crate) struct G {
     pub(crate) parked_at: AtomicPtr<Location<'static>>,
     /// lock_os_thread depth (see field access rules).
     pub(crate) locked: AtomicU32,
-    /// Index in the allgs registry shard (for O(1) removal).
+    /// Index in its home P's allgs shard (for O(1) removal); usize::MAX until it starts.
     pub(crate) reg_index: AtomicUsize,
-    pub(crate) reg_shard: usize,
     /// Guard-page range and usable size of the stack (for the overflow handler); set by the
     /// home M when the goroutine starts.
     guard: UnsafeCell<(usize, usize, usize)>,
@@ -200,7 +199,6 @@ impl G {
         created_at: &'static Location<'static>,
         shared: Arc<Shared>,
         body: Option<Arc<dyn Body>>,
-        reg_shard: usize,
     ) -> G {
         G {
             id,
@@ -218,7 +216,6 @@ impl G {
             parked_at: AtomicPtr::new(std::ptr::null_mut()),
             locked: AtomicU32::new(0),
             reg_index: AtomicUsize::new(usize::MAX),
-            reg_shard,
             guard: UnsafeCell::new((0, 0, 0)),
         }
     }
@@ -342,6 +339,6 @@ pub(crate) mod tests_support {
             static SHARED: Arc<Shared> = Shared::for_tests();
         }
         let shared = SHARED.with(|s| s.clone());
-        Arc::new(G::new(id, 0, Location::caller(), shared, None, 0))
+        Arc::new(G::new(id, 0, Location::caller(), shared, None))
     }
 }

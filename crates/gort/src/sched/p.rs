@@ -17,7 +17,7 @@
 use std::cell::UnsafeCell;
 use std::collections::VecDeque;
 use std::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed, Release};
-use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU32, AtomicU64, AtomicUsize};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicPtr, AtomicU32, AtomicU64, AtomicUsize};
 use std::sync::{Arc, OnceLock};
 
 use super::g::{GRef, G};
@@ -36,10 +36,30 @@ pub(crate) struct Local {
     pub(crate) yielded: VecDeque<GRef>,
     pub(crate) stacks: StackPool,
     pub(crate) rng: u64,
+    /// Goroutine ids reserved from the global counter in batches (Go's goidcache).
+    pub(crate) goid_next: u64,
+    pub(crate) goid_end: u64,
+}
+
+/// Per-P event counters, summed on demand (num_goroutine, the deadlock check). Kept per P so
+/// that spawning and exiting touch no cache line shared between Ps.
+#[repr(align(128))]
+#[derive(Default)]
+pub(crate) struct Counters {
+    /// Goroutines spawned by this P's M (owner increments).
+    pub(crate) spawned: AtomicU64,
+    /// Goroutines that finished (or failed to start) on this P's M (owner increments).
+    pub(crate) exited: AtomicU64,
+    /// Goroutines homed here that are parked: +1 by the owner when a park commits, -1 by
+    /// whoever wakes one (any thread).
+    pub(crate) parked: AtomicI64,
+    /// Wake-ups performed by this P's M (owner increments).
+    pub(crate) readied: AtomicU64,
 }
 
 pub(crate) struct P {
     pub(crate) id: usize,
+    pub(crate) counters: Counters,
     pub(crate) runnext: AtomicPtr<G>,
     pub(crate) ring: RunQueue,
     pub(crate) inbox: AtomicPtr<G>,
@@ -87,12 +107,15 @@ impl P {
     pub(crate) fn new(id: usize, stacks: StackPool) -> P {
         P {
             id,
+            counters: Counters::default(),
             runnext: AtomicPtr::new(std::ptr::null_mut()),
             ring: RunQueue::new(),
             inbox: AtomicPtr::new(std::ptr::null_mut()),
             local: UnsafeCell::new(Local {
                 pinned: VecDeque::new(),
                 yielded: VecDeque::new(),
+                goid_next: 0,
+                goid_end: 0,
                 stacks,
                 rng: 0x9E37_79B9_7F4A_7C15 ^ (id as u64 + 1).wrapping_mul(0xD1B5_4A32_D192_ED03),
             }),

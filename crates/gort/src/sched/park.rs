@@ -209,15 +209,19 @@ pub(crate) fn ready(g: &GRef) {
         return;
     }
     let shared = &*g.shared;
-    shared.nparked.fetch_sub(1, AcqRel);
-    shared.bump_epoch();
     let home = g.home.load(Relaxed);
     debug_assert!(home != 0, "a parked goroutine has started");
-    if let Some(c) = ctx() {
-        if std::ptr::eq(c.shared, shared)
-            && c.p().id + 1 == home
-            && c.p().locked_g.load(Relaxed).is_null()
-        {
+    shared.ps[home - 1].counters.parked.fetch_sub(1, AcqRel);
+    let c = ctx().filter(|c| std::ptr::eq(c.shared, shared));
+    match c {
+        Some(c) => {
+            let n = &c.p().counters.readied;
+            n.store(n.load(Relaxed).wrapping_add(1), Relaxed);
+        }
+        None => shared.bump_epoch(),
+    }
+    if let Some(c) = c {
+        if c.p().id + 1 == home && c.p().locked_g.load(Relaxed).is_null() {
             // Same P: runnext, inheriting the time slice.
             let old = c.p().swap_runnext(Some(g.clone()));
             if let Some(old) = old {

@@ -3,7 +3,7 @@
 use std::collections::VecDeque;
 use std::panic::Location;
 use std::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed, Release, SeqCst};
-use std::sync::atomic::{AtomicBool, AtomicIsize, AtomicU64, AtomicUsize};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize};
 use std::sync::{Arc, Condvar, Mutex, OnceLock};
 use std::time::Instant;
 
@@ -28,16 +28,16 @@ pub(crate) struct Shared {
     pub(crate) nlockedwait: AtomicUsize,
     pub(crate) nmspinning: AtomicUsize,
     pub(crate) next_goid: AtomicU64,
-    /// Live goroutines (spawned and not finished).
-    pub(crate) ngoroutines: AtomicUsize,
-    /// Goroutines in state PARKED.
-    pub(crate) nparked: AtomicIsize,
+    /// Goroutines spawned from outside any P of this runtime (the rest are counted per P).
+    pub(crate) ext_spawned: AtomicU64,
     /// Outstanding work that will wake goroutines from outside the run queues: blocking-pool
     /// calls, and (later) timers and I/O registrations. A deadlock needs this to be zero.
     pub(crate) pending: AtomicUsize,
-    /// Bumped on every spawn and wake-up; the deadlock check requires it to stand still.
+    /// Wake-ups done from outside the runtime's Ms; with the per-P counters, the deadlock
+    /// check requires all of them to stand still.
     pub(crate) epoch: AtomicU64,
-    /// allgs, sharded by P (the last shard is for goroutines spawned outside any P).
+    /// allgs of started goroutines, sharded by home P (registered by the home M at start, so
+    /// each shard's lock is taken by one M, plus diagnostics).
     pub(crate) allgs: Box<[Mutex<Vec<GRef>>]>,
     pub(crate) stacks: GlobalStackPool,
     pub(crate) blocking: BlockingPool,
@@ -69,11 +69,10 @@ impl Shared {
             nlockedwait: AtomicUsize::new(0),
             nmspinning: AtomicUsize::new(0),
             next_goid: AtomicU64::new(1),
-            ngoroutines: AtomicUsize::new(0),
-            nparked: AtomicIsize::new(0),
+            ext_spawned: AtomicU64::new(0),
             pending: AtomicUsize::new(0),
             epoch: AtomicU64::new(0),
-            allgs: (0..=nprocs).map(|_| Mutex::new(Vec::new())).collect(),
+            allgs: (0..nprocs).map(|_| Mutex::new(Vec::new())).collect(),
             stacks: GlobalStackPool::new(stack_size),
             blocking: BlockingPool::new(),
             shutdown: AtomicBool::new(false),
@@ -163,15 +162,48 @@ impl Shared {
         self.sysmon_cv.notify_one();
     }
 
-    pub(crate) fn register_g(&self, g: &GRef) {
-        let mut shard = self.allgs[g.reg_shard].lock().unwrap();
+    /// Live goroutines: spawned and not finished.
+    pub(crate) fn ngoroutines(&self) -> usize {
+        let mut n = self.ext_spawned.load(SeqCst) as i64;
+        for p in self.ps.iter() {
+            n += p.counters.spawned.load(SeqCst) as i64 - p.counters.exited.load(SeqCst) as i64;
+        }
+        n.max(0) as usize
+    }
+
+    /// Goroutines parked now.
+    pub(crate) fn nparked(&self) -> i64 {
+        self.ps.iter().map(|p| p.counters.parked.load(SeqCst)).sum()
+    }
+
+    /// A number that changes whenever a goroutine is spawned, exits or is woken.
+    pub(crate) fn activity(&self) -> u64 {
+        let mut n = self.epoch.load(SeqCst).wrapping_add(self.ext_spawned.load(SeqCst));
+        for p in self.ps.iter() {
+            let c = &p.counters;
+            n = n
+                .wrapping_add(c.spawned.load(SeqCst))
+                .wrapping_add(c.exited.load(SeqCst))
+                .wrapping_add(c.readied.load(SeqCst));
+        }
+        n
+    }
+
+    /// Called by the home M when `g` starts.
+    pub(crate) fn register_g(&self, g: &GRef, home: usize) {
+        let mut shard = self.allgs[home].lock().unwrap();
         g.reg_index.store(shard.len(), Relaxed);
         shard.push(g.clone());
     }
 
+    /// Called by the home M when `g` is gone (no-op if it never started).
     pub(crate) fn unregister_g(&self, g: &G) {
-        let mut shard = self.allgs[g.reg_shard].lock().unwrap();
         let i = g.reg_index.load(Relaxed);
+        if i == usize::MAX {
+            return;
+        }
+        let home = g.home.load(Relaxed) - 1;
+        let mut shard = self.allgs[home].lock().unwrap();
         shard.swap_remove(i);
         if let Some(moved) = shard.get(i) {
             moved.reg_index.store(i, Relaxed);
@@ -448,7 +480,7 @@ impl Runtime {
 
     /// Number of live goroutines.
     pub fn num_goroutine(&self) -> usize {
-        self.shared.ngoroutines.load(Relaxed)
+        self.shared.ngoroutines()
     }
 }
 

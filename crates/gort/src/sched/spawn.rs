@@ -16,6 +16,9 @@ use super::g::{Body, WaitReason, G};
 use super::park::{ctx, current, Unparker};
 use super::runtime::{default_runtime, Error, Shared};
 
+/// Goroutine ids a P reserves at once.
+const GOID_BATCH: u64 = 16;
+
 const EMPTY: u8 = 0;
 const WAITING: u8 = 1;
 const DONE: u8 = 2;
@@ -233,12 +236,25 @@ where
     });
     let body: Arc<dyn Body> = task.clone();
     let parent = current().map_or(0, |(_, g)| g.id);
-    let id = shared.next_goid.fetch_add(1, Relaxed);
-    let shard = worker.map_or(shared.nprocs(), |c| c.p().id);
-    let g = Arc::new(G::new(id, parent, at, shared.clone(), Some(body), shard));
-    shared.register_g(&g);
-    shared.ngoroutines.fetch_add(1, AcqRel);
-    shared.bump_epoch();
+    let id = match worker {
+        Some(c) => {
+            // SAFETY: we are this P's M.
+            let local = unsafe { c.p().local() };
+            if local.goid_next == local.goid_end {
+                // Go's goidcache: reserve ids 16 at a time.
+                local.goid_next = shared.next_goid.fetch_add(GOID_BATCH, Relaxed);
+                local.goid_end = local.goid_next + GOID_BATCH;
+            }
+            local.goid_next += 1;
+            c.p().counters.spawned.fetch_add(1, AcqRel);
+            local.goid_next - 1
+        }
+        None => {
+            shared.ext_spawned.fetch_add(1, AcqRel);
+            shared.next_goid.fetch_add(1, Relaxed)
+        }
+    };
+    let g = Arc::new(G::new(id, parent, at, shared.clone(), Some(body)));
     match worker {
         Some(c) if c.p().locked_g.load(Relaxed).is_null() => {
             if let Some(old) = c.p().swap_runnext(Some(g)) {
@@ -266,7 +282,7 @@ pub fn goid() -> u64 {
 /// goroutines). Go's `runtime.NumGoroutine`.
 pub fn num_goroutine() -> usize {
     match ctx() {
-        Some(c) => c.shared().ngoroutines.load(Relaxed),
+        Some(c) => c.shared().ngoroutines(),
         None => default_runtime().num_goroutine(),
     }
 }

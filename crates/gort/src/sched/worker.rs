@@ -405,7 +405,7 @@ impl Worker<'_> {
                 }
                 CoroutineResult::Yield(()) => match self.ctx.switch.replace(Switch::None) {
                     Switch::Park => {
-                        shared.nparked.fetch_add(1, AcqRel);
+                        p.counters.parked.fetch_add(1, AcqRel);
                         if g.state
                             .compare_exchange(RUNNING, PARKED, AcqRel, Acquire)
                             .is_ok()
@@ -413,7 +413,7 @@ impl Worker<'_> {
                             return;
                         }
                         // An unpark raced with the switch: consume it and go on running.
-                        shared.nparked.fetch_sub(1, AcqRel);
+                        p.counters.parked.fetch_sub(1, AcqRel);
                         g.state.store(RUNNING, Release);
                     }
                     Switch::Yield | Switch::None => {
@@ -456,6 +456,7 @@ impl Worker<'_> {
                 });
                 // SAFETY: as above.
                 unsafe { *g.coro_mut() = Some(coro) };
+                shared.register_g(g, self.ctx.p().id);
                 true
             }
             Err(e) => {
@@ -490,7 +491,6 @@ impl Worker<'_> {
         }
         g.state.store(DEAD, Release);
         shared.unregister_g(g);
-        shared.ngoroutines.fetch_sub(1, AcqRel);
-        shared.bump_epoch();
+        p.counters.exited.fetch_add(1, AcqRel);
     }
 }
