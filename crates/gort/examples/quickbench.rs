@@ -23,7 +23,10 @@ fn main() {
         while left.load(SeqCst) != 0 {
             gort::park(gort::WaitReason::SemAcquire);
         }
-        println!("gort spawn+done: {:.0} ns/op", t.elapsed().as_nanos() as f64 / n as f64);
+        println!(
+            "gort spawn+done: {:.0} ns/op",
+            t.elapsed().as_nanos() as f64 / n as f64
+        );
     }
     let n = 2_000_000;
     let t = Instant::now();
@@ -39,5 +42,8 @@ fn main() {
     for h in hs {
         h.join().unwrap();
     }
-    println!("gort yield: {:.0} ns/op", t.elapsed().as_nanos() as f64 / n as f64);
+    println!(
+        "gort yield: {:.0} ns/op",
+        t.elapsed().as_nanos() as f64 / n as f64
+    );
 }

@@ -69,7 +69,10 @@ pub(crate) fn dump(shared: &Shared) -> String {
     // Goroutines that have not started yet are in run queues, not in allgs.
     let queued = shared.ngoroutines().saturating_sub(gs.len());
     if queued > 0 {
-        let _ = write!(out, "\n({queued} more goroutines are runnable and have not started)\n");
+        let _ = write!(
+            out,
+            "\n({queued} more goroutines are runnable and have not started)\n"
+        );
     }
     out
 }

@@ -39,6 +39,8 @@ pub(crate) struct Local {
     /// Goroutine ids reserved from the global counter in batches (Go's goidcache).
     pub(crate) goid_next: u64,
     pub(crate) goid_end: u64,
+    /// Finished G records for reuse (Go's gFree); each is the only reference to its G.
+    pub(crate) gfree: Vec<GRef>,
 }
 
 /// Per-P event counters, summed on demand (num_goroutine, the deadlock check). Kept per P so
@@ -116,6 +118,7 @@ impl P {
                 yielded: VecDeque::new(),
                 goid_next: 0,
                 goid_end: 0,
+                gfree: Vec::new(),
                 stacks,
                 rng: 0x9E37_79B9_7F4A_7C15 ^ (id as u64 + 1).wrapping_mul(0xD1B5_4A32_D192_ED03),
             }),

@@ -21,6 +21,9 @@ pub const DEFAULT_STACK_SIZE: usize = 256 * 1024;
 pub(crate) struct Shared {
     pub(crate) ps: Box<[P]>,
     global: Mutex<VecDeque<GRef>>,
+    /// Finished G records shared between Ps (Go's sched.gFree): Ps that only free (they run
+    /// goroutines others spawned) hand batches to Ps that only allocate.
+    pub(crate) gfree: Mutex<Vec<GRef>>,
     pub(crate) global_len: AtomicUsize,
     pub(crate) idle_ps: Mutex<Vec<usize>>,
     pub(crate) npidle: AtomicUsize,
@@ -63,6 +66,7 @@ impl Shared {
         Shared {
             ps: (0..nprocs).map(|i| P::new(i, StackPool::new())).collect(),
             global: Mutex::new(VecDeque::new()),
+            gfree: Mutex::new(Vec::new()),
             global_len: AtomicUsize::new(0),
             idle_ps: Mutex::new(Vec::with_capacity(nprocs)),
             npidle: AtomicUsize::new(0),
@@ -178,7 +182,10 @@ impl Shared {
 
     /// A number that changes whenever a goroutine is spawned, exits or is woken.
     pub(crate) fn activity(&self) -> u64 {
-        let mut n = self.epoch.load(SeqCst).wrapping_add(self.ext_spawned.load(SeqCst));
+        let mut n = self
+            .epoch
+            .load(SeqCst)
+            .wrapping_add(self.ext_spawned.load(SeqCst));
         for p in self.ps.iter() {
             let c = &p.counters;
             n = n
@@ -503,6 +510,7 @@ impl Drop for Runtime {
         crate::debug::sigquit::unregister(&self.shared);
         // Break the reference cycles G -> Shared -> queues -> G.
         self.shared.global.lock().unwrap().clear();
+        self.shared.gfree.lock().unwrap().clear();
         for shard in self.shared.allgs.iter() {
             shard.lock().unwrap().clear();
         }

@@ -254,7 +254,15 @@ where
             shared.next_goid.fetch_add(1, Relaxed)
         }
     };
-    let g = Arc::new(G::new(id, parent, at, shared.clone(), Some(body)));
+    let fresh = G::new(id, parent, at, shared.clone(), Some(body));
+    let g = match worker.and_then(|c| reuse_g(c, shared)) {
+        Some(mut g) => {
+            // The free list holds only records nobody else references.
+            *Arc::get_mut(&mut g).expect("a free G record is unshared") = fresh;
+            g
+        }
+        None => Arc::new(fresh),
+    };
     match worker {
         Some(c) if c.p().locked_g.load(Relaxed).is_null() => {
             if let Some(old) = c.p().swap_runnext(Some(g)) {
@@ -270,6 +278,19 @@ where
         shared: shared.clone(),
         id,
     })
+}
+
+/// A finished G record from this P's free list, refilled from the global list in batches.
+fn reuse_g(c: &super::park::Ctx, shared: &Shared) -> Option<super::g::GRef> {
+    // SAFETY: we are this P's M.
+    let local = unsafe { c.p().local() };
+    if local.gfree.is_empty() {
+        let mut global = shared.gfree.lock().ok()?;
+        let n = global.len().min(32);
+        let at = global.len() - n;
+        local.gfree.extend(global.drain(at..));
+    }
+    local.gfree.pop()
 }
 
 /// The calling goroutine's id (Go hides it; gort exposes it for diagnostics). 0 outside a

@@ -24,6 +24,11 @@ use super::p::{P, P_IDLE, P_RUNNING};
 use super::park::{set_ctx, Ctx, Switch};
 use super::runtime::Shared;
 
+/// Finished G records a P keeps for reuse before handing half to the global list.
+const GFREE_LOCAL_MAX: usize = 64;
+/// Bound on the global list of finished G records.
+const GFREE_GLOBAL_MAX: usize = 4096;
+
 /// Coprime strides for the random steal order, per nprocs (computed once per worker).
 fn coprimes(n: usize) -> Vec<usize> {
     fn gcd(a: usize, b: usize) -> usize {
@@ -478,6 +483,19 @@ impl Worker<'_> {
         let local = unsafe { p.local() };
         local.stacks.put(coro.into_stack(), &shared.stacks);
         self.finish(&g);
+        // Recycle the record if nobody else holds it (no Unparker, no queue).
+        if Arc::strong_count(&g) == 1 {
+            local.gfree.push(g);
+            if local.gfree.len() > GFREE_LOCAL_MAX {
+                let half = local.gfree.len() / 2;
+                let mut global = shared.gfree.lock().unwrap();
+                if global.len() < GFREE_GLOBAL_MAX {
+                    global.extend(local.gfree.drain(..half));
+                } else {
+                    local.gfree.truncate(half);
+                }
+            }
+        }
     }
 
     /// Bookkeeping for a goroutine that is gone (finished, or failed to start).
