@@ -29,6 +29,7 @@ fn child_entry() {
                 .build()
                 .unwrap();
             rt.block_on(|| {
+                #[allow(unconditional_recursion)]
                 fn recurse(n: u64) -> u64 {
                     let buf = std::hint::black_box([n as u8; 1024]);
                     recurse(n + 1) + buf[0] as u64

@@ -1,7 +1,7 @@
 //! Scheduler behaviour: spawn/join, panics, fairness, parallelism, blocking, deadlock.
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::SeqCst};
-use std::sync::{Arc, Barrier};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 fn rt(n: usize) -> gort::Runtime {

@@ -127,7 +127,7 @@ impl Worker<'_> {
             // SAFETY: we are P's M, and no other `local` borrow is live in this loop.
             let local = unsafe { p.local() };
             let tick = p.schedtick.load(Relaxed);
-            if tick % 61 == 0 {
+            if tick.is_multiple_of(61) {
                 if shared.global_len.load(Relaxed) > 0 {
                     let mut one = Vec::with_capacity(1);
                     shared.global_take(1, &mut one);

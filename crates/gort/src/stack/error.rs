@@ -201,6 +201,31 @@ impl std::error::Error for StackError {
     }
 }
 
+/// Cheap check before a spawn: would one more stack push the process past
+/// `vm.max_map_count`? The limit and the mappings that are not stacks are read once (the first
+/// call); after that this is two atomic loads.
+pub(crate) fn check_headroom(size: usize) -> Result<(), StackError> {
+    use std::sync::OnceLock;
+    static LIMIT: OnceLock<Option<(usize, usize)>> = OnceLock::new();
+    let limit = LIMIT.get_or_init(|| {
+        let max = max_map_count()?;
+        let now = current_map_count()?;
+        let stacks = super::mmap::stack_stats().stacks_mapped * mappings_per_stack();
+        Some((max, now.saturating_sub(stacks)))
+    });
+    let Some((max, base)) = *limit else {
+        return Ok(());
+    };
+    let need = base + (super::mmap::stack_stats().stacks_mapped + 1) * mappings_per_stack();
+    if need + MAP_COUNT_SLACK.max(max / 16) > max {
+        let mappings = current_map_count().unwrap_or(need);
+        if mappings + MAP_COUNT_SLACK.max(max / 16) > max {
+            return Err(StackError::map_count_limit(mappings, max, size));
+        }
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -334,29 +359,4 @@ mod tests {
         assert!(now > 0 && max > 0);
         assert_eq!(mappings_per_stack(), 2);
     }
-}
-
-/// Cheap check before a spawn: would one more stack push the process past
-/// `vm.max_map_count`? The limit and the mappings that are not stacks are read once (the first
-/// call); after that this is two atomic loads.
-pub(crate) fn check_headroom(size: usize) -> Result<(), StackError> {
-    use std::sync::OnceLock;
-    static LIMIT: OnceLock<Option<(usize, usize)>> = OnceLock::new();
-    let limit = LIMIT.get_or_init(|| {
-        let max = max_map_count()?;
-        let now = current_map_count()?;
-        let stacks = super::mmap::stack_stats().stacks_mapped * mappings_per_stack();
-        Some((max, now.saturating_sub(stacks)))
-    });
-    let Some((max, base)) = *limit else {
-        return Ok(());
-    };
-    let need = base + (super::mmap::stack_stats().stacks_mapped + 1) * mappings_per_stack();
-    if need + MAP_COUNT_SLACK.max(max / 16) > max {
-        let mappings = current_map_count().unwrap_or(need);
-        if mappings + MAP_COUNT_SLACK.max(max / 16) > max {
-            return Err(StackError::map_count_limit(mappings, max, size));
-        }
-    }
-    Ok(())
 }
