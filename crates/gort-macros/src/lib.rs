@@ -8,7 +8,7 @@ use syn::{parse_macro_input, ItemFn};
 
 /// Runs the annotated `main` as the main goroutine of a gort runtime.
 ///
-/// ```ignore
+/// ```text
 /// #[gort::main]
 /// fn main() {
 ///     let h = gort::go(|| 21 * 2);

@@ -211,3 +211,55 @@ fn gomaxprocs_env_error_is_clear() {
     let b = gort::Builder::new().gomaxprocs(0).build().unwrap_err();
     assert!(b.to_string().contains("invalid GOMAXPROCS"), "{b}");
 }
+
+/// Torture mode: GODEBUG schedstress=1 makes every runtime call yield. The same workloads
+/// must give the same results.
+#[test]
+fn stress_mode_yields_at_every_runtime_call() {
+    let rt = gort::Builder::new()
+        .gomaxprocs(2)
+        .godebug("schedstress=1")
+        .unwrap()
+        .build()
+        .unwrap();
+    rt.block_on(|| {
+        // Spawn/join fan-out with nested spawns.
+        let hs: Vec<_> = (0..2_000u64)
+            .map(|i| gort::go(move || gort::go(move || i + 1).join().unwrap()))
+            .collect();
+        let sum: u64 = hs.into_iter().map(|h| h.join().unwrap()).sum();
+        assert_eq!(sum, 2_000 * 2_001 / 2);
+        // Park/unpark hand-offs between two goroutines, counted exactly.
+        let turn = Arc::new(AtomicUsize::new(0));
+        let slots: Arc<std::sync::Mutex<[Option<gort::Unparker>; 2]>> = Arc::default();
+        let players: Vec<_> = (0..2usize)
+            .map(|me| {
+                let (turn, slots) = (turn.clone(), slots.clone());
+                gort::go(move || {
+                    slots.lock().unwrap()[me] = Some(gort::Unparker::current());
+                    for _ in 0..500 {
+                        while turn.load(SeqCst) % 2 != me {
+                            gort::park(gort::WaitReason::User);
+                        }
+                        turn.fetch_add(1, SeqCst);
+                        let other = slots.lock().unwrap()[1 - me].clone();
+                        if let Some(o) = other {
+                            o.unpark();
+                        }
+                    }
+                })
+            })
+            .collect();
+        // The first player may park before the second registered: keep nudging both.
+        while !players.iter().all(|h| h.is_finished()) {
+            for u in slots.lock().unwrap().iter().flatten() {
+                u.unpark();
+            }
+            gort::yield_now();
+        }
+        for p in players {
+            p.join().unwrap();
+        }
+        assert_eq!(turn.load(SeqCst), 1000);
+    });
+}

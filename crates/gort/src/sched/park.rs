@@ -100,6 +100,9 @@ pub(crate) fn park_at(reason: WaitReason, at: &'static Location<'static>) {
         std::thread::park();
         return;
     };
+    if c.shared().godebug.schedstress {
+        yield_now();
+    }
     if g.take_permit() {
         return;
     }
@@ -140,7 +143,7 @@ pub fn block_forever() -> ! {
 #[inline]
 pub(crate) fn preempt_point() {
     if let Some((c, _)) = current() {
-        if c.p().preempt.load(Relaxed) {
+        if c.p().preempt.load(Relaxed) || c.shared().godebug.schedstress {
             c.p().preempt.store(false, Relaxed);
             yield_now();
         }
@@ -208,6 +211,11 @@ pub(crate) fn ready(g: &GRef) {
     if !g.notify() {
         return;
     }
+    // No preemption point here: wakers may hold locks (a channel's) while calling unpark.
+    ready_notified(g);
+}
+
+fn ready_notified(g: &GRef) {
     let shared = &*g.shared;
     let home = g.home.load(Relaxed);
     debug_assert!(home != 0, "a parked goroutine has started");
