@@ -33,7 +33,7 @@
 
 use std::cell::UnsafeCell;
 use std::panic::Location;
-use std::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed};
+use std::sync::atomic::Ordering::{Acquire, Relaxed};
 use std::sync::atomic::{AtomicPtr, AtomicU32, AtomicU64, AtomicU8, AtomicUsize};
 use std::sync::Arc;
 
@@ -58,11 +58,7 @@ pub(crate) type Coro = Coroutine<(), (), (), GoStack>;
 /// A counted reference to a goroutine.
 pub(crate) type GRef = Arc<G>;
 
-pub(crate) const RUNNABLE: u32 = 0;
-pub(crate) const RUNNING: u32 = 1;
-pub(crate) const PARKED: u32 = 2;
-pub(crate) const DEAD: u32 = 3;
-pub(crate) const NOTIFIED: u32 = 4;
+pub(crate) use super::gstate::{DEAD, NOTIFIED, PARKED, RUNNABLE, RUNNING};
 
 /// Why a goroutine is parked: Go's wait reasons, as printed in goroutine dumps.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -288,28 +284,12 @@ impl G {
     /// Makes the G runnable if it is parked, or leaves a permit. Returns true when the caller
     /// must enqueue it (it was PARKED).
     pub(crate) fn notify(&self) -> bool {
-        let mut s = self.state.load(Acquire);
-        loop {
-            if s & NOTIFIED != 0 || s == DEAD {
-                return false;
-            }
-            let (new, wake) = if s == PARKED {
-                (RUNNABLE, true)
-            } else {
-                (s | NOTIFIED, false)
-            };
-            match self.state.compare_exchange_weak(s, new, AcqRel, Acquire) {
-                Ok(_) => return wake,
-                Err(cur) => s = cur,
-            }
-        }
+        super::gstate::notify(&self.state)
     }
 
     /// Consumes a pending permit of the running G. Returns true if there was one.
     pub(crate) fn take_permit(&self) -> bool {
-        self.state
-            .compare_exchange(RUNNING | NOTIFIED, RUNNING, AcqRel, Acquire)
-            .is_ok()
+        super::gstate::take_permit(&self.state)
     }
 }
 

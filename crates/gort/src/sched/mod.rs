@@ -50,8 +50,10 @@
 //!   use `SeqCst` where Go's lost-wake-up argument needs a total order (`wakep` vs `idle`).
 //! * A G's coroutine is touched only by the M that dequeued it; after start, only by `home`.
 
+pub(crate) mod atom;
 pub(crate) mod blocking;
 pub(crate) mod g;
+pub(crate) mod gstate;
 pub(crate) mod lock;
 pub(crate) mod p;
 pub(crate) mod park;
@@ -60,6 +62,11 @@ pub(crate) mod runtime;
 pub(crate) mod spawn;
 pub(crate) mod sysmon;
 pub(crate) mod worker;
+
+#[cfg(test)]
+mod model_tests;
+#[cfg(test)]
+mod runq_tests;
 
 pub use blocking::blocking;
 pub use g::WaitReason;

@@ -19,7 +19,7 @@ use std::sync::Arc;
 
 use corosensei::{CoroutineResult, Yielder};
 
-use super::g::{Coro, GRef, DEAD, PARKED, RUNNING};
+use super::g::{Coro, GRef, DEAD};
 use super::p::{P, P_IDLE, P_RUNNING};
 use super::park::{set_ctx, Ctx, Switch};
 use super::runtime::Shared;
@@ -387,7 +387,7 @@ impl Worker<'_> {
                 return;
             }
         }
-        g.state.fetch_add(RUNNING, AcqRel); // RUNNABLE -> RUNNING, keeping NOTIFIED
+        super::gstate::start_running(&g.state);
         loop {
             self.ctx.g.set(Arc::as_ptr(&g));
             p.curg.store(g.id, Relaxed);
@@ -411,23 +411,18 @@ impl Worker<'_> {
                 CoroutineResult::Yield(()) => match self.ctx.switch.replace(Switch::None) {
                     Switch::Park => {
                         p.counters.parked.fetch_add(1, AcqRel);
-                        if g.state
-                            .compare_exchange(RUNNING, PARKED, AcqRel, Acquire)
-                            .is_ok()
-                        {
+                        if super::gstate::commit_park(&g.state) {
                             return;
                         }
-                        // An unpark raced with the switch: consume it and go on running.
+                        // An unpark raced with the switch: it was consumed; go on running.
                         p.counters.parked.fetch_sub(1, AcqRel);
-                        g.state.store(RUNNING, Release);
                     }
                     Switch::Yield | Switch::None => {
-                        g.state.fetch_sub(RUNNING, AcqRel);
                         if !p.locked_g.load(Relaxed).is_null() {
                             // A locked goroutine is the only one this M may run.
-                            g.state.fetch_add(RUNNING, AcqRel);
                             continue;
                         }
+                        super::gstate::stop_running(&g.state);
                         // SAFETY: we are P's M.
                         let local = unsafe { p.local() };
                         local.yielded.push_back(g);
