@@ -53,10 +53,13 @@
 pub(crate) mod atom;
 pub(crate) mod blocking;
 pub(crate) mod g;
+// gstate.rs and runq.rs are also compiled by model_tests.rs, against shuttle's atomics.
+#[allow(clippy::duplicate_mod)]
 pub(crate) mod gstate;
 pub(crate) mod lock;
 pub(crate) mod p;
 pub(crate) mod park;
+#[allow(clippy::duplicate_mod)]
 pub(crate) mod runq;
 pub(crate) mod runtime;
 pub(crate) mod spawn;
