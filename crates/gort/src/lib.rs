@@ -19,6 +19,8 @@ pub mod debug;
 pub mod env;
 pub(crate) mod sched;
 pub(crate) mod stack;
+pub mod net;
+pub mod time;
 
 pub use gort_macros::main;
 pub use stack::{mappings_per_stack, max_map_count, StackError, StackErrorKind};
