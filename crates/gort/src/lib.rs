@@ -17,9 +17,9 @@
 
 pub mod debug;
 pub mod env;
+pub mod net;
 pub(crate) mod sched;
 pub(crate) mod stack;
-pub mod net;
 pub mod time;
 
 pub use gort_macros::main;

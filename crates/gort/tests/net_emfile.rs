@@ -32,9 +32,7 @@ fn accept_backs_off_on_emfile_and_recovers() {
     });
     // Sockets for the late clients exist before the limit bites (connect needs no new fd).
     let late: Vec<socket2::Socket> = (0..5)
-        .map(|_| {
-            socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap()
-        })
+        .map(|_| socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap())
         .collect();
     let limit = (open_fds() + 16) as libc::rlim_t;
     let mut rl = libc::rlimit {
@@ -62,13 +60,21 @@ fn accept_backs_off_on_emfile_and_recovers() {
         s.connect(&addr.into()).unwrap(); // completes in the kernel's backlog
     }
     std::thread::sleep(Duration::from_millis(100));
-    assert_eq!(accepted.load(SeqCst), 0, "accept cannot succeed without fds");
+    assert_eq!(
+        accepted.load(SeqCst),
+        0,
+        "accept cannot succeed without fds"
+    );
     drop(hog);
     let deadline = Instant::now() + Duration::from_secs(10);
     while accepted.load(SeqCst) < late.len() && Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(10));
     }
-    assert_eq!(accepted.load(SeqCst), late.len(), "serving resumed after fds freed");
+    assert_eq!(
+        accepted.load(SeqCst),
+        late.len(),
+        "serving resumed after fds freed"
+    );
     for s in late {
         let mut s: std::net::TcpStream = s.into();
         s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
@@ -82,5 +88,7 @@ fn accept_backs_off_on_emfile_and_recovers() {
     rl.rlim_cur = saved;
     // SAFETY: as above; restoring the saved soft limit (<= hard limit).
     unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &rl) };
-    assert!(gort::net::is_temporary(&std::io::Error::from_raw_os_error(libc::EMFILE)));
+    assert!(gort::net::is_temporary(&std::io::Error::from_raw_os_error(
+        libc::EMFILE
+    )));
 }

@@ -239,9 +239,7 @@ fn sleep_100k_goroutines() {
     let rss0 = rss_kib();
     let (wall, rss) = rt.block_on(|| {
         let start = Instant::now();
-        let hs: Vec<_> = (0..100_000)
-            .map(|_| gort::go(|| sleep(100 * MS)))
-            .collect();
+        let hs: Vec<_> = (0..100_000).map(|_| gort::go(|| sleep(100 * MS))).collect();
         let rss = rss_kib();
         hs.into_iter().for_each(|h| h.join().unwrap());
         (start.elapsed(), rss)
@@ -251,5 +249,8 @@ fn sleep_100k_goroutines() {
         wall,
         rss.saturating_sub(rss0) / 1024
     );
-    assert!(wall >= 100 * MS && wall < Duration::from_secs(20), "{wall:?}");
+    assert!(
+        wall >= 100 * MS && wall < Duration::from_secs(20),
+        "{wall:?}"
+    );
 }

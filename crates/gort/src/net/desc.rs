@@ -18,8 +18,8 @@
 
 use std::io;
 use std::os::fd::RawFd;
-use std::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed, SeqCst};
 use std::sync::atomic::AtomicU64;
+use std::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed, SeqCst};
 use std::sync::Mutex;
 use std::time::Instant;
 
@@ -67,7 +67,10 @@ impl PollDesc {
                 wr: Mutex::new(DirState::default()),
             }))
         });
-        assert!((pd as *const PollDesc as u64) & !PTR_MASK == 0, "pointer fits in 48 bits");
+        assert!(
+            (pd as *const PollDesc as u64) & !PTR_MASK == 0,
+            "pointer fits in 48 bits"
+        );
         pd.fd.store(fd as u64, Relaxed);
         for d in [&pd.rd, &pd.wr] {
             *d.lock().unwrap() = DirState {
@@ -263,7 +266,10 @@ fn park_io() {
 }
 
 fn closed() -> io::Error {
-    io::Error::new(io::ErrorKind::NotConnected, "use of closed network connection")
+    io::Error::new(
+        io::ErrorKind::NotConnected,
+        "use of closed network connection",
+    )
 }
 
 fn timed_out() -> io::Error {

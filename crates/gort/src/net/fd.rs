@@ -20,7 +20,11 @@ impl<S: AsRawFd> NetFd<S> {
     }
 
     /// Runs `op` until it does not return `WouldBlock`, parking in between.
-    pub(crate) fn io<R>(&self, mode: Mode, mut op: impl FnMut(&S) -> io::Result<R>) -> io::Result<R> {
+    pub(crate) fn io<R>(
+        &self,
+        mode: Mode,
+        mut op: impl FnMut(&S) -> io::Result<R>,
+    ) -> io::Result<R> {
         crate::sched::park::preempt_point();
         self.pd.check(mode)?;
         loop {

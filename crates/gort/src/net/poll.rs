@@ -114,9 +114,8 @@ impl Poller {
             self.events.lock().unwrap()
         };
         // SAFETY: `buf` holds MAX_EVENTS initialised epoll_events that we exclusively borrow.
-        let n = unsafe {
-            libc::epoll_wait(self.epfd, buf.as_mut_ptr(), MAX_EVENTS as i32, timeout_ms)
-        };
+        let n =
+            unsafe { libc::epoll_wait(self.epfd, buf.as_mut_ptr(), MAX_EVENTS as i32, timeout_ms) };
         self.last_poll.store(clock::now_ns(), Relaxed);
         if n <= 0 {
             return 0;
@@ -137,8 +136,7 @@ impl Poller {
             let read = events
                 & (libc::EPOLLIN | libc::EPOLLRDHUP | libc::EPOLLHUP | libc::EPOLLERR) as u32
                 != 0;
-            let write =
-                events & (libc::EPOLLOUT | libc::EPOLLHUP | libc::EPOLLERR) as u32 != 0;
+            let write = events & (libc::EPOLLOUT | libc::EPOLLHUP | libc::EPOLLERR) as u32 != 0;
             if let Some(pd) = PollDesc::from_token(token) {
                 pd.ready(read, write);
             }

@@ -94,7 +94,11 @@ impl TcpStream {
     }
 
     fn connect_addr(a: SocketAddr, deadline: Option<Instant>) -> io::Result<TcpStream> {
-        let s = Socket::new(Domain::for_address(a), Type::STREAM.nonblocking().cloexec(), None)?;
+        let s = Socket::new(
+            Domain::for_address(a),
+            Type::STREAM.nonblocking().cloexec(),
+            None,
+        )?;
         let fd = NetFd::new(std::net::TcpStream::from(s))?;
         fd.set_deadline(Mode::Write, deadline);
         let sock = socket2::SockRef::from(&fd.sock);

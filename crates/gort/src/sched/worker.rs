@@ -8,7 +8,7 @@
 //! 4. the pinned queue and the ring, alternating which goes first so a goroutine that yields
 //!    in a loop cannot starve new goroutines, nor the reverse;
 //! 5. a batch from the global queue;
-//! 5b. a non-blocking netpoll (`crate::net::poll`) if goroutines wait on I/O;
+//!    then a non-blocking netpoll (`crate::net::poll`) if goroutines wait on I/O;
 //! 6. steal half of another P's ring (4 passes in a random coprime order; runnext only on the
 //!    last pass or from a stalled P), if fewer than half the busy Ps already spin;
 //! 7. otherwise go idle: publish idleness, re-check every queue (the other half of the
@@ -316,8 +316,8 @@ impl Worker<'_> {
                     None => std::thread::park(),
                 }
             }
-            if shared.shutdown.load(Acquire) || !p.idle.load(SeqCst) || self.local_work_visible()
-            {
+            let woken = !p.idle.load(SeqCst) || self.local_work_visible();
+            if woken || shared.shutdown.load(Acquire) {
                 break;
             }
         }

@@ -71,7 +71,9 @@ pub struct Timer {
 
 impl std::fmt::Debug for Timer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Timer").field("armed", &self.t.is_armed()).finish()
+        f.debug_struct("Timer")
+            .field("armed", &self.t.is_armed())
+            .finish()
     }
 }
 
