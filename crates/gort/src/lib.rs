@@ -17,8 +17,10 @@
 
 pub mod debug;
 pub mod env;
+pub mod net;
 pub(crate) mod sched;
 pub(crate) mod stack;
+pub mod time;
 
 pub use gort_macros::main;
 pub use sched::{
