@@ -15,10 +15,12 @@
 #![deny(unsafe_op_in_unsafe_fn)]
 #![warn(missing_docs)]
 
+pub mod chan;
 pub mod debug;
 pub mod env;
 pub(crate) mod sched;
 pub(crate) mod stack;
+pub mod sync;
 
 pub use gort_macros::main;
 pub use stack::{mappings_per_stack, max_map_count, StackError, StackErrorKind};
