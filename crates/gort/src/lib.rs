@@ -15,11 +15,13 @@
 #![deny(unsafe_op_in_unsafe_fn)]
 #![warn(missing_docs)]
 
+pub mod chan;
 pub mod debug;
 pub mod env;
 pub mod net;
 pub(crate) mod sched;
 pub(crate) mod stack;
+pub mod sync;
 pub mod time;
 
 pub use gort_macros::main;
