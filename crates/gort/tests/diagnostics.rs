@@ -91,6 +91,32 @@ fn child_entry() {
                 print!("{}", gort::debug::sched_summary(true));
             });
         }
+        "idle" => {
+            // An idle runtime (4 Ps, one goroutine parked forever) must not burn CPU: measure
+            // this process's CPU time over 500 ms of idleness.
+            let rt = gort::Builder::new()
+                .gomaxprocs(4)
+                .detect_deadlock(false)
+                .build()
+                .unwrap();
+            let _parked = rt.go(|| gort::block_forever());
+            rt.block_on(|| {
+                (0..1000).map(|i| gort::go(move || i)).for_each(|h| {
+                    h.join().unwrap();
+                })
+            });
+            std::thread::sleep(Duration::from_millis(100)); // let spinning Ms settle
+            let cpu = || {
+                let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
+                // SAFETY: getrusage fills the struct we pass.
+                unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut ru) };
+                let t = |tv: libc::timeval| tv.tv_sec as f64 * 1e3 + tv.tv_usec as f64 / 1e3;
+                t(ru.ru_utime) + t(ru.ru_stime)
+            };
+            let before = cpu();
+            std::thread::sleep(Duration::from_millis(500));
+            println!("idle_cpu_ms={:.3}", cpu() - before);
+        }
         other => panic!("unknown scenario {other}"),
     }
 }
@@ -225,4 +251,24 @@ fn bad_gomaxprocs_in_environment_is_a_clear_error() {
     let out = Command::new(exe).env("GOMAXPROCS", "3").output().unwrap();
     assert!(out.status.success());
     assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "gomaxprocs=3");
+}
+
+#[test]
+fn an_idle_runtime_burns_no_cpu() {
+    let out = child("idle", &[]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let ms: f64 = stdout
+        .lines()
+        .find_map(|l| l.split("idle_cpu_ms=").nth(1))
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    // Generous: sysmon and the Ms must be asleep, not polling (a spinning M would use ~500 ms).
+    assert!(ms < 25.0, "idle runtime used {ms} ms of CPU in 500 ms");
 }
