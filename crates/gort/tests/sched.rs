@@ -263,3 +263,16 @@ fn stress_mode_yields_at_every_runtime_call() {
         assert_eq!(turn.load(SeqCst), 1000);
     });
 }
+
+/// Regression: spawning from a plain thread and joining there used to hang now and then (a
+/// spinning-M count leaked when an idle P that wakep had just picked re-checked and found work
+/// by itself; every later wakep then thought a spinner existed).
+#[test]
+fn external_spawn_bursts_never_lose_a_wakeup() {
+    let rt = rt(2);
+    for round in 0..3000 {
+        let hs: Vec<_> = (0..128u64).map(|i| rt.go(move || i)).collect();
+        let sum: u64 = hs.into_iter().map(|h| h.join().unwrap()).sum();
+        assert_eq!(sum, 127 * 128 / 2, "round {round}");
+    }
+}

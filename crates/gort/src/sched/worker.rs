@@ -315,7 +315,7 @@ impl Worker<'_> {
         // someone, or pushed its work before our increment and we see it here.
         if self.work_visible() || self.local_work_visible() {
             self.unidle();
-            p.woken_spinning.store(false, Relaxed);
+            self.adopt_spinning_token();
             return;
         }
         if npidle + shared.nlockedwait.load(SeqCst) == shared.nprocs() {
@@ -343,10 +343,22 @@ impl Worker<'_> {
         if shared.sysmon_deep_sleep.load(SeqCst) {
             shared.poke_sysmon();
         }
+        self.adopt_spinning_token();
+    }
+
+    /// If `wakep` took this P off the idle list, it also counted it in `nmspinning` on its
+    /// behalf: this M must own that count (and drop it in `picked` or `idle`), or the count
+    /// leaks and every later `wakep` believes a spinner exists (a lost wake-up).
+    fn adopt_spinning_token(&mut self) {
+        let p = self.ctx.p();
         if p.woken_spinning.swap(false, AcqRel) {
-            // wakep handed us its spinning token (and took us off the idle list).
-            self.spinning = true;
-            p.spinning.store(true, Relaxed);
+            if self.spinning {
+                // Already spinning: the count is held twice; give one back.
+                self.shared().nmspinning.fetch_sub(1, SeqCst);
+            } else {
+                self.spinning = true;
+                p.spinning.store(true, Relaxed);
+            }
         }
     }
 
