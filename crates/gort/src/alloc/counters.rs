@@ -10,7 +10,7 @@
 //! | `SHARED`       | shared block      | no block free, or the exit hook ran (teardown)   |
 
 use std::cell::Cell;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 
 use super::{profile, sample};
 
@@ -33,6 +33,9 @@ pub(crate) struct Block {
     frees: AtomicU64,
     alloc_bytes: AtomicU64,
     free_bytes: AtomicU64,
+    /// Bytes left before the owner's next heap-profile sample (see [`sample`]). Owner-only;
+    /// kept here rather than in TLS so the hot path touches one cache line.
+    pub(crate) sample_left: AtomicI64,
 }
 
 impl Block {
@@ -43,6 +46,7 @@ impl Block {
             frees: AtomicU64::new(0),
             alloc_bytes: AtomicU64::new(0),
             free_bytes: AtomicU64::new(0),
+            sample_left: AtomicI64::new(0),
         }
     }
 }
@@ -55,9 +59,9 @@ static SHARED_BLOCK: Block = Block::new();
 /// that is usable at any point of a thread's life, teardown included.
 pub(crate) struct Local {
     state: Cell<u8>,
+    /// The thread's own block; non-null exactly when `state == ACTIVE`, so the hot path tests
+    /// this pointer alone.
     block: Cell<*const Block>,
-    /// Bytes left before the next heap-profile sample (see [`sample`]).
-    pub(crate) sample_left: Cell<i64>,
     /// xorshift64 state; 0 until seeded.
     pub(crate) rng: Cell<u64>,
     /// Set while this thread records a sample: its own allocations are counted, never sampled.
@@ -69,7 +73,6 @@ thread_local! {
         Local {
             state: Cell::new(UNREGISTERED),
             block: Cell::new(std::ptr::null()),
-            sample_left: Cell::new(0),
             rng: Cell::new(0),
             in_profiler: Cell::new(false),
         }
@@ -106,12 +109,11 @@ fn bump_shared(c: &AtomicU64, v: u64) {
     c.fetch_add(v, Ordering::Relaxed);
 }
 
-/// The block this thread owns, registering it on first use; `None` means use the shared block.
-#[inline(always)]
-fn own_block(l: &Local) -> Option<&'static Block> {
+/// The block this thread owns after registering on first use; `None`: use the shared block.
+#[cold]
+#[inline(never)]
+fn own_block_slow(l: &Local) -> Option<&'static Block> {
     match l.state.get() {
-        // SAFETY: `block` points into the static `BLOCKS` while `ACTIVE`.
-        ACTIVE => Some(unsafe { &*l.block.get() }),
         UNREGISTERED => register(l),
         _ => None,
     }
@@ -130,7 +132,6 @@ fn register(l: &Local) -> Option<&'static Block> {
         l.state.set(SHARED);
         return None;
     };
-    l.block.set(b);
     // Arming the exit hook may allocate; those allocations see `REGISTERING` and go to the
     // shared block. If TLS destructors already ran (allocation during teardown), give up.
     if EXIT_HOOK.try_with(|_| ()).is_err() {
@@ -138,29 +139,54 @@ fn register(l: &Local) -> Option<&'static Block> {
         l.state.set(SHARED);
         return None;
     }
-    sample::seed(l);
+    sample::seed(l, b);
+    l.block.set(b);
     l.state.set(ACTIVE);
     Some(b)
+}
+
+/// The calling thread's own block, if it has one (without registering).
+pub(crate) fn current_block(l: &Local) -> Option<&'static Block> {
+    let b = l.block.get();
+    // SAFETY: a non-null `block` points into the static `BLOCKS` (see `Local::block`).
+    (!b.is_null()).then(|| unsafe { &*b })
+}
+
+#[inline(always)]
+fn count_alloc(l: &Local, b: &'static Block, p: *mut u8, size: usize) {
+    bump(&b.mallocs, 1);
+    bump(&b.alloc_bytes, size as u64);
+    let left = b.sample_left.load(Ordering::Relaxed) - size as i64;
+    b.sample_left.store(left, Ordering::Relaxed);
+    if left < 0 {
+        sample::on_countdown_expired(l, b, p, size);
+    }
 }
 
 /// Counts one allocation of `size` bytes at `p` and samples it for the heap profile if due.
 #[inline(always)]
 pub(crate) fn on_alloc(p: *mut u8, size: usize) {
-    let _ = LOCAL.try_with(|l| match own_block(l) {
-        Some(b) => {
-            bump(&b.mallocs, 1);
-            bump(&b.alloc_bytes, size as u64);
-            let left = l.sample_left.get() - size as i64;
-            l.sample_left.set(left);
-            if left < 0 && !l.in_profiler.get() {
-                sample::on_countdown_expired(l, p, size);
-            }
+    let _ = LOCAL.try_with(|l| {
+        let b = l.block.get();
+        if !b.is_null() {
+            // SAFETY: a non-null `block` points into the static `BLOCKS`.
+            count_alloc(l, unsafe { &*b }, p, size);
+        } else {
+            on_alloc_slow(l, p, size);
         }
+    });
+}
+
+#[cold]
+#[inline(never)]
+fn on_alloc_slow(l: &Local, p: *mut u8, size: usize) {
+    match own_block_slow(l) {
+        Some(b) => count_alloc(l, b, p, size),
         None => {
             bump_shared(&SHARED_BLOCK.mallocs, 1);
             bump_shared(&SHARED_BLOCK.alloc_bytes, size as u64);
         }
-    });
+    }
 }
 
 /// Counts one free of `size` bytes at `p` and charges it to its heap-profile bucket if sampled.
@@ -173,7 +199,23 @@ pub(crate) fn on_free(p: *mut u8, size: usize) {
 /// Counts one free of `size` bytes without looking at the heap profile.
 #[inline(always)]
 pub(crate) fn on_free_counted_only(size: usize) {
-    let _ = LOCAL.try_with(|l| match own_block(l) {
+    let _ = LOCAL.try_with(|l| {
+        let b = l.block.get();
+        if !b.is_null() {
+            // SAFETY: a non-null `block` points into the static `BLOCKS`.
+            let b = unsafe { &*b };
+            bump(&b.frees, 1);
+            bump(&b.free_bytes, size as u64);
+        } else {
+            on_free_slow(l, size);
+        }
+    });
+}
+
+#[cold]
+#[inline(never)]
+fn on_free_slow(l: &Local, size: usize) {
+    match own_block_slow(l) {
         Some(b) => {
             bump(&b.frees, 1);
             bump(&b.free_bytes, size as u64);
@@ -182,7 +224,7 @@ pub(crate) fn on_free_counted_only(size: usize) {
             bump_shared(&SHARED_BLOCK.frees, 1);
             bump_shared(&SHARED_BLOCK.free_bytes, size as u64);
         }
-    });
+    }
 }
 
 /// Totals of all threads, past and present, since the process started.
@@ -216,4 +258,9 @@ pub fn read_alloc_counters() -> AllocCounters {
             .wrapping_add(b.free_bytes.load(Ordering::Relaxed));
     }
     t
+}
+
+/// Whether the calling thread counts into a block of its own (rather than the shared one).
+pub fn thread_has_own_block() -> bool {
+    LOCAL.try_with(|l| l.state.get() == ACTIVE).unwrap_or(false)
 }

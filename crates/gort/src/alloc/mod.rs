@@ -59,7 +59,7 @@ pub(crate) mod profile;
 pub(crate) mod sample;
 pub(crate) mod stack;
 
-pub use counters::{read_alloc_counters, AllocCounters};
+pub use counters::{read_alloc_counters, thread_has_own_block, AllocCounters};
 pub use global::CountingAlloc;
 pub use memstats::{read_mem_stats, MemStats};
 pub use profile::{heap_profile_records, HeapRecord};

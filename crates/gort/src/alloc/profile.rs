@@ -15,7 +15,7 @@
 //!   sees its own insert. When no slot is free within the window the sample still counts as an
 //!   allocation but its free is not seen (`inuse` then over-reports; rare at 16 Ki slots).
 
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU16, AtomicU64, AtomicUsize, Ordering};
 
 use super::stack::{self, MAX_DEPTH};
 
@@ -24,6 +24,7 @@ const NLIVE: usize = 16384;
 const LIVE_PROBE: usize = 16;
 const EMPTY: usize = 0;
 const TOMBSTONE: usize = 1;
+const SIZE_MASK: u64 = (1 << 48) - 1;
 
 struct Bucket {
     /// 0 while free; set last, with `Release`, once `pcs` and `depth` are written.
@@ -68,6 +69,15 @@ static LIVE_KEYS: [AtomicUsize; NLIVE] = [const { AtomicUsize::new(EMPTY) }; NLI
 static LIVE_VALS: [AtomicU64; NLIVE] = [const { AtomicU64::new(0) }; NLIVE];
 /// Sampled pointers currently in `LIVE_KEYS`; frees skip the lookup while it is 0.
 static LIVE_COUNT: AtomicUsize = AtomicUsize::new(0);
+/// A counting filter over live sampled pointers (8 KiB, stays in cache): a free whose counter
+/// is 0 was not sampled, so most frees never touch the 384 KiB live table even while sampled
+/// objects are live. Incremented before a key is published, decremented after it is removed.
+static FILTER: [AtomicU16; NFILTER] = [const { AtomicU16::new(0) }; NFILTER];
+const NFILTER: usize = 4096;
+
+fn filter_slot(p: usize) -> &'static AtomicU16 {
+    &FILTER[((p as u64 >> 4).wrapping_mul(0xD6E8_FEB8_6659_FD93) >> 52) as usize % NFILTER]
+}
 
 fn hash_pcs(pcs: &[usize]) -> u64 {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
@@ -129,6 +139,11 @@ pub(crate) fn record_alloc(p: *mut u8, size: usize) {
 
     let key = p as usize;
     let start = hash_ptr(key);
+    let filter = filter_slot(key);
+    if filter.load(Ordering::Relaxed) == u16::MAX {
+        return; // saturated: leave this sample untracked rather than wrap the counter
+    }
+    filter.fetch_add(1, Ordering::Relaxed);
     for i in 0..LIVE_PROBE {
         let slot = (start + i) % NLIVE;
         let cur = LIVE_KEYS[slot].load(Ordering::Relaxed);
@@ -137,17 +152,19 @@ pub(crate) fn record_alloc(p: *mut u8, size: usize) {
                 .compare_exchange(cur, key, Ordering::Relaxed, Ordering::Relaxed)
                 .is_ok()
         {
-            LIVE_VALS[slot].store(((idx as u64) << 48) | size as u64, Ordering::Relaxed);
+            LIVE_VALS[slot].store(((idx as u64) << 48) | (size as u64 & SIZE_MASK), Ordering::Relaxed);
             LIVE_COUNT.fetch_add(1, Ordering::Relaxed);
             return;
         }
     }
+    filter.fetch_sub(1, Ordering::Relaxed); // no slot: untracked
 }
 
 /// Called before `p` is freed or reallocated: charges the free to its bucket if `p` was sampled.
 #[inline(always)]
 pub(crate) fn forget(p: *mut u8) {
-    if LIVE_COUNT.load(Ordering::Relaxed) != 0 {
+    if LIVE_COUNT.load(Ordering::Relaxed) != 0 && filter_slot(p as usize).load(Ordering::Relaxed) != 0
+    {
         forget_slow(p as usize);
     }
 }
@@ -163,6 +180,7 @@ fn forget_slow(key: usize) {
                 let v = LIVE_VALS[slot].load(Ordering::Relaxed);
                 LIVE_KEYS[slot].store(TOMBSTONE, Ordering::Relaxed);
                 LIVE_COUNT.fetch_sub(1, Ordering::Relaxed);
+                filter_slot(key).fetch_sub(1, Ordering::Relaxed);
                 let b = &BUCKETS[(v >> 48) as usize];
                 b.free_objects.fetch_add(1, Ordering::Relaxed);
                 b.free_bytes

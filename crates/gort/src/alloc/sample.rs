@@ -7,7 +7,7 @@
 
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
-use super::counters::{Local, LOCAL};
+use super::counters::{current_block, Block, Local, LOCAL};
 use super::profile;
 
 /// Go's default `runtime.MemProfileRate`: one sample per 512 KiB allocated, on average.
@@ -25,7 +25,11 @@ const OFF_RECHECK_BYTES: i64 = 1 << 20;
 /// sample (or within 1 MiB of allocation while sampling was off); the calling thread at once.
 pub fn set_mem_profile_rate(rate: usize) {
     RATE.store(rate, Ordering::Relaxed);
-    let _ = LOCAL.try_with(|l| l.sample_left.set(next_distance(l, rate)));
+    let _ = LOCAL.try_with(|l| {
+        if let Some(b) = current_block(l) {
+            b.sample_left.store(next_distance(l, rate), Ordering::Relaxed);
+        }
+    });
 }
 
 /// The current heap-profile sampling rate in bytes (0 = off).
@@ -35,14 +39,15 @@ pub fn mem_profile_rate() -> usize {
 
 /// Seeds a new thread's generator from a global sequence (splitmix64), and draws its first
 /// sample distance.
-pub(crate) fn seed(l: &Local) {
+pub(crate) fn seed(l: &Local, b: &Block) {
     static SEQ: AtomicU64 = AtomicU64::new(0x9E37_79B9_7F4A_7C15);
     let mut z = SEQ.fetch_add(0x9E37_79B9_7F4A_7C15, Ordering::Relaxed);
     z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
     z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
     z ^= z >> 31;
     l.rng.set(z | 1);
-    l.sample_left.set(next_distance(l, mem_profile_rate()));
+    b.sample_left
+        .store(next_distance(l, mem_profile_rate()), Ordering::Relaxed);
 }
 
 fn next_u64(l: &Local) -> u64 {
@@ -73,12 +78,16 @@ pub(crate) fn next_distance(l: &Local, rate: usize) -> i64 {
 
 /// The countdown of thread `l` went negative on the allocation `(p, size)`.
 #[cold]
-pub(crate) fn on_countdown_expired(l: &Local, p: *mut u8, size: usize) {
+#[inline(never)]
+pub(crate) fn on_countdown_expired(l: &Local, b: &Block, p: *mut u8, size: usize) {
+    if l.in_profiler.get() {
+        return; // the profiler's own allocation: counted, never sampled
+    }
     let rate = mem_profile_rate();
     if rate != 0 {
         l.in_profiler.set(true);
         profile::record_alloc(p, size);
         l.in_profiler.set(false);
     }
-    l.sample_left.set(next_distance(l, rate));
+    b.sample_left.store(next_distance(l, rate), Ordering::Relaxed);
 }
