@@ -139,13 +139,23 @@ fn bench_overhead_tree(b: &mut B) {
 
 fn bench_overhead_churn(b: &mut B) {
     set_mem_profile_rate(DEFAULT_MEM_PROFILE_RATE);
-    let pct = interleaved(b.n(), 20_000, |n| churn_n(n, &System), |n| churn_n(n, &COUNTING));
+    let pct = interleaved(
+        b.n(),
+        20_000,
+        |n| churn_n(n, &System),
+        |n| churn_n(n, &COUNTING),
+    );
     b.report_metric(pct, "pct-overhead");
 }
 
 fn bench_overhead_pair(b: &mut B) {
     set_mem_profile_rate(DEFAULT_MEM_PROFILE_RATE);
-    let pct = interleaved(b.n(), 20_000, |n| pair_n(n, &System), |n| pair_n(n, &COUNTING));
+    let pct = interleaved(
+        b.n(),
+        20_000,
+        |n| pair_n(n, &System),
+        |n| pair_n(n, &COUNTING),
+    );
     b.report_metric(pct, "pct-overhead");
 }
 

@@ -37,4 +37,41 @@ fn bench_alloc_parallel(b: &mut B) {
     });
 }
 
-gort::benchmarks!(bench_alloc, bench_alloc_vec, bench_alloc_parallel);
+/// Start a goroutine that does nothing and wait for it (Go: `go` + `WaitGroup.Done`). Handles
+/// are joined in batches of 1024, so at most that many goroutines are live.
+fn bench_spawn(b: &mut B) {
+    const BATCH: u64 = 1024;
+    let mut handles = Vec::with_capacity(BATCH as usize);
+    b.reset_timer();
+    let mut left = b.n();
+    while left > 0 {
+        let k = left.min(BATCH);
+        for _ in 0..k {
+            handles.push(gort::go(|| {}));
+        }
+        for h in handles.drain(..) {
+            h.join().unwrap();
+        }
+        left -= k;
+    }
+}
+
+/// `runtime.Gosched` in a loop, from a goroutine.
+fn bench_yield(b: &mut B) {
+    let n = b.n();
+    gort::go(move || {
+        for _ in 0..n {
+            gort::yield_now();
+        }
+    })
+    .join()
+    .unwrap();
+}
+
+gort::benchmarks!(
+    bench_alloc,
+    bench_alloc_vec,
+    bench_alloc_parallel,
+    bench_spawn,
+    bench_yield,
+);

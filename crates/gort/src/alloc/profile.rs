@@ -152,7 +152,10 @@ pub(crate) fn record_alloc(p: *mut u8, size: usize) {
                 .compare_exchange(cur, key, Ordering::Relaxed, Ordering::Relaxed)
                 .is_ok()
         {
-            LIVE_VALS[slot].store(((idx as u64) << 48) | (size as u64 & SIZE_MASK), Ordering::Relaxed);
+            LIVE_VALS[slot].store(
+                ((idx as u64) << 48) | (size as u64 & SIZE_MASK),
+                Ordering::Relaxed,
+            );
             LIVE_COUNT.fetch_add(1, Ordering::Relaxed);
             return;
         }
@@ -163,7 +166,8 @@ pub(crate) fn record_alloc(p: *mut u8, size: usize) {
 /// Called before `p` is freed or reallocated: charges the free to its bucket if `p` was sampled.
 #[inline(always)]
 pub(crate) fn forget(p: *mut u8) {
-    if LIVE_COUNT.load(Ordering::Relaxed) != 0 && filter_slot(p as usize).load(Ordering::Relaxed) != 0
+    if LIVE_COUNT.load(Ordering::Relaxed) != 0
+        && filter_slot(p as usize).load(Ordering::Relaxed) != 0
     {
         forget_slow(p as usize);
     }

@@ -27,7 +27,8 @@ pub fn set_mem_profile_rate(rate: usize) {
     RATE.store(rate, Ordering::Relaxed);
     let _ = LOCAL.try_with(|l| {
         if let Some(b) = current_block(l) {
-            b.sample_left.store(next_distance(l, rate), Ordering::Relaxed);
+            b.sample_left
+                .store(next_distance(l, rate), Ordering::Relaxed);
         }
     });
 }
@@ -89,5 +90,6 @@ pub(crate) fn on_countdown_expired(l: &Local, b: &Block, p: *mut u8, size: usize
         profile::record_alloc(p, size);
         l.in_profiler.set(false);
     }
-    b.sample_left.store(next_distance(l, rate), Ordering::Relaxed);
+    b.sample_left
+        .store(next_distance(l, rate), Ordering::Relaxed);
 }

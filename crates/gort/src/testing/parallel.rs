@@ -4,8 +4,8 @@
 //! shared counter in grains of about 100 us of work (at most 10,000 iterations), so that
 //! workers stay balanced while touching the shared counter rarely.
 //!
-//! Until gort's scheduler is on main, workers are OS threads started by [`spawn_worker`];
-//! switching to goroutines is a change to that one function (and to [`gomaxprocs`]).
+//! Workers are goroutines ([`crate::go`]) on the current runtime (the process-wide one when the
+//! benchmark runs outside a goroutine), as Go's are.
 
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -51,26 +51,25 @@ pub(crate) fn grain(previous_n: u64, previous_ns: u128) -> u64 {
     g.clamp(1, 10_000)
 }
 
-/// Starts one `run_parallel` worker. OS threads for now; goroutines (`gort::go`) once the
-/// scheduler is on main.
-fn spawn_worker(f: impl FnOnce() + Send + 'static) -> std::thread::JoinHandle<()> {
-    std::thread::Builder::new()
-        .name("gort-bench-worker".into())
-        .spawn(f)
-        .expect("gort: cannot start a benchmark worker thread")
+/// Starts one `run_parallel` worker goroutine.
+fn spawn_worker(f: impl FnOnce() + Send + 'static) -> crate::JoinHandle<()> {
+    crate::go(f)
 }
 
 static PROCS: AtomicUsize = AtomicUsize::new(0);
 
-/// GOMAXPROCS as the harness sees it: the last `-cpu` value set, else `$GOMAXPROCS`, else the
-/// number of CPUs available to the process.
+/// GOMAXPROCS as the harness sees it: the last `-cpu` value set, else what the process-wide
+/// runtime uses (`$GOMAXPROCS`, else the CPUs available), read without starting it: a runtime
+/// started only for this would add its threads' allocations to every measurement.
+///
+/// The runtime has no GOMAXPROCS setter yet, so `-cpu N` sets the `-N` suffix and the number
+/// of `run_parallel` workers, not the runtime's number of Ps.
 pub(crate) fn gomaxprocs() -> usize {
     match PROCS.load(Ordering::Relaxed) {
-        0 => std::env::var("GOMAXPROCS")
+        0 => crate::env::gomaxprocs_from_env()
             .ok()
-            .and_then(|v| v.parse().ok())
-            .filter(|&n: &usize| n > 0)
-            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())),
+            .flatten()
+            .unwrap_or_else(crate::env::ncpu),
         n => n,
     }
 }

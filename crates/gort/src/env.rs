@@ -1,0 +1,164 @@
+//! Runtime settings read from the environment: `GOMAXPROCS` and `GODEBUG`.
+//!
+//! Go silently ignores a malformed `GOMAXPROCS`; gort refuses it with an error that names the
+//! variable, the value and what was expected, because a silent default hides a misconfigured
+//! deployment. `GODEBUG` is shared with real Go programs (it carries keys such as
+//! `http2client=0` that mean nothing to gort), so unknown keys are ignored, but a known key with
+//! a bad value is an error.
+
+use std::fmt;
+
+/// A setting from the environment (or a builder call) that gort cannot accept.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError {
+    /// The variable or setting, e.g. `GOMAXPROCS` or `GODEBUG=schedtrace`.
+    pub name: String,
+    /// The value that was given.
+    pub value: String,
+    /// What was expected instead.
+    pub expected: &'static str,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "invalid {}={:?}: expected {}",
+            self.name, self.value, self.expected
+        )
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+/// Parses a `GOMAXPROCS` value: a positive integer (surrounding blanks allowed).
+pub fn parse_gomaxprocs(value: &str) -> Result<usize, ConfigError> {
+    let err = || ConfigError {
+        name: "GOMAXPROCS".into(),
+        value: value.into(),
+        expected: "a positive integer such as 4",
+    };
+    match value.trim().parse::<usize>() {
+        Ok(0) | Err(_) => Err(err()),
+        Ok(n) if n > MAX_PROCS => Err(ConfigError {
+            expected: "at most 1024",
+            ..err()
+        }),
+        Ok(n) => Ok(n),
+    }
+}
+
+/// Largest accepted GOMAXPROCS (Go allows more, but beyond this gort's per-P arrays are waste).
+pub const MAX_PROCS: usize = 1024;
+
+/// `GOMAXPROCS` from the environment: `Ok(None)` when unset or empty.
+pub fn gomaxprocs_from_env() -> Result<Option<usize>, ConfigError> {
+    match std::env::var("GOMAXPROCS") {
+        Ok(v) if v.trim().is_empty() => Ok(None),
+        Ok(v) => parse_gomaxprocs(&v).map(Some),
+        Err(std::env::VarError::NotPresent) => Ok(None),
+        Err(std::env::VarError::NotUnicode(v)) => Err(ConfigError {
+            name: "GOMAXPROCS".into(),
+            value: v.to_string_lossy().into_owned(),
+            expected: "a positive integer such as 4",
+        }),
+    }
+}
+
+/// The number of CPUs this process may run on (its affinity mask), at least 1.
+pub fn ncpu() -> usize {
+    std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
+}
+
+/// The GODEBUG settings gort understands. Defaults are Go's.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct GoDebug {
+    /// `schedtrace=X`: print a scheduler summary line every X ms (0 = off).
+    pub schedtrace_ms: u64,
+    /// `scheddetail=1`: with schedtrace, add one line per P, M and G.
+    pub scheddetail: bool,
+    /// `gctrace=1`: one line per GC cycle.
+    pub gctrace: bool,
+    /// `gccheckmark=1`: verify concurrent marking with a stop-the-world re-mark.
+    pub gccheckmark: bool,
+}
+
+impl GoDebug {
+    /// Parses a GODEBUG string: comma-separated `key=value` pairs. Unknown keys are ignored
+    /// (GODEBUG is shared with Go programs); known keys with bad values are errors.
+    pub fn parse(s: &str) -> Result<GoDebug, ConfigError> {
+        let mut d = GoDebug::default();
+        for item in s.split(',').map(str::trim).filter(|i| !i.is_empty()) {
+            let (key, value) = item.split_once('=').unwrap_or((item, ""));
+            let bad = |expected| ConfigError {
+                name: format!("GODEBUG={key}"),
+                value: value.to_string(),
+                expected,
+            };
+            match key {
+                "schedtrace" => {
+                    d.schedtrace_ms = value
+                        .parse()
+                        .map_err(|_| bad("a period in milliseconds such as 1000"))?
+                }
+                "scheddetail" => d.scheddetail = parse_flag(value).ok_or_else(|| bad("0 or 1"))?,
+                "gctrace" => d.gctrace = parse_flag(value).ok_or_else(|| bad("0 or 1"))?,
+                "gccheckmark" => d.gccheckmark = parse_flag(value).ok_or_else(|| bad("0 or 1"))?,
+                _ => {}
+            }
+        }
+        Ok(d)
+    }
+
+    /// GODEBUG from the environment (empty when unset).
+    pub fn from_env() -> Result<GoDebug, ConfigError> {
+        match std::env::var("GODEBUG") {
+            Ok(v) => GoDebug::parse(&v),
+            Err(_) => Ok(GoDebug::default()),
+        }
+    }
+}
+
+fn parse_flag(v: &str) -> Option<bool> {
+    match v {
+        "0" => Some(false),
+        "1" => Some(true),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn gomaxprocs_values() {
+        assert_eq!(parse_gomaxprocs("4"), Ok(4));
+        assert_eq!(parse_gomaxprocs(" 2 "), Ok(2));
+        for bad in ["0", "-1", "two", "", "1.5", "99999"] {
+            let e = parse_gomaxprocs(bad).unwrap_err();
+            assert!(e.to_string().starts_with("invalid GOMAXPROCS="), "{e}");
+        }
+        assert_eq!(
+            parse_gomaxprocs("abc").unwrap_err().to_string(),
+            "invalid GOMAXPROCS=\"abc\": expected a positive integer such as 4"
+        );
+    }
+
+    #[test]
+    fn godebug_values() {
+        let d = GoDebug::parse("schedtrace=100,scheddetail=1,http2client=0").unwrap();
+        assert_eq!(d.schedtrace_ms, 100);
+        assert!(d.scheddetail);
+        assert!(!d.gctrace);
+        let e = GoDebug::parse("gctrace=yes").unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "invalid GODEBUG=gctrace=\"yes\": expected 0 or 1"
+        );
+        assert!(GoDebug::parse("schedtrace=-5").is_err());
+        assert_eq!(GoDebug::parse("").unwrap(), GoDebug::default());
+    }
+}

@@ -1,0 +1,313 @@
+//! The goroutine record (G) and its state machine.
+//!
+//! A `G` is shared by reference counting (`GRef = Arc<G>`): run queues, the P inbox, wait
+//! queues of channels and timers each hold a reference while the G sits in them.
+//!
+//! # States
+//!
+//! ```text
+//!  from        via                                   to
+//!  RUNNABLE    an M dequeues it (fetch_add 1)        RUNNING
+//!  RUNNING     yield (M, after the switch; sub 1)    RUNNABLE
+//!  RUNNING     park (M, after the switch; CAS)       PARKED      (fails if NOTIFIED: stays RUNNING)
+//!  PARKED      unpark (any thread; CAS)              RUNNABLE    then enqueued on its home P
+//!  RUNNING or
+//!  RUNNABLE    unpark (any thread; CAS)              same | NOTIFIED   (a permit, like thread::park)
+//!  RUNNING     the body returns (M)                  DEAD
+//! ```
+//!
+//! `NOTIFIED` is a permit in the sense of `std::thread::park`: an unpark that arrives while the
+//! G is not yet parked is remembered and makes the next park return at once. Callers of
+//! [`park`](super::park::park) therefore loop on their own condition.
+//!
+//! # Field access rules
+//!
+//! * `coro` and `yielder`: only the M that runs the G touches them, and only while the G is
+//!   dequeued by that M (RUNNING, or between dequeue and resume). Before the G starts, the
+//!   coroutine holds only its `Send` closure, so the M that dequeues it first may be any M; from
+//!   then on `home` names the only M that may resume it (the no-migration rule, DESIGN.md).
+//! * `locked`: only the goroutine itself (its own code running on its own stack).
+//! * everything else: atomics.
+
+use std::cell::UnsafeCell;
+use std::panic::Location;
+use std::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed};
+use std::sync::atomic::{AtomicPtr, AtomicU32, AtomicU64, AtomicU8, AtomicUsize};
+use std::sync::Arc;
+
+use corosensei::{Coroutine, Yielder};
+
+use super::runtime::Shared;
+use crate::stack::GoStack;
+
+/// The coroutine type every goroutine runs in.
+pub(crate) type Coro = Coroutine<(), (), (), GoStack>;
+
+/// A counted reference to a goroutine.
+pub(crate) type GRef = Arc<G>;
+
+pub(crate) const RUNNABLE: u32 = 0;
+pub(crate) const RUNNING: u32 = 1;
+pub(crate) const PARKED: u32 = 2;
+pub(crate) const DEAD: u32 = 3;
+pub(crate) const NOTIFIED: u32 = 4;
+
+/// Why a goroutine is parked: Go's wait reasons, as printed in goroutine dumps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
+#[non_exhaustive]
+pub enum WaitReason {
+    /// Not waiting.
+    None = 0,
+    /// Waiting in `JoinHandle::join` (Go has no join; closest is `sync.WaitGroup.Wait`).
+    Join,
+    /// Channel receive.
+    ChanReceive,
+    /// Channel send.
+    ChanSend,
+    /// `select` with no ready case.
+    Select,
+    /// `select {}` with no cases.
+    SelectNoCases,
+    /// sync.Mutex / RwLock.
+    SyncMutexLock,
+    /// sync.RWMutex read lock.
+    SyncRWMutexRLock,
+    /// sync.RWMutex write lock.
+    SyncRWMutexLock,
+    /// sync.Cond.Wait.
+    SyncCondWait,
+    /// WaitGroup.Wait and semaphores.
+    SemAcquire,
+    /// time.Sleep.
+    Sleep,
+    /// Network I/O.
+    IoWait,
+    /// A call running on the blocking pool (Go: `syscall`).
+    Syscall,
+    /// Waiting for the thread it is locked to (lock_os_thread).
+    LockedThread,
+    /// A user-defined park (for crates building on the runtime).
+    User,
+}
+
+impl WaitReason {
+    /// Go's spelling, as in `goroutine 7 [chan receive]:`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            WaitReason::None => "",
+            WaitReason::Join => "join",
+            WaitReason::ChanReceive => "chan receive",
+            WaitReason::ChanSend => "chan send",
+            WaitReason::Select => "select",
+            WaitReason::SelectNoCases => "select (no cases)",
+            WaitReason::SyncMutexLock => "sync.Mutex.Lock",
+            WaitReason::SyncRWMutexRLock => "sync.RWMutex.RLock",
+            WaitReason::SyncRWMutexLock => "sync.RWMutex.Lock",
+            WaitReason::SyncCondWait => "sync.Cond.Wait",
+            WaitReason::SemAcquire => "semacquire",
+            WaitReason::Sleep => "sleep",
+            WaitReason::IoWait => "IO wait",
+            WaitReason::Syscall => "syscall",
+            WaitReason::LockedThread => "locked to thread",
+            WaitReason::User => "wait",
+        }
+    }
+
+    pub(crate) fn from_u8(v: u8) -> WaitReason {
+        use WaitReason::*;
+        const ALL: [WaitReason; 16] = [
+            None,
+            Join,
+            ChanReceive,
+            ChanSend,
+            Select,
+            SelectNoCases,
+            SyncMutexLock,
+            SyncRWMutexRLock,
+            SyncRWMutexLock,
+            SyncCondWait,
+            SemAcquire,
+            Sleep,
+            IoWait,
+            Syscall,
+            LockedThread,
+            User,
+        ];
+        ALL.get(v as usize).copied().unwrap_or(User)
+    }
+}
+
+/// The goroutine record.
+pub(crate) struct G {
+    pub(crate) id: u64,
+    /// Goroutine id of the creator (0 when created outside any goroutine).
+    pub(crate) parent: u64,
+    /// Where `go` was called.
+    pub(crate) created_at: &'static Location<'static>,
+    pub(crate) state: AtomicU32,
+    /// 0 while not started; then 1 + the index of the P (and its M) it is pinned to.
+    pub(crate) home: AtomicUsize,
+    pub(crate) shared: Arc<Shared>,
+    coro: UnsafeCell<Option<Coro>>,
+    yielder: UnsafeCell<*const Yielder<(), ()>>,
+    /// Intrusive link for a P's inbox (a Treiber stack of remote wake-ups).
+    pub(crate) inbox_next: AtomicPtr<G>,
+    pub(crate) wait_reason: AtomicU8,
+    /// Nanoseconds since runtime start when the current wait began.
+    pub(crate) wait_since: AtomicU64,
+    /// Where the current wait was entered (a `&'static Location`).
+    pub(crate) parked_at: AtomicPtr<Location<'static>>,
+    /// lock_os_thread depth (see field access rules).
+    pub(crate) locked: AtomicU32,
+    /// Index in the allgs registry shard (for O(1) removal).
+    pub(crate) reg_index: AtomicUsize,
+    pub(crate) reg_shard: usize,
+    /// Guard-page range and usable size of the stack (for the overflow handler).
+    pub(crate) guard: (usize, usize, usize),
+}
+
+// SAFETY: every field is either atomic, immutable after construction, or covered by the field
+// access rules above: `coro` and `yielder` are touched only by the single M that currently runs
+// (or is about to first run) this G. Before the first resume the coroutine holds only the
+// user's `F: Send` closure and the result packet (`Send`), so handing it to another M is a move
+// of `Send` data; after the first resume it is never resumed (nor dropped while suspended) on
+// any M other than `home` (checked in `Worker::run`), so `!Send` values on the goroutine stack
+// never change thread.
+unsafe impl Send for G {}
+// SAFETY: as above; shared access from other threads reads atomics only.
+unsafe impl Sync for G {}
+
+impl G {
+    pub(crate) fn new(
+        id: u64,
+        parent: u64,
+        created_at: &'static Location<'static>,
+        shared: Arc<Shared>,
+        coro: Option<Coro>,
+        guard: (usize, usize, usize),
+        reg_shard: usize,
+    ) -> G {
+        G {
+            id,
+            parent,
+            created_at,
+            state: AtomicU32::new(RUNNABLE),
+            home: AtomicUsize::new(0),
+            shared,
+            coro: UnsafeCell::new(coro),
+            yielder: UnsafeCell::new(std::ptr::null()),
+            inbox_next: AtomicPtr::new(std::ptr::null_mut()),
+            wait_reason: AtomicU8::new(0),
+            wait_since: AtomicU64::new(0),
+            parked_at: AtomicPtr::new(std::ptr::null_mut()),
+            locked: AtomicU32::new(0),
+            reg_index: AtomicUsize::new(usize::MAX),
+            reg_shard,
+            guard,
+        }
+    }
+
+    /// The coroutine, for the M that runs this G.
+    ///
+    /// # Safety
+    /// The caller is the M that dequeued this G (or its home M) and no other reference to the
+    /// coroutine exists (field access rules).
+    #[allow(clippy::mut_from_ref)]
+    pub(crate) unsafe fn coro_mut(&self) -> &mut Option<Coro> {
+        // SAFETY: exclusivity is the caller's contract.
+        unsafe { &mut *self.coro.get() }
+    }
+
+    /// Records the yielder of the running coroutine.
+    ///
+    /// # Safety
+    /// Called by the goroutine itself, on its own stack, at its start.
+    pub(crate) unsafe fn set_yielder(&self, y: &Yielder<(), ()>) {
+        // SAFETY: only the running goroutine touches `yielder` (field access rules).
+        unsafe { *self.yielder.get() = y as *const _ };
+    }
+
+    /// Suspends the running goroutine back to its M's scheduler loop.
+    ///
+    /// # Safety
+    /// Must be called by this goroutine, on its own stack, after `set_yielder`.
+    pub(crate) unsafe fn suspend(&self) {
+        // SAFETY: the yielder lives at the root of this goroutine's stack for the goroutine's
+        // whole life, and we are running on that stack (caller's contract).
+        unsafe { (**self.yielder.get()).suspend(()) }
+    }
+
+    pub(crate) fn started(&self) -> bool {
+        self.home.load(Acquire) != 0
+    }
+
+    pub(crate) fn reason(&self) -> WaitReason {
+        WaitReason::from_u8(self.wait_reason.load(Relaxed))
+    }
+
+    /// Makes the G runnable if it is parked, or leaves a permit. Returns true when the caller
+    /// must enqueue it (it was PARKED).
+    pub(crate) fn notify(&self) -> bool {
+        let mut s = self.state.load(Acquire);
+        loop {
+            if s & NOTIFIED != 0 || s == DEAD {
+                return false;
+            }
+            let (new, wake) = if s == PARKED {
+                (RUNNABLE, true)
+            } else {
+                (s | NOTIFIED, false)
+            };
+            match self.state.compare_exchange_weak(s, new, AcqRel, Acquire) {
+                Ok(_) => return wake,
+                Err(cur) => s = cur,
+            }
+        }
+    }
+
+    /// Consumes a pending permit of the running G. Returns true if there was one.
+    pub(crate) fn take_permit(&self) -> bool {
+        self.state
+            .compare_exchange(RUNNING | NOTIFIED, RUNNING, AcqRel, Acquire)
+            .is_ok()
+    }
+}
+
+impl Drop for G {
+    fn drop(&mut self) {
+        if let Some(coro) = self.coro.get_mut().take() {
+            if coro.started() && !coro.done() {
+                // A started goroutine that never finished (its runtime shut down while it was
+                // parked). Unwinding it here would run its destructors on whatever thread drops
+                // the last reference, breaking the no-migration rule; instead its stack is
+                // leaked. Leaking is safe.
+                std::mem::forget(coro);
+            }
+            // A coroutine that never started drops its closure (`F: Send`) here; one that has
+            // finished has nothing left on its stack.
+        }
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests_support {
+    use super::*;
+
+    /// A G with no coroutine, for queue tests.
+    pub(crate) fn dummy_g(id: u64) -> GRef {
+        thread_local! {
+            static SHARED: Arc<Shared> = Shared::for_tests();
+        }
+        let shared = SHARED.with(|s| s.clone());
+        Arc::new(G::new(
+            id,
+            0,
+            Location::caller(),
+            shared,
+            None,
+            (0, 0, 0),
+            0,
+        ))
+    }
+}

@@ -1,0 +1,198 @@
+//! A P: the scheduling context an M needs to run goroutines.
+//!
+//! gort binds each P to one M for the runtime's life (see `mod.rs` for why), so a P is also
+//! "the worker". Its queues:
+//!
+//! * `runnext`: one goroutine that runs next, inheriting the time slice (Go's runnext). It may
+//!   hold a started goroutine (woken by a goroutine on this P) or a new one (just spawned).
+//! * `ring`: the lock-free ring of goroutines that have not started; thieves take half.
+//! * `pinned`: started, runnable goroutines pinned to this P's M (owner-only, no locking).
+//! * `inbox`: wake-ups of this P's goroutines from other threads, a Treiber stack linked
+//!   through `G::inbox_next`; the owner takes it whole with one swap (no ABA: nobody pops
+//!   single elements).
+//!
+//! Field access rules: `local` (an `UnsafeCell`) only by the P's own M; everything else is
+//! atomic or behind a mutex.
+
+use std::cell::UnsafeCell;
+use std::collections::VecDeque;
+use std::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed, Release};
+use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU32, AtomicU64, AtomicUsize};
+use std::sync::{Arc, OnceLock};
+
+use super::g::{GRef, G};
+use super::runq::RunQueue;
+use crate::stack::StackPool;
+
+/// P status values, as Go numbers them for scheddetail (`_Pidle`, `_Prunning`).
+pub(crate) const P_IDLE: u32 = 0;
+pub(crate) const P_RUNNING: u32 = 1;
+
+/// Owner-only state of a P.
+pub(crate) struct Local {
+    pub(crate) pinned: VecDeque<GRef>,
+    pub(crate) stacks: StackPool,
+    pub(crate) rng: u64,
+}
+
+pub(crate) struct P {
+    pub(crate) id: usize,
+    pub(crate) runnext: AtomicPtr<G>,
+    pub(crate) ring: RunQueue,
+    pub(crate) inbox: AtomicPtr<G>,
+    local: UnsafeCell<Local>,
+    /// Length of `pinned`, published for schedtrace and the deadlock check.
+    pub(crate) pinned_len: AtomicUsize,
+    pub(crate) status: AtomicU32,
+    /// Incremented on every schedule; sysmon watches it to find Ps that stopped scheduling.
+    pub(crate) schedtick: AtomicU64,
+    /// Times sysmon found this P stuck for a whole time slice (a hog or a raw blocking call).
+    /// Shown as `syscalltick` in scheddetail, the nearest Go field.
+    pub(crate) stalls: AtomicU64,
+    /// Set by sysmon while the P is stuck: thieves may then take its runnext too.
+    pub(crate) stalled: AtomicBool,
+    /// Goroutine id of the G running here (0 = none), for diagnostics.
+    pub(crate) curg: AtomicU64,
+    /// Set by sysmon when the running goroutine has held the P for a whole time slice; the
+    /// goroutine yields at its next call into the runtime (cooperative preemption).
+    pub(crate) preempt: AtomicBool,
+    /// The goroutine that has locked this P's thread (lock_os_thread), or null.
+    pub(crate) locked_g: AtomicPtr<G>,
+    /// The worker thread, set once it starts; used for directed wake-ups.
+    pub(crate) thread: OnceLock<std::thread::Thread>,
+    /// True while the worker is spinning (looking for work to steal).
+    pub(crate) spinning: AtomicBool,
+    /// Set by `wakep` when it hands this idle P a spinning token.
+    pub(crate) woken_spinning: AtomicBool,
+    /// True while the worker sleeps; cleared by whoever wakes it.
+    pub(crate) idle: AtomicBool,
+}
+
+// SAFETY: `local` is only accessed by the P's own M (field access rules); all other fields are
+// Sync.
+unsafe impl Sync for P {}
+// SAFETY: as above; a P is created on one thread and then used by its M.
+unsafe impl Send for P {}
+
+impl P {
+    pub(crate) fn new(id: usize, stacks: StackPool) -> P {
+        P {
+            id,
+            runnext: AtomicPtr::new(std::ptr::null_mut()),
+            ring: RunQueue::new(),
+            inbox: AtomicPtr::new(std::ptr::null_mut()),
+            local: UnsafeCell::new(Local {
+                pinned: VecDeque::new(),
+                stacks,
+                rng: 0x9E37_79B9_7F4A_7C15 ^ (id as u64 + 1).wrapping_mul(0xD1B5_4A32_D192_ED03),
+            }),
+            pinned_len: AtomicUsize::new(0),
+            status: AtomicU32::new(P_IDLE),
+            schedtick: AtomicU64::new(0),
+            stalls: AtomicU64::new(0),
+            stalled: AtomicBool::new(false),
+            curg: AtomicU64::new(0),
+            preempt: AtomicBool::new(false),
+            locked_g: AtomicPtr::new(std::ptr::null_mut()),
+            thread: OnceLock::new(),
+            spinning: AtomicBool::new(false),
+            woken_spinning: AtomicBool::new(false),
+            idle: AtomicBool::new(false),
+        }
+    }
+
+    /// The owner-only state.
+    ///
+    /// # Safety
+    /// Only the P's own M may call this, and it must not hold two results at once.
+    #[allow(clippy::mut_from_ref)]
+    pub(crate) unsafe fn local(&self) -> &mut Local {
+        // SAFETY: exclusivity is the caller's contract (field access rules).
+        unsafe { &mut *self.local.get() }
+    }
+
+    /// Any thread: queues a wake-up of one of this P's pinned goroutines and wakes the M.
+    pub(crate) fn push_inbox(&self, g: GRef) {
+        let raw = Arc::into_raw(g) as *mut G;
+        let mut head = self.inbox.load(Relaxed);
+        loop {
+            // SAFETY: `raw` is a live G we own a reference to; inbox_next is atomic.
+            unsafe { (*raw).inbox_next.store(head, Relaxed) };
+            match self
+                .inbox
+                .compare_exchange_weak(head, raw, Release, Relaxed)
+            {
+                Ok(_) => break,
+                Err(cur) => head = cur,
+            }
+        }
+        if let Some(t) = self.thread.get() {
+            t.unpark();
+        }
+    }
+
+    pub(crate) fn inbox_nonempty(&self) -> bool {
+        !self.inbox.load(Relaxed).is_null()
+    }
+
+    /// Owner only: takes every queued wake-up, oldest first.
+    pub(crate) fn take_inbox(&self, out: &mut VecDeque<GRef>) -> usize {
+        let mut p = self.inbox.swap(std::ptr::null_mut(), Acquire);
+        let mut batch = Vec::new();
+        while !p.is_null() {
+            // SAFETY: every pointer in the stack came from Arc::into_raw in push_inbox, and the
+            // swap made us its only owner.
+            let g = unsafe { Arc::from_raw(p) };
+            p = g.inbox_next.swap(std::ptr::null_mut(), Relaxed);
+            batch.push(g);
+        }
+        let n = batch.len();
+        out.extend(batch.into_iter().rev());
+        n
+    }
+
+    /// Owner only: puts `g` in runnext, returning the goroutine it displaced.
+    pub(crate) fn swap_runnext(&self, g: Option<GRef>) -> Option<GRef> {
+        let new = g.map_or(std::ptr::null_mut(), |g| Arc::into_raw(g) as *mut G);
+        let old = self.runnext.swap(new, AcqRel);
+        // SAFETY: a non-null runnext holds a reference made by Arc::into_raw; the swap moved
+        // it to us.
+        (!old.is_null()).then(|| unsafe { Arc::from_raw(old) })
+    }
+
+    /// Thief: takes runnext if it holds a goroutine that has not started.
+    pub(crate) fn steal_runnext(&self) -> Option<GRef> {
+        let p = self.runnext.load(Acquire);
+        if p.is_null() {
+            return None;
+        }
+        // SAFETY: `p` may be taken by the owner concurrently, but G records are only freed
+        // when their last reference drops; runnext's reference is only released by whoever
+        // wins the swap/CAS below, so reading `p` here could race with a free. We therefore do
+        // not dereference `p` before winning the CAS.
+        if self
+            .runnext
+            .compare_exchange(p, std::ptr::null_mut(), AcqRel, Acquire)
+            .is_err()
+        {
+            return None;
+        }
+        // SAFETY: the CAS moved runnext's reference to us.
+        let g = unsafe { Arc::from_raw(p) };
+        Some(g)
+    }
+
+    pub(crate) fn runq_len(&self) -> usize {
+        self.ring.len()
+            + self.pinned_len.load(Relaxed)
+            + usize::from(!self.runnext.load(Relaxed).is_null())
+    }
+}
+
+impl Drop for P {
+    fn drop(&mut self) {
+        drop(self.swap_runnext(None));
+        let mut v = VecDeque::new();
+        self.take_inbox(&mut v);
+    }
+}

@@ -1,0 +1,207 @@
+//! Park and unpark: gort's gopark/goready, the primitive every blocking operation builds on.
+//!
+//! `park(reason)` suspends the calling goroutine until some other party calls
+//! [`Unparker::unpark`] on it; outside a goroutine it parks the OS thread instead, so the same
+//! code (channels, sync, join) works from plain threads. Semantics are those of
+//! `std::thread::park`: an unpark that arrives first leaves a permit that makes the next park
+//! return at once, and callers loop on their own condition.
+//!
+//! A woken goroutine goes to `runnext` of its home P when the waker runs on that P (so a
+//! ping-pong pair stays on one P and inherits its time slice), or to the home P's inbox, which
+//! wakes that P's M, when the waker is elsewhere.
+
+use std::cell::Cell;
+use std::panic::Location;
+use std::sync::atomic::Ordering::{AcqRel, Relaxed};
+use std::sync::Arc;
+
+use super::g::{GRef, WaitReason, G};
+use super::p::P;
+use super::runtime::Shared;
+
+/// Why a goroutine switched back to its M.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum Switch {
+    None,
+    Yield,
+    Park,
+}
+
+/// Per-M context, living on the worker thread's own stack for the thread's life.
+pub(crate) struct Ctx {
+    pub(crate) shared: *const Shared,
+    pub(crate) p: *const P,
+    /// The goroutine this M is running, or null while in the scheduler loop.
+    pub(crate) g: Cell<*const G>,
+    pub(crate) switch: Cell<Switch>,
+}
+
+thread_local! {
+    static CTX: Cell<*const Ctx> = const { Cell::new(std::ptr::null()) };
+}
+
+/// Installs `ctx` as this thread's M context (worker threads only).
+pub(crate) fn set_ctx(ctx: *const Ctx) {
+    CTX.with(|c| c.set(ctx));
+}
+
+/// The M context of this thread, if it is a worker.
+pub(crate) fn ctx<'a>() -> Option<&'a Ctx> {
+    let p = CTX.with(|c| c.get());
+    // SAFETY: a non-null CTX points at the worker's Ctx, which lives on the worker thread's
+    // stack until after CTX is reset to null at the end of worker_main; we are on that thread.
+    unsafe { p.as_ref() }
+}
+
+impl Ctx {
+    pub(crate) fn shared(&self) -> &Shared {
+        // SAFETY: the worker holds an Arc<Shared> for as long as its Ctx exists.
+        unsafe { &*self.shared }
+    }
+
+    pub(crate) fn p(&self) -> &P {
+        // SAFETY: P lives in Shared (see above).
+        unsafe { &*self.p }
+    }
+
+    /// The running goroutine, if this M is running one.
+    pub(crate) fn g(&self) -> Option<&G> {
+        // SAFETY: the M holds a reference to the G it runs for as long as `g` is set.
+        unsafe { self.g.get().as_ref() }
+    }
+}
+
+/// True when called from a goroutine.
+pub(crate) fn in_goroutine() -> bool {
+    ctx().is_some_and(|c| c.g().is_some())
+}
+
+/// The running goroutine and its M context.
+pub(crate) fn current<'a>() -> Option<(&'a Ctx, &'a G)> {
+    let c = ctx()?;
+    let g = c.g()?;
+    Some((c, g))
+}
+
+/// Suspends the calling goroutine (or thread) until unparked. May return spuriously.
+#[track_caller]
+pub(crate) fn park(reason: WaitReason) {
+    park_at(reason, Location::caller())
+}
+
+pub(crate) fn park_at(reason: WaitReason, at: &'static Location<'static>) {
+    let Some((c, g)) = current() else {
+        std::thread::park();
+        return;
+    };
+    if g.take_permit() {
+        return;
+    }
+    g.wait_reason.store(reason as u8, Relaxed);
+    g.parked_at.store(at as *const _ as *mut _, Relaxed);
+    g.wait_since.store(c.shared().nanotime(), Relaxed);
+    c.switch.set(Switch::Park);
+    // SAFETY: we are this goroutine, running on its own stack.
+    unsafe { g.suspend() };
+    g.wait_reason.store(WaitReason::None as u8, Relaxed);
+}
+
+/// Yields the processor (Go's `runtime.Gosched`): the goroutine goes to the back of its P's
+/// queue and other goroutines run. Outside a goroutine it yields the OS thread.
+pub fn yield_now() {
+    match current() {
+        Some((c, g)) => {
+            c.switch.set(Switch::Yield);
+            // SAFETY: we are this goroutine, running on its own stack.
+            unsafe { g.suspend() };
+        }
+        None => std::thread::yield_now(),
+    }
+}
+
+/// Parks the calling goroutine forever: Go's `select {}`. Useful at the end of a main
+/// goroutine whose work happens in others; if nothing else can run, the deadlock detector
+/// reports it. Outside a goroutine it parks the thread forever.
+#[track_caller]
+pub fn block_forever() -> ! {
+    let at = Location::caller();
+    loop {
+        park_at(WaitReason::SelectNoCases, at);
+    }
+}
+
+/// Cooperative preemption point: yields if sysmon flagged this P's time slice as used up.
+#[inline]
+pub(crate) fn preempt_point() {
+    if let Some((c, _)) = current() {
+        if c.p().preempt.load(Relaxed) {
+            c.p().preempt.store(false, Relaxed);
+            yield_now();
+        }
+    }
+}
+
+/// Wakes a parked goroutine or thread.
+#[derive(Clone, Debug)]
+pub(crate) enum Unparker {
+    G(GRef),
+    Thread(std::thread::Thread),
+}
+
+impl std::fmt::Debug for G {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "goroutine {}", self.id)
+    }
+}
+
+impl Unparker {
+    /// The unparker for the calling goroutine or thread.
+    pub(crate) fn current() -> Unparker {
+        match current() {
+            Some((_, g)) => {
+                // SAFETY: `g` is the G this M runs; the M's queue reference keeps it alive and
+                // we make a new counted reference from it. Arc::increment_strong_count needs the
+                // pointer to come from Arc::into_raw of an Arc<G>, which every G is.
+                let p = g as *const G;
+                unsafe {
+                    Arc::increment_strong_count(p);
+                    Unparker::G(Arc::from_raw(p))
+                }
+            }
+            None => Unparker::Thread(std::thread::current()),
+        }
+    }
+
+    pub(crate) fn unpark(&self) {
+        match self {
+            Unparker::G(g) => ready(g),
+            Unparker::Thread(t) => t.unpark(),
+        }
+    }
+}
+
+/// Go's goready: makes `g` runnable if parked (or leaves it a permit).
+pub(crate) fn ready(g: &GRef) {
+    if !g.notify() {
+        return;
+    }
+    let shared = &*g.shared;
+    shared.nparked.fetch_sub(1, AcqRel);
+    shared.bump_epoch();
+    let home = g.home.load(Relaxed);
+    debug_assert!(home != 0, "a parked goroutine has started");
+    if let Some(c) = ctx() {
+        if std::ptr::eq(c.shared, shared)
+            && c.p().id + 1 == home
+            && c.p().locked_g.load(Relaxed).is_null()
+        {
+            // Same P: runnext, inheriting the time slice.
+            let old = c.p().swap_runnext(Some(g.clone()));
+            if let Some(old) = old {
+                super::worker::requeue(c, old);
+            }
+            return;
+        }
+    }
+    shared.ps[home - 1].push_inbox(g.clone());
+}

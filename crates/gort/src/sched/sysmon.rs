@@ -1,0 +1,124 @@
+//! sysmon: the runtime's monitor thread, which runs without a P.
+//!
+//! Every tick (20 us, doubling up to 10 ms while nothing needs attention) it:
+//! * finds Ps that have not scheduled for a whole 10 ms time slice (a goroutine hogging the
+//!   CPU, or one stuck in a raw blocking call): it counts the stall (scheddetail shows it as
+//!   `syscalltick`), flags the running goroutine for cooperative preemption (it yields at its
+//!   next call into the runtime), marks the P stalled so idle Ps may take all of its goroutines
+//!   that have not started (runnext included), and wakes an idle P to do so;
+//! * prints `GODEBUG=schedtrace` lines when due;
+//! * confirms deadlocks: every P idle, every goroutine parked, nothing pending, and no
+//!   scheduling activity across two consecutive checks.
+//!
+//! When every P is idle and no schedtrace is due it sleeps until a P is woken or the last P goes
+//! idle (an idle runtime burns no CPU).
+
+use std::sync::atomic::Ordering::{Acquire, Relaxed, SeqCst};
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::p::P_RUNNING;
+use super::runtime::Shared;
+
+/// Go's forcePreemptNS: a time slice.
+const TIME_SLICE_NS: u64 = 10_000_000;
+
+pub(crate) fn sysmon_main(shared: Arc<Shared>) {
+    let n = shared.nprocs();
+    let mut last_tick = vec![(u64::MAX, 0u64); n];
+    let mut delay_us: u64 = 20;
+    let mut quiet = 0u32;
+    let mut next_trace = 0u64;
+    let mut deadlock_suspect: Option<u64> = None;
+    let trace_ms = shared.godebug.schedtrace_ms;
+    loop {
+        if shared.shutdown.load(Acquire) {
+            return;
+        }
+        let all_idle = shared.npidle.load(SeqCst) + shared.nlockedwait.load(SeqCst) == n;
+        // Sleep: short while busy, until poked while idle (unless schedtrace is due).
+        {
+            let guard = shared.sysmon_lock.lock().unwrap();
+            let (mut guard, _) = if all_idle && trace_ms == 0 && deadlock_suspect.is_none() {
+                let check = shared.detect_deadlock && shared.ngoroutines.load(SeqCst) > 0;
+                let wait = if check {
+                    Duration::from_millis(5)
+                } else {
+                    Duration::from_secs(3600)
+                };
+                shared
+                    .sysmon_cv
+                    .wait_timeout_while(guard, wait, |poked| !*poked)
+                    .unwrap()
+            } else {
+                let wait = if deadlock_suspect.is_some() {
+                    Duration::from_millis(2)
+                } else {
+                    Duration::from_micros(delay_us)
+                };
+                shared.sysmon_cv.wait_timeout(guard, wait).unwrap()
+            };
+            *guard = false;
+        }
+        if shared.shutdown.load(Acquire) {
+            return;
+        }
+        let now = shared.nanotime();
+        let mut acted = false;
+        for (i, p) in shared.ps.iter().enumerate() {
+            if p.status.load(Relaxed) != P_RUNNING || p.curg.load(Relaxed) == 0 {
+                last_tick[i] = (u64::MAX, now);
+                continue;
+            }
+            let tick = p.schedtick.load(Relaxed);
+            if last_tick[i].0 != tick {
+                last_tick[i] = (tick, now);
+            } else if now - last_tick[i].1 >= TIME_SLICE_NS && !p.stalled.load(Relaxed) {
+                p.stalls.fetch_add(1, Relaxed);
+                p.preempt.store(true, Relaxed);
+                p.stalled.store(true, Relaxed);
+                shared.wakep();
+                acted = true;
+            }
+        }
+        if trace_ms > 0 && now >= next_trace {
+            crate::debug::schedtrace::print(&shared, shared.godebug.scheddetail);
+            next_trace = now + trace_ms * 1_000_000;
+        }
+        if shared.detect_deadlock && !shared.is_deadlocked() {
+            deadlock_suspect = check_deadlock(&shared, deadlock_suspect);
+        }
+        // Go: 20us, doubling after 1ms (50 quiet ticks) up to 10ms.
+        if acted {
+            quiet = 0;
+            delay_us = 20;
+        } else {
+            quiet += 1;
+            if quiet > 50 {
+                delay_us = (delay_us * 2).min(10_000);
+            }
+        }
+    }
+}
+
+/// One step of the two-phase deadlock check. Returns the epoch to confirm at the next check.
+fn check_deadlock(shared: &Shared, suspect: Option<u64>) -> Option<u64> {
+    let n = shared.nprocs();
+    let ng = shared.ngoroutines.load(SeqCst);
+    let quiet = shared.npidle.load(SeqCst) + shared.nlockedwait.load(SeqCst) == n
+        && ng > 0
+        && shared.nparked.load(SeqCst) == ng as isize
+        && shared.pending.load(SeqCst) == 0
+        && shared.global_len.load(SeqCst) == 0;
+    if !quiet {
+        return None;
+    }
+    let epoch = shared.epoch.load(SeqCst);
+    match suspect {
+        Some(e) if e == epoch => {
+            shared.declare_deadlock(crate::debug::dump::deadlock_report(shared));
+            None
+        }
+        _ => Some(epoch),
+    }
+}

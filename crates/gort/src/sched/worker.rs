@@ -1,0 +1,432 @@
+//! The M loop: find a runnable goroutine, run it until it yields, parks or exits, repeat.
+//!
+//! Search order (Go's findRunnable, less timers/netpoll/GC until those land):
+//! 1. every 61st tick, one goroutine from the global queue (fairness);
+//! 2. wake-ups from the inbox join the pinned queue;
+//! 3. `runnext` (inherits the time slice: the tick is not advanced);
+//! 4. the pinned queue and the ring, alternating which goes first so a goroutine that yields
+//!    in a loop cannot starve new goroutines, nor the reverse;
+//! 5. a batch from the global queue;
+//! 6. steal half of another P's ring (4 passes in a random coprime order; runnext only on the
+//!    last pass or from a stalled P), if fewer than half the busy Ps already spin;
+//! 7. otherwise go idle: publish idleness, re-check every queue (the other half of the
+//!    lost-wake-up protocol in `Shared::wakep`), and sleep until woken.
+
+use std::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed, Release, SeqCst};
+use std::sync::Arc;
+
+use corosensei::CoroutineResult;
+
+use super::g::{GRef, DEAD, PARKED, RUNNING};
+use super::p::{P, P_IDLE, P_RUNNING};
+use super::park::{set_ctx, Ctx, Switch};
+use super::runtime::Shared;
+
+/// Coprime strides for the random steal order, per nprocs (computed once per worker).
+fn coprimes(n: usize) -> Vec<usize> {
+    fn gcd(a: usize, b: usize) -> usize {
+        if b == 0 {
+            a
+        } else {
+            gcd(b, a % b)
+        }
+    }
+    (1..=n).filter(|&i| gcd(i, n) == 1).collect()
+}
+
+fn next_rand(state: &mut u64) -> u64 {
+    // xorshift64*
+    let mut x = *state;
+    x ^= x >> 12;
+    x ^= x << 25;
+    x ^= x >> 27;
+    *state = x;
+    x.wrapping_mul(0x2545_F491_4F6C_DD1D)
+}
+
+pub(crate) fn worker_main(shared: Arc<Shared>, pid: usize) {
+    let p = &shared.ps[pid];
+    let _ = p.thread.set(std::thread::current());
+    crate::stack::ensure_sigaltstack();
+    let ctx = Ctx {
+        shared: Arc::as_ptr(&shared),
+        p: p as *const P,
+        g: std::cell::Cell::new(std::ptr::null()),
+        switch: std::cell::Cell::new(Switch::None),
+    };
+    set_ctx(&ctx);
+    let mut w = Worker {
+        ctx: &ctx,
+        spinning: false,
+        strides: coprimes(shared.nprocs()),
+    };
+    while let Some(g) = w.find_runnable() {
+        w.run(g);
+    }
+    // Shutdown: drop what is queued here (breaking G -> Shared cycles). Started goroutines
+    // leak their stacks (G::drop); unstarted ones drop their closures.
+    // SAFETY: we are P's M.
+    let local = unsafe { p.local() };
+    local.pinned.clear();
+    local.stacks.flush(&shared.stacks);
+    drop(p.swap_runnext(None));
+    while p.ring.pop().is_some() {}
+    let mut v = std::collections::VecDeque::new();
+    p.take_inbox(&mut v);
+    set_ctx(std::ptr::null());
+}
+
+/// Puts a goroutine displaced from runnext back in the right local queue.
+pub(crate) fn requeue(ctx: &Ctx, g: GRef) {
+    let p = ctx.p();
+    if g.started() {
+        // SAFETY: called on P's own M.
+        let local = unsafe { p.local() };
+        local.pinned.push_back(g);
+        p.pinned_len.store(local.pinned.len(), Relaxed);
+    } else if let Err(spill) = p.ring.push(g) {
+        ctx.shared().global_push(spill);
+    }
+}
+
+struct Worker<'a> {
+    ctx: &'a Ctx,
+    spinning: bool,
+    strides: Vec<usize>,
+}
+
+impl Worker<'_> {
+    fn shared(&self) -> &Shared {
+        self.ctx.shared()
+    }
+
+    fn p(&self) -> &P {
+        self.ctx.p()
+    }
+
+    fn find_runnable(&mut self) -> Option<GRef> {
+        loop {
+            let shared = self.shared();
+            if shared.shutdown.load(Acquire) {
+                return None;
+            }
+            let p = self.p();
+            if !p.locked_g.load(Acquire).is_null() {
+                return self.find_locked();
+            }
+            p.status.store(P_RUNNING, Relaxed);
+            p.stalled.store(false, Relaxed);
+            // SAFETY: we are P's M, and no other `local` borrow is live in this loop.
+            let local = unsafe { p.local() };
+            let tick = p.schedtick.load(Relaxed);
+            if tick % 61 == 0 && shared.global_len.load(Relaxed) > 0 {
+                let mut one = Vec::with_capacity(1);
+                shared.global_take(1, &mut one);
+                if let Some(g) = one.pop() {
+                    return Some(self.picked(g, true));
+                }
+            }
+            if p.inbox_nonempty() {
+                p.take_inbox(&mut local.pinned);
+                p.pinned_len.store(local.pinned.len(), Relaxed);
+            }
+            if let Some(g) = p.swap_runnext(None) {
+                return Some(self.picked(g, false));
+            }
+            let from_pinned = |local: &mut super::p::Local| {
+                let g = local.pinned.pop_front();
+                p.pinned_len.store(local.pinned.len(), Relaxed);
+                g
+            };
+            let g = if tick & 1 == 0 {
+                from_pinned(local).or_else(|| p.ring.pop())
+            } else {
+                p.ring.pop().or_else(|| from_pinned(local))
+            };
+            if let Some(g) = g {
+                return Some(self.picked(g, true));
+            }
+            if shared.global_len.load(Relaxed) > 0 {
+                let n = (shared.global_len.load(Relaxed) / shared.nprocs() + 1)
+                    .min(super::runq::CAP as usize / 2);
+                let mut batch = Vec::with_capacity(n);
+                shared.global_take(n, &mut batch);
+                let mut it = batch.into_iter();
+                if let Some(first) = it.next() {
+                    for g in it {
+                        if let Err(spill) = p.ring.push(g) {
+                            shared.global_push(spill);
+                        }
+                    }
+                    return Some(self.picked(first, true));
+                }
+            }
+            if let Some(g) = self.steal() {
+                return Some(self.picked(g, true));
+            }
+            self.idle();
+        }
+    }
+
+    /// Bookkeeping for a goroutine about to run; `new_slice` starts a new time slice.
+    fn picked(&mut self, g: GRef, new_slice: bool) -> GRef {
+        if new_slice {
+            let p = self.p();
+            p.schedtick.store(p.schedtick.load(Relaxed) + 1, Relaxed);
+        }
+        if self.spinning {
+            self.spinning = false;
+            self.p().spinning.store(false, Relaxed);
+            if self.shared().nmspinning.fetch_sub(1, SeqCst) == 1 {
+                // The last spinning M found work: there may be more, so wake another.
+                self.shared().wakep();
+            }
+        }
+        g
+    }
+
+    fn steal(&mut self) -> Option<GRef> {
+        let shared = self.ctx.shared();
+        let n = shared.nprocs();
+        if n == 1 {
+            return None;
+        }
+        if !self.spinning {
+            let busy = n.saturating_sub(shared.npidle.load(SeqCst));
+            if 2 * shared.nmspinning.load(SeqCst) >= busy {
+                return None;
+            }
+            self.spinning = true;
+            self.p().spinning.store(true, Relaxed);
+            shared.nmspinning.fetch_add(1, SeqCst);
+        }
+        let me = self.p().id;
+        // SAFETY: we are P's M.
+        let rng = &mut unsafe { self.p().local() }.rng;
+        for pass in 0..4 {
+            let r = next_rand(rng) as usize;
+            let stride = self.strides[r % self.strides.len()];
+            let mut v = (r >> 16) % n;
+            for _ in 0..n {
+                v = (v + stride) % n;
+                if v == me {
+                    continue;
+                }
+                let victim = &shared.ps[v];
+                if let Some(g) = victim.ring.steal_into(&self.ctx.p().ring) {
+                    return Some(g);
+                }
+                let stalled =
+                    victim.stalled.load(Relaxed) || !victim.locked_g.load(Relaxed).is_null();
+                if pass == 3 || stalled {
+                    if pass == 3 && !stalled {
+                        // Go backs off ~3us: the victim is probably about to run its runnext
+                        // itself (a channel hand-off takes ~50 ns).
+                        for _ in 0..1000 {
+                            std::hint::spin_loop();
+                        }
+                    }
+                    if let Some(g) = victim.steal_runnext() {
+                        return Some(g);
+                    }
+                }
+            }
+        }
+        None
+    }
+
+    /// Is there work this M could take?
+    fn work_visible(&self) -> bool {
+        let shared = self.shared();
+        let p = self.p();
+        shared.global_len.load(SeqCst) > 0
+            || p.inbox_nonempty()
+            || !p.runnext.load(SeqCst).is_null()
+            || shared.ps.iter().any(|q| !q.ring.is_empty())
+    }
+
+    /// Removes this P from the idle list if it is still there. Returns true if it was (nobody
+    /// woke us through `wakep`).
+    fn unidle(&self) -> bool {
+        let shared = self.shared();
+        let p = self.p();
+        let mut idle = shared.idle_ps.lock().unwrap();
+        if let Some(i) = idle.iter().position(|&x| x == p.id) {
+            idle.swap_remove(i);
+            drop(idle);
+            p.idle.store(false, SeqCst);
+            shared.npidle.fetch_sub(1, SeqCst);
+            true
+        } else {
+            false
+        }
+    }
+
+    fn idle(&mut self) {
+        let shared = self.ctx.shared();
+        let p = self.ctx.p();
+        p.status.store(P_IDLE, Relaxed);
+        p.idle.store(true, SeqCst);
+        shared.idle_ps.lock().unwrap().push(p.id);
+        let npidle = shared.npidle.fetch_add(1, SeqCst) + 1;
+        if self.spinning {
+            self.spinning = false;
+            p.spinning.store(false, Relaxed);
+            shared.nmspinning.fetch_sub(1, SeqCst);
+        }
+        // Re-check after publishing idleness: a submitter either saw npidle > 0 and will wake
+        // someone, or pushed its work before our increment and we see it here.
+        if self.work_visible() {
+            self.unidle();
+            p.woken_spinning.store(false, Relaxed);
+            return;
+        }
+        if npidle + shared.nlockedwait.load(SeqCst) == shared.nprocs() {
+            shared.poke_sysmon();
+        }
+        loop {
+            std::thread::park();
+            if shared.shutdown.load(Acquire) || !p.idle.load(SeqCst) || p.inbox_nonempty() {
+                break;
+            }
+        }
+        self.unidle();
+        if p.woken_spinning.swap(false, AcqRel) {
+            // wakep handed us its spinning token (and took us off the idle list).
+            self.spinning = true;
+            p.spinning.store(true, Relaxed);
+        }
+    }
+
+    /// While a goroutine has locked this M, run nothing else (Go's LockOSThread). Unstarted
+    /// goroutines queued here are left for other Ps to steal (the P is flagged as stalled).
+    fn find_locked(&mut self) -> Option<GRef> {
+        let shared = self.ctx.shared();
+        let p = self.ctx.p();
+        let locked = p.locked_g.load(Acquire);
+        // SAFETY: we are P's M.
+        let local = unsafe { p.local() };
+        loop {
+            if shared.shutdown.load(Acquire) {
+                return None;
+            }
+            p.stalled.store(true, Relaxed);
+            p.take_inbox(&mut local.pinned);
+            if let Some(g) = p.swap_runnext(None) {
+                if std::ptr::eq(Arc::as_ptr(&g), locked) {
+                    return Some(g);
+                } else if g.started() {
+                    local.pinned.push_back(g);
+                } else {
+                    shared.global_push([g]);
+                }
+            }
+            if let Some(i) = local
+                .pinned
+                .iter()
+                .position(|g| std::ptr::eq(Arc::as_ptr(g), locked))
+            {
+                let g = local.pinned.remove(i);
+                p.pinned_len.store(local.pinned.len(), Relaxed);
+                return g;
+            }
+            p.pinned_len.store(local.pinned.len(), Relaxed);
+            if !p.ring.is_empty() {
+                shared.wakep();
+            }
+            shared.nlockedwait.fetch_add(1, SeqCst);
+            if shared.npidle.load(SeqCst) + shared.nlockedwait.load(SeqCst) == shared.nprocs() {
+                shared.poke_sysmon();
+            }
+            if !p.inbox_nonempty() {
+                std::thread::park();
+            }
+            shared.nlockedwait.fetch_sub(1, SeqCst);
+        }
+    }
+
+    /// Runs `g` until it yields, parks or exits.
+    fn run(&mut self, g: GRef) {
+        let shared = self.ctx.shared();
+        let p = self.ctx.p();
+        let me = p.id + 1;
+        // The no-migration rule: a goroutine that has started runs only on its home M.
+        match g.home.load(Acquire) {
+            0 => g.home.store(me, Release),
+            h if h == me => {}
+            h => {
+                // A started goroutine reached a foreign P (only possible through a runnext
+                // steal racing with reuse of the slot): send it home.
+                shared.ps[h - 1].push_inbox(g);
+                return;
+            }
+        }
+        g.state.fetch_add(RUNNING, AcqRel); // RUNNABLE -> RUNNING, keeping NOTIFIED
+        loop {
+            self.ctx.g.set(Arc::as_ptr(&g));
+            p.curg.store(g.id, Relaxed);
+            crate::stack::set_current(g.guard.0, g.guard.1, g.id, g.guard.2);
+            // SAFETY: we dequeued `g` and it is pinned to this M (checked above), so we are
+            // the only party touching its coroutine.
+            let coro = unsafe { g.coro_mut() }
+                .as_mut()
+                .expect("a runnable goroutine has a coroutine");
+            let r = coro.resume(());
+            crate::stack::clear_current();
+            self.ctx.g.set(std::ptr::null());
+            p.curg.store(0, Relaxed);
+            match r {
+                CoroutineResult::Return(()) => {
+                    self.exit(g);
+                    return;
+                }
+                CoroutineResult::Yield(()) => match self.ctx.switch.replace(Switch::None) {
+                    Switch::Park => {
+                        shared.nparked.fetch_add(1, AcqRel);
+                        if g.state
+                            .compare_exchange(RUNNING, PARKED, AcqRel, Acquire)
+                            .is_ok()
+                        {
+                            return;
+                        }
+                        // An unpark raced with the switch: consume it and go on running.
+                        shared.nparked.fetch_sub(1, AcqRel);
+                        g.state.store(RUNNING, Release);
+                    }
+                    Switch::Yield | Switch::None => {
+                        g.state.fetch_sub(RUNNING, AcqRel);
+                        if !p.locked_g.load(Relaxed).is_null() {
+                            // A locked goroutine is the only one this M may run.
+                            g.state.fetch_add(RUNNING, AcqRel);
+                            continue;
+                        }
+                        // SAFETY: we are P's M.
+                        let local = unsafe { p.local() };
+                        local.pinned.push_back(g);
+                        p.pinned_len.store(local.pinned.len(), Relaxed);
+                        return;
+                    }
+                },
+            }
+        }
+    }
+
+    fn exit(&mut self, g: GRef) {
+        let shared = self.ctx.shared();
+        let p = self.ctx.p();
+        // SAFETY: the goroutine has finished on this M; nobody else touches its coroutine.
+        let coro = unsafe { g.coro_mut() }.take().expect("coroutine present");
+        // SAFETY: we are P's M.
+        let local = unsafe { p.local() };
+        local.stacks.put(coro.into_stack(), &shared.stacks);
+        if std::ptr::eq(p.locked_g.load(Relaxed), Arc::as_ptr(&g)) {
+            // Go terminates a thread whose goroutine exits while locked; gort's M still has
+            // other goroutines pinned to it, so it is simply unlocked.
+            p.locked_g.store(std::ptr::null_mut(), Relaxed);
+        }
+        g.state.store(DEAD, Release);
+        shared.unregister_g(&g);
+        shared.ngoroutines.fetch_sub(1, AcqRel);
+        shared.bump_epoch();
+    }
+}

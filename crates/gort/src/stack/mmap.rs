@@ -1,0 +1,338 @@
+//! One goroutine stack: a lazily committed mapping with a `PROT_NONE` guard page at the bottom.
+
+use std::mem::ManuallyDrop;
+use std::ptr::{self, NonNull};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+
+use corosensei::stack::valgrind::ValgrindStackRegistration;
+use corosensei::stack::{Stack, StackPointer};
+
+use super::{page_size, round_to_page, StackError, MAX_STACK_SIZE, MIN_STACK_SIZE};
+
+/// How much of the top of a stack [`GoStack::release_cold_pages`] keeps: what a typical
+/// short-lived goroutine touches (corosensei's entry frames plus a few small frames). Pages
+/// below it are handed back to the kernel.
+pub(crate) const KEEP_HOT_BYTES: usize = 16 * 1024;
+
+// Process-wide counters. Updated only on map and unmap (and release), never on pool get/put;
+// Relaxed because they are statistics, read without any ordering promise.
+static STACKS_MAPPED: AtomicUsize = AtomicUsize::new(0);
+static BYTES_MAPPED: AtomicUsize = AtomicUsize::new(0);
+static MAPS_TOTAL: AtomicU64 = AtomicU64::new(0);
+static UNMAPS_TOTAL: AtomicU64 = AtomicU64::new(0);
+static RELEASES_TOTAL: AtomicU64 = AtomicU64::new(0);
+
+/// A snapshot of the process-wide stack counters, for `MemStats`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StackStats {
+    /// Stacks mapped now (running, parked, or cached in a pool).
+    pub stacks_mapped: usize,
+    /// Bytes of address space reserved for those stacks, guard pages included: the analogue of
+    /// Go's `StackInuse`/`StackSys` (which also count stacks cached for reuse). Physical memory
+    /// use is lower; the kernel commits pages only when touched.
+    pub bytes_reserved: usize,
+    /// `mmap` calls made for stacks since the process started.
+    pub maps_total: u64,
+    /// `munmap` calls made for stacks since the process started.
+    pub unmaps_total: u64,
+    /// `madvise(MADV_DONTNEED)` calls made on pooled stacks since the process started.
+    pub releases_total: u64,
+}
+
+/// Reads the process-wide stack counters.
+pub fn stack_stats() -> StackStats {
+    StackStats {
+        stacks_mapped: STACKS_MAPPED.load(Ordering::Relaxed),
+        bytes_reserved: BYTES_MAPPED.load(Ordering::Relaxed),
+        maps_total: MAPS_TOTAL.load(Ordering::Relaxed),
+        unmaps_total: UNMAPS_TOTAL.load(Ordering::Relaxed),
+        releases_total: RELEASES_TOTAL.load(Ordering::Relaxed),
+    }
+}
+
+/// A goroutine stack: `[limit, base)`, of which the lowest page is a `PROT_NONE` guard.
+///
+/// Uses two kernel mappings (see [`super::mappings_per_stack`]). Physical memory is committed by
+/// the kernel on first touch; creating a stack touches nothing.
+#[derive(Debug)]
+pub(crate) struct GoStack {
+    /// Start of the mapping (the guard page). Page aligned.
+    lo: NonNull<u8>,
+    /// Length of the whole mapping, guard included. A multiple of the page size.
+    len: usize,
+    /// Tells Valgrind this is a stack (a no-op on real hardware); deregistered before unmapping.
+    valgrind: ManuallyDrop<ValgrindStackRegistration>,
+}
+
+// SAFETY: a GoStack is nothing but the exclusive ownership of a range of anonymous memory that
+// no other value refers to. Moving that ownership to another thread is as sound as moving a
+// Box<[u8]>; no thread-affine state (TLS, locks) is attached to it.
+unsafe impl Send for GoStack {}
+
+impl GoStack {
+    /// Maps a stack with at least `size` usable bytes (rounded up to whole pages, at least
+    /// [`MIN_STACK_SIZE`]) plus one guard page below them.
+    pub(crate) fn new(size: usize) -> Result<GoStack, StackError> {
+        if size == 0 || size > MAX_STACK_SIZE {
+            return Err(StackError::invalid_size(size));
+        }
+        let page = page_size();
+        let usable =
+            round_to_page(size.max(MIN_STACK_SIZE)).ok_or(StackError::invalid_size(size))?;
+        let len = usable + page;
+
+        let flags = libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE | libc::MAP_STACK;
+        // SAFETY: an anonymous mapping at an address of the kernel's choosing cannot alias any
+        // existing Rust object; we check for MAP_FAILED before using the result.
+        let p = unsafe {
+            libc::mmap(
+                ptr::null_mut(),
+                len,
+                libc::PROT_READ | libc::PROT_WRITE,
+                flags,
+                -1,
+                0,
+            )
+        };
+        if p == libc::MAP_FAILED {
+            return Err(StackError::last_os_error("mmap", usable));
+        }
+        // SAFETY: `p` is the start of the mapping of `len > page` bytes we just made and own;
+        // the first page is ours to re-protect. This splits the mapping into two VMAs.
+        if unsafe { libc::mprotect(p, page, libc::PROT_NONE) } != 0 {
+            let err = StackError::last_os_error("mprotect", usable);
+            // SAFETY: undoing our own fresh mapping; nothing refers to it yet.
+            unsafe { libc::munmap(p, len) };
+            return Err(err);
+        }
+        STACKS_MAPPED.fetch_add(1, Ordering::Relaxed);
+        BYTES_MAPPED.fetch_add(len, Ordering::Relaxed);
+        MAPS_TOTAL.fetch_add(1, Ordering::Relaxed);
+        Ok(GoStack {
+            // mmap never returns null on success (MAP_FIXED not used, and page 0 is not
+            // mappable by default); fall back to a panic rather than UB if it ever did.
+            lo: NonNull::new(p.cast()).expect("mmap returned null"),
+            len,
+            valgrind: ManuallyDrop::new(ValgrindStackRegistration::new(p.cast(), len)),
+        })
+    }
+
+    /// The guard page, as `(lowest address, one past the highest)`.
+    #[inline]
+    pub(crate) fn guard_range(&self) -> (usize, usize) {
+        let lo = self.lo.as_ptr() as usize;
+        (lo, lo + page_size())
+    }
+
+    /// Bytes a goroutine can use, guard page excluded.
+    #[inline]
+    pub(crate) fn usable_size(&self) -> usize {
+        self.len - page_size()
+    }
+
+    /// Bytes of address space reserved, guard page included.
+    #[inline]
+    #[cfg_attr(not(test), allow(dead_code))]
+    pub(crate) fn mapped_size(&self) -> usize {
+        self.len
+    }
+
+    /// Hands all but the top [`KEEP_HOT_BYTES`] of the usable stack back to the kernel with
+    /// `madvise(MADV_DONTNEED)`: the pages read as zero afterwards and cost no RAM until touched
+    /// again. Only for a stack no coroutine is running on (a pooled one), which `&mut self`
+    /// guarantees since a running coroutine holds the stack by value.
+    ///
+    /// Costs one system call that walks the page table of the range (about a microsecond on a
+    /// mostly untouched 64 KiB stack), so pools call it off the spawn path.
+    pub(crate) fn release_cold_pages(&mut self) {
+        let usable = self.usable_size();
+        if usable <= KEEP_HOT_BYTES {
+            return;
+        }
+        let (_, guard_hi) = self.guard_range();
+        let cold = usable - KEEP_HOT_BYTES;
+        // SAFETY: [guard_hi, guard_hi + cold) is page aligned, inside our read-write mapping, and
+        // not in use (we hold the stack by &mut, so no coroutine runs on it). DONTNEED on private
+        // anonymous memory only zeroes it, which is fine for a stack with no live frames.
+        let rc = unsafe { libc::madvise(guard_hi as *mut libc::c_void, cold, libc::MADV_DONTNEED) };
+        debug_assert_eq!(rc, 0, "madvise(MADV_DONTNEED) on a stack failed");
+        RELEASES_TOTAL.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+impl Drop for GoStack {
+    fn drop(&mut self) {
+        // SAFETY: the registration is dropped exactly once, here, before the memory goes away.
+        unsafe { ManuallyDrop::drop(&mut self.valgrind) };
+        // SAFETY: invariant 1: we own exactly [lo, lo + len) and nothing runs on it (a
+        // coroutine holds its stack by value, so dropping it means the coroutine is gone).
+        let rc = unsafe { libc::munmap(self.lo.as_ptr().cast(), self.len) };
+        debug_assert_eq!(rc, 0, "munmap of a goroutine stack failed");
+        STACKS_MAPPED.fetch_sub(1, Ordering::Relaxed);
+        BYTES_MAPPED.fetch_sub(self.len, Ordering::Relaxed);
+        UNMAPS_TOTAL.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+// SAFETY: (contract of corosensei::stack::Stack) the lowest page of [limit, base) is a
+// PROT_NONE guard page that catches overflow; the usable part is at least MIN_STACK_SIZE
+// (enforced in `new`); both addresses are page aligned, hence STACK_ALIGNMENT aligned; and the
+// memory stays mapped as long as the GoStack lives (only Drop unmaps it).
+unsafe impl Stack for GoStack {
+    #[inline]
+    fn base(&self) -> StackPointer {
+        StackPointer::new(self.lo.as_ptr() as usize + self.len).expect("stack base is non-null")
+    }
+
+    #[inline]
+    fn limit(&self) -> StackPointer {
+        StackPointer::new(self.lo.as_ptr() as usize).expect("stack limit is non-null")
+    }
+}
+
+/// Test helper: for each page of `[addr, addr + len)`, whether it is resident in RAM.
+#[cfg(test)]
+pub(crate) fn resident_pages(addr: usize, len: usize) -> Vec<bool> {
+    let pages = len / page_size();
+    let mut vec = vec![0u8; pages];
+    // SAFETY: addr is page aligned and the range is mapped (callers pass stack ranges); vec has
+    // one byte per page as mincore requires.
+    let rc = unsafe { libc::mincore(addr as *mut libc::c_void, len, vec.as_mut_ptr()) };
+    assert_eq!(rc, 0, "mincore: {}", std::io::Error::last_os_error());
+    vec.into_iter().map(|b| b & 1 != 0).collect()
+}
+
+/// Test helper: the permissions column of the `/proc/self/maps` line containing `addr`.
+#[cfg(test)]
+pub(crate) fn maps_perms(addr: usize) -> Option<String> {
+    let maps = std::fs::read_to_string("/proc/self/maps").ok()?;
+    maps.lines().find_map(|line| {
+        let mut fields = line.split_whitespace();
+        let (lo, hi) = fields.next()?.split_once('-')?;
+        let lo = usize::from_str_radix(lo, 16).ok()?;
+        let hi = usize::from_str_radix(hi, 16).ok()?;
+        (lo <= addr && addr < hi).then(|| fields.next().unwrap_or("").to_string())
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bounds_and_rounding() {
+        let page = page_size();
+        let s = GoStack::new(64 * 1024 + 1).unwrap();
+        assert_eq!(s.usable_size(), round_to_page(64 * 1024 + 1).unwrap());
+        assert_eq!(s.mapped_size(), s.usable_size() + page);
+        let (lo, hi) = s.guard_range();
+        assert_eq!(lo, s.limit().get());
+        assert_eq!(hi - lo, page);
+        assert_eq!(s.base().get() - s.limit().get(), s.mapped_size());
+        assert_eq!(s.base().get() % corosensei::stack::STACK_ALIGNMENT, 0);
+        assert_eq!(s.limit().get() % page, 0);
+
+        // Tiny requests get corosensei's minimum; silly ones are refused.
+        assert!(GoStack::new(1).unwrap().usable_size() >= MIN_STACK_SIZE);
+        assert!(GoStack::new(0).is_err());
+        let e = GoStack::new(usize::MAX).unwrap_err();
+        assert_eq!(e.kind(), super::super::StackErrorKind::InvalidSize);
+    }
+
+    #[test]
+    fn guard_is_prot_none_usable_is_rw_and_nothing_is_committed() {
+        let s = GoStack::new(128 * 1024).unwrap();
+        let (lo, hi) = s.guard_range();
+        assert_eq!(maps_perms(lo).as_deref(), Some("---p"));
+        assert_eq!(maps_perms(hi).as_deref(), Some("rw-p"));
+        assert_eq!(maps_perms(s.base().get() - 1).as_deref(), Some("rw-p"));
+        // Lazily committed: creating the stack touched no page.
+        let resident = resident_pages(hi, s.usable_size());
+        assert!(
+            resident.iter().all(|r| !r),
+            "fresh stack has resident pages"
+        );
+    }
+
+    #[test]
+    fn unmapped_on_drop_and_counted() {
+        let before = stack_stats();
+        let s = GoStack::new(32 * 1024).unwrap();
+        let (lo, _) = s.guard_range();
+        let mid = stack_stats();
+        assert!(mid.maps_total > before.maps_total);
+        drop(s);
+        assert!(stack_stats().unmaps_total > mid.unmaps_total);
+        // Another test may have mapped the same address meanwhile; only check when free.
+        if let Some(perms) = maps_perms(lo) {
+            assert_ne!(
+                perms, "---p",
+                "guard of a dropped stack still mapped (or reused)"
+            );
+        }
+    }
+
+    #[test]
+    fn runs_a_coroutine() {
+        use corosensei::{Coroutine, CoroutineResult};
+        let stack = GoStack::new(64 * 1024).unwrap();
+        let mut co: Coroutine<u32, u32, u32, GoStack> = Coroutine::with_stack(stack, |y, x| {
+            let x = y.suspend(x + 1);
+            x * 2
+        });
+        assert!(matches!(co.resume(1), CoroutineResult::Yield(2)));
+        assert!(matches!(co.resume(5), CoroutineResult::Return(10)));
+        let stack = co.into_stack();
+        assert_eq!(stack.usable_size(), 64 * 1024);
+    }
+
+    #[test]
+    fn release_cold_pages_keeps_the_top() {
+        let page = page_size();
+        let mut s = GoStack::new(256 * 1024).unwrap();
+        let (_, hi) = s.guard_range();
+        let usable = s.usable_size();
+        for off in (0..usable).step_by(page) {
+            // SAFETY: every page of the usable range is mapped read-write and owned by `s`.
+            unsafe { ptr::write_volatile((hi + off) as *mut u8, 1) };
+        }
+        assert!(resident_pages(hi, usable).iter().all(|&r| r));
+        s.release_cold_pages();
+        let resident = resident_pages(hi, usable);
+        let cold = (usable - KEEP_HOT_BYTES) / page;
+        assert!(
+            resident[..cold].iter().all(|&r| !r),
+            "cold pages still resident"
+        );
+        assert!(
+            resident[cold..].iter().all(|&r| r),
+            "hot pages were released"
+        );
+        // Released pages read back as zero and are still usable.
+        // SAFETY: as above.
+        unsafe {
+            assert_eq!(ptr::read_volatile(hi as *const u8), 0);
+            ptr::write_volatile(hi as *mut u8, 2);
+        }
+    }
+
+    /// Checks the "two mappings per stack" arithmetic behind the map-count error against the
+    /// kernel. Uses 2 x 4000 mappings, well under the default limit.
+    #[test]
+    fn each_stack_costs_two_mappings() {
+        const N: usize = 4000;
+        let count = || super::super::error::current_map_count().unwrap();
+        let before = count();
+        let stacks: Vec<GoStack> = (0..N).map(|_| GoStack::new(16 * 1024).unwrap()).collect();
+        let after = count();
+        drop(stacks);
+        let per = super::super::mappings_per_stack();
+        // Other tests run in parallel threads and map a few things of their own.
+        let delta = after as isize - before as isize;
+        let expected = (N * per) as isize;
+        assert!(
+            (delta - expected).abs() < 400,
+            "{N} stacks added {delta} mappings, not ~{expected}"
+        );
+    }
+}

@@ -1,0 +1,365 @@
+//! Stack caches: a lock-free, syscall-free cache per P, backed by one locked global pool.
+//!
+//! Mapping a stack costs `mmap` + `mprotect` (and later `munmap`), a few microseconds under the
+//! process-wide `mmap_lock`; Go spawns a goroutine in ~600 ns. So a finished goroutine's stack
+//! goes back to its P's [`StackPool`] and the next spawn on that P pops it: a `Vec` pop and push,
+//! no lock, no system call.
+//!
+//! The two levels mirror Go's `stackcache` (per-P) over `stackpool` (global, locked):
+//!
+//! * [`StackPool::put`]: push; when the cache passes [`LOCAL_MAX`] stacks, move the older half
+//!   (the bottom of the LIFO, the coldest in the CPU caches) to the global pool in one batch.
+//! * [`StackPool::get`]: pop; when empty, take up to [`LOCAL_BATCH`] from the global pool in one
+//!   lock acquisition; only when that is empty too, map a new stack.
+//! * [`GlobalStackPool`] keeps at most `max_cached` stacks (default [`GLOBAL_MAX`]) and unmaps the
+//!   surplus, so a burst of a million goroutines does not pin a million stacks forever.
+//!
+//! # Giving dirty pages back
+//!
+//! A goroutine that ran deep leaves its stack's pages committed; recycled as is, the stack keeps
+//! that RAM for as long as it sits in a pool. Knowing the depth cheaply is the problem: `mincore`
+//! is a system call, and a watermark would need a write on every function entry. So the decision
+//! is by place, not by depth:
+//!
+//! * Stacks in a **per-P cache** are left alone. They are about to be reused, the cache is
+//!   bounded ([`LOCAL_MAX`] stacks), and a `madvise` there would put a system call (plus page
+//!   faults on reuse) back on the spawn path, which the cache exists to avoid.
+//! * Stacks **entering the global pool** are cold by construction (they overflowed a per-P
+//!   cache), so each gets `madvise(MADV_DONTNEED)` over all but its top
+//!   [`KEEP_HOT_BYTES`](super::mmap::KEEP_HOT_BYTES), once per transfer, before the lock is
+//!   taken. On a mostly untouched stack that costs about a microsecond, paid per batch move.
+//!
+//! The worst case of dirty memory held is therefore `GOMAXPROCS * LOCAL_MAX` full stacks (e.g.
+//! 2 * 64 * 64 KiB = 8 MiB with the default size), plus `max_cached * KEEP_HOT_BYTES` in the
+//! global pool. Lowering `LOCAL_MAX` lowers the first at the price of more lock traffic.
+
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::Mutex;
+
+use super::{GoStack, StackError};
+
+/// Per-P cache bound; past it, half moves to the global pool.
+pub(crate) const LOCAL_MAX: usize = 64;
+/// How many stacks an empty per-P cache takes from the global pool at once.
+pub(crate) const LOCAL_BATCH: usize = 16;
+/// Default bound of the global pool; stacks past it are unmapped.
+pub(crate) const GLOBAL_MAX: usize = 256;
+
+/// The process-level (or runtime-level) stack pool, shared by all Ps. All its stacks have the
+/// same usable size.
+#[derive(Debug)]
+pub(crate) struct GlobalStackPool {
+    /// Usable size of every stack this pool (and the per-P caches over it) hands out.
+    stack_size: usize,
+    max_cached: usize,
+    /// Invariant 3: held only for Vec operations, never across mmap/munmap/madvise.
+    stacks: Mutex<Vec<GoStack>>,
+    /// Mirror of `stacks.len()`, updated under the lock, readable without it (MemStats).
+    cached: AtomicUsize,
+    /// Stacks mapped by the per-P caches over this pool (tests and stats).
+    mapped: AtomicU64,
+    /// Stacks this pool unmapped because it was over its bound.
+    trimmed: AtomicU64,
+}
+
+impl GlobalStackPool {
+    /// A pool handing out stacks of `stack_size` usable bytes, keeping at most [`GLOBAL_MAX`].
+    pub(crate) fn new(stack_size: usize) -> GlobalStackPool {
+        GlobalStackPool::with_limit(stack_size, GLOBAL_MAX)
+    }
+
+    /// A pool keeping at most `max_cached` stacks.
+    pub(crate) fn with_limit(stack_size: usize, max_cached: usize) -> GlobalStackPool {
+        GlobalStackPool {
+            stack_size,
+            max_cached,
+            stacks: Mutex::new(Vec::new()),
+            cached: AtomicUsize::new(0),
+            mapped: AtomicU64::new(0),
+            trimmed: AtomicU64::new(0),
+        }
+    }
+
+    /// The usable size of the stacks of this pool.
+    #[cfg_attr(not(test), allow(dead_code))]
+    pub(crate) fn stack_size(&self) -> usize {
+        self.stack_size
+    }
+
+    /// Stacks cached in this (global) pool now.
+    #[cfg_attr(not(test), allow(dead_code))]
+    pub(crate) fn len(&self) -> usize {
+        self.cached.load(Ordering::Relaxed)
+    }
+
+    /// Stacks mapped on behalf of this pool since it was made.
+    #[cfg_attr(not(test), allow(dead_code))]
+    pub(crate) fn mapped_total(&self) -> u64 {
+        self.mapped.load(Ordering::Relaxed)
+    }
+
+    /// Stacks this pool unmapped because it held too many.
+    #[cfg_attr(not(test), allow(dead_code))]
+    pub(crate) fn trimmed_total(&self) -> u64 {
+        self.trimmed.load(Ordering::Relaxed)
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<GoStack>> {
+        // A panic while holding the lock cannot leave the Vec inconsistent; keep going.
+        self.stacks.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Maps a fresh stack of this pool's size.
+    fn map_new(&self) -> Result<GoStack, StackError> {
+        let s = GoStack::new(self.stack_size)?;
+        self.mapped.fetch_add(1, Ordering::Relaxed);
+        Ok(s)
+    }
+
+    /// Takes one stack: a cached one if any, else a new mapping.
+    pub(crate) fn get(&self) -> Result<GoStack, StackError> {
+        let cached = {
+            let mut v = self.lock();
+            let s = v.pop();
+            self.cached.store(v.len(), Ordering::Relaxed);
+            s
+        };
+        match cached {
+            Some(s) => Ok(s),
+            None => self.map_new(),
+        }
+    }
+
+    /// Moves up to `n` cached stacks into `out`; returns how many.
+    fn take_batch(&self, n: usize, out: &mut Vec<GoStack>) -> usize {
+        let mut v = self.lock();
+        let k = n.min(v.len());
+        let start = v.len() - k;
+        out.extend(v.drain(start..));
+        self.cached.store(v.len(), Ordering::Relaxed);
+        k
+    }
+
+    /// Gives one stack back.
+    #[cfg_attr(not(test), allow(dead_code))]
+    pub(crate) fn put(&self, s: GoStack) {
+        self.put_batch(std::iter::once(s));
+    }
+
+    /// Gives stacks back: releases their cold pages, caches them, and unmaps what exceeds the
+    /// bound. Stacks of another size are unmapped at once.
+    pub(crate) fn put_batch(&self, stacks: impl IntoIterator<Item = GoStack>) {
+        let mut incoming: Vec<GoStack> = Vec::new();
+        for mut s in stacks {
+            if s.usable_size() != self.stack_size {
+                continue; // dropped here: unmapped
+            }
+            s.release_cold_pages();
+            incoming.push(s);
+        }
+        let surplus = {
+            let mut v = self.lock();
+            v.append(&mut incoming);
+            let surplus = if v.len() > self.max_cached {
+                v.split_off(self.max_cached)
+            } else {
+                Vec::new()
+            };
+            self.cached.store(v.len(), Ordering::Relaxed);
+            surplus
+        };
+        // Unmap outside the lock (invariant 3).
+        self.trimmed
+            .fetch_add(surplus.len() as u64, Ordering::Relaxed);
+        drop(surplus);
+    }
+
+    /// Unmaps every cached stack (e.g. at runtime shutdown or under memory pressure).
+    #[cfg_attr(not(test), allow(dead_code))]
+    pub(crate) fn trim_all(&self) {
+        let all = {
+            let mut v = self.lock();
+            self.cached.store(0, Ordering::Relaxed);
+            std::mem::take(&mut *v)
+        };
+        self.trimmed.fetch_add(all.len() as u64, Ordering::Relaxed);
+        drop(all);
+    }
+}
+
+/// A per-P stack cache. Owner-only: only the thread holding the P touches it, so it needs no
+/// lock (it is `&mut self` everywhere; the scheduler's P ownership provides the exclusion).
+#[derive(Debug)]
+pub(crate) struct StackPool {
+    /// LIFO: the most recently freed stack (warmest in cache and TLB) is reused first.
+    cache: Vec<GoStack>,
+}
+
+impl Default for StackPool {
+    fn default() -> Self {
+        StackPool::new()
+    }
+}
+
+impl StackPool {
+    /// An empty cache, with room reserved so that `put` never reallocates.
+    pub(crate) fn new() -> StackPool {
+        StackPool {
+            cache: Vec::with_capacity(LOCAL_MAX + 1),
+        }
+    }
+
+    /// Stacks cached here now.
+    #[cfg_attr(not(test), allow(dead_code))]
+    pub(crate) fn len(&self) -> usize {
+        self.cache.len()
+    }
+
+    /// True when no stack is cached here.
+    #[cfg_attr(not(test), allow(dead_code))]
+    pub(crate) fn is_empty(&self) -> bool {
+        self.cache.is_empty()
+    }
+
+    /// A stack for a new goroutine. Fast path: a `Vec` pop. Then a batch from `global`; only
+    /// when both are empty, a new mapping.
+    #[inline]
+    pub(crate) fn get(&mut self, global: &GlobalStackPool) -> Result<GoStack, StackError> {
+        if let Some(s) = self.cache.pop() {
+            return Ok(s);
+        }
+        self.refill(global)
+    }
+
+    #[cold]
+    fn refill(&mut self, global: &GlobalStackPool) -> Result<GoStack, StackError> {
+        if global.take_batch(LOCAL_BATCH, &mut self.cache) > 0 {
+            if let Some(s) = self.cache.pop() {
+                return Ok(s);
+            }
+        }
+        global.map_new()
+    }
+
+    /// Returns the stack of a finished goroutine. Fast path: a `Vec` push. Past [`LOCAL_MAX`],
+    /// the older half goes to `global`.
+    #[inline]
+    #[cfg_attr(not(test), allow(dead_code))]
+    pub(crate) fn put(&mut self, s: GoStack, global: &GlobalStackPool) {
+        self.cache.push(s);
+        if self.cache.len() > LOCAL_MAX {
+            self.spill(global);
+        }
+    }
+
+    #[cold]
+    fn spill(&mut self, global: &GlobalStackPool) {
+        let half = self.cache.len() / 2;
+        global.put_batch(self.cache.drain(..half));
+    }
+
+    /// Moves every cached stack to `global` (when the P is destroyed or GOMAXPROCS shrinks).
+    pub(crate) fn flush(&mut self, global: &GlobalStackPool) {
+        global.put_batch(self.cache.drain(..));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use corosensei::stack::Stack;
+
+    const SIZE: usize = 32 * 1024;
+
+    #[test]
+    fn local_cache_reuses_without_mapping() {
+        let global = GlobalStackPool::new(SIZE);
+        let mut local = StackPool::new();
+        let a = local.get(&global).unwrap();
+        assert_eq!(global.mapped_total(), 1);
+        let base = a.base();
+        local.put(a, &global);
+        for _ in 0..1000 {
+            let s = local.get(&global).unwrap();
+            assert_eq!(s.base(), base, "LIFO reuse of the same stack");
+            local.put(s, &global);
+        }
+        assert_eq!(global.mapped_total(), 1, "no mmap on the hot path");
+        assert_eq!(local.len(), 1);
+    }
+
+    #[test]
+    fn local_cache_spills_half_and_refills_in_batches() {
+        let global = GlobalStackPool::new(SIZE);
+        let mut local = StackPool::new();
+        let stacks: Vec<GoStack> = (0..LOCAL_MAX + 1)
+            .map(|_| local.get(&global).unwrap())
+            .collect();
+        assert_eq!(global.mapped_total() as usize, LOCAL_MAX + 1);
+        for s in stacks {
+            local.put(s, &global);
+        }
+        // The 65th put spilled the older half.
+        let total = LOCAL_MAX + 1;
+        let spilled = total / 2;
+        assert_eq!(global.len(), spilled);
+        assert_eq!(local.len(), total - spilled);
+
+        // Drain the local cache, then the next get takes a batch from the global pool.
+        let mut held: Vec<GoStack> = (0..local.len())
+            .map(|_| local.get(&global).unwrap())
+            .collect();
+        assert!(local.is_empty());
+        held.push(local.get(&global).unwrap());
+        assert_eq!(local.len(), LOCAL_BATCH - 1);
+        assert_eq!(global.len(), spilled - LOCAL_BATCH);
+        assert_eq!(
+            global.mapped_total() as usize,
+            LOCAL_MAX + 1,
+            "reused, none mapped"
+        );
+
+        local.flush(&global);
+        assert!(local.is_empty());
+        drop(held);
+    }
+
+    #[test]
+    fn global_pool_trims_past_its_bound() {
+        let global = GlobalStackPool::with_limit(SIZE, 4);
+        let stacks: Vec<GoStack> = (0..10).map(|_| global.get().unwrap()).collect();
+        assert_eq!(global.mapped_total(), 10);
+        global.put_batch(stacks);
+        assert_eq!(global.len(), 4);
+        assert_eq!(global.trimmed_total(), 6);
+        // Reuse from the global pool maps nothing.
+        let s = global.get().unwrap();
+        assert_eq!(global.mapped_total(), 10);
+        global.put(s);
+        global.trim_all();
+        assert_eq!(global.len(), 0);
+        assert_eq!(global.trimmed_total(), 10);
+    }
+
+    #[test]
+    fn global_pool_releases_cold_pages_and_rejects_other_sizes() {
+        let page = super::super::page_size();
+        let global = GlobalStackPool::new(256 * 1024);
+        let s = global.get().unwrap();
+        let (_, hi) = s.guard_range();
+        let usable = s.usable_size();
+        for off in (0..usable).step_by(page) {
+            // SAFETY: the whole usable range of `s` is mapped read-write and owned by `s`.
+            unsafe { std::ptr::write_volatile((hi + off) as *mut u8, 1) };
+        }
+        let before = super::super::stack_stats().releases_total;
+        global.put(s);
+        assert!(super::super::stack_stats().releases_total > before);
+        let resident = super::super::mmap::resident_pages(hi, usable);
+        assert!(!resident[0], "deep page still resident in the global pool");
+        assert!(*resident.last().unwrap(), "top page was released");
+
+        global.put(GoStack::new(SIZE).unwrap());
+        assert_eq!(global.len(), 1, "a stack of another size is not cached");
+    }
+}

@@ -1,0 +1,197 @@
+//! Scheduler behaviour: spawn/join, panics, fairness, parallelism, blocking, deadlock.
+
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::SeqCst};
+use std::sync::{Arc, Barrier};
+use std::time::{Duration, Instant};
+
+fn rt(n: usize) -> gort::Runtime {
+    gort::Builder::new().gomaxprocs(n).build().unwrap()
+}
+
+#[test]
+fn spawn_join_100k_with_results() {
+    let rt = rt(2);
+    let sum = rt.block_on(|| {
+        let hs: Vec<_> = (0..100_000u64).map(|i| gort::go(move || i * 2)).collect();
+        hs.into_iter().map(|h| h.join().unwrap()).sum::<u64>()
+    });
+    assert_eq!(sum, 2 * (100_000 * 99_999 / 2));
+}
+
+#[test]
+fn join_from_plain_thread() {
+    let rt = rt(2);
+    let h = rt.go(|| "hello".to_string());
+    assert_eq!(h.join().unwrap(), "hello");
+}
+
+#[test]
+fn panic_reaches_join_and_runtime_keeps_running() {
+    let rt = rt(2);
+    rt.block_on(|| {
+        let h = gort::go(|| -> u32 { panic!("boom {}", 7) });
+        let err = h.join().unwrap_err();
+        assert_eq!(err.downcast_ref::<String>().unwrap(), "boom 7");
+        assert_eq!(gort::go(|| 5).join().unwrap(), 5);
+    });
+}
+
+#[test]
+#[should_panic(expected = "main panicked")]
+fn panic_in_block_on_is_resumed() {
+    rt(1).block_on(|| panic!("main panicked"));
+}
+
+#[test]
+fn goid_and_num_goroutine() {
+    let rt = rt(2);
+    rt.block_on(|| {
+        let me = gort::goid();
+        assert!(me > 0);
+        let child = gort::go(gort::goid).join().unwrap();
+        assert_ne!(child, me);
+        assert!(gort::num_goroutine() >= 1);
+        assert_eq!(gort::gomaxprocs(), 2);
+    });
+    assert_eq!(gort::goid(), 0);
+}
+
+#[test]
+fn yield_loop_does_not_starve_others_on_its_p() {
+    // One P: a goroutine that loops on yield_now must let the others run.
+    let rt = rt(1);
+    rt.block_on(|| {
+        let stop = Arc::new(AtomicBool::new(false));
+        let s = stop.clone();
+        let spinner = gort::go(move || {
+            let mut n = 0u64;
+            while !s.load(SeqCst) {
+                gort::yield_now();
+                n += 1;
+            }
+            n
+        });
+        let done = Arc::new(AtomicUsize::new(0));
+        let workers: Vec<_> = (0..10)
+            .map(|_| {
+                let d = done.clone();
+                gort::go(move || {
+                    for _ in 0..100 {
+                        gort::yield_now();
+                    }
+                    d.fetch_add(1, SeqCst);
+                })
+            })
+            .collect();
+        for w in workers {
+            w.join().unwrap();
+        }
+        assert_eq!(done.load(SeqCst), 10);
+        stop.store(true, SeqCst);
+        assert!(spinner.join().unwrap() > 0);
+    });
+}
+
+#[test]
+fn two_cpu_bound_goroutines_run_on_two_threads_at_once() {
+    let rt = rt(2);
+    rt.block_on(|| {
+        // Each goroutine records its thread and waits (spinning, never yielding) until it has
+        // seen the other one running at the same time: overlap, checked without timing.
+        let running = Arc::new(AtomicUsize::new(0));
+        let hs: Vec<_> = (0..2)
+            .map(|_| {
+                let r = running.clone();
+                gort::go(move || {
+                    r.fetch_add(1, SeqCst);
+                    let t0 = Instant::now();
+                    while r.load(SeqCst) < 2 {
+                        assert!(t0.elapsed() < Duration::from_secs(30), "no overlap");
+                        std::hint::spin_loop();
+                    }
+                    std::thread::current().id()
+                })
+            })
+            .collect();
+        let ids: Vec<_> = hs.into_iter().map(|h| h.join().unwrap()).collect();
+        assert_ne!(ids[0], ids[1]);
+    });
+}
+
+#[test]
+fn blocking_does_not_stall_its_p() {
+    let rt = rt(1);
+    rt.block_on(|| {
+        let barrier = Arc::new(Barrier::new(2));
+        let b = barrier.clone();
+        // A blocking call that waits for another goroutine of the same (only) P to run.
+        let h = gort::go(move || gort::blocking(move || b.wait().is_leader()));
+        let other = gort::go(move || barrier.wait().is_leader());
+        let a = h.join().unwrap();
+        let b = other.join().unwrap();
+        assert!(a ^ b);
+    });
+}
+
+#[test]
+fn blocking_panic_resumes_in_caller() {
+    let rt = rt(1);
+    rt.block_on(|| {
+        let h = gort::go(|| gort::blocking(|| -> u8 { panic!("in pool") }));
+        assert!(h.join().is_err());
+    });
+}
+
+#[test]
+fn deadlock_is_reported_with_goroutines() {
+    let rt = rt(2);
+    let err = rt
+        .try_block_on(|| {
+            let a = gort::go(|| {
+                gort::block_forever();
+            });
+            a.join().unwrap();
+        })
+        .unwrap_err();
+    let msg = err.to_string();
+    assert!(
+        msg.starts_with("fatal error: all goroutines are asleep - deadlock!"),
+        "{msg}"
+    );
+    assert!(msg.contains("[join]"), "{msg}");
+    assert!(msg.contains("goroutine 2 [select (no cases)]"), "{msg}");
+    assert!(msg.contains("tests/sched.rs"), "{msg}");
+}
+
+#[test]
+fn lock_os_thread_keeps_others_off_the_thread() {
+    let rt = rt(2);
+    rt.block_on(|| {
+        let h = gort::go(|| {
+            gort::lock_os_thread();
+            assert!(gort::is_thread_locked());
+            let me = std::thread::current().id();
+            // Goroutines spawned while locked run elsewhere.
+            let others: Vec<_> = (0..20)
+                .map(|_| gort::go(|| std::thread::current().id()))
+                .collect();
+            for _ in 0..10 {
+                gort::yield_now();
+                assert_eq!(std::thread::current().id(), me);
+            }
+            let ids: Vec<_> = others.into_iter().map(|h| h.join().unwrap()).collect();
+            gort::unlock_os_thread();
+            (me, ids)
+        });
+        let (me, ids) = h.join().unwrap();
+        assert!(ids.iter().all(|&t| t != me));
+    });
+}
+
+#[test]
+fn gomaxprocs_env_error_is_clear() {
+    let e = gort::env::parse_gomaxprocs("lots").unwrap_err();
+    assert!(e.to_string().contains("GOMAXPROCS"));
+    let b = gort::Builder::new().gomaxprocs(0).build().unwrap_err();
+    assert!(b.to_string().contains("invalid GOMAXPROCS"), "{b}");
+}
