@@ -25,7 +25,7 @@ use super::counters::read_alloc_counters;
 /// [`CountingAlloc`](super::CountingAlloc) is the global allocator; otherwise they read 0.
 ///
 /// Go's GC and stack fields (`NumGC`, `PauseNs`, `NextGC`, `StackInuse`, ...) are added by the
-/// subsystems that measure them, through [`register_mem_stats_source`]; the struct is
+/// subsystems that measure them, through `register_mem_stats_source` (crate-internal); the struct is
 /// `#[non_exhaustive]` so that adding them is not a breaking change.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 #[non_exhaustive]

@@ -10,17 +10,17 @@
 //!
 //! # How
 //!
-//! * Counting ([`counters`]): each thread claims one cache-line-padded counter block from a
+//! * Counting (`counters.rs`): each thread claims one cache-line-padded counter block from a
 //!   static array (a CAS on the block's `claimed` flag; no allocation). Only the owner writes a
 //!   block, with a relaxed load + relaxed store (no locked read-modify-write on the hot path).
 //!   Readers sum every block with relaxed loads. When a thread exits, its block is released but
 //!   its counters are kept, and the next thread that claims it keeps adding to them, so every
 //!   sum is monotone and never goes backwards. A thread that cannot use a block (no block free,
 //!   registration in progress, TLS already destroyed) adds to one shared block with `fetch_add`.
-//! * Sampling ([`sample`]): a per-thread countdown of bytes until the next sample, drawn from an
+//! * Sampling (`sample.rs`): a per-thread countdown of bytes until the next sample, drawn from an
 //!   exponential distribution with mean `rate` (Go's `MemProfileRate`, default 512 KiB) by a
 //!   thread-local xorshift generator. The hot path is one subtraction and a sign test.
-//! * Recording ([`profile`], [`stack`]): a sampled allocation walks frame pointers (bounded,
+//! * Recording (`profile.rs`, `stack.rs`): a sampled allocation walks frame pointers (bounded,
 //!   checked against the thread's stack bounds) and adds to a fixed table of buckets keyed by a
 //!   hash of the PCs; the sampled pointer goes into a fixed open-addressing table so that its
 //!   free is charged to the same bucket.

@@ -95,7 +95,7 @@ pub(crate) fn capture(pcs: &mut [usize; MAX_DEPTH]) -> usize {
 pub(crate) fn walk(mut fp: usize, lo: usize, hi: usize, pcs: &mut [usize; MAX_DEPTH]) -> usize {
     let mut n = 0;
     while n < MAX_DEPTH {
-        if fp == 0 || fp % std::mem::align_of::<usize>() != 0 || fp < lo || fp + 16 > hi {
+        if fp == 0 || fp & (std::mem::align_of::<usize>() - 1) != 0 || fp < lo || fp + 16 > hi {
             break;
         }
         // SAFETY: `[fp, fp + 16)` lies inside `[lo, hi)`, the live part of the current stack
@@ -135,6 +135,7 @@ mod tests {
         mem[3] = 0x2000;
         mem[4] = base; // frame 2 -> back down: stop after recording it
         mem[5] = 0x3000;
+        std::hint::black_box(&mut mem); // read through raw addresses below
         let mut pcs = [0; MAX_DEPTH];
         let n = walk(base, base, base + 64, &mut pcs);
         assert_eq!(&pcs[..n], &[0x1000, 0x2000, 0x3000]);

@@ -13,8 +13,8 @@
 //! The run mirrors Go's `testing` package step by step: every matching top-level benchmark is
 //! a sub-benchmark of a hidden `Main` ([`B::run`]); its first round runs `N = 1` (`run1`), which
 //! also discovers sub-benchmarks; then each `-cpu` value times `-count` runs grow `N` with Go's
-//! predictor ([`predict`]) until a round lasts `-benchtime`, and prints one line per run
-//! ([`result`]). `B/op` and `allocs/op` are the differences of the process-wide counters of
+//! predictor (`predict.rs`) until a round lasts `-benchtime`, and prints one line per run
+//! (`result.rs`). `B/op` and `allocs/op` are the differences of the process-wide counters of
 //! [`crate::alloc::CountingAlloc`] across the timed region: all threads' allocations count, as
 //! Go counts all goroutines'. Reading them allocates nothing, so timing stays clean.
 //!

@@ -111,7 +111,7 @@ pub(crate) fn run_main(
     }));
     let mut main = B::new(ctx.clone(), "Main".into(), 0);
     for (full, f) in &selected {
-        main.run(full, |b| f(b));
+        main.run(full, f);
     }
     let mut c = ctx.borrow_mut();
     let ok = !c.failed;
