@@ -36,6 +36,8 @@
 mod b;
 mod benchtime;
 mod flags;
+#[cfg(test)]
+mod golden_tests;
 mod matcher;
 mod output;
 mod parallel;
