@@ -1,26 +1,133 @@
-//! The cost of counting: the same allocation-heavy loops through the system allocator
-//! directly and through `CountingAlloc` (heap sampling at Go's default rate), in one binary.
+//! The cost of counting: the same allocation-heavy loops through the system allocator and
+//! through `CountingAlloc` (heap sampling at Go's default rate), in one binary.
 //!
-//! `cargo bench -p gort --bench alloc_overhead -- -benchmem`
+//! `cargo bench -p gort --bench alloc_overhead`
 //!
-//! `System*` / `Counting*` pairs run the same loop; the overhead is their ns/op ratio minus 1.
-//! On a shared, noisy machine separate benchmarks drift apart by more than the overhead, so
-//! `BenchmarkOverhead*` alternate short runs of both sides (order swapped every round) and
-//! report the median per-round ratio as `pct-overhead` (percent): `Tree` is Go's binary-tree
-//! allocation (2047 nodes built and freed per op, the fixture's `AllocTree`), `Churn` keeps 64
-//! mixed-size objects live, `Pair` is a bare malloc/free of 64 bytes (the worst case).
+//! On a shared, noisy machine separately run benchmarks drift apart by more than the overhead,
+//! so each `BenchmarkOverhead*` alternates short runs of both sides (order swapped every round)
+//! and reports the median per-round time ratio minus 1 as `pct-overhead` (percent).
+//!
+//! * Ordinary Rust code, through the global allocator, which is switched between the two
+//!   (both sides pay the switch, one predictable branch): `Strings` (1000 `format!`ed strings
+//!   collected in a `Vec`), `BTree` (a `BTreeMap` of 1000 entries), `BoxTree` (Go's
+//!   `AllocTree`: a binary tree of 2047 boxed nodes).
+//! * Direct `GlobalAlloc` calls with nothing else to do, the worst case: `Tree` (2047 raw
+//!   nodes), `Churn` (64 mixed-size objects kept live), `Pair` (malloc + free of 64 bytes).
+//!
+//! `System*` / `Counting*` are the `Tree` and `Pair` loops as plain benchmarks.
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::hint::black_box;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use gort::alloc::{set_mem_profile_rate, CountingAlloc, DEFAULT_MEM_PROFILE_RATE};
 use gort::testing::B;
 
-#[global_allocator]
-static A: CountingAlloc = CountingAlloc::system();
+/// The global allocator: counting or not, switched at run time by `COUNT`.
+struct Switch;
 
-/// A second wrapper used through direct calls only; it shares `A`'s counters.
+static COUNT: AtomicBool = AtomicBool::new(true);
+
+/// The counting side; the direct-call loops use it too.
 static COUNTING: CountingAlloc = CountingAlloc::system();
+
+// SAFETY: both sides forward to `System` (one of them through `CountingAlloc`), so a block
+// allocated on one side and freed on the other is still freed by the allocator that made it;
+// only the counters can disagree, and this binary does not check them.
+unsafe impl GlobalAlloc for Switch {
+    #[inline]
+    unsafe fn alloc(&self, l: Layout) -> *mut u8 {
+        // SAFETY: the caller's contract, forwarded.
+        unsafe {
+            if COUNT.load(Ordering::Relaxed) {
+                COUNTING.alloc(l)
+            } else {
+                System.alloc(l)
+            }
+        }
+    }
+    #[inline]
+    unsafe fn dealloc(&self, p: *mut u8, l: Layout) {
+        // SAFETY: the caller's contract, forwarded.
+        unsafe {
+            if COUNT.load(Ordering::Relaxed) {
+                COUNTING.dealloc(p, l)
+            } else {
+                System.dealloc(p, l)
+            }
+        }
+    }
+    #[inline]
+    unsafe fn realloc(&self, p: *mut u8, l: Layout, n: usize) -> *mut u8 {
+        // SAFETY: the caller's contract, forwarded.
+        unsafe {
+            if COUNT.load(Ordering::Relaxed) {
+                COUNTING.realloc(p, l, n)
+            } else {
+                System.realloc(p, l, n)
+            }
+        }
+    }
+}
+
+#[global_allocator]
+static A: Switch = Switch;
+
+fn strings_n(n: u64) {
+    for _ in 0..n {
+        let v: Vec<String> = (0..1000u64)
+            .map(|i| format!("item-{i}-{}", i * 31))
+            .collect();
+        black_box(&v);
+    }
+}
+
+fn btree_n(n: u64) {
+    for _ in 0..n {
+        let mut m = std::collections::BTreeMap::new();
+        let mut x = 0x2545_F491_4F6C_DD1Du64;
+        for i in 0..1000u64 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            m.insert(x, i);
+        }
+        black_box(&m);
+    }
+}
+
+#[allow(dead_code)] // the fields are only allocated and dropped
+struct BoxNode {
+    left: Option<Box<BoxNode>>,
+    right: Option<Box<BoxNode>>,
+}
+
+fn box_tree(depth: u32) -> Box<BoxNode> {
+    if depth == 0 {
+        Box::new(BoxNode {
+            left: None,
+            right: None,
+        })
+    } else {
+        Box::new(BoxNode {
+            left: Some(box_tree(depth - 1)),
+            right: Some(box_tree(depth - 1)),
+        })
+    }
+}
+
+fn box_tree_n(n: u64) {
+    for _ in 0..n {
+        black_box(box_tree(10));
+    }
+}
+
+/// `work` run with the global allocator counting (or not).
+fn global(count: bool, work: fn(u64), n: u64) {
+    COUNT.store(count, Ordering::Relaxed);
+    work(n);
+    COUNT.store(true, Ordering::Relaxed);
+}
 
 #[repr(C)]
 struct Node {
@@ -131,6 +238,39 @@ fn interleaved(rounds: u64, ops: u64, sys: fn(u64), cnt: fn(u64)) -> f64 {
     (ratios[ratios.len() / 2] - 1.0) * 100.0
 }
 
+fn bench_overhead_strings(b: &mut B) {
+    set_mem_profile_rate(DEFAULT_MEM_PROFILE_RATE);
+    let pct = interleaved(
+        b.n(),
+        5,
+        |n| global(false, strings_n, n),
+        |n| global(true, strings_n, n),
+    );
+    b.report_metric(pct, "pct-overhead");
+}
+
+fn bench_overhead_b_tree(b: &mut B) {
+    set_mem_profile_rate(DEFAULT_MEM_PROFILE_RATE);
+    let pct = interleaved(
+        b.n(),
+        10,
+        |n| global(false, btree_n, n),
+        |n| global(true, btree_n, n),
+    );
+    b.report_metric(pct, "pct-overhead");
+}
+
+fn bench_overhead_box_tree(b: &mut B) {
+    set_mem_profile_rate(DEFAULT_MEM_PROFILE_RATE);
+    let pct = interleaved(
+        b.n(),
+        10,
+        |n| global(false, box_tree_n, n),
+        |n| global(true, box_tree_n, n),
+    );
+    b.report_metric(pct, "pct-overhead");
+}
+
 fn bench_overhead_tree(b: &mut B) {
     set_mem_profile_rate(DEFAULT_MEM_PROFILE_RATE);
     let pct = interleaved(b.n(), 20, |n| tree_n(n, &System), |n| tree_n(n, &COUNTING));
@@ -176,6 +316,9 @@ fn bench_counting_pair(b: &mut B) {
 }
 
 gort::benchmarks!(
+    bench_overhead_strings,
+    bench_overhead_b_tree,
+    bench_overhead_box_tree,
     bench_overhead_tree,
     bench_overhead_churn,
     bench_overhead_pair,
