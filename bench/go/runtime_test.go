@@ -43,10 +43,10 @@ func BenchmarkAllocParallel(b *testing.B) {
 	})
 }
 
-// BenchmarkSpawn: start a goroutine that does nothing and wait for it, in batches of 1024
+// BenchmarkSpawn: start a goroutine that does nothing and wait for it, in batches of 128
 // (as the Rust side joins its handles).
 func BenchmarkSpawn(b *testing.B) {
-	const batch = 1024
+	const batch = 128
 	var wg sync.WaitGroup
 	for left := b.N; left > 0; left -= batch {
 		k := left

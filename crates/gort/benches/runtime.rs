@@ -37,23 +37,28 @@ fn bench_alloc_parallel(b: &mut B) {
     });
 }
 
-/// Start a goroutine that does nothing and wait for it (Go: `go` + `WaitGroup.Done`). Handles
-/// are joined in batches of 1024, so at most that many goroutines are live.
+/// Start a goroutine that does nothing and wait for it (Go: `go` + `WaitGroup.Done`), from a
+/// goroutine as in Go (where the benchmark function runs in one). Handles are joined in
+/// batches of 128, so at most that many goroutines are live.
 fn bench_spawn(b: &mut B) {
-    const BATCH: u64 = 1024;
-    let mut handles = Vec::with_capacity(BATCH as usize);
-    b.reset_timer();
-    let mut left = b.n();
-    while left > 0 {
-        let k = left.min(BATCH);
-        for _ in 0..k {
-            handles.push(gort::go(|| {}));
+    let n = b.n();
+    gort::go(move || {
+        const BATCH: u64 = 128;
+        let mut handles = Vec::with_capacity(BATCH as usize);
+        let mut left = n;
+        while left > 0 {
+            let k = left.min(BATCH);
+            for _ in 0..k {
+                handles.push(gort::go(|| {}));
+            }
+            for h in handles.drain(..) {
+                h.join().unwrap();
+            }
+            left -= k;
         }
-        for h in handles.drain(..) {
-            h.join().unwrap();
-        }
-        left -= k;
-    }
+    })
+    .join()
+    .unwrap();
 }
 
 /// `runtime.Gosched` in a loop, from a goroutine.
