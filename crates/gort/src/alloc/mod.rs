@@ -48,6 +48,16 @@
 //! * A sampled pointer is removed from the live table *before* the inner allocator frees it, so
 //!   that another thread that receives the same address cannot be confused with it.
 //!
+//! # Cost
+//!
+//! Per allocation: one TLS load (the block pointer), two owner-only adds and the sample
+//! countdown on one cache line; per free: one read of a global (`LIVE_COUNT`, 0 unless sampled
+//! objects are live; then an 8 KiB filter), one TLS load and two adds. Measured with
+//! `benches/alloc_overhead.rs` (glibc malloc, 2-core shared VM, median of interleaved runs):
+//! ordinary allocation-heavy Rust code +2% (`BTreeMap` of 1000 entries) to +4.5% (1000
+//! `format!` strings); a binary tree of boxed nodes +8%; bare `alloc`/`dealloc` calls with
+//! nothing else to do +10% to +16% (about 1.4 ns per malloc/free pair).
+//!
 //! # Go's `MemStats` fields
 //!
 //! See [`MemStats`] for which fields mean exactly what Go's do and which differ.
