@@ -149,12 +149,7 @@ where
     while !slot.done.load(Acquire) {
         park(WaitReason::Syscall);
     }
-    let r = slot
-        .result
-        .lock()
-        .unwrap()
-        .take()
-        .expect("blocking call result");
+    let r = slot.result.lock().unwrap().take().expect("blocking call result");
     match r {
         Ok(v) => v,
         Err(p) => std::panic::resume_unwind(p),

@@ -31,8 +31,8 @@
 
 use std::cell::UnsafeCell;
 use std::panic::Location;
-use std::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed};
 use std::sync::atomic::{AtomicPtr, AtomicU32, AtomicU64, AtomicU8, AtomicUsize};
+use std::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed};
 use std::sync::Arc;
 
 use corosensei::{Coroutine, Yielder};
@@ -300,14 +300,6 @@ pub(crate) mod tests_support {
             static SHARED: Arc<Shared> = Shared::for_tests();
         }
         let shared = SHARED.with(|s| s.clone());
-        Arc::new(G::new(
-            id,
-            0,
-            Location::caller(),
-            shared,
-            None,
-            (0, 0, 0),
-            0,
-        ))
+        Arc::new(G::new(id, 0, Location::caller(), shared, None, (0, 0, 0), 0))
     }
 }

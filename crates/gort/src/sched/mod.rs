@@ -66,4 +66,4 @@ pub use g::WaitReason;
 pub use lock::{is_thread_locked, lock_os_thread, unlock_os_thread};
 pub use park::{block_forever, yield_now};
 pub use runtime::{Builder, Error, Runtime, DEFAULT_STACK_SIZE};
-pub use spawn::{go, goid, gomaxprocs, num_goroutine, try_go, JoinHandle, SpawnError};
+pub use spawn::{go, gomaxprocs, goid, num_goroutine, try_go, JoinHandle, SpawnError};

@@ -183,9 +183,7 @@ impl P {
     }
 
     pub(crate) fn runq_len(&self) -> usize {
-        self.ring.len()
-            + self.pinned_len.load(Relaxed)
-            + usize::from(!self.runnext.load(Relaxed).is_null())
+        self.ring.len() + self.pinned_len.load(Relaxed) + usize::from(!self.runnext.load(Relaxed).is_null())
     }
 }
 

@@ -191,10 +191,7 @@ pub(crate) fn ready(g: &GRef) {
     let home = g.home.load(Relaxed);
     debug_assert!(home != 0, "a parked goroutine has started");
     if let Some(c) = ctx() {
-        if std::ptr::eq(c.shared, shared)
-            && c.p().id + 1 == home
-            && c.p().locked_g.load(Relaxed).is_null()
-        {
+        if std::ptr::eq(c.shared, shared) && c.p().id + 1 == home && c.p().locked_g.load(Relaxed).is_null() {
             // Same P: runnext, inheriting the time slice.
             let old = c.p().swap_runnext(Some(g.clone()));
             if let Some(old) = old {

@@ -59,7 +59,9 @@ pub(crate) struct Shared {
 impl Shared {
     fn new(nprocs: usize, stack_size: usize, godebug: GoDebug, detect_deadlock: bool) -> Shared {
         Shared {
-            ps: (0..nprocs).map(|i| P::new(i, StackPool::new())).collect(),
+            ps: (0..nprocs)
+                .map(|i| P::new(i, StackPool::new()))
+                .collect(),
             global: Mutex::new(VecDeque::new()),
             global_len: AtomicUsize::new(0),
             idle_ps: Mutex::new(Vec::with_capacity(nprocs)),
@@ -88,12 +90,7 @@ impl Shared {
 
     #[cfg(test)]
     pub(crate) fn for_tests() -> Arc<Shared> {
-        Arc::new(Shared::new(
-            1,
-            DEFAULT_STACK_SIZE,
-            GoDebug::default(),
-            false,
-        ))
+        Arc::new(Shared::new(1, DEFAULT_STACK_SIZE, GoDebug::default(), false))
     }
 
     pub(crate) fn nprocs(&self) -> usize {

@@ -60,9 +60,7 @@ pub struct JoinHandle<T> {
 
 impl<T> std::fmt::Debug for JoinHandle<T> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("JoinHandle")
-            .field("goroutine", &self.id)
-            .finish()
+        f.debug_struct("JoinHandle").field("goroutine", &self.id).finish()
     }
 }
 

@@ -383,7 +383,8 @@ impl Worker<'_> {
                 CoroutineResult::Yield(()) => match self.ctx.switch.replace(Switch::None) {
                     Switch::Park => {
                         shared.nparked.fetch_add(1, AcqRel);
-                        if g.state
+                        if g
+                            .state
                             .compare_exchange(RUNNING, PARKED, AcqRel, Acquire)
                             .is_ok()
                         {

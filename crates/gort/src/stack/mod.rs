@@ -82,19 +82,18 @@
 //!    const-initialised thread-local atomics, with no lazy init and no destructor, written with a
 //!    compiler fence so the handler never sees a half-updated record as valid.
 
+
 mod error;
 mod mmap;
 mod overflow;
 mod pool;
 
 pub use error::{mappings_per_stack, max_map_count, StackError, StackErrorKind};
-pub(crate) use mmap::GoStack;
 pub use mmap::{stack_stats, StackStats};
+pub(crate) use mmap::GoStack;
+pub(crate) use overflow::{clear_current, ensure_sigaltstack, install_overflow_handler, set_current};
 #[cfg(test)]
 pub(crate) use overflow::set_current_stack;
-pub(crate) use overflow::{
-    clear_current, ensure_sigaltstack, install_overflow_handler, set_current,
-};
 pub(crate) use pool::{GlobalStackPool, StackPool};
 
 use std::sync::atomic::{AtomicUsize, Ordering};
