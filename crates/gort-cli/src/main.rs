@@ -1,4 +1,5 @@
+//! The `gort` binary: see [`gort_cli::cli`].
+
 fn main() {
-    eprintln!("gort: no subcommands yet");
-    std::process::exit(2);
+    std::process::exit(gort_cli::cli::main());
 }

@@ -8,7 +8,7 @@ use syn::{parse_macro_input, ItemFn};
 
 /// Runs the annotated `main` as the main goroutine of a gort runtime.
 ///
-/// ```ignore
+/// ```text
 /// #[gort::main]
 /// fn main() {
 ///     let h = gort::go(|| 21 * 2);
@@ -30,9 +30,12 @@ pub fn main(attr: TokenStream, item: TokenStream) -> TokenStream {
     }
     let f = parse_macro_input!(item as ItemFn);
     if f.sig.asyncness.is_some() {
-        return syn::Error::new_spanned(f.sig.asyncness, "#[gort::main] functions are not async: goroutines block, they do not await")
-            .to_compile_error()
-            .into();
+        return syn::Error::new_spanned(
+            f.sig.asyncness,
+            "#[gort::main] functions are not async: goroutines block, they do not await",
+        )
+        .to_compile_error()
+        .into();
     }
     if !f.sig.inputs.is_empty() {
         return syn::Error::new_spanned(&f.sig.inputs, "#[gort::main] functions take no arguments")

@@ -83,6 +83,9 @@ pub struct GoDebug {
     pub gctrace: bool,
     /// `gccheckmark=1`: verify concurrent marking with a stop-the-world re-mark.
     pub gccheckmark: bool,
+    /// `schedstress=1` (gort only): every call into the runtime (spawn, park, unpark, join)
+    /// also yields, shaking out ordering assumptions. A torture mode for tests.
+    pub schedstress: bool,
 }
 
 impl GoDebug {
@@ -106,6 +109,7 @@ impl GoDebug {
                 "scheddetail" => d.scheddetail = parse_flag(value).ok_or_else(|| bad("0 or 1"))?,
                 "gctrace" => d.gctrace = parse_flag(value).ok_or_else(|| bad("0 or 1"))?,
                 "gccheckmark" => d.gccheckmark = parse_flag(value).ok_or_else(|| bad("0 or 1"))?,
+                "schedstress" => d.schedstress = parse_flag(value).ok_or_else(|| bad("0 or 1"))?,
                 _ => {}
             }
         }

@@ -26,8 +26,8 @@ pub use alloc::{read_mem_stats, MemStats};
 pub use gort_macros::main;
 pub use sched::{
     block_forever, blocking, go, goid, gomaxprocs, is_thread_locked, lock_os_thread, num_goroutine,
-    try_go, unlock_os_thread, yield_now, Builder, Error, JoinHandle, Runtime, SpawnError,
-    WaitReason, DEFAULT_STACK_SIZE,
+    park, try_go, unlock_os_thread, yield_now, Builder, Error, JoinHandle, Runtime, SpawnError,
+    Unparker, WaitReason, DEFAULT_STACK_SIZE,
 };
 pub use stack::{mappings_per_stack, max_map_count, StackError, StackErrorKind};
 

@@ -59,11 +59,20 @@ pub(crate) fn write_g(out: &mut String, g: &G, now_ns: u64) {
 pub(crate) fn dump(shared: &Shared) -> String {
     let now = shared.nanotime();
     let mut out = String::new();
-    for (i, g) in shared.all_gs().iter().enumerate() {
+    let gs = shared.all_gs();
+    for (i, g) in gs.iter().enumerate() {
         if i > 0 {
             out.push('\n');
         }
         write_g(&mut out, g, now);
+    }
+    // Goroutines that have not started yet are in run queues, not in allgs.
+    let queued = shared.ngoroutines().saturating_sub(gs.len());
+    if queued > 0 {
+        let _ = write!(
+            out,
+            "\n({queued} more goroutines are runnable and have not started)\n"
+        );
     }
     out
 }

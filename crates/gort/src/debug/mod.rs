@@ -11,6 +11,6 @@ pub(crate) mod dump;
 pub(crate) mod schedtrace;
 pub(crate) mod sigquit;
 
-pub use dump::{goroutine_dump, write_goroutine_dump};
 pub use crate::stack::{stack_stats, StackStats};
+pub use dump::{goroutine_dump, write_goroutine_dump};
 pub use schedtrace::sched_summary;

@@ -34,9 +34,14 @@ fn install() {
         .name("gort-sigquit".into())
         .spawn(move || {
             let mut b = 0u8;
-            // SAFETY: reading one byte into a valid buffer from a pipe we own.
-            while unsafe { libc::read(rfd, &mut b as *mut u8 as *mut libc::c_void, 1) } == 1 {
-                dump_all_and_exit();
+            loop {
+                // SAFETY: reading one byte into a valid buffer from a pipe we own.
+                match unsafe { libc::read(rfd, &mut b as *mut u8 as *mut libc::c_void, 1) } {
+                    1 => dump_all_and_exit(),
+                    -1 if std::io::Error::last_os_error().kind()
+                        == std::io::ErrorKind::Interrupted => {}
+                    _ => return,
+                }
             }
         });
     if spawned.is_err() {

@@ -14,7 +14,7 @@ use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
 
 use super::g::WaitReason;
-use super::park::{current, park, Unparker};
+use super::park::{current, park, Unparker, Waiter};
 
 type Job = Box<dyn FnOnce() + Send>;
 
@@ -132,7 +132,7 @@ where
     });
     let s2 = slot.clone();
     let me = Unparker::current();
-    let Unparker::G(g) = &me else {
+    let Waiter::G(g) = &me.0 else {
         unreachable!("current() found a goroutine")
     };
     let shared_arc = g.shared.clone();
@@ -149,7 +149,12 @@ where
     while !slot.done.load(Acquire) {
         park(WaitReason::Syscall);
     }
-    let r = slot.result.lock().unwrap().take().expect("blocking call result");
+    let r = slot
+        .result
+        .lock()
+        .unwrap()
+        .take()
+        .expect("blocking call result");
     match r {
         Ok(v) => v,
         Err(p) => std::panic::resume_unwind(p),

@@ -22,17 +22,19 @@
 //!
 //! # Field access rules
 //!
-//! * `coro` and `yielder`: only the M that runs the G touches them, and only while the G is
-//!   dequeued by that M (RUNNING, or between dequeue and resume). Before the G starts, the
-//!   coroutine holds only its `Send` closure, so the M that dequeues it first may be any M; from
-//!   then on `home` names the only M that may resume it (the no-migration rule, DESIGN.md).
+//! * `coro`, `body`, `guard` and `yielder`: only the M that runs the G touches them, and only while the G is
+//!   dequeued by that M (RUNNING, or between dequeue and resume). Before the G starts it has no
+//!   stack and no coroutine, only its `body` (the user's `Send` closure), so the M that
+//!   dequeues it first may be any M: that M takes a stack from its P's cache, creates the
+//!   coroutine and becomes `home`, the only M that may ever resume it (the no-migration rule,
+//!   DESIGN.md). Unstarted goroutines therefore cost no kernel mapping.
 //! * `locked`: only the goroutine itself (its own code running on its own stack).
 //! * everything else: atomics.
 
 use std::cell::UnsafeCell;
 use std::panic::Location;
+use std::sync::atomic::Ordering::{Acquire, Relaxed};
 use std::sync::atomic::{AtomicPtr, AtomicU32, AtomicU64, AtomicU8, AtomicUsize};
-use std::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed};
 use std::sync::Arc;
 
 use corosensei::{Coroutine, Yielder};
@@ -40,17 +42,23 @@ use corosensei::{Coroutine, Yielder};
 use super::runtime::Shared;
 use crate::stack::GoStack;
 
+/// A goroutine's body, type-erased: the user's closure and the packet its result goes to.
+pub(crate) trait Body: Send + Sync {
+    /// Runs the closure (catching a panic) and publishes the result. Called once, on the
+    /// goroutine's own stack.
+    fn run(&self);
+    /// Publishes `msg` as the goroutine's panic payload without running it (it could not
+    /// start).
+    fn fail(&self, msg: String);
+}
+
 /// The coroutine type every goroutine runs in.
 pub(crate) type Coro = Coroutine<(), (), (), GoStack>;
 
 /// A counted reference to a goroutine.
 pub(crate) type GRef = Arc<G>;
 
-pub(crate) const RUNNABLE: u32 = 0;
-pub(crate) const RUNNING: u32 = 1;
-pub(crate) const PARKED: u32 = 2;
-pub(crate) const DEAD: u32 = 3;
-pub(crate) const NOTIFIED: u32 = 4;
+pub(crate) use super::gstate::{DEAD, NOTIFIED, PARKED, RUNNABLE, RUNNING};
 
 /// Why a goroutine is parked: Go's wait reasons, as printed in goroutine dumps.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -150,6 +158,8 @@ pub(crate) struct G {
     pub(crate) home: AtomicUsize,
     pub(crate) shared: Arc<Shared>,
     coro: UnsafeCell<Option<Coro>>,
+    /// The goroutine's body until it starts (then its coroutine runs it).
+    body: UnsafeCell<Option<Arc<dyn Body>>>,
     yielder: UnsafeCell<*const Yielder<(), ()>>,
     /// Intrusive link for a P's inbox (a Treiber stack of remote wake-ups).
     pub(crate) inbox_next: AtomicPtr<G>,
@@ -160,20 +170,20 @@ pub(crate) struct G {
     pub(crate) parked_at: AtomicPtr<Location<'static>>,
     /// lock_os_thread depth (see field access rules).
     pub(crate) locked: AtomicU32,
-    /// Index in the allgs registry shard (for O(1) removal).
+    /// Index in its home P's allgs shard (for O(1) removal); usize::MAX until it starts.
     pub(crate) reg_index: AtomicUsize,
-    pub(crate) reg_shard: usize,
-    /// Guard-page range and usable size of the stack (for the overflow handler).
-    pub(crate) guard: (usize, usize, usize),
+    /// Guard-page range and usable size of the stack (for the overflow handler); set by the
+    /// home M when the goroutine starts.
+    guard: UnsafeCell<(usize, usize, usize)>,
 }
 
 // SAFETY: every field is either atomic, immutable after construction, or covered by the field
-// access rules above: `coro` and `yielder` are touched only by the single M that currently runs
-// (or is about to first run) this G. Before the first resume the coroutine holds only the
-// user's `F: Send` closure and the result packet (`Send`), so handing it to another M is a move
-// of `Send` data; after the first resume it is never resumed (nor dropped while suspended) on
-// any M other than `home` (checked in `Worker::run`), so `!Send` values on the goroutine stack
-// never change thread.
+// access rules above: `coro`, `body`, `guard` and `yielder` are touched only by the single M
+// that currently runs (or is about to first run) this G. Before it starts, a G holds only its
+// body (the user's `F: Send` closure and the `Send` result packet), so handing it to another M
+// is a move of `Send` data; once started, its coroutine is never resumed (nor dropped while
+// suspended) on any M other than `home` (checked in `Worker::run`), so `!Send` values on the
+// goroutine stack never change thread.
 unsafe impl Send for G {}
 // SAFETY: as above; shared access from other threads reads atomics only.
 unsafe impl Sync for G {}
@@ -184,9 +194,7 @@ impl G {
         parent: u64,
         created_at: &'static Location<'static>,
         shared: Arc<Shared>,
-        coro: Option<Coro>,
-        guard: (usize, usize, usize),
-        reg_shard: usize,
+        body: Option<Arc<dyn Body>>,
     ) -> G {
         G {
             id,
@@ -195,7 +203,8 @@ impl G {
             state: AtomicU32::new(RUNNABLE),
             home: AtomicUsize::new(0),
             shared,
-            coro: UnsafeCell::new(coro),
+            coro: UnsafeCell::new(None),
+            body: UnsafeCell::new(body),
             yielder: UnsafeCell::new(std::ptr::null()),
             inbox_next: AtomicPtr::new(std::ptr::null_mut()),
             wait_reason: AtomicU8::new(0),
@@ -203,8 +212,7 @@ impl G {
             parked_at: AtomicPtr::new(std::ptr::null_mut()),
             locked: AtomicU32::new(0),
             reg_index: AtomicUsize::new(usize::MAX),
-            reg_shard,
-            guard,
+            guard: UnsafeCell::new((0, 0, 0)),
         }
     }
 
@@ -217,6 +225,33 @@ impl G {
     pub(crate) unsafe fn coro_mut(&self) -> &mut Option<Coro> {
         // SAFETY: exclusivity is the caller's contract.
         unsafe { &mut *self.coro.get() }
+    }
+
+    /// Takes the body of a goroutine that has not started.
+    ///
+    /// # Safety
+    /// The caller is the M that dequeued this G for its first run.
+    pub(crate) unsafe fn take_body(&self) -> Option<Arc<dyn Body>> {
+        // SAFETY: exclusivity is the caller's contract (field access rules).
+        unsafe { (*self.body.get()).take() }
+    }
+
+    /// The stack's guard range and size.
+    ///
+    /// # Safety
+    /// The caller is the home M (field access rules).
+    pub(crate) unsafe fn guard(&self) -> (usize, usize, usize) {
+        // SAFETY: only the home M touches `guard`.
+        unsafe { *self.guard.get() }
+    }
+
+    /// Sets the stack's guard range and size.
+    ///
+    /// # Safety
+    /// The caller is the home M, starting this goroutine.
+    pub(crate) unsafe fn set_guard(&self, guard: (usize, usize, usize)) {
+        // SAFETY: only the home M touches `guard`.
+        unsafe { *self.guard.get() = guard }
     }
 
     /// Records the yielder of the running coroutine.
@@ -249,28 +284,12 @@ impl G {
     /// Makes the G runnable if it is parked, or leaves a permit. Returns true when the caller
     /// must enqueue it (it was PARKED).
     pub(crate) fn notify(&self) -> bool {
-        let mut s = self.state.load(Acquire);
-        loop {
-            if s & NOTIFIED != 0 || s == DEAD {
-                return false;
-            }
-            let (new, wake) = if s == PARKED {
-                (RUNNABLE, true)
-            } else {
-                (s | NOTIFIED, false)
-            };
-            match self.state.compare_exchange_weak(s, new, AcqRel, Acquire) {
-                Ok(_) => return wake,
-                Err(cur) => s = cur,
-            }
-        }
+        super::gstate::notify(&self.state)
     }
 
     /// Consumes a pending permit of the running G. Returns true if there was one.
     pub(crate) fn take_permit(&self) -> bool {
-        self.state
-            .compare_exchange(RUNNING | NOTIFIED, RUNNING, AcqRel, Acquire)
-            .is_ok()
+        super::gstate::take_permit(&self.state)
     }
 }
 
@@ -300,6 +319,6 @@ pub(crate) mod tests_support {
             static SHARED: Arc<Shared> = Shared::for_tests();
         }
         let shared = SHARED.with(|s| s.clone());
-        Arc::new(G::new(id, 0, Location::caller(), shared, None, (0, 0, 0), 0))
+        Arc::new(G::new(id, 0, Location::caller(), shared, None))
     }
 }

@@ -50,20 +50,30 @@
 //!   use `SeqCst` where Go's lost-wake-up argument needs a total order (`wakep` vs `idle`).
 //! * A G's coroutine is touched only by the M that dequeued it; after start, only by `home`.
 
+pub(crate) mod atom;
 pub(crate) mod blocking;
 pub(crate) mod g;
+// gstate.rs and runq.rs are also compiled by model_tests.rs, against shuttle's atomics.
+#[allow(clippy::duplicate_mod)]
+pub(crate) mod gstate;
 pub(crate) mod lock;
 pub(crate) mod p;
 pub(crate) mod park;
+#[allow(clippy::duplicate_mod)]
 pub(crate) mod runq;
 pub(crate) mod runtime;
 pub(crate) mod spawn;
 pub(crate) mod sysmon;
 pub(crate) mod worker;
 
+#[cfg(test)]
+mod model_tests;
+#[cfg(test)]
+mod runq_tests;
+
 pub use blocking::blocking;
 pub use g::WaitReason;
 pub use lock::{is_thread_locked, lock_os_thread, unlock_os_thread};
-pub use park::{block_forever, yield_now};
+pub use park::{block_forever, park, yield_now, Unparker};
 pub use runtime::{Builder, Error, Runtime, DEFAULT_STACK_SIZE};
-pub use spawn::{go, gomaxprocs, goid, num_goroutine, try_go, JoinHandle, SpawnError};
+pub use spawn::{go, goid, gomaxprocs, num_goroutine, try_go, JoinHandle, SpawnError};

@@ -17,7 +17,7 @@
 use std::cell::UnsafeCell;
 use std::collections::VecDeque;
 use std::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed, Release};
-use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU32, AtomicU64, AtomicUsize};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicPtr, AtomicU32, AtomicU64, AtomicUsize};
 use std::sync::{Arc, OnceLock};
 
 use super::g::{GRef, G};
@@ -31,17 +31,42 @@ pub(crate) const P_RUNNING: u32 = 1;
 /// Owner-only state of a P.
 pub(crate) struct Local {
     pub(crate) pinned: VecDeque<GRef>,
+    /// Started goroutines that called `yield_now`: like Go's Gosched, which puts the goroutine
+    /// on the global queue, they run when nothing else is runnable here, or every 61st tick.
+    pub(crate) yielded: VecDeque<GRef>,
     pub(crate) stacks: StackPool,
     pub(crate) rng: u64,
+    /// Goroutine ids reserved from the global counter in batches (Go's goidcache).
+    pub(crate) goid_next: u64,
+    pub(crate) goid_end: u64,
+    /// Finished G records for reuse (Go's gFree); each is the only reference to its G.
+    pub(crate) gfree: Vec<GRef>,
+}
+
+/// Per-P event counters, summed on demand (num_goroutine, the deadlock check). Kept per P so
+/// that spawning and exiting touch no cache line shared between Ps.
+#[repr(align(128))]
+#[derive(Default)]
+pub(crate) struct Counters {
+    /// Goroutines spawned by this P's M (owner increments).
+    pub(crate) spawned: AtomicU64,
+    /// Goroutines that finished (or failed to start) on this P's M (owner increments).
+    pub(crate) exited: AtomicU64,
+    /// Goroutines homed here that are parked: +1 by the owner when a park commits, -1 by
+    /// whoever wakes one (any thread).
+    pub(crate) parked: AtomicI64,
+    /// Wake-ups performed by this P's M (owner increments).
+    pub(crate) readied: AtomicU64,
 }
 
 pub(crate) struct P {
     pub(crate) id: usize,
+    pub(crate) counters: Counters,
     pub(crate) runnext: AtomicPtr<G>,
     pub(crate) ring: RunQueue,
     pub(crate) inbox: AtomicPtr<G>,
     local: UnsafeCell<Local>,
-    /// Length of `pinned`, published for schedtrace and the deadlock check.
+    /// Length of `pinned` plus `yielded`, published for schedtrace.
     pub(crate) pinned_len: AtomicUsize,
     pub(crate) status: AtomicU32,
     /// Incremented on every schedule; sysmon watches it to find Ps that stopped scheduling.
@@ -74,15 +99,26 @@ unsafe impl Sync for P {}
 // SAFETY: as above; a P is created on one thread and then used by its M.
 unsafe impl Send for P {}
 
+impl Local {
+    pub(crate) fn local_len(&self) -> usize {
+        self.pinned.len() + self.yielded.len()
+    }
+}
+
 impl P {
     pub(crate) fn new(id: usize, stacks: StackPool) -> P {
         P {
             id,
+            counters: Counters::default(),
             runnext: AtomicPtr::new(std::ptr::null_mut()),
             ring: RunQueue::new(),
             inbox: AtomicPtr::new(std::ptr::null_mut()),
             local: UnsafeCell::new(Local {
                 pinned: VecDeque::new(),
+                yielded: VecDeque::new(),
+                goid_next: 0,
+                goid_end: 0,
+                gfree: Vec::new(),
                 stacks,
                 rng: 0x9E37_79B9_7F4A_7C15 ^ (id as u64 + 1).wrapping_mul(0xD1B5_4A32_D192_ED03),
             }),
@@ -183,7 +219,9 @@ impl P {
     }
 
     pub(crate) fn runq_len(&self) -> usize {
-        self.ring.len() + self.pinned_len.load(Relaxed) + usize::from(!self.runnext.load(Relaxed).is_null())
+        self.ring.len()
+            + self.pinned_len.load(Relaxed)
+            + usize::from(!self.runnext.load(Relaxed).is_null())
     }
 }
 

@@ -83,9 +83,15 @@ pub(crate) fn current<'a>() -> Option<(&'a Ctx, &'a G)> {
     Some((c, g))
 }
 
-/// Suspends the calling goroutine (or thread) until unparked. May return spuriously.
+/// Suspends the calling goroutine until an [`Unparker`] for it is used (Go's gopark); outside
+/// a goroutine, parks the OS thread. May return spuriously: loop on your own condition, as
+/// with `std::thread::park`. `reason` and the caller's location appear in goroutine dumps
+/// and deadlock reports.
+///
+/// This is the primitive gort's channels, sync and timers are built on; it is public for
+/// crates that build their own blocking primitives.
 #[track_caller]
-pub(crate) fn park(reason: WaitReason) {
+pub fn park(reason: WaitReason) {
     park_at(reason, Location::caller())
 }
 
@@ -94,6 +100,9 @@ pub(crate) fn park_at(reason: WaitReason, at: &'static Location<'static>) {
         std::thread::park();
         return;
     };
+    if c.shared().godebug.schedstress {
+        yield_now();
+    }
     if g.take_permit() {
         return;
     }
@@ -134,16 +143,24 @@ pub fn block_forever() -> ! {
 #[inline]
 pub(crate) fn preempt_point() {
     if let Some((c, _)) = current() {
-        if c.p().preempt.load(Relaxed) {
+        if c.p().preempt.load(Relaxed) || c.shared().godebug.schedstress {
             c.p().preempt.store(false, Relaxed);
             yield_now();
         }
     }
 }
 
-/// Wakes a parked goroutine or thread.
+/// Wakes a parked goroutine or thread: the handle side of [`park`].
+///
+/// Like `std::thread::Thread::unpark`, but for goroutines: `unpark` makes the goroutine
+/// runnable again (on its own M) or, if it is not parked yet, leaves a permit so that its
+/// next `park` returns at once. Cheap to clone (a reference count).
 #[derive(Clone, Debug)]
-pub(crate) enum Unparker {
+pub struct Unparker(pub(crate) Waiter);
+
+/// What an [`Unparker`] wakes.
+#[derive(Clone, Debug)]
+pub(crate) enum Waiter {
     G(GRef),
     Thread(std::thread::Thread),
 }
@@ -155,9 +172,9 @@ impl std::fmt::Debug for G {
 }
 
 impl Unparker {
-    /// The unparker for the calling goroutine or thread.
-    pub(crate) fn current() -> Unparker {
-        match current() {
+    /// The unparker for the calling goroutine (or thread, outside goroutines).
+    pub fn current() -> Unparker {
+        Unparker(match current() {
             Some((_, g)) => {
                 // SAFETY: `g` is the G this M runs; the M's queue reference keeps it alive and
                 // we make a new counted reference from it. Arc::increment_strong_count needs the
@@ -165,17 +182,26 @@ impl Unparker {
                 let p = g as *const G;
                 unsafe {
                     Arc::increment_strong_count(p);
-                    Unparker::G(Arc::from_raw(p))
+                    Waiter::G(Arc::from_raw(p))
                 }
             }
-            None => Unparker::Thread(std::thread::current()),
+            None => Waiter::Thread(std::thread::current()),
+        })
+    }
+
+    /// Wakes the goroutine or thread (or leaves it a permit if it is not parked).
+    pub fn unpark(&self) {
+        match &self.0 {
+            Waiter::G(g) => ready(g),
+            Waiter::Thread(t) => t.unpark(),
         }
     }
 
-    pub(crate) fn unpark(&self) {
-        match self {
-            Unparker::G(g) => ready(g),
-            Unparker::Thread(t) => t.unpark(),
+    /// The goroutine id this unparker wakes (0 for a plain thread).
+    pub fn goid(&self) -> u64 {
+        match &self.0 {
+            Waiter::G(g) => g.id,
+            Waiter::Thread(_) => 0,
         }
     }
 }
@@ -185,13 +211,25 @@ pub(crate) fn ready(g: &GRef) {
     if !g.notify() {
         return;
     }
+    // No preemption point here: wakers may hold locks (a channel's) while calling unpark.
+    ready_notified(g);
+}
+
+fn ready_notified(g: &GRef) {
     let shared = &*g.shared;
-    shared.nparked.fetch_sub(1, AcqRel);
-    shared.bump_epoch();
     let home = g.home.load(Relaxed);
     debug_assert!(home != 0, "a parked goroutine has started");
-    if let Some(c) = ctx() {
-        if std::ptr::eq(c.shared, shared) && c.p().id + 1 == home && c.p().locked_g.load(Relaxed).is_null() {
+    shared.ps[home - 1].counters.parked.fetch_sub(1, AcqRel);
+    let c = ctx().filter(|c| std::ptr::eq(c.shared, shared));
+    match c {
+        Some(c) => {
+            let n = &c.p().counters.readied;
+            n.store(n.load(Relaxed).wrapping_add(1), Relaxed);
+        }
+        None => shared.bump_epoch(),
+    }
+    if let Some(c) = c {
+        if c.p().id + 1 == home && c.p().locked_g.load(Relaxed).is_null() {
             // Same P: runnext, inheriting the time slice.
             let old = c.p().swap_runnext(Some(g.clone()));
             if let Some(old) = old {

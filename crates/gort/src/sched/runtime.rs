@@ -3,7 +3,7 @@
 use std::collections::VecDeque;
 use std::panic::Location;
 use std::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed, Release, SeqCst};
-use std::sync::atomic::{AtomicBool, AtomicIsize, AtomicU64, AtomicUsize};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize};
 use std::sync::{Arc, Condvar, Mutex, OnceLock};
 use std::time::Instant;
 
@@ -21,6 +21,9 @@ pub const DEFAULT_STACK_SIZE: usize = 256 * 1024;
 pub(crate) struct Shared {
     pub(crate) ps: Box<[P]>,
     global: Mutex<VecDeque<GRef>>,
+    /// Finished G records shared between Ps (Go's sched.gFree): Ps that only free (they run
+    /// goroutines others spawned) hand batches to Ps that only allocate.
+    pub(crate) gfree: Mutex<Vec<GRef>>,
     pub(crate) global_len: AtomicUsize,
     pub(crate) idle_ps: Mutex<Vec<usize>>,
     pub(crate) npidle: AtomicUsize,
@@ -28,16 +31,16 @@ pub(crate) struct Shared {
     pub(crate) nlockedwait: AtomicUsize,
     pub(crate) nmspinning: AtomicUsize,
     pub(crate) next_goid: AtomicU64,
-    /// Live goroutines (spawned and not finished).
-    pub(crate) ngoroutines: AtomicUsize,
-    /// Goroutines in state PARKED.
-    pub(crate) nparked: AtomicIsize,
+    /// Goroutines spawned from outside any P of this runtime (the rest are counted per P).
+    pub(crate) ext_spawned: AtomicU64,
     /// Outstanding work that will wake goroutines from outside the run queues: blocking-pool
     /// calls, and (later) timers and I/O registrations. A deadlock needs this to be zero.
     pub(crate) pending: AtomicUsize,
-    /// Bumped on every spawn and wake-up; the deadlock check requires it to stand still.
+    /// Wake-ups done from outside the runtime's Ms; with the per-P counters, the deadlock
+    /// check requires all of them to stand still.
     pub(crate) epoch: AtomicU64,
-    /// allgs, sharded by P (the last shard is for goroutines spawned outside any P).
+    /// allgs of started goroutines, sharded by home P (registered by the home M at start, so
+    /// each shard's lock is taken by one M, plus diagnostics).
     pub(crate) allgs: Box<[Mutex<Vec<GRef>>]>,
     pub(crate) stacks: GlobalStackPool,
     pub(crate) blocking: BlockingPool,
@@ -51,6 +54,8 @@ pub(crate) struct Shared {
     /// when a deadlock is found.
     pub(crate) external_waiters: Mutex<Vec<std::thread::Thread>>,
     pub(crate) sysmon_lock: Mutex<bool>,
+    /// True while sysmon sleeps without a timeout (every P idle); a P leaving idle wakes it.
+    pub(crate) sysmon_deep_sleep: AtomicBool,
     pub(crate) sysmon_cv: Condvar,
     /// Threads created by this runtime (Ms: workers, sysmon, blocking pool), for schedtrace.
     pub(crate) threads: AtomicUsize,
@@ -59,21 +64,19 @@ pub(crate) struct Shared {
 impl Shared {
     fn new(nprocs: usize, stack_size: usize, godebug: GoDebug, detect_deadlock: bool) -> Shared {
         Shared {
-            ps: (0..nprocs)
-                .map(|i| P::new(i, StackPool::new()))
-                .collect(),
+            ps: (0..nprocs).map(|i| P::new(i, StackPool::new())).collect(),
             global: Mutex::new(VecDeque::new()),
+            gfree: Mutex::new(Vec::new()),
             global_len: AtomicUsize::new(0),
             idle_ps: Mutex::new(Vec::with_capacity(nprocs)),
             npidle: AtomicUsize::new(0),
             nlockedwait: AtomicUsize::new(0),
             nmspinning: AtomicUsize::new(0),
             next_goid: AtomicU64::new(1),
-            ngoroutines: AtomicUsize::new(0),
-            nparked: AtomicIsize::new(0),
+            ext_spawned: AtomicU64::new(0),
             pending: AtomicUsize::new(0),
             epoch: AtomicU64::new(0),
-            allgs: (0..=nprocs).map(|_| Mutex::new(Vec::new())).collect(),
+            allgs: (0..nprocs).map(|_| Mutex::new(Vec::new())).collect(),
             stacks: GlobalStackPool::new(stack_size),
             blocking: BlockingPool::new(),
             shutdown: AtomicBool::new(false),
@@ -83,6 +86,7 @@ impl Shared {
             deadlock: OnceLock::new(),
             external_waiters: Mutex::new(Vec::new()),
             sysmon_lock: Mutex::new(false),
+            sysmon_deep_sleep: AtomicBool::new(false),
             sysmon_cv: Condvar::new(),
             threads: AtomicUsize::new(0),
         }
@@ -90,7 +94,12 @@ impl Shared {
 
     #[cfg(test)]
     pub(crate) fn for_tests() -> Arc<Shared> {
-        Arc::new(Shared::new(1, DEFAULT_STACK_SIZE, GoDebug::default(), false))
+        Arc::new(Shared::new(
+            1,
+            DEFAULT_STACK_SIZE,
+            GoDebug::default(),
+            false,
+        ))
     }
 
     pub(crate) fn nprocs(&self) -> usize {
@@ -157,15 +166,51 @@ impl Shared {
         self.sysmon_cv.notify_one();
     }
 
-    pub(crate) fn register_g(&self, g: &GRef) {
-        let mut shard = self.allgs[g.reg_shard].lock().unwrap();
+    /// Live goroutines: spawned and not finished.
+    pub(crate) fn ngoroutines(&self) -> usize {
+        let mut n = self.ext_spawned.load(SeqCst) as i64;
+        for p in self.ps.iter() {
+            n += p.counters.spawned.load(SeqCst) as i64 - p.counters.exited.load(SeqCst) as i64;
+        }
+        n.max(0) as usize
+    }
+
+    /// Goroutines parked now.
+    pub(crate) fn nparked(&self) -> i64 {
+        self.ps.iter().map(|p| p.counters.parked.load(SeqCst)).sum()
+    }
+
+    /// A number that changes whenever a goroutine is spawned, exits or is woken.
+    pub(crate) fn activity(&self) -> u64 {
+        let mut n = self
+            .epoch
+            .load(SeqCst)
+            .wrapping_add(self.ext_spawned.load(SeqCst));
+        for p in self.ps.iter() {
+            let c = &p.counters;
+            n = n
+                .wrapping_add(c.spawned.load(SeqCst))
+                .wrapping_add(c.exited.load(SeqCst))
+                .wrapping_add(c.readied.load(SeqCst));
+        }
+        n
+    }
+
+    /// Called by the home M when `g` starts.
+    pub(crate) fn register_g(&self, g: &GRef, home: usize) {
+        let mut shard = self.allgs[home].lock().unwrap();
         g.reg_index.store(shard.len(), Relaxed);
         shard.push(g.clone());
     }
 
+    /// Called by the home M when `g` is gone (no-op if it never started).
     pub(crate) fn unregister_g(&self, g: &G) {
-        let mut shard = self.allgs[g.reg_shard].lock().unwrap();
         let i = g.reg_index.load(Relaxed);
+        if i == usize::MAX {
+            return;
+        }
+        let home = g.home.load(Relaxed) - 1;
+        let mut shard = self.allgs[home].lock().unwrap();
         shard.swap_remove(i);
         if let Some(moved) = shard.get(i) {
             moved.reg_index.store(i, Relaxed);
@@ -442,7 +487,7 @@ impl Runtime {
 
     /// Number of live goroutines.
     pub fn num_goroutine(&self) -> usize {
-        self.shared.ngoroutines.load(Relaxed)
+        self.shared.ngoroutines()
     }
 }
 
@@ -465,6 +510,7 @@ impl Drop for Runtime {
         crate::debug::sigquit::unregister(&self.shared);
         // Break the reference cycles G -> Shared -> queues -> G.
         self.shared.global.lock().unwrap().clear();
+        self.shared.gfree.lock().unwrap().clear();
         for shard in self.shared.allgs.iter() {
             shard.lock().unwrap().clear();
         }

@@ -12,18 +12,19 @@ use std::sync::atomic::AtomicU8;
 use std::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed};
 use std::sync::Arc;
 
-use corosensei::Yielder;
-
-use super::g::{Coro, WaitReason, G};
+use super::g::{Body, WaitReason, G};
 use super::park::{ctx, current, Unparker};
 use super::runtime::{default_runtime, Error, Shared};
+
+/// Goroutine ids a P reserves at once.
+const GOID_BATCH: u64 = 16;
 
 const EMPTY: u8 = 0;
 const WAITING: u8 = 1;
 const DONE: u8 = 2;
 
 /// Where a goroutine's result meets its joiner.
-struct Packet<T> {
+pub(crate) struct Packet<T> {
     state: AtomicU8,
     result: UnsafeCell<Option<std::thread::Result<T>>>,
     waiter: UnsafeCell<Option<Unparker>>,
@@ -49,18 +50,64 @@ impl<T> Packet<T> {
     }
 }
 
+/// The one allocation of a spawn: the closure until the goroutine starts, then its result.
+struct Task<F, T> {
+    f: UnsafeCell<Option<F>>,
+    packet: Packet<T>,
+}
+
+// SAFETY: `f` is taken once, by the M that starts the goroutine (G field access rules: `body`
+// is only touched by that M), and F: Send; `packet` is Sync on its own.
+unsafe impl<F: Send, T: Send> Sync for Task<F, T> {}
+
+impl<F, T> Body for Task<F, T>
+where
+    F: FnOnce() -> T + Send + 'static,
+    T: Send + 'static,
+{
+    fn run(&self) {
+        // SAFETY: run is called once, by the goroutine itself (see the Sync argument).
+        let f = unsafe { (*self.f.get()).take() }.expect("a goroutine body runs once");
+        let r = catch_unwind(AssertUnwindSafe(f));
+        self.packet.complete(r);
+    }
+
+    fn fail(&self, msg: String) {
+        // SAFETY: as in run: the starting M is the only party touching `f`.
+        drop(unsafe { (*self.f.get()).take() });
+        self.packet.complete(Err(Box::new(msg)));
+    }
+}
+
+/// The joiner's view of a task (erasing the closure type).
+trait Joinable<T>: Send + Sync {
+    fn packet(&self) -> &Packet<T>;
+}
+
+impl<F, T> Joinable<T> for Task<F, T>
+where
+    F: Send,
+    T: Send,
+{
+    fn packet(&self) -> &Packet<T> {
+        &self.packet
+    }
+}
+
 /// An owned permission to join a goroutine (wait for it to finish and take its result).
 ///
 /// Like `std::thread::JoinHandle`: dropping it detaches the goroutine.
 pub struct JoinHandle<T> {
-    packet: Arc<Packet<T>>,
+    task: Arc<dyn Joinable<T>>,
     shared: Arc<Shared>,
     id: u64,
 }
 
 impl<T> std::fmt::Debug for JoinHandle<T> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("JoinHandle").field("goroutine", &self.id).finish()
+        f.debug_struct("JoinHandle")
+            .field("goroutine", &self.id)
+            .finish()
     }
 }
 
@@ -72,7 +119,7 @@ impl<T> JoinHandle<T> {
 
     /// True once the goroutine has finished.
     pub fn is_finished(&self) -> bool {
-        self.packet.state.load(Acquire) == DONE
+        self.task.packet().state.load(Acquire) == DONE
     }
 
     /// Waits for the goroutine to finish. `Err` carries its panic payload, as
@@ -95,20 +142,20 @@ impl<T> JoinHandle<T> {
         super::park::preempt_point();
         let at = Location::caller();
         let external = !super::park::in_goroutine();
-        if self.packet.state.load(Acquire) != DONE {
+        let packet = self.task.packet();
+        if packet.state.load(Acquire) != DONE {
             // SAFETY: state is EMPTY, so only we (the single joiner: JoinHandle is not Clone
             // and join takes self) touch `waiter` until we publish WAITING.
-            unsafe { *self.packet.waiter.get() = Some(Unparker::current()) };
+            unsafe { *packet.waiter.get() = Some(Unparker::current()) };
             if external {
                 self.shared.add_external_waiter();
             }
-            if self
-                .packet
+            if packet
                 .state
                 .compare_exchange(EMPTY, WAITING, AcqRel, Acquire)
                 .is_ok()
             {
-                while self.packet.state.load(Acquire) != DONE {
+                while packet.state.load(Acquire) != DONE {
                     if external && self.shared.is_deadlocked() {
                         self.shared.remove_external_waiter();
                         return Err(self.shared.deadlock.get().cloned().unwrap_or_default());
@@ -121,7 +168,7 @@ impl<T> JoinHandle<T> {
             }
         }
         // SAFETY: DONE was observed with Acquire; the goroutine no longer touches `result`.
-        let r = unsafe { (*self.packet.result.get()).take() };
+        let r = unsafe { (*packet.result.get()).take() };
         Ok(r.expect("a finished goroutine left its result"))
     }
 }
@@ -178,41 +225,44 @@ where
     T: Send + 'static,
 {
     let worker = ctx().filter(|c| std::ptr::eq(c.shared, Arc::as_ptr(shared)));
-    let stack = match worker {
-        // SAFETY: we are on this P's own M (ctx is thread-local to it).
-        Some(c) => unsafe { c.p().local() }.stacks.get(&shared.stacks)?,
-        None => shared.stacks.get()?,
-    };
-    let (lo, hi) = stack.guard_range();
-    let guard = (lo, hi, stack.usable_size());
-    let packet = Arc::new(Packet {
-        state: AtomicU8::new(EMPTY),
-        result: UnsafeCell::new(None),
-        waiter: UnsafeCell::new(None),
+    crate::stack::check_headroom(shared.stacks.stack_size())?;
+    let task: Arc<Task<F, T>> = Arc::new(Task {
+        f: UnsafeCell::new(Some(f)),
+        packet: Packet {
+            state: AtomicU8::new(EMPTY),
+            result: UnsafeCell::new(None),
+            waiter: UnsafeCell::new(None),
+        },
     });
-    let p2 = packet.clone();
-    let coro = Coro::with_stack(stack, move |y: &Yielder<(), ()>, ()| {
-        let (_, g) = current().expect("a goroutine runs on an M");
-        // SAFETY: we are this goroutine, at its start, on its own stack.
-        unsafe { g.set_yielder(y) };
-        let r = catch_unwind(AssertUnwindSafe(f));
-        p2.complete(r);
-    });
+    let body: Arc<dyn Body> = task.clone();
     let parent = current().map_or(0, |(_, g)| g.id);
-    let id = shared.next_goid.fetch_add(1, Relaxed);
-    let shard = worker.map_or(shared.nprocs(), |c| c.p().id);
-    let g = Arc::new(G::new(
-        id,
-        parent,
-        at,
-        shared.clone(),
-        Some(coro),
-        guard,
-        shard,
-    ));
-    shared.register_g(&g);
-    shared.ngoroutines.fetch_add(1, AcqRel);
-    shared.bump_epoch();
+    let id = match worker {
+        Some(c) => {
+            // SAFETY: we are this P's M.
+            let local = unsafe { c.p().local() };
+            if local.goid_next == local.goid_end {
+                // Go's goidcache: reserve ids 16 at a time.
+                local.goid_next = shared.next_goid.fetch_add(GOID_BATCH, Relaxed);
+                local.goid_end = local.goid_next + GOID_BATCH;
+            }
+            local.goid_next += 1;
+            c.p().counters.spawned.fetch_add(1, AcqRel);
+            local.goid_next - 1
+        }
+        None => {
+            shared.ext_spawned.fetch_add(1, AcqRel);
+            shared.next_goid.fetch_add(1, Relaxed)
+        }
+    };
+    let fresh = G::new(id, parent, at, shared.clone(), Some(body));
+    let g = match worker.and_then(|c| reuse_g(c, shared)) {
+        Some(mut g) => {
+            // The free list holds only records nobody else references.
+            *Arc::get_mut(&mut g).expect("a free G record is unshared") = fresh;
+            g
+        }
+        None => Arc::new(fresh),
+    };
     match worker {
         Some(c) if c.p().locked_g.load(Relaxed).is_null() => {
             if let Some(old) = c.p().swap_runnext(Some(g)) {
@@ -224,10 +274,23 @@ where
     }
     super::park::preempt_point();
     Ok(JoinHandle {
-        packet,
+        task,
         shared: shared.clone(),
         id,
     })
+}
+
+/// A finished G record from this P's free list, refilled from the global list in batches.
+fn reuse_g(c: &super::park::Ctx, shared: &Shared) -> Option<super::g::GRef> {
+    // SAFETY: we are this P's M.
+    let local = unsafe { c.p().local() };
+    if local.gfree.is_empty() {
+        let mut global = shared.gfree.lock().ok()?;
+        let n = global.len().min(32);
+        let at = global.len() - n;
+        local.gfree.extend(global.drain(at..));
+    }
+    local.gfree.pop()
 }
 
 /// The calling goroutine's id (Go hides it; gort exposes it for diagnostics). 0 outside a
@@ -240,7 +303,7 @@ pub fn goid() -> u64 {
 /// goroutines). Go's `runtime.NumGoroutine`.
 pub fn num_goroutine() -> usize {
     match ctx() {
-        Some(c) => c.shared().ngoroutines.load(Relaxed),
+        Some(c) => c.shared().ngoroutines(),
         None => default_runtime().num_goroutine(),
     }
 }

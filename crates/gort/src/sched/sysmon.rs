@@ -40,16 +40,19 @@ pub(crate) fn sysmon_main(shared: Arc<Shared>) {
         {
             let guard = shared.sysmon_lock.lock().unwrap();
             let (mut guard, _) = if all_idle && trace_ms == 0 && deadlock_suspect.is_none() {
-                let check = shared.detect_deadlock && shared.ngoroutines.load(SeqCst) > 0;
+                let check = shared.detect_deadlock && shared.ngoroutines() > 0;
                 let wait = if check {
                     Duration::from_millis(5)
                 } else {
                     Duration::from_secs(3600)
                 };
-                shared
+                shared.sysmon_deep_sleep.store(true, SeqCst);
+                let r = shared
                     .sysmon_cv
                     .wait_timeout_while(guard, wait, |poked| !*poked)
-                    .unwrap()
+                    .unwrap();
+                shared.sysmon_deep_sleep.store(false, SeqCst);
+                r
             } else {
                 let wait = if deadlock_suspect.is_some() {
                     Duration::from_millis(2)
@@ -104,16 +107,16 @@ pub(crate) fn sysmon_main(shared: Arc<Shared>) {
 /// One step of the two-phase deadlock check. Returns the epoch to confirm at the next check.
 fn check_deadlock(shared: &Shared, suspect: Option<u64>) -> Option<u64> {
     let n = shared.nprocs();
-    let ng = shared.ngoroutines.load(SeqCst);
+    let ng = shared.ngoroutines();
     let quiet = shared.npidle.load(SeqCst) + shared.nlockedwait.load(SeqCst) == n
         && ng > 0
-        && shared.nparked.load(SeqCst) == ng as isize
+        && shared.nparked() == ng as i64
         && shared.pending.load(SeqCst) == 0
         && shared.global_len.load(SeqCst) == 0;
     if !quiet {
         return None;
     }
-    let epoch = shared.epoch.load(SeqCst);
+    let epoch = shared.activity();
     match suspect {
         Some(e) if e == epoch => {
             shared.declare_deadlock(crate::debug::dump::deadlock_report(shared));

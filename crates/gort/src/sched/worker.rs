@@ -4,23 +4,30 @@
 //! 1. every 61st tick, one goroutine from the global queue (fairness);
 //! 2. wake-ups from the inbox join the pinned queue;
 //! 3. `runnext` (inherits the time slice: the tick is not advanced);
-//! 4. the pinned queue and the ring, alternating which goes first so a goroutine that yields
-//!    in a loop cannot starve new goroutines, nor the reverse;
-//! 5. a batch from the global queue;
-//! 6. steal half of another P's ring (4 passes in a random coprime order; runnext only on the
+//! 4. the pinned queue (woken goroutines) and the ring (new ones), alternating which goes
+//!    first so neither starves the other;
+//! 5. goroutines that called `yield_now` (Go puts them on the global queue; gort cannot, as
+//!    they are pinned, so each P keeps them apart and also serves them every 61st tick);
+//! 6. a batch from the global queue;
+//! 7. steal half of another P's ring (4 passes in a random coprime order; runnext only on the
 //!    last pass or from a stalled P), if fewer than half the busy Ps already spin;
-//! 7. otherwise go idle: publish idleness, re-check every queue (the other half of the
+//! 8. otherwise go idle: publish idleness, re-check every queue (the other half of the
 //!    lost-wake-up protocol in `Shared::wakep`), and sleep until woken.
 
 use std::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed, Release, SeqCst};
 use std::sync::Arc;
 
-use corosensei::CoroutineResult;
+use corosensei::{CoroutineResult, Yielder};
 
-use super::g::{GRef, DEAD, PARKED, RUNNING};
+use super::g::{Coro, GRef, DEAD};
 use super::p::{P, P_IDLE, P_RUNNING};
 use super::park::{set_ctx, Ctx, Switch};
 use super::runtime::Shared;
+
+/// Finished G records a P keeps for reuse before handing half to the global list.
+const GFREE_LOCAL_MAX: usize = 64;
+/// Bound on the global list of finished G records.
+const GFREE_GLOBAL_MAX: usize = 4096;
 
 /// Coprime strides for the random steal order, per nprocs (computed once per worker).
 fn coprimes(n: usize) -> Vec<usize> {
@@ -68,6 +75,7 @@ pub(crate) fn worker_main(shared: Arc<Shared>, pid: usize) {
     // SAFETY: we are P's M.
     let local = unsafe { p.local() };
     local.pinned.clear();
+    local.yielded.clear();
     local.stacks.flush(&shared.stacks);
     drop(p.swap_runnext(None));
     while p.ring.pop().is_some() {}
@@ -83,7 +91,7 @@ pub(crate) fn requeue(ctx: &Ctx, g: GRef) {
         // SAFETY: called on P's own M.
         let local = unsafe { p.local() };
         local.pinned.push_back(g);
-        p.pinned_len.store(local.pinned.len(), Relaxed);
+        p.pinned_len.store(local.local_len(), Relaxed);
     } else if let Err(spill) = p.ring.push(g) {
         ctx.shared().global_push(spill);
     }
@@ -119,23 +127,29 @@ impl Worker<'_> {
             // SAFETY: we are P's M, and no other `local` borrow is live in this loop.
             let local = unsafe { p.local() };
             let tick = p.schedtick.load(Relaxed);
-            if tick % 61 == 0 && shared.global_len.load(Relaxed) > 0 {
-                let mut one = Vec::with_capacity(1);
-                shared.global_take(1, &mut one);
-                if let Some(g) = one.pop() {
+            if tick.is_multiple_of(61) {
+                if shared.global_len.load(Relaxed) > 0 {
+                    let mut one = Vec::with_capacity(1);
+                    shared.global_take(1, &mut one);
+                    if let Some(g) = one.pop() {
+                        return Some(self.picked(g, true));
+                    }
+                }
+                if let Some(g) = local.yielded.pop_front() {
+                    p.pinned_len.store(local.local_len(), Relaxed);
                     return Some(self.picked(g, true));
                 }
             }
             if p.inbox_nonempty() {
                 p.take_inbox(&mut local.pinned);
-                p.pinned_len.store(local.pinned.len(), Relaxed);
+                p.pinned_len.store(local.local_len(), Relaxed);
             }
             if let Some(g) = p.swap_runnext(None) {
                 return Some(self.picked(g, false));
             }
             let from_pinned = |local: &mut super::p::Local| {
                 let g = local.pinned.pop_front();
-                p.pinned_len.store(local.pinned.len(), Relaxed);
+                p.pinned_len.store(local.local_len(), Relaxed);
                 g
             };
             let g = if tick & 1 == 0 {
@@ -144,6 +158,10 @@ impl Worker<'_> {
                 p.ring.pop().or_else(|| from_pinned(local))
             };
             if let Some(g) = g {
+                return Some(self.picked(g, true));
+            }
+            if let Some(g) = local.yielded.pop_front() {
+                p.pinned_len.store(local.local_len(), Relaxed);
                 return Some(self.picked(g, true));
             }
             if shared.global_len.load(Relaxed) > 0 {
@@ -291,6 +309,9 @@ impl Worker<'_> {
             }
         }
         self.unidle();
+        if shared.sysmon_deep_sleep.load(SeqCst) {
+            shared.poke_sysmon();
+        }
         if p.woken_spinning.swap(false, AcqRel) {
             // wakep handed us its spinning token (and took us off the idle list).
             self.spinning = true;
@@ -327,10 +348,10 @@ impl Worker<'_> {
                 .position(|g| std::ptr::eq(Arc::as_ptr(g), locked))
             {
                 let g = local.pinned.remove(i);
-                p.pinned_len.store(local.pinned.len(), Relaxed);
+                p.pinned_len.store(local.local_len(), Relaxed);
                 return g;
             }
-            p.pinned_len.store(local.pinned.len(), Relaxed);
+            p.pinned_len.store(local.local_len(), Relaxed);
             if !p.ring.is_empty() {
                 shared.wakep();
             }
@@ -352,7 +373,12 @@ impl Worker<'_> {
         let me = p.id + 1;
         // The no-migration rule: a goroutine that has started runs only on its home M.
         match g.home.load(Acquire) {
-            0 => g.home.store(me, Release),
+            0 => {
+                g.home.store(me, Release);
+                if !self.start(&g) {
+                    return;
+                }
+            }
             h if h == me => {}
             h => {
                 // A started goroutine reached a foreign P (only possible through a runnext
@@ -361,11 +387,13 @@ impl Worker<'_> {
                 return;
             }
         }
-        g.state.fetch_add(RUNNING, AcqRel); // RUNNABLE -> RUNNING, keeping NOTIFIED
+        super::gstate::start_running(&g.state);
         loop {
             self.ctx.g.set(Arc::as_ptr(&g));
             p.curg.store(g.id, Relaxed);
-            crate::stack::set_current(g.guard.0, g.guard.1, g.id, g.guard.2);
+            // SAFETY: we are g's home M.
+            let (lo, hi, size) = unsafe { g.guard() };
+            crate::stack::set_current(lo, hi, g.id, size);
             // SAFETY: we dequeued `g` and it is pinned to this M (checked above), so we are
             // the only party touching its coroutine.
             let coro = unsafe { g.coro_mut() }
@@ -382,32 +410,61 @@ impl Worker<'_> {
                 }
                 CoroutineResult::Yield(()) => match self.ctx.switch.replace(Switch::None) {
                     Switch::Park => {
-                        shared.nparked.fetch_add(1, AcqRel);
-                        if g
-                            .state
-                            .compare_exchange(RUNNING, PARKED, AcqRel, Acquire)
-                            .is_ok()
-                        {
+                        p.counters.parked.fetch_add(1, AcqRel);
+                        if super::gstate::commit_park(&g.state) {
                             return;
                         }
-                        // An unpark raced with the switch: consume it and go on running.
-                        shared.nparked.fetch_sub(1, AcqRel);
-                        g.state.store(RUNNING, Release);
+                        // An unpark raced with the switch: it was consumed; go on running.
+                        p.counters.parked.fetch_sub(1, AcqRel);
                     }
                     Switch::Yield | Switch::None => {
-                        g.state.fetch_sub(RUNNING, AcqRel);
                         if !p.locked_g.load(Relaxed).is_null() {
                             // A locked goroutine is the only one this M may run.
-                            g.state.fetch_add(RUNNING, AcqRel);
                             continue;
                         }
+                        super::gstate::stop_running(&g.state);
                         // SAFETY: we are P's M.
                         let local = unsafe { p.local() };
-                        local.pinned.push_back(g);
-                        p.pinned_len.store(local.pinned.len(), Relaxed);
+                        local.yielded.push_back(g);
+                        p.pinned_len.store(local.local_len(), Relaxed);
                         return;
                     }
                 },
+            }
+        }
+    }
+
+    /// First run of `g` on this M: take a stack from the P's cache and create its coroutine.
+    /// Returns false if no stack could be mapped; the goroutine then fails (its join returns
+    /// the error as a panic payload) and the M goes on.
+    fn start(&mut self, g: &GRef) -> bool {
+        let shared = self.ctx.shared();
+        // SAFETY: we dequeued `g` for its first run: we are the only party touching its body.
+        let body = unsafe { g.take_body() }.expect("an unstarted goroutine has a body");
+        // SAFETY: we are P's M.
+        let local = unsafe { self.ctx.p().local() };
+        match local.stacks.get(&shared.stacks) {
+            Ok(stack) => {
+                let (lo, hi) = stack.guard_range();
+                // SAFETY: we are g's home M, starting it.
+                unsafe { g.set_guard((lo, hi, stack.usable_size())) };
+                let coro = Coro::with_stack(stack, move |y: &Yielder<(), ()>, ()| {
+                    let (_, g) = super::park::current().expect("a goroutine runs on an M");
+                    // SAFETY: we are this goroutine, at its start, on its own stack.
+                    unsafe { g.set_yielder(y) };
+                    body.run();
+                });
+                // SAFETY: as above.
+                unsafe { *g.coro_mut() = Some(coro) };
+                shared.register_g(g, self.ctx.p().id);
+                true
+            }
+            Err(e) => {
+                let msg = format!("gort: goroutine {} could not start: {e}", g.id);
+                eprintln!("{msg}");
+                body.fail(msg);
+                self.finish(g);
+                false
             }
         }
     }
@@ -420,14 +477,33 @@ impl Worker<'_> {
         // SAFETY: we are P's M.
         let local = unsafe { p.local() };
         local.stacks.put(coro.into_stack(), &shared.stacks);
-        if std::ptr::eq(p.locked_g.load(Relaxed), Arc::as_ptr(&g)) {
+        self.finish(&g);
+        // Recycle the record if nobody else holds it (no Unparker, no queue).
+        if Arc::strong_count(&g) == 1 {
+            local.gfree.push(g);
+            if local.gfree.len() > GFREE_LOCAL_MAX {
+                let half = local.gfree.len() / 2;
+                let mut global = shared.gfree.lock().unwrap();
+                if global.len() < GFREE_GLOBAL_MAX {
+                    global.extend(local.gfree.drain(..half));
+                } else {
+                    local.gfree.truncate(half);
+                }
+            }
+        }
+    }
+
+    /// Bookkeeping for a goroutine that is gone (finished, or failed to start).
+    fn finish(&mut self, g: &GRef) {
+        let shared = self.ctx.shared();
+        let p = self.ctx.p();
+        if std::ptr::eq(p.locked_g.load(Relaxed), Arc::as_ptr(g)) {
             // Go terminates a thread whose goroutine exits while locked; gort's M still has
             // other goroutines pinned to it, so it is simply unlocked.
             p.locked_g.store(std::ptr::null_mut(), Relaxed);
         }
         g.state.store(DEAD, Release);
-        shared.unregister_g(&g);
-        shared.ngoroutines.fetch_sub(1, AcqRel);
-        shared.bump_epoch();
+        shared.unregister_g(g);
+        p.counters.exited.fetch_add(1, AcqRel);
     }
 }

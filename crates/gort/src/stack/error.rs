@@ -12,7 +12,8 @@ use std::io::{self, Read};
 
 /// How close (in mappings) to `vm.max_map_count` the process must be for an `ENOMEM` to be
 /// blamed on the map count. Other threads map and unmap concurrently between the failed call
-/// and our count, so an exact comparison would misfire.
+/// and our count (a stack pool trimming on another P unmaps hundreds at once), so the slack is
+/// the larger of 64 and 1/16 of the limit.
 const MAP_COUNT_SLACK: usize = 64;
 
 /// The value we suggest for `vm.max_map_count` when the current one is below it.
@@ -95,6 +96,17 @@ impl StackError {
         }
     }
 
+    /// The error for a spawn refused because the process's stacks already use the mappings
+    /// `vm.max_map_count` allows (found without a failed system call).
+    pub(crate) fn map_count_limit(mappings: usize, max: usize, size: usize) -> StackError {
+        StackError {
+            kind: StackErrorKind::MapCountLimit { mappings, max },
+            op: "headroom check",
+            size,
+            os: None,
+        }
+    }
+
     pub(crate) fn invalid_size(size: usize) -> StackError {
         StackError {
             kind: StackErrorKind::InvalidSize,
@@ -123,7 +135,7 @@ impl StackError {
 /// Decides whether an `ENOMEM` is the map-count limit, from the mapping count and the limit.
 fn classify_enomem(mappings: Option<usize>, max: Option<usize>) -> StackErrorKind {
     match (mappings, max) {
-        (Some(mappings), Some(max)) if mappings + MAP_COUNT_SLACK >= max => {
+        (Some(mappings), Some(max)) if mappings + MAP_COUNT_SLACK.max(max / 16) >= max => {
             StackErrorKind::MapCountLimit { mappings, max }
         }
         _ => StackErrorKind::OutOfMemory,
@@ -187,6 +199,31 @@ impl std::error::Error for StackError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         self.os.as_ref().map(|e| e as _)
     }
+}
+
+/// Cheap check before a spawn: would one more stack push the process past
+/// `vm.max_map_count`? The limit and the mappings that are not stacks are read once (the first
+/// call); after that this is two atomic loads.
+pub(crate) fn check_headroom(size: usize) -> Result<(), StackError> {
+    use std::sync::OnceLock;
+    static LIMIT: OnceLock<Option<(usize, usize)>> = OnceLock::new();
+    let limit = LIMIT.get_or_init(|| {
+        let max = max_map_count()?;
+        let now = current_map_count()?;
+        let stacks = super::mmap::stack_stats().stacks_mapped * mappings_per_stack();
+        Some((max, now.saturating_sub(stacks)))
+    });
+    let Some((max, base)) = *limit else {
+        return Ok(());
+    };
+    let need = base + (super::mmap::stack_stats().stacks_mapped + 1) * mappings_per_stack();
+    if need + MAP_COUNT_SLACK.max(max / 16) > max {
+        let mappings = current_map_count().unwrap_or(need);
+        if mappings + MAP_COUNT_SLACK.max(max / 16) > max {
+            return Err(StackError::map_count_limit(mappings, max, size));
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]

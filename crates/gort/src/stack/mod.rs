@@ -82,18 +82,19 @@
 //!    const-initialised thread-local atomics, with no lazy init and no destructor, written with a
 //!    compiler fence so the handler never sees a half-updated record as valid.
 
-
 mod error;
 mod mmap;
 mod overflow;
 mod pool;
 
+pub(crate) use error::check_headroom;
 pub use error::{mappings_per_stack, max_map_count, StackError, StackErrorKind};
-pub use mmap::{stack_stats, StackStats};
 pub(crate) use mmap::GoStack;
-pub(crate) use overflow::{clear_current, ensure_sigaltstack, install_overflow_handler, set_current};
-#[cfg(test)]
-pub(crate) use overflow::set_current_stack;
+pub use mmap::{stack_stats, StackStats};
+pub(crate) use overflow::{
+    clear_current, ensure_sigaltstack, install_overflow_handler, set_current,
+};
+
 pub(crate) use pool::{GlobalStackPool, StackPool};
 
 use std::sync::atomic::{AtomicUsize, Ordering};

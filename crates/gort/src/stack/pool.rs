@@ -81,7 +81,6 @@ impl GlobalStackPool {
     }
 
     /// The usable size of the stacks of this pool.
-    #[cfg_attr(not(test), allow(dead_code))]
     pub(crate) fn stack_size(&self) -> usize {
         self.stack_size
     }
@@ -117,6 +116,7 @@ impl GlobalStackPool {
     }
 
     /// Takes one stack: a cached one if any, else a new mapping.
+    #[cfg_attr(not(test), allow(dead_code))]
     pub(crate) fn get(&self) -> Result<GoStack, StackError> {
         let cached = {
             let mut v = self.lock();

@@ -229,7 +229,7 @@ fn other_faults_are_passed_on() {
         install_overflow_handler();
         let running = GoStack::new(16 * 1024).unwrap();
         let (lo, hi) = running.guard_range();
-        set_current(lo, hi, 9);
+        set_current(lo, hi, 9, 0);
         let other = GoStack::new(16 * 1024).unwrap();
         let (bad, _) = other.guard_range();
         // SAFETY: deliberately not safe: reads a PROT_NONE page to raise SIGSEGV.

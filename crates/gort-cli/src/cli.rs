@@ -1,0 +1,258 @@
+//! Command-line definitions (clap derive) and dispatch.
+//!
+//! Exit codes: 0 success, 1 for errors (a missing or malformed file, a
+//! failed command), 2 for usage errors (clap's own). Errors are printed as
+//! one line, `gort: <what>: <why>`.
+
+use anyhow::Result;
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::io::Write;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "gort",
+    version,
+    about = "Go's measurement playbook for Go and gort programs",
+    after_help = "Examples:\n  gort benchstat old.txt new.txt\n  gort pprof top cpu.pprof\n  gort gctrace trace.txt --what-if GOGC=200\n  gort doctor -- go test -run none -bench . ./pkg"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub cmd: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Summarise and compare benchmark results (like golang.org/x/perf benchstat).
+    #[command(
+        after_help = "Examples:\n  gort benchstat bench.txt\n  gort benchstat base.txt new.txt\n  gort benchstat --format csv base.txt new.txt > cmp.csv\n  go test -bench . -count 10 | gort benchstat -\n\nEach file holds `go test -bench` output (any other lines are ignored).\nFor each benchmark and unit: the median ± the 95% confidence interval;\nwith two or more files, the change against the first file and the\nMann-Whitney U test p-value (`~` means no significant difference).\nRun benchmarks with -count 6 or more for finite confidence intervals."
+    )]
+    Benchstat(BenchstatArgs),
+    /// Read pprof profiles: top functions, flame graphs, differences.
+    #[command(
+        subcommand,
+        after_help = "Examples:\n  gort pprof top cpu.pprof\n  gort pprof flame cpu.pprof -o cpu.svg\n  gort pprof diff before.pprof after.pprof\n\nProfiles may be gzipped (as Go writes them) or plain protobuf."
+    )]
+    Pprof(PprofCmd),
+    /// Analyse GODEBUG=gctrace=1 output, chart it, and model other GOGC/GOMEMLIMIT settings.
+    #[command(
+        after_help = "Examples:\n  GODEBUG=gctrace=1 ./prog 2> trace.txt; gort gctrace trace.txt\n  gort gctrace trace.txt --svg heap.svg\n  gort gctrace trace.txt --what-if GOGC=200\n  gort gctrace trace.txt --what-if GOGC=100,GOMEMLIMIT=64MiB\n  ./prog 2>&1 | gort gctrace -"
+    )]
+    Gctrace(GctraceArgs),
+    /// Run a benchmark with profiling and GC tracing, and name the bottleneck.
+    #[command(
+        after_help = "Examples:\n  gort doctor -- go test -run none -bench Sprintf ./fix\n  gort doctor -- ./target/release/mybench\n  gort doctor --profile cpu.pprof --bench bench.txt --gctrace gc.txt\n\nWhen running a command, `go test` gets -cpuprofile, -memprofile and\n-benchmem; other commands get -cpuprofile FILE -memprofile FILE. Both run\nwith GODEBUG=gctrace=1. The command's output is passed through."
+    )]
+    Doctor(DoctorArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct BenchstatArgs {
+    /// Benchmark output files: the first is the baseline (`-` reads stdin).
+    #[arg(required = true, value_name = "FILE")]
+    pub files: Vec<String>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Format {
+    Text,
+    Csv,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum PprofCmd {
+    /// Print the functions with the most samples (like `go tool pprof -top`).
+    #[command(
+        after_help = "Examples:\n  gort pprof top cpu.pprof\n  gort pprof top --sample-index alloc_objects mem.pprof\n  gort pprof top --sample-index 0 --nodecount 20 cpu.pprof\n\nDefault sample type: the profile's default_sample_type if set, else the\nlast one (cpu for CPU profiles), as go tool pprof does."
+    )]
+    Top(TopArgs),
+    /// Write an SVG flame graph.
+    #[command(
+        after_help = "Examples:\n  gort pprof flame cpu.pprof -o cpu.svg\n  gort pprof flame --sample-index inuse_space mem.pprof -o heap.svg"
+    )]
+    Flame(FlameArgs),
+    /// Per-function flat and cum change from A to B (B - A), largest first.
+    #[command(
+        after_help = "Examples:\n  gort pprof diff before.pprof after.pprof\n  gort pprof diff --sample-index alloc_space a.pprof b.pprof"
+    )]
+    Diff(DiffArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct TopArgs {
+    /// Profile file (gzipped or plain protobuf).
+    pub file: String,
+    /// Sample type: an index or a name such as `cpu` or `alloc_space`.
+    #[arg(long, value_name = "N|NAME")]
+    pub sample_index: Option<String>,
+    /// Show at most this many rows (default: all above the 0.5% cut-off).
+    #[arg(long)]
+    pub nodecount: Option<usize>,
+}
+
+#[derive(Args, Debug)]
+pub struct FlameArgs {
+    /// Profile file.
+    pub file: String,
+    /// Output SVG path.
+    #[arg(short, long, default_value = "flame.svg")]
+    pub output: String,
+    /// Sample type: an index or a name.
+    #[arg(long, value_name = "N|NAME")]
+    pub sample_index: Option<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct DiffArgs {
+    /// Baseline profile.
+    pub a: String,
+    /// New profile.
+    pub b: String,
+    /// Sample type: an index or a name.
+    #[arg(long, value_name = "N|NAME")]
+    pub sample_index: Option<String>,
+    /// Show at most this many rows.
+    #[arg(long, default_value_t = 30)]
+    pub nodecount: usize,
+}
+
+#[derive(Args, Debug)]
+pub struct GctraceArgs {
+    /// gctrace output (`-` reads stdin); non-gctrace lines are ignored.
+    pub file: String,
+    /// Write an SVG chart of heap sizes and pauses.
+    #[arg(long, value_name = "OUT.svg")]
+    pub svg: Option<String>,
+    /// Model another setting, e.g. `GOGC=200` or `GOGC=off,GOMEMLIMIT=512MiB`.
+    #[arg(long, value_name = "GOGC=N,GOMEMLIMIT=X")]
+    pub what_if: Vec<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct DoctorArgs {
+    /// Analyse this existing CPU profile instead of running a command.
+    #[arg(long)]
+    pub profile: Option<String>,
+    /// Benchmark output to use as evidence (allocs/op, B/op).
+    #[arg(long)]
+    pub bench: Option<String>,
+    /// gctrace output to use as evidence (GC CPU %).
+    #[arg(long)]
+    pub gctrace: Option<String>,
+    /// Allocation profile to use as evidence.
+    #[arg(long)]
+    pub memprofile: Option<String>,
+    /// Keep the profiles the run writes in this directory.
+    #[arg(long)]
+    pub keep: Option<String>,
+    /// The command to run, after `--`.
+    #[arg(last = true, value_name = "COMMAND")]
+    pub command: Vec<String>,
+}
+
+/// Runs the CLI and returns the process exit code.
+pub fn main() -> i32 {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let code = if e.use_stderr() { 2 } else { 0 };
+            let _ = e.print();
+            return code;
+        }
+    };
+    match run(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            let _ = std::io::stdout().flush();
+            eprintln!("gort: {}", one_line(&e));
+            1
+        }
+    }
+}
+
+fn one_line(e: &anyhow::Error) -> String {
+    e.chain()
+        .map(|c| c.to_string())
+        .collect::<Vec<_>>()
+        .join(": ")
+        .replace('\n', " ")
+}
+
+fn print(s: &str) -> Result<()> {
+    let mut out = std::io::stdout().lock();
+    match out.write_all(s.as_bytes()).and_then(|_| out.flush()) {
+        Ok(()) => Ok(()),
+        // A closed pipe (`| head`) is not an error worth reporting.
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        Err(e) => Err(e.into()),
+    }
+}
+
+fn run(cli: Cli) -> Result<i32> {
+    match cli.cmd {
+        Command::Benchstat(a) => {
+            let inputs = crate::benchstat::load(&a.files)?;
+            let report = crate::benchstat::analyze(&inputs);
+            match a.format {
+                Format::Text => print(&crate::benchstat::table::to_text(&report))?,
+                Format::Csv => {
+                    let (csv, warnings) = crate::benchstat::table::to_csv(&report);
+                    print(&csv)?;
+                    for w in warnings {
+                        eprintln!("warning: {w}");
+                    }
+                }
+            }
+        }
+        Command::Pprof(PprofCmd::Top(a)) => {
+            let p = crate::pprof::proto::load(&a.file)?;
+            print(&crate::pprof::top::render(
+                &p,
+                a.sample_index.as_deref(),
+                a.nodecount,
+            )?)?;
+        }
+        Command::Pprof(PprofCmd::Flame(a)) => {
+            let p = crate::pprof::proto::load(&a.file)?;
+            let svg = crate::pprof::flame::svg(&p, a.sample_index.as_deref(), &a.file)?;
+            std::fs::write(&a.output, svg)
+                .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", a.output))?;
+            eprintln!("wrote {}", a.output);
+        }
+        Command::Pprof(PprofCmd::Diff(a)) => {
+            let pa = crate::pprof::proto::load(&a.a)?;
+            let pb = crate::pprof::proto::load(&a.b)?;
+            print(&crate::pprof::diff::render(
+                &pa,
+                &pb,
+                a.sample_index.as_deref(),
+                a.nodecount,
+            )?)?;
+        }
+        Command::Gctrace(a) => {
+            let text = crate::input::read_text(&a.file)?;
+            let trace = crate::gctrace::parse::parse(&text);
+            if trace.cycles.is_empty() {
+                anyhow::bail!(
+                    "{}: no gctrace lines (run the program with GODEBUG=gctrace=1)",
+                    a.file
+                );
+            }
+            print(&crate::gctrace::report::render(&trace))?;
+            for w in &a.what_if {
+                let setting = crate::gctrace::whatif::Setting::parse(w)?;
+                print(&crate::gctrace::whatif::render(&trace, &setting))?;
+            }
+            if let Some(path) = &a.svg {
+                let svg = crate::gctrace::svg::render(&trace);
+                std::fs::write(path, svg)
+                    .map_err(|e| anyhow::anyhow!("cannot write {path}: {e}"))?;
+                eprintln!("wrote {path}");
+            }
+        }
+        Command::Doctor(a) => return crate::doctor::main(a),
+    }
+    Ok(0)
+}

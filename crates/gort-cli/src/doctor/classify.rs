@@ -1,0 +1,250 @@
+//! Attributing CPU samples to bottleneck classes.
+//!
+//! Each sample is charged to one class: walking its stack from the root
+//! towards the leaf, the first frame that matches a class pattern wins.
+//! Root-first matters: `sync.(*Mutex).Lock → lockSlow → … → futex` is a
+//! lock problem even though the leaf is a futex, and `mallocgc →
+//! gcAssistAlloc → scanobject` is GC work *caused by allocation*. Samples
+//! with no match are user code. Patterns cover Go's runtime names and
+//! gort's Rust paths (`gort::gc::…`), so the same doctor reads both.
+
+use crate::pprof::graph::Stacks;
+use std::collections::BTreeMap;
+
+/// A bottleneck class.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Class {
+    Alloc,
+    Gc,
+    Lock,
+    Syscall,
+    Poller,
+    Sched,
+    Chan,
+    User,
+}
+
+impl Class {
+    pub fn name(self) -> &'static str {
+        match self {
+            Class::Alloc => "allocation",
+            Class::Gc => "garbage collection",
+            Class::Lock => "lock contention",
+            Class::Syscall => "system calls",
+            Class::Poller => "network poller",
+            Class::Sched => "scheduler",
+            Class::Chan => "channels",
+            Class::User => "user code",
+        }
+    }
+}
+
+const PATTERNS: &[(Class, &[&str])] = &[
+    (
+        Class::Alloc,
+        &[
+            "runtime.mallocgc",
+            "runtime.newobject",
+            "runtime.newarray",
+            "runtime.makeslice",
+            "runtime.growslice",
+            "runtime.makemap",
+            "runtime.rawstring",
+            "runtime.rawbyteslice",
+            "runtime.concatstring",
+            "runtime.slicebytetostring",
+            "runtime.convT",
+            "runtime.memclrNoHeapPointers",
+            "runtime.(*mcache)",
+            "runtime.(*mcentral)",
+            "runtime.(*mheap).alloc",
+            "gort::alloc::",
+        ],
+    ),
+    (
+        Class::Gc,
+        &[
+            "runtime.gcBgMarkWorker",
+            "runtime.gcDrain",
+            "runtime.scanobject",
+            "runtime.markroot",
+            "runtime.gcAssistAlloc",
+            "runtime.greyobject",
+            "runtime.bgsweep",
+            "runtime.sweepone",
+            "runtime.(*mspan).sweep",
+            "runtime.gcStart",
+            "runtime.GC",
+            "runtime.gcMarkTermination",
+            "runtime.wbBufFlush",
+            "runtime.gcWriteBarrier",
+            "runtime.bulkBarrierPreWrite",
+            "runtime.scanstack",
+            "gort::gc::",
+        ],
+    ),
+    (
+        Class::Lock,
+        &[
+            "sync.(*Mutex).lockSlow",
+            "sync.(*Mutex).unlockSlow",
+            "sync.(*RWMutex)",
+            "sync.runtime_Semacquire",
+            "sync.runtime_SemacquireMutex",
+            "runtime.semacquire",
+            "runtime.semrelease",
+            "runtime.lock2",
+            "runtime.unlock2",
+            "runtime.lockWithRank",
+            "runtime.futex",
+            "gort::sync::",
+        ],
+    ),
+    (
+        Class::Syscall,
+        &[
+            "syscall.Syscall",
+            "syscall.RawSyscall",
+            "syscall.syscall",
+            "runtime/internal/syscall.",
+            "internal/runtime/syscall.",
+            "runtime.entersyscall",
+            "runtime.exitsyscall",
+            "gort::sys::",
+        ],
+    ),
+    (
+        Class::Poller,
+        &[
+            "runtime.netpoll",
+            "runtime.epollwait",
+            "internal/poll.runtime_poll",
+            "gort::netpoll::",
+        ],
+    ),
+    (
+        Class::Sched,
+        &[
+            "runtime.schedule",
+            "runtime.findrunnable",
+            "runtime.findRunnable",
+            "runtime.park_m",
+            "runtime.gosched_m",
+            "runtime.goschedImpl",
+            "runtime.mcall",
+            "runtime.stealWork",
+            "runtime.runqsteal",
+            "runtime.runqgrab",
+            "runtime.wakep",
+            "runtime.startm",
+            "runtime.stopm",
+            "runtime.notesleep",
+            "runtime.newproc",
+            "runtime.ready",
+            "runtime.goready",
+            "gort::sched::",
+        ],
+    ),
+    (
+        Class::Chan,
+        &[
+            "runtime.chansend",
+            "runtime.chanrecv",
+            "runtime.selectgo",
+            "runtime.closechan",
+            "gort::chan::",
+        ],
+    ),
+];
+
+/// The class of one function name, if any.
+pub fn class_of(name: &str) -> Option<Class> {
+    for (class, pats) in PATTERNS {
+        let hit = |p: &&str| name.starts_with(p) || (p.starts_with("gort::") && name.contains(p));
+        if pats.iter().any(hit) {
+            return Some(*class);
+        }
+    }
+    None
+}
+
+/// Shares per class and the top functions that drove each.
+#[derive(Debug, Clone, Default)]
+pub struct Breakdown {
+    pub total: i64,
+    pub by_class: BTreeMap<Class, i64>,
+    /// Per class: the matched function names with their values.
+    pub by_func: BTreeMap<Class, BTreeMap<String, i64>>,
+    /// Value of samples whose stack contains a `fmt.` frame and that
+    /// are charged to allocation.
+    pub fmt_alloc: i64,
+}
+
+impl Breakdown {
+    pub fn share(&self, c: Class) -> f64 {
+        if self.total == 0 {
+            return 0.0;
+        }
+        100.0 * *self.by_class.get(&c).unwrap_or(&0) as f64 / self.total as f64
+    }
+
+    /// Top matched functions of a class, largest first.
+    pub fn top(&self, c: Class, n: usize) -> Vec<(String, i64)> {
+        let mut v: Vec<(String, i64)> = self
+            .by_func
+            .get(&c)
+            .map(|m| m.iter().map(|(k, v)| (k.clone(), *v)).collect())
+            .unwrap_or_default();
+        v.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        v.truncate(n);
+        v
+    }
+}
+
+/// Charges every sample to a class.
+pub fn classify(st: &Stacks) -> Breakdown {
+    let mut b = Breakdown::default();
+    for (frames, v) in &st.stacks {
+        let v = v.saturating_abs();
+        b.total = b.total.saturating_add(v);
+        let mut class = Class::User;
+        let mut culprit = frames.first().map(|f| f.name.clone()).unwrap_or_default();
+        for f in frames.iter().rev() {
+            if let Some(c) = class_of(&f.name) {
+                class = c;
+                culprit = f.name.clone();
+                break;
+            }
+        }
+        if class == Class::Alloc && frames.iter().any(|f| f.name.starts_with("fmt.")) {
+            b.fmt_alloc = b.fmt_alloc.saturating_add(v);
+        }
+        let e = b.by_class.entry(class).or_default();
+        *e = e.saturating_add(v);
+        let e = b
+            .by_func
+            .entry(class)
+            .or_default()
+            .entry(culprit)
+            .or_default();
+        *e = e.saturating_add(v);
+    }
+    b
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names() {
+        assert_eq!(class_of("runtime.mallocgc"), Some(Class::Alloc));
+        assert_eq!(class_of("sync.(*Mutex).lockSlow"), Some(Class::Lock));
+        assert_eq!(class_of("gort::gc::mark::drain"), Some(Class::Gc));
+        assert_eq!(
+            class_of("runtime/internal/syscall.Syscall6"),
+            Some(Class::Syscall)
+        );
+        assert_eq!(class_of("main.work"), None);
+    }
+}

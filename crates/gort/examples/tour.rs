@@ -1,0 +1,155 @@
+//! A tour of gort: goroutines, the scheduler and its diagnostics at work.
+//!
+//! Run with `cargo run --release --example tour`. Try `GOMAXPROCS=1`, or
+//! `GODEBUG=schedtrace=100` to watch the scheduler from sysmon while it runs.
+
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::SeqCst};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+fn section(title: &str) {
+    println!("\n== {title}");
+}
+
+#[gort::main]
+fn main() {
+    section("1. goroutines: go + join, results and panics");
+    let t0 = Instant::now();
+    let n = 200_000u64;
+    let handles: Vec<_> = (0..n).map(|i| gort::go(move || i % 7)).collect();
+    let sum: u64 = handles.into_iter().map(|h| h.join().unwrap()).sum();
+    let el = t0.elapsed();
+    println!(
+        "spawned and joined {n} goroutines in {:.1} ms ({:.0} ns each), sum = {sum}",
+        el.as_secs_f64() * 1e3,
+        el.as_nanos() as f64 / n as f64
+    );
+    let r = gort::go(|| -> u32 { panic!("a goroutine panicked") }).join();
+    println!(
+        "a panicking goroutine's panic reaches join(): is_err = {}",
+        r.is_err()
+    );
+
+    section("2. the scheduler: GOMAXPROCS Ps, work stealing, parallelism");
+    println!(
+        "gomaxprocs = {}, main goroutine id = {}",
+        gort::gomaxprocs(),
+        gort::goid()
+    );
+    let running = Arc::new(AtomicUsize::new(0));
+    let spinners: Vec<_> = (0..gort::gomaxprocs())
+        .map(|_| {
+            let r = running.clone();
+            gort::go(move || {
+                r.fetch_add(1, SeqCst);
+                let t = Instant::now();
+                while r.load(SeqCst) < gort::gomaxprocs() && t.elapsed() < Duration::from_secs(2) {
+                    std::hint::spin_loop();
+                }
+                format!("{:?}", std::thread::current().name().unwrap_or("?"))
+            })
+        })
+        .collect();
+    let threads: Vec<_> = spinners.into_iter().map(|h| h.join().unwrap()).collect();
+    println!("CPU-bound goroutines ran at once on threads {threads:?}");
+
+    section("3. yield_now (Gosched) keeps a busy goroutine from starving others");
+    let stop = Arc::new(AtomicBool::new(false));
+    let s = stop.clone();
+    let yielder = gort::go(move || {
+        let mut n = 0u64;
+        while !s.load(SeqCst) {
+            gort::yield_now();
+            n += 1;
+        }
+        n
+    });
+    let others: Vec<_> = (0..4).map(|i| gort::go(move || i * 10)).collect();
+    let got: Vec<_> = others.into_iter().map(|h| h.join().unwrap()).collect();
+    stop.store(true, SeqCst);
+    println!(
+        "others finished ({got:?}) while a goroutine yielded {} times",
+        yielder.join().unwrap()
+    );
+
+    section("4. blocking work runs on the blocking pool; the P keeps scheduling");
+    let t0 = Instant::now();
+    let slow = gort::go(|| {
+        gort::blocking(|| {
+            std::thread::sleep(Duration::from_millis(50));
+            "slept 50 ms on a pool thread"
+        })
+    });
+    let quick: u64 = (0..1000u64)
+        .map(|i| gort::go(move || i))
+        .map(|h| h.join().unwrap())
+        .sum();
+    println!(
+        "1000 goroutines finished (sum {quick}) after {:.1} ms; the blocking call: {:?}",
+        t0.elapsed().as_secs_f64() * 1e3,
+        slow.join().unwrap()
+    );
+
+    section("5. park/unpark and a goroutine dump (Go's format; SIGQUIT prints it too)");
+    let slot: Arc<std::sync::Mutex<Option<gort::Unparker>>> = Arc::default();
+    let ready = Arc::new(AtomicBool::new(false));
+    let (s2, r2) = (slot.clone(), ready.clone());
+    let parked = gort::go(move || {
+        *s2.lock().unwrap() = Some(gort::Unparker::current());
+        while !r2.load(SeqCst) {
+            gort::park(gort::WaitReason::User);
+        }
+        "woken by its Unparker"
+    });
+    let unparker = loop {
+        if let Some(u) = slot.lock().unwrap().take() {
+            break u;
+        }
+        gort::yield_now();
+    };
+    gort::yield_now();
+    let dump = gort::debug::goroutine_dump();
+    if let Some(block) = dump
+        .split("\n\n")
+        .find(|b| b.starts_with(&format!("goroutine {} ", unparker.goid())))
+    {
+        println!("{block}");
+    }
+    ready.store(true, SeqCst);
+    unparker.unpark();
+    println!("{}", parked.join().unwrap());
+
+    section("6. GODEBUG=schedtrace / scheddetail lines");
+    print!("{}", gort::debug::sched_summary(false));
+    let detail = gort::debug::sched_summary(true);
+    for line in detail.lines().take(1 + gort::gomaxprocs()) {
+        println!("{line}");
+    }
+
+    section("7. deadlock detection (on a second runtime)");
+    // block_on blocks its thread, so from a goroutine it goes through the blocking pool.
+    let result = gort::blocking(|| {
+        let rt = gort::Builder::new().gomaxprocs(1).build().unwrap();
+        rt.try_block_on(|| {
+            let h = gort::go(|| gort::block_forever());
+            h.join().unwrap();
+        })
+    });
+    match result {
+        Err(e) => println!("{}", e.to_string().lines().next().unwrap()),
+        Ok(()) => println!("no deadlock?"),
+    }
+
+    section("8. stacks");
+    let st = gort::debug::stack_stats();
+    println!(
+        "{} goroutine stacks mapped ({} KiB reserved, committed lazily); {} mmap calls so far; \
+         vm.max_map_count = {:?} ({} mappings per stack)",
+        st.stacks_mapped,
+        st.bytes_reserved / 1024,
+        st.maps_total,
+        gort::max_map_count(),
+        gort::mappings_per_stack()
+    );
+    println!("\ntour done: {} goroutines left", gort::num_goroutine());
+}

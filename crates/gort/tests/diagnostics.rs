@@ -1,0 +1,228 @@
+//! Diagnostics and crash behaviour, each checked in a child process (the test binary re-run
+//! with GORT_DIAG_CHILD naming the scenario).
+
+use std::process::Command;
+use std::time::Duration;
+
+fn child(scenario: &str, env: &[(&str, &str)]) -> std::process::Output {
+    let mut cmd = Command::new(std::env::current_exe().unwrap());
+    cmd.args(["--exact", "child_entry", "--nocapture", "--test-threads=1"])
+        .env("GORT_DIAG_CHILD", scenario)
+        .env("RUST_BACKTRACE", "0");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd.output().unwrap()
+}
+
+/// Entry point of the child processes (a no-op in the parent run).
+#[test]
+fn child_entry() {
+    let Ok(scenario) = std::env::var("GORT_DIAG_CHILD") else {
+        return;
+    };
+    match scenario.as_str() {
+        "overflow" => {
+            let rt = gort::Builder::new()
+                .gomaxprocs(1)
+                .stack_size(64 * 1024)
+                .build()
+                .unwrap();
+            rt.block_on(|| {
+                #[allow(unconditional_recursion)]
+                fn recurse(n: u64) -> u64 {
+                    let buf = std::hint::black_box([n as u8; 1024]);
+                    recurse(n + 1) + buf[0] as u64
+                }
+                gort::go(|| recurse(0)).join().ok();
+            });
+        }
+        "schedtrace" => {
+            let rt = gort::Builder::new().gomaxprocs(2).build().unwrap();
+            rt.block_on(|| {
+                let t = std::time::Instant::now();
+                let hs: Vec<_> = (0..4)
+                    .map(|_| {
+                        gort::go(move || {
+                            while t.elapsed() < Duration::from_millis(350) {
+                                gort::yield_now();
+                            }
+                        })
+                    })
+                    .collect();
+                for h in hs {
+                    h.join().unwrap();
+                }
+            });
+        }
+        "sigquit" => {
+            let rt = gort::Builder::new().gomaxprocs(2).build().unwrap();
+            rt.block_on(|| {
+                let _parked = gort::go(|| gort::block_forever());
+                let _sleeper = gort::go(|| {
+                    gort::blocking(|| std::thread::sleep(Duration::from_secs(30)));
+                });
+                // Wait until both are parked, so the dump shows their wait reasons.
+                loop {
+                    let d = gort::debug::goroutine_dump();
+                    if d.contains("[select (no cases)]") && d.contains("[syscall]") {
+                        break;
+                    }
+                    gort::yield_now();
+                }
+                // SAFETY: raising a signal at ourselves.
+                unsafe { libc::raise(libc::SIGQUIT) };
+                std::thread::sleep(Duration::from_secs(10));
+            });
+        }
+        "hog" => {
+            // A goroutine that never calls into the runtime for 100 ms on a 1-P runtime: sysmon
+            // must notice the P stuck and count it (scheddetail's syscalltick).
+            let rt = gort::Builder::new().gomaxprocs(1).build().unwrap();
+            rt.block_on(|| {
+                gort::go(|| {
+                    let t = std::time::Instant::now();
+                    while t.elapsed() < Duration::from_millis(100) {
+                        std::hint::spin_loop();
+                    }
+                })
+                .join()
+                .unwrap();
+                print!("{}", gort::debug::sched_summary(true));
+            });
+        }
+        other => panic!("unknown scenario {other}"),
+    }
+}
+
+#[test]
+fn stack_overflow_in_a_goroutine_aborts_with_its_id() {
+    let out = child("overflow", &[]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    use std::os::unix::process::ExitStatusExt;
+    assert_eq!(out.status.signal(), Some(libc::SIGABRT), "{stderr}");
+    assert!(stderr.contains("goroutine 2 stack overflow"), "{stderr}");
+    assert!(stderr.contains("64 KiB"), "{stderr}");
+}
+
+#[test]
+fn schedtrace_lines_match_go_format() {
+    let out = child("schedtrace", &[("GODEBUG", "schedtrace=100")]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    let lines: Vec<&str> = stderr.lines().filter(|l| l.starts_with("SCHED ")).collect();
+    assert!(lines.len() >= 2, "{stderr}");
+    // Go 1.19: SCHED 107ms: gomaxprocs=2 idleprocs=0 threads=6 spinningthreads=0 idlethreads=1 runqueue=24183 [178 171]
+    let fixture = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../../shared/fixtures/go1.19/schedtrace-skynet.txt"
+    ))
+    .or_else(|_| std::fs::read_to_string("/work/shared/fixtures/go1.19/schedtrace-skynet.txt"));
+    let shape = |l: &str| -> Vec<String> {
+        l.split_whitespace()
+            .map(|w| {
+                w.split('=')
+                    .next()
+                    .unwrap()
+                    .trim_matches(|c: char| c.is_ascii_digit() || c == '[' || c == ']')
+                    .to_string()
+            })
+            .collect()
+    };
+    for l in &lines {
+        let mut f = l.split_whitespace();
+        assert_eq!(f.next(), Some("SCHED"));
+        let t = f.next().unwrap();
+        assert!(
+            t.ends_with("ms:") && t[..t.len() - 3].parse::<u64>().is_ok(),
+            "{l}"
+        );
+        let keys: Vec<&str> = f
+            .clone()
+            .take(6)
+            .map(|kv| kv.split('=').next().unwrap())
+            .collect();
+        assert_eq!(
+            keys,
+            [
+                "gomaxprocs",
+                "idleprocs",
+                "threads",
+                "spinningthreads",
+                "idlethreads",
+                "runqueue"
+            ],
+            "{l}"
+        );
+        assert!(l.contains("gomaxprocs=2 "), "{l}");
+        let lens = &l[l.find('[').unwrap()..];
+        assert!(
+            lens.ends_with(']') && lens[1..lens.len() - 1].split(' ').count() == 2,
+            "{l}"
+        );
+        if let Ok(fx) = &fixture {
+            assert_eq!(shape(l), shape(fx.lines().next().unwrap()), "{l}");
+        }
+    }
+}
+
+#[test]
+fn sigquit_dumps_goroutines_and_exits_2() {
+    let out = child("sigquit", &[]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("SIGQUIT: quit"), "{stderr}");
+    assert!(stderr.contains("[select (no cases)]"), "{stderr}");
+    assert!(stderr.contains("[syscall]"), "{stderr}");
+    assert!(
+        stderr.contains("created by gort.go in goroutine 1"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("tests/diagnostics.rs"), "{stderr}");
+}
+
+#[test]
+fn sysmon_counts_a_p_stuck_on_a_hog() {
+    let out = child("hog", &[]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let p0 = stdout
+        .lines()
+        .find(|l| l.trim_start().starts_with("P0:"))
+        .unwrap();
+    let stalls: u64 = p0
+        .split_whitespace()
+        .find_map(|kv| kv.strip_prefix("syscalltick="))
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(stalls >= 1, "{stdout}");
+}
+
+#[test]
+fn bad_gomaxprocs_in_environment_is_a_clear_error() {
+    let exe = env!("CARGO_BIN_EXE_gort-env-check");
+    let out = Command::new(exe)
+        .env("GOMAXPROCS", "many")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("invalid GOMAXPROCS=\"many\": expected a positive integer"),
+        "{stderr}"
+    );
+    let out = Command::new(exe)
+        .env("GODEBUG", "schedtrace=soon")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("GODEBUG=schedtrace"));
+    let out = Command::new(exe).env("GOMAXPROCS", "3").output().unwrap();
+    assert!(out.status.success());
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "gomaxprocs=3");
+}
