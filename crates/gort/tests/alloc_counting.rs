@@ -143,6 +143,7 @@ fn run_parallel_counts_worker_allocations() {
 }
 
 #[inline(never)]
+#[allow(clippy::vec_box)] // one heap object per element is the point
 fn allocate_sampled(n: usize) -> Vec<Box<[u8; 1000]>> {
     (0..n).map(|_| Box::new([7u8; 1000])).collect()
 }
