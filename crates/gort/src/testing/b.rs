@@ -197,9 +197,7 @@ impl B {
         self.n = n;
         self.parallelism = 1;
         self.round += 1;
-        if self.round > 1 || self.has_sub {
-            self.ctx.borrow().progress.round(&self.name, self.round, n);
-        }
+        self.ctx.borrow().progress.round(&self.name, self.round, n);
         self.reset_timer();
         self.start_timer();
         let r = catch_unwind(AssertUnwindSafe(|| f(self)));
