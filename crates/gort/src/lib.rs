@@ -16,11 +16,15 @@
 #![warn(missing_docs)]
 
 pub mod alloc;
+pub mod chan;
 pub mod debug;
 pub mod env;
+pub mod net;
 pub(crate) mod sched;
 pub(crate) mod stack;
+pub mod sync;
 pub mod testing;
+pub mod time;
 
 pub use alloc::{read_mem_stats, MemStats};
 pub use gort_macros::main;

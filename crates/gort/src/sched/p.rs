@@ -91,6 +91,11 @@ pub(crate) struct P {
     pub(crate) woken_spinning: AtomicBool,
     /// True while the worker sleeps; cleared by whoever wakes it.
     pub(crate) idle: AtomicBool,
+    /// Timers armed by this P's goroutines (a 4-ary heap, see `crate::time`).
+    pub(crate) timers: crate::time::TimerHeap,
+    /// True while this P's M blocks in the netpoller rather than in `thread::park`: waking it
+    /// then also needs a poller interrupt (see `P::unpark_m`).
+    pub(crate) in_netpoll: AtomicBool,
 }
 
 // SAFETY: `local` is only accessed by the P's own M (field access rules); all other fields are
@@ -134,6 +139,8 @@ impl P {
             spinning: AtomicBool::new(false),
             woken_spinning: AtomicBool::new(false),
             idle: AtomicBool::new(false),
+            timers: crate::time::TimerHeap::new(),
+            in_netpoll: AtomicBool::new(false),
         }
     }
 
@@ -162,8 +169,19 @@ impl P {
                 Err(cur) => head = cur,
             }
         }
+        self.unpark_m();
+    }
+
+    /// Wakes this P's M wherever it sleeps: `thread::park(_timeout)`, or the netpoller.
+    pub(crate) fn unpark_m(&self) {
         if let Some(t) = self.thread.get() {
             t.unpark();
+        }
+        // Pairs with the SeqCst store of `in_netpoll` before the M's last check for work:
+        // either it sees our work, or we see it in the poller and interrupt it.
+        std::sync::atomic::fence(std::sync::atomic::Ordering::SeqCst);
+        if self.in_netpoll.load(std::sync::atomic::Ordering::SeqCst) {
+            crate::net::poll::interrupt();
         }
     }
 

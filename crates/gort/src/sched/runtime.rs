@@ -149,9 +149,7 @@ impl Shared {
                 p.woken_spinning.store(true, Release);
                 p.idle.store(false, SeqCst);
                 self.npidle.fetch_sub(1, SeqCst);
-                if let Some(t) = p.thread.get() {
-                    t.unpark();
-                }
+                p.unpark_m();
             }
             None => {
                 self.nmspinning.fetch_sub(1, SeqCst);
@@ -495,9 +493,7 @@ impl Drop for Runtime {
     fn drop(&mut self) {
         self.shared.shutdown.store(true, SeqCst);
         for p in self.shared.ps.iter() {
-            if let Some(t) = p.thread.get() {
-                t.unpark();
-            }
+            p.unpark_m(); // also breaks a netpoll wait
         }
         self.shared.poke_sysmon();
         self.shared.blocking.shutdown();

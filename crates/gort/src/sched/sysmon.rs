@@ -6,6 +6,8 @@
 //!   `syscalltick`), flags the running goroutine for cooperative preemption (it yields at its
 //!   next call into the runtime), marks the P stalled so idle Ps may take all of its goroutines
 //!   that have not started (runnext included), and wakes an idle P to do so;
+//! * polls the network if goroutines wait on I/O and nobody polled for 10 ms (a busy P
+//!   polls only when it runs out of local work);
 //! * prints `GODEBUG=schedtrace` lines when due;
 //! * confirms deadlocks: every P idle, every goroutine parked, nothing pending, and no
 //!   scheduling activity across two consecutive checks.
@@ -22,6 +24,9 @@ use super::runtime::Shared;
 
 /// Go's forcePreemptNS: a time slice.
 const TIME_SLICE_NS: u64 = 10_000_000;
+
+/// sysmon polls the network when nobody has for this long (Go: 10 ms).
+const NETPOLL_STALE_NS: u64 = 10_000_000;
 
 pub(crate) fn sysmon_main(shared: Arc<Shared>) {
     let n = shared.nprocs();
@@ -83,6 +88,9 @@ pub(crate) fn sysmon_main(shared: Arc<Shared>) {
                 shared.wakep();
                 acted = true;
             }
+        }
+        if crate::net::poll::poll_if_stale(NETPOLL_STALE_NS) > 0 {
+            acted = true;
         }
         if trace_ms > 0 && now >= next_trace {
             crate::debug::schedtrace::print(&shared, shared.godebug.scheddetail);

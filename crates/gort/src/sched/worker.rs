@@ -1,6 +1,7 @@
 //! The M loop: find a runnable goroutine, run it until it yields, parks or exits, repeat.
 //!
-//! Search order (Go's findRunnable, less timers/netpoll/GC until those land):
+//! Search order (Go's findRunnable, less GC until it lands):
+//! 0. run this P's due timers (`crate::time`): fired sleeps land in runnext/pinned;
 //! 1. every 61st tick, one goroutine from the global queue (fairness);
 //! 2. wake-ups from the inbox join the pinned queue;
 //! 3. `runnext` (inherits the time slice: the tick is not advanced);
@@ -9,10 +10,13 @@
 //! 5. goroutines that called `yield_now` (Go puts them on the global queue; gort cannot, as
 //!    they are pinned, so each P keeps them apart and also serves them every 61st tick);
 //! 6. a batch from the global queue;
+//!    then a non-blocking netpoll (`crate::net::poll`) if goroutines wait on I/O;
 //! 7. steal half of another P's ring (4 passes in a random coprime order; runnext only on the
 //!    last pass or from a stalled P), if fewer than half the busy Ps already spin;
 //! 8. otherwise go idle: publish idleness, re-check every queue (the other half of the
-//!    lost-wake-up protocol in `Shared::wakep`), and sleep until woken.
+//!    lost-wake-up protocol in `Shared::wakep`), and sleep until woken or until this P's next
+//!    timer: in the netpoller if goroutines wait on I/O and no other M blocks there, else in
+//!    `thread::park_timeout`.
 
 use std::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed, Release, SeqCst};
 use std::sync::Arc;
@@ -124,6 +128,8 @@ impl Worker<'_> {
             }
             p.status.store(P_RUNNING, Relaxed);
             p.stalled.store(false, Relaxed);
+            // Timers first (Go's checkTimers); one atomic load when none is due.
+            crate::time::run_due(&p.timers);
             // SAFETY: we are P's M, and no other `local` borrow is live in this loop.
             let local = unsafe { p.local() };
             let tick = p.schedtick.load(Relaxed);
@@ -178,6 +184,11 @@ impl Worker<'_> {
                     }
                     return Some(self.picked(first, true));
                 }
+            }
+            // Non-blocking netpoll before stealing (Go's order). Goroutines it wakes go to
+            // their home P; look again only if some of them are ours.
+            if crate::net::poll::poll_nonblocking() > 0 && self.local_work_visible() {
+                continue;
             }
             if let Some(g) = self.steal() {
                 return Some(self.picked(g, true));
@@ -263,6 +274,14 @@ impl Worker<'_> {
             || shared.ps.iter().any(|q| !q.ring.is_empty())
     }
 
+    /// Work that only this M can see or take: its inbox, runnext, or a due timer.
+    fn local_work_visible(&self) -> bool {
+        let p = self.p();
+        p.inbox_nonempty()
+            || !p.runnext.load(SeqCst).is_null()
+            || p.timers.next_when() <= crate::time::clock::now_ns()
+    }
+
     /// Removes this P from the idle list if it is still there. Returns true if it was (nobody
     /// woke us through `wakep`).
     fn unidle(&self) -> bool {
@@ -294,7 +313,7 @@ impl Worker<'_> {
         }
         // Re-check after publishing idleness: a submitter either saw npidle > 0 and will wake
         // someone, or pushed its work before our increment and we see it here.
-        if self.work_visible() {
+        if self.work_visible() || self.local_work_visible() {
             self.unidle();
             p.woken_spinning.store(false, Relaxed);
             return;
@@ -303,8 +322,20 @@ impl Worker<'_> {
             shared.poke_sysmon();
         }
         loop {
-            std::thread::park();
-            if shared.shutdown.load(Acquire) || !p.idle.load(SeqCst) || p.inbox_nonempty() {
+            // Sleep until woken or until this P's next timer; one idle M at a time sleeps in
+            // the netpoller instead (it re-checks for work after publishing `in_netpoll`).
+            let when = p.timers.next_when();
+            let in_poller = crate::net::poll::block(p, when, || {
+                shared.shutdown.load(Acquire) || !p.idle.load(SeqCst) || self.local_work_visible()
+            });
+            if !in_poller {
+                match crate::time::clock::until(when) {
+                    Some(d) => std::thread::park_timeout(d),
+                    None => std::thread::park(),
+                }
+            }
+            let woken = !p.idle.load(SeqCst) || self.local_work_visible();
+            if woken || shared.shutdown.load(Acquire) {
                 break;
             }
         }
@@ -355,12 +386,19 @@ impl Worker<'_> {
             if !p.ring.is_empty() {
                 shared.wakep();
             }
+            // The locked goroutine may be asleep on this P's timers.
+            if crate::time::run_due(&p.timers) > 0 {
+                continue;
+            }
             shared.nlockedwait.fetch_add(1, SeqCst);
             if shared.npidle.load(SeqCst) + shared.nlockedwait.load(SeqCst) == shared.nprocs() {
                 shared.poke_sysmon();
             }
-            if !p.inbox_nonempty() {
-                std::thread::park();
+            if !p.inbox_nonempty() && p.runnext.load(SeqCst).is_null() {
+                match crate::time::clock::until(p.timers.next_when()) {
+                    Some(d) => std::thread::park_timeout(d),
+                    None => std::thread::park(),
+                }
             }
             shared.nlockedwait.fetch_sub(1, SeqCst);
         }

@@ -1,0 +1,221 @@
+//! Channels: Go's `chan T`, with `select`.
+//!
+//! # The problem
+//!
+//! Goroutines communicate by sending values over channels: bounded FIFO queues (capacity 0 is
+//! a rendezvous) on which a blocked sender or receiver must park its goroutine, not its OS
+//! thread, and which `select` can wait on several at a time. The steady state (a producer and
+//! a consumer trading values) must not allocate, and a handoff to a parked receiver should
+//! cost one lock, one copy and one wake-up.
+//!
+//! # How
+//!
+//! Go's design (`runtime/chan.go`, `select.go`), kept nearly verbatim:
+//!
+//! * One [`Chan`](core::Chan) per channel: a `VecDeque` ring allocated once at creation with
+//!   the channel's capacity, a closed flag and two FIFO wait queues (parked receivers and
+//!   senders), all under one spin lock that is never held across a park.
+//! * A blocked operation builds its waiter node (Go's sudog) **on its own stack**, links it,
+//!   unlocks and parks. A send that finds a parked receiver writes the value straight into the
+//!   receiver's node and wakes it: no buffer slot is used. A receive from a full buffer with
+//!   parked senders takes the head and moves the first sender's value in at the tail.
+//! * `select` locks every distinct channel in address order, polls the arms in a random order,
+//!   and if none is ready links one node per arm, all pointing at one shared
+//!   [`Parking`](crate::sync::wait::Parking) record whose `selected` word a waker must claim
+//!   by CAS: the first channel wins, the others skip (and unlink) the stale nodes. See
+//!   [`select`] and the [`select!`](crate::select) macro.
+//! * `close` wakes every parked receiver (they get [`RecvError`]) and sender (they get their
+//!   value back in [`SendError`]).
+//!
+//! # API choice
+//!
+//! [`bounded`] returns a ([`Sender`], [`Receiver`]) pair of clonable MPMC handles (Rust
+//! style: the direction is in the type, like Go's `chan<- T` / `<-chan T`). Unlike Rust's
+//! std and crossbeam, and like Go, *dropping handles does not close a channel*: only
+//! [`Sender::close`] does, and a receive that can never complete is a deadlock that the
+//! runtime's detector reports. Go's panics become errors: send on a closed channel returns
+//! the value in [`SendError`], a second close returns [`CloseError`]. A nil channel is
+//! expressed in `select!` as an `Option` that is `None`.
+//!
+//! # Rejected alternatives
+//!
+//! * *Flavours per capacity (crossbeam's array/list/zero)*: faster for some shapes, but three
+//!   implementations of every path, of `select`, and of the parking protocol to verify.
+//!   Go's single design is fast enough for goroutine handoffs, where the park/unpark dominates.
+//! * *Lock-free queues with separate waker lists*: the waiter/buffer race then needs a
+//!   Dekker-style protocol on every operation; a lock held for a few instructions is simpler
+//!   and, with one M per P and no preemption inside the critical section, rarely contended.
+//! * *Heap-allocated waiter nodes*: an allocation per blocking operation; stack nodes are
+//!   sound because a parked goroutine cannot move (see `sync::wait`).
+//!
+//! # Invariants and orderings
+//!
+//! * `buf.len() <= cap`; `recvq` is non-empty only while `buf` is empty; `sendq` only while
+//!   `buf` is full (always, for cap 0). Both queues only hold nodes of parked operations.
+//! * All channel state is accessed under the spin lock (Acquire on lock, Release on unlock),
+//!   which orders a send before the matching receive, a close before the receive that sees
+//!   it, and the k-th receive before the (k+C)-th send completes (`MEMORY_MODEL.md`).
+//! * A value handed to a parked operation is published by `done.store(Release)` and read
+//!   after `done.load(Acquire)`.
+//! * Timed operations (the timers issue) will add a deadline to `Parking::wait`, racing the
+//!   timer's claim on `selected` with the channels' claims; nothing else changes.
+
+pub(crate) mod core;
+mod error;
+mod iter;
+mod macros;
+pub mod select;
+
+use std::panic::Location;
+use std::sync::Arc;
+
+pub use error::{CloseError, RecvError, SendError, TryRecvError, TrySendError};
+pub use iter::{IntoIter, Iter, TryIter};
+#[doc(hidden)]
+pub use select::{select_arms, Arm, RecvArm, SendArm};
+pub use select::{RecvTarget, SendTarget};
+
+use self::core::Chan;
+
+/// Creates a channel of capacity `cap` (0: unbuffered, each send waits for its receiver).
+///
+/// ```
+/// let (tx, rx) = gort::chan::bounded(1);
+/// tx.send("hi").unwrap();
+/// assert_eq!(rx.recv(), Ok("hi"));
+/// tx.close().unwrap();
+/// assert!(rx.recv().is_err());
+/// ```
+pub fn bounded<T>(cap: usize) -> (Sender<T>, Receiver<T>) {
+    let c = Arc::new(Chan::new(cap));
+    (Sender { chan: c.clone() }, Receiver { chan: c })
+}
+
+/// The sending half of a channel. Cloning makes another handle to the same channel.
+pub struct Sender<T> {
+    pub(crate) chan: Arc<Chan<T>>,
+}
+
+/// The receiving half of a channel. Cloning makes another handle to the same channel.
+pub struct Receiver<T> {
+    pub(crate) chan: Arc<Chan<T>>,
+}
+
+impl<T> Sender<T> {
+    /// Sends `v`, parking while the buffer is full and no receiver waits (Go's `c <- v`).
+    /// On a closed channel (even one closed while waiting) returns the value in the error.
+    #[track_caller]
+    pub fn send(&self, v: T) -> Result<(), SendError<T>> {
+        self.chan.send(v, Location::caller())
+    }
+
+    /// Sends without blocking (Go's `select` with a `default`).
+    pub fn try_send(&self, v: T) -> Result<(), TrySendError<T>> {
+        self.chan.try_send(v)
+    }
+
+    /// Closes the channel: receivers drain the buffer and then get `RecvError`; parked
+    /// senders get their value back. Closing twice is an error.
+    pub fn close(&self) -> Result<(), CloseError> {
+        self.chan.close()
+    }
+
+    /// Number of buffered values (Go's `len(c)`).
+    pub fn len(&self) -> usize {
+        self.chan.len()
+    }
+
+    /// True when no value is buffered.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The buffer capacity (Go's `cap(c)`).
+    pub fn capacity(&self) -> usize {
+        self.chan.cap()
+    }
+
+    /// True once the channel is closed.
+    pub fn is_closed(&self) -> bool {
+        self.chan.is_closed()
+    }
+
+    /// True when both handles refer to the same channel.
+    pub fn same_channel(&self, other: &Sender<T>) -> bool {
+        Arc::ptr_eq(&self.chan, &other.chan)
+    }
+}
+
+impl<T> Receiver<T> {
+    /// Receives a value, parking while none is available (Go's `v, ok := <-c`): `Err` once the
+    /// channel is closed and drained.
+    #[track_caller]
+    pub fn recv(&self) -> Result<T, RecvError> {
+        self.chan.recv(Location::caller())
+    }
+
+    /// Receives without blocking.
+    pub fn try_recv(&self) -> Result<T, TryRecvError> {
+        self.chan.try_recv()
+    }
+
+    /// Iterates over received values until the channel is closed and drained (Go's
+    /// `for v := range c`).
+    pub fn iter(&self) -> Iter<'_, T> {
+        Iter { rx: self }
+    }
+
+    /// Iterates over the values available now, without blocking.
+    pub fn try_iter(&self) -> TryIter<'_, T> {
+        TryIter { rx: self }
+    }
+
+    /// Number of buffered values (Go's `len(c)`).
+    pub fn len(&self) -> usize {
+        self.chan.len()
+    }
+
+    /// True when no value is buffered.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The buffer capacity (Go's `cap(c)`).
+    pub fn capacity(&self) -> usize {
+        self.chan.cap()
+    }
+
+    /// True once the channel is closed (values may still be buffered).
+    pub fn is_closed(&self) -> bool {
+        self.chan.is_closed()
+    }
+
+    /// True when both handles refer to the same channel.
+    pub fn same_channel(&self, other: &Receiver<T>) -> bool {
+        Arc::ptr_eq(&self.chan, &other.chan)
+    }
+}
+
+impl<T> Clone for Sender<T> {
+    fn clone(&self) -> Self {
+        Sender { chan: self.chan.clone() }
+    }
+}
+
+impl<T> Clone for Receiver<T> {
+    fn clone(&self) -> Self {
+        Receiver { chan: self.chan.clone() }
+    }
+}
+
+impl<T> std::fmt::Debug for Sender<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Sender {{ cap: {}, .. }}", self.capacity())
+    }
+}
+
+impl<T> std::fmt::Debug for Receiver<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Receiver {{ cap: {}, .. }}", self.capacity())
+    }
+}

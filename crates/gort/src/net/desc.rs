@@ -1,0 +1,277 @@
+//! Poll descriptors: per socket, the reader's and the writer's wait state (Go's pollDesc).
+//!
+//! # Lifetime
+//!
+//! Descriptors are never freed: a closed socket's descriptor goes back to a free list and is
+//! reused (Go's pollCache). So the epoll token (a pointer) always points at a live
+//! descriptor, even for an event fetched just before the socket closed. The token's top 16
+//! bits carry the descriptor's generation, bumped on every close, so events for an old socket
+//! are dropped; a wrapped generation can at worst deliver one spurious "maybe ready", which
+//! every waiter tolerates (it retries the syscall).
+//!
+//! # Per-direction state (under `Dir`'s lock)
+//!
+//! `ready` means "an edge arrived since the last waiter consumed it": the poller sets it and
+//! unparks `waiter`; a waiter that finds it set clears it and retries its syscall. Because the
+//! syscall is always tried before waiting and `ready` is checked under the same lock the
+//! poller takes, an edge that arrives between EAGAIN and the wait is never lost.
+
+use std::io;
+use std::os::fd::RawFd;
+use std::sync::atomic::AtomicU64;
+use std::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed, SeqCst};
+use std::sync::Mutex;
+use std::time::Instant;
+
+use super::poll::poller;
+use crate::sched::g::WaitReason;
+use crate::sched::park::{ctx, in_goroutine, park, Unparker};
+use crate::time::clock;
+use crate::time::timer::{Kind, TimerInner};
+
+const PTR_MASK: u64 = (1 << 48) - 1;
+
+#[derive(Default)]
+struct DirState {
+    ready: bool,
+    closed: bool,
+    /// Deadline in clock ns; u64::MAX = none.
+    deadline: u64,
+    waiter: Option<Unparker>,
+}
+
+/// Which side of the socket.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum Mode {
+    Read,
+    Write,
+}
+
+pub(crate) struct PollDesc {
+    fd: AtomicU64,
+    gen: AtomicU64,
+    rd: Mutex<DirState>,
+    wr: Mutex<DirState>,
+}
+
+static FREE: Mutex<Vec<&'static PollDesc>> = Mutex::new(Vec::new());
+
+impl PollDesc {
+    /// Registers `fd` with the poller and returns its descriptor.
+    pub(crate) fn open(fd: RawFd) -> io::Result<&'static PollDesc> {
+        let pd = FREE.lock().unwrap().pop().unwrap_or_else(|| {
+            Box::leak(Box::new(PollDesc {
+                fd: AtomicU64::new(0),
+                gen: AtomicU64::new(0),
+                rd: Mutex::new(DirState::default()),
+                wr: Mutex::new(DirState::default()),
+            }))
+        });
+        assert!(
+            (pd as *const PollDesc as u64) & !PTR_MASK == 0,
+            "pointer fits in 48 bits"
+        );
+        pd.fd.store(fd as u64, Relaxed);
+        for d in [&pd.rd, &pd.wr] {
+            *d.lock().unwrap() = DirState {
+                deadline: u64::MAX,
+                ..DirState::default()
+            };
+        }
+        if let Err(e) = poller().register(fd, pd.token()) {
+            FREE.lock().unwrap().push(pd);
+            return Err(e);
+        }
+        Ok(pd)
+    }
+
+    fn token(&self) -> u64 {
+        (self as *const PollDesc as u64) | ((self.gen.load(Acquire) & 0xFFFF) << 48)
+    }
+
+    /// The descriptor an epoll token names, if its generation is current.
+    pub(crate) fn from_token(token: u64) -> Option<&'static PollDesc> {
+        let ptr = (token & PTR_MASK) as *const PollDesc;
+        // SAFETY: tokens are made by `token()` from a leaked `&'static PollDesc`, and
+        // descriptors are never freed (see the module doc), so `ptr` is valid forever.
+        let pd = unsafe { &*ptr };
+        (pd.gen.load(Acquire) & 0xFFFF == token >> 48).then_some(pd)
+    }
+
+    fn dir(&self, mode: Mode) -> &Mutex<DirState> {
+        match mode {
+            Mode::Read => &self.rd,
+            Mode::Write => &self.wr,
+        }
+    }
+
+    /// Poller: an edge arrived.
+    pub(crate) fn ready(&self, read: bool, write: bool) {
+        for (on, d) in [(read, &self.rd), (write, &self.wr)] {
+            if on {
+                let w = {
+                    let mut s = d.lock().unwrap();
+                    s.ready = true;
+                    s.waiter.take()
+                };
+                if let Some(w) = w {
+                    w.unpark();
+                }
+            }
+        }
+    }
+
+    /// Sets (or clears) a direction's deadline and wakes its waiter to re-evaluate.
+    pub(crate) fn set_deadline(&self, mode: Mode, t: Option<Instant>) {
+        let w = {
+            let mut s = self.dir(mode).lock().unwrap();
+            s.deadline = t.map_or(u64::MAX, clock::instant_to_ns);
+            s.waiter.take()
+        };
+        if let Some(w) = w {
+            w.unpark();
+        }
+    }
+
+    /// The socket is closing: deregister, wake waiters with an error, and recycle.
+    ///
+    /// # Safety contract (not `unsafe`, but required for correctness)
+    /// Called once, by the owner, before the fd is closed.
+    pub(crate) fn close(&'static self) {
+        poller().deregister(self.fd.load(Relaxed) as RawFd);
+        self.gen.fetch_add(1, AcqRel);
+        for d in [&self.rd, &self.wr] {
+            let w = {
+                let mut s = d.lock().unwrap();
+                s.closed = true;
+                s.waiter.take()
+            };
+            if let Some(w) = w {
+                w.unpark();
+            }
+        }
+        FREE.lock().unwrap().push(self);
+    }
+
+    /// Fails with `TimedOut` if `mode`'s deadline has passed (checked before every operation,
+    /// as Go does, so a deadline in the past fails even when data is ready).
+    pub(crate) fn check(&self, mode: Mode) -> io::Result<()> {
+        let s = self.dir(mode).lock().unwrap();
+        if s.closed {
+            return Err(closed());
+        }
+        if s.deadline != u64::MAX && clock::now_ns() >= s.deadline {
+            return Err(timed_out());
+        }
+        Ok(())
+    }
+
+    /// Waits until the socket may be ready in `mode` (after the caller's syscall returned
+    /// EAGAIN). Errors: `TimedOut` past the deadline; `NotConnected`-like on close.
+    pub(crate) fn wait(&self, mode: Mode) -> io::Result<()> {
+        if !in_goroutine() {
+            return self.wait_thread(mode);
+        }
+        let d = self.dir(mode);
+        let mut s = d.lock().unwrap();
+        loop {
+            if s.closed {
+                return Err(closed());
+            }
+            if s.ready {
+                s.ready = false;
+                return Ok(());
+            }
+            let deadline = s.deadline;
+            if deadline != u64::MAX && clock::now_ns() >= deadline {
+                return Err(timed_out());
+            }
+            let me = Unparker::current();
+            s.waiter = Some(me.clone());
+            drop(s);
+            let timer = (deadline != u64::MAX).then(|| {
+                let t = TimerInner::new(Kind::Wake(me));
+                t.reset(deadline, 0);
+                t
+            });
+            park_io();
+            if let Some(t) = timer {
+                t.stop();
+            }
+            s = d.lock().unwrap();
+            s.waiter = None;
+        }
+    }
+
+    /// A plain thread waits in poll(2) on the fd itself (the poller's edges are for
+    /// goroutines). A deadline changed meanwhile is seen within 100 ms.
+    fn wait_thread(&self, mode: Mode) -> io::Result<()> {
+        let events = match mode {
+            Mode::Read => libc::POLLIN | libc::POLLRDHUP,
+            Mode::Write => libc::POLLOUT,
+        };
+        loop {
+            let deadline = {
+                let s = self.dir(mode).lock().unwrap();
+                if s.closed {
+                    return Err(closed());
+                }
+                s.deadline
+            };
+            let now = clock::now_ns();
+            if deadline != u64::MAX && now >= deadline {
+                return Err(timed_out());
+            }
+            let left_ms = if deadline == u64::MAX {
+                100
+            } else {
+                ((deadline - now).div_ceil(1_000_000)).min(100) as i32
+            };
+            let mut pfd = libc::pollfd {
+                fd: self.fd.load(Relaxed) as RawFd,
+                events,
+                revents: 0,
+            };
+            // SAFETY: `pfd` is a valid pollfd array of length 1.
+            let r = unsafe { libc::poll(&mut pfd, 1, left_ms) };
+            if r > 0 {
+                return Ok(());
+            }
+            if r < 0 {
+                let e = io::Error::last_os_error();
+                if e.kind() != io::ErrorKind::Interrupted {
+                    return Err(e);
+                }
+            }
+        }
+    }
+}
+
+/// Parks the calling goroutine on I/O, counting it as a netpoll waiter and as pending work
+/// for the deadlock detector (incremented before parking, decremented after the wake-up).
+fn park_io() {
+    let p = poller();
+    let c = ctx().expect("in a goroutine");
+    let shared = c.shared();
+    shared.pending.fetch_add(1, AcqRel);
+    p.waiters.fetch_add(1, SeqCst);
+    // If an idle P could block in the poller but none does, wake one to do it (otherwise
+    // only busy Ps' searches and sysmon's 10 ms poll would see this socket's edges).
+    if !p.blocked.load(SeqCst) && shared.npidle.load(SeqCst) > 0 {
+        shared.wakep();
+    }
+    park(WaitReason::IoWait);
+    p.waiters.fetch_sub(1, SeqCst);
+    shared.pending.fetch_sub(1, AcqRel);
+}
+
+fn closed() -> io::Error {
+    io::Error::new(
+        io::ErrorKind::NotConnected,
+        "use of closed network connection",
+    )
+}
+
+fn timed_out() -> io::Error {
+    io::Error::new(io::ErrorKind::TimedOut, "i/o timeout")
+}

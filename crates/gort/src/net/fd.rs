@@ -1,0 +1,49 @@
+//! `NetFd`: a non-blocking std socket plus its poll descriptor; every blocking-style
+//! operation is "try the syscall; on EAGAIN wait for an edge; retry" (Go's netFD/poll.FD).
+
+use std::io;
+use std::os::fd::AsRawFd;
+use std::time::Instant;
+
+use super::desc::{Mode, PollDesc};
+
+pub(crate) struct NetFd<S: AsRawFd> {
+    pub(crate) sock: S,
+    pd: &'static PollDesc,
+}
+
+impl<S: AsRawFd> NetFd<S> {
+    /// Takes a socket already set non-blocking and registers it with the poller.
+    pub(crate) fn new(sock: S) -> io::Result<NetFd<S>> {
+        let pd = PollDesc::open(sock.as_raw_fd())?;
+        Ok(NetFd { sock, pd })
+    }
+
+    /// Runs `op` until it does not return `WouldBlock`, parking in between.
+    pub(crate) fn io<R>(
+        &self,
+        mode: Mode,
+        mut op: impl FnMut(&S) -> io::Result<R>,
+    ) -> io::Result<R> {
+        crate::sched::park::preempt_point();
+        self.pd.check(mode)?;
+        loop {
+            match op(&self.sock) {
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => self.pd.wait(mode)?,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                r => return r,
+            }
+        }
+    }
+
+    pub(crate) fn set_deadline(&self, mode: Mode, t: Option<Instant>) {
+        self.pd.set_deadline(mode, t)
+    }
+}
+
+impl<S: AsRawFd> Drop for NetFd<S> {
+    fn drop(&mut self) {
+        // Before the socket (a field, dropped after this) closes the fd.
+        self.pd.close();
+    }
+}

@@ -1,0 +1,72 @@
+//! Networking: TCP, UDP and Unix sockets whose blocking-style methods park the goroutine,
+//! not the thread (Go's `net` package over the runtime netpoller).
+//!
+//! # The problem
+//!
+//! A server holds thousands of connections, each served by straight-line code in its own
+//! goroutine (`read`, `write`, repeat). A blocking `read(2)` would pin the goroutine's M and
+//! with it the whole P; the goroutine must instead park until the socket is ready, and some
+//! thread must learn of readiness for all sockets at once, cheaply, without a thread per
+//! socket and without adding latency when the runtime is busy or idle.
+//!
+//! # How
+//!
+//! * Every socket is non-blocking and registered **once** with one process-wide epoll
+//!   instance, edge-triggered for input and output (`EPOLLIN|EPOLLOUT|EPOLLRDHUP|EPOLLET`,
+//!   `poll.rs`). Its poll descriptor (`desc.rs`) holds a reader and a writer slot: a
+//!   "ready" flag and the `Unparker` of the goroutine waiting.
+//! * An operation tries the syscall first; on `EAGAIN` it parks on the descriptor (`fd.rs`);
+//!   an edge sets the flag and unparks the waiter, which retries. Deadlines are per direction:
+//!   checked before each operation, and while waiting a timer (see `crate::time`) wakes the
+//!   waiter, which then fails with `TimedOut`.
+//! * Who polls (`poll.rs`): a P's M without local work, non-blocking, before it steals; one
+//!   idle M at a time blocks in `epoll_wait` until its P's next timer (an `eventfd` breaks
+//!   it when its P gets work: `P::unpark_m`); sysmon polls when nobody did for 10 ms.
+//!   Woken goroutines go to their home P (runnext if the poller is that P's M).
+//! * Plain threads using these sockets wait in `poll(2)` on the fd itself.
+//! * Name resolution runs on the blocking pool (`resolve.rs`); file I/O should use
+//!   `gort::blocking(|| std::fs::...)`, as regular files are always "ready" to epoll.
+//!
+//! # Rejected alternatives
+//!
+//! * *Level-triggered epoll*: a ready socket nobody reads yet (its goroutine is queued
+//!   behind others) is reported on every poll, so each poll returns the same busy fds
+//!   again; it also needs `EPOLL_CTL_MOD` to arm and disarm interest per operation (two
+//!   extra syscalls per wait). Edge-triggered with "always try the syscall first" needs one
+//!   registration for the socket's life, and the `ready` flag keeps an edge that arrives
+//!   before the waiter parks.
+//! * *A dedicated poller thread* (older designs, libuv-style): every readiness costs a
+//!   cross-thread wake-up even when the runtime is busy, and the poller cannot sleep until
+//!   the next timer of a P. Polling from the scheduler's search delivers readiness in the
+//!   thread that will run the goroutine whenever it is that P's own.
+//! * *io_uring*: completion-based (buffers owned by the kernel during the operation) fits an
+//!   async API, not `Read::read(&mut [u8])` on a goroutine that may be woken by a deadline.
+//! * *mio*: its `Poll` wants `&mut self` and Tokens of its own; a thin libc layer gives the
+//!   pointer-with-generation tokens Go uses and one fewer abstraction on the hot path.
+//!
+//! # Invariants and orderings
+//!
+//! * Descriptors are never freed (a free list recycles them): an event for a closed socket
+//!   may point at a recycled descriptor, and its 16-bit generation tag drops it.
+//! * A direction's `ready`, `waiter`, `deadline` and `closed` change only under its lock;
+//!   the poller sets `ready` before it unparks, so the woken goroutine sees it.
+//! * A goroutine parked on I/O counts in `Shared::pending` (the deadlock detector) and in
+//!   `Poller::waiters` (so idle Ms know the poller is worth blocking in), from before it parks
+//!   to after it wakes.
+//! * `P::in_netpoll` is stored (SeqCst) before the blocking M's last look for work and read
+//!   (after a SeqCst fence) by wakers after they publish work: one of the two sees the other.
+
+pub(crate) mod desc;
+mod fd;
+pub(crate) mod poll;
+mod resolve;
+mod serve;
+mod tcp;
+mod udp;
+mod unix;
+
+pub use resolve::resolve;
+pub use serve::{is_temporary, serve, BACKOFF_MAX, BACKOFF_MIN};
+pub use tcp::{TcpListener, TcpStream};
+pub use udp::UdpSocket;
+pub use unix::{UnixListener, UnixStream};

@@ -1,0 +1,99 @@
+//! `WaitGroup`: Go's sync.WaitGroup. One 64-bit word holds the counter (high 32 bits) and the
+//! number of waiters (low 32 bits), so `add` can tell in one atomic step whether it brought the
+//! counter to zero with waiters to wake.
+
+use std::panic::Location;
+use std::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed};
+
+use super::sema::Sema;
+use super::shim::AtomicU64;
+use crate::WaitReason;
+
+/// Waits for a collection of goroutines to finish.
+///
+/// ```
+/// let rt = gort::Builder::new().gomaxprocs(2).build().unwrap();
+/// rt.block_on(|| {
+///     let wg = std::sync::Arc::new(gort::sync::WaitGroup::new());
+///     for _ in 0..10 {
+///         wg.add(1);
+///         let wg = wg.clone();
+///         gort::go(move || wg.done());
+///     }
+///     wg.wait();
+/// });
+/// ```
+pub struct WaitGroup {
+    state: AtomicU64,
+    sema: Sema,
+}
+
+impl Default for WaitGroup {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl std::fmt::Debug for WaitGroup {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let s = self.state.load(Relaxed);
+        write!(f, "WaitGroup {{ counter: {}, waiters: {} }}", (s >> 32) as i32, s as u32)
+    }
+}
+
+impl WaitGroup {
+    /// A group with counter zero.
+    pub fn new() -> Self {
+        WaitGroup { state: AtomicU64::new(0), sema: Sema::new() }
+    }
+
+    /// Adds `delta` (may be negative) to the counter; at zero, releases every waiter.
+    ///
+    /// # Panics
+    /// If the counter goes negative, or on Go's misuse check (`add` racing `wait` while the
+    /// counter is zero).
+    pub fn add(&self, delta: i32) {
+        let state = self.state.fetch_add((delta as i64 as u64) << 32, AcqRel).wrapping_add((delta as i64 as u64) << 32);
+        let v = (state >> 32) as i32;
+        let w = state as u32;
+        assert!(v >= 0, "sync: negative WaitGroup counter");
+        assert!(
+            !(w != 0 && delta > 0 && v == delta),
+            "sync: WaitGroup misuse: Add called concurrently with Wait"
+        );
+        if v > 0 || w == 0 {
+            return;
+        }
+        // Counter is 0 and there are waiters: no new waiter can arrive (wait returns at once
+        // on a zero counter), so reset the state and wake them all.
+        assert!(self.state.load(Relaxed) == state, "sync: WaitGroup misuse: Add called concurrently with Wait");
+        self.state.store(0, Relaxed);
+        for _ in 0..w {
+            self.sema.release(false);
+        }
+    }
+
+    /// Decrements the counter by one.
+    pub fn done(&self) {
+        self.add(-1)
+    }
+
+    /// Parks until the counter is zero.
+    #[track_caller]
+    pub fn wait(&self) {
+        let at = Location::caller();
+        let mut state = self.state.load(Acquire);
+        loop {
+            if (state >> 32) as i32 == 0 {
+                return;
+            }
+            match self.state.compare_exchange(state, state + 1, AcqRel, Acquire) {
+                Ok(_) => {
+                    self.sema.acquire(false, WaitReason::SemAcquire, at);
+                    return;
+                }
+                Err(s) => state = s,
+            }
+        }
+    }
+}

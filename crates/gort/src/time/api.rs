@@ -1,0 +1,216 @@
+//! The public timer API: `sleep`, `Timer`, `Ticker`, `after`, `after_func`.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use super::clock;
+use super::timer::{Kind, SlotState, TimerInner};
+use crate::sched::g::WaitReason;
+use crate::sched::park::{in_goroutine, park, Unparker};
+
+/// Pauses the calling goroutine for at least `d` (Go's `time.Sleep`); its P runs other
+/// goroutines meanwhile. Outside a goroutine it sleeps the thread. A zero duration returns at
+/// once.
+pub fn sleep(d: Duration) {
+    if d.is_zero() {
+        return;
+    }
+    if !in_goroutine() {
+        std::thread::sleep(d);
+        return;
+    }
+    let t = TimerInner::new(Kind::Wake(Unparker::current()));
+    t.reset(clock::deadline_after(d), 0);
+    while t.is_armed() {
+        park(WaitReason::Sleep);
+    }
+}
+
+/// Pauses until `deadline` (no-op if it has passed).
+pub fn sleep_until(deadline: Instant) {
+    sleep(deadline.saturating_duration_since(Instant::now()))
+}
+
+fn new_slot() -> Arc<TimerInner> {
+    TimerInner::new(Kind::Slot(std::sync::Mutex::new(SlotState::default())))
+}
+
+fn slot_of(t: &TimerInner) -> &std::sync::Mutex<SlotState> {
+    match &t.kind {
+        Kind::Slot(m) => m,
+        _ => unreachable!("a channel timer has a slot"),
+    }
+}
+
+/// Receives the next value of a Slot timer, parking until it fires.
+fn recv(t: &TimerInner) -> Instant {
+    let m = slot_of(t);
+    loop {
+        let mut s = m.lock().unwrap();
+        if let Some(v) = s.value.take() {
+            return v;
+        }
+        s.waiter = Some(Unparker::current());
+        drop(s);
+        park(WaitReason::ChanReceive);
+    }
+}
+
+fn try_recv(t: &TimerInner) -> Option<Instant> {
+    slot_of(t).lock().unwrap().value.take()
+}
+
+/// A one-shot timer (Go's `time.Timer`): fires once, `d` after it was made or last reset,
+/// delivering the time to a one-value mailbox read with [`Timer::recv`].
+///
+/// Until channels land in gort, the mailbox has its own `recv`/`try_recv`; when they do, the
+/// timer will expose a channel receiver usable in `select!`. Dropping the timer stops it.
+pub struct Timer {
+    t: Arc<TimerInner>,
+}
+
+impl std::fmt::Debug for Timer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Timer")
+            .field("armed", &self.t.is_armed())
+            .finish()
+    }
+}
+
+impl Timer {
+    /// A timer that fires after `d`.
+    pub fn new(d: Duration) -> Timer {
+        let t = new_slot();
+        t.reset(clock::deadline_after(d), 0);
+        Timer { t }
+    }
+
+    /// Waits for the timer to fire and returns when it did. Waits forever on a stopped timer
+    /// whose value was already taken (as a receive from Go's stopped timer channel does).
+    pub fn recv(&self) -> Instant {
+        recv(&self.t)
+    }
+
+    /// The fire time if the timer has fired and the value was not taken yet.
+    pub fn try_recv(&self) -> Option<Instant> {
+        try_recv(&self.t)
+    }
+
+    /// Stops the timer. Returns true if this call stopped it, false if it had already fired or
+    /// been stopped. After `stop` no value is received until the next `reset` (Go 1.23).
+    pub fn stop(&self) -> bool {
+        self.t.stop()
+    }
+
+    /// Re-arms the timer to fire after `d`, discarding an unreceived value. Returns true if it
+    /// was still armed.
+    pub fn reset(&self, d: Duration) -> bool {
+        self.t.reset(clock::deadline_after(d), 0)
+    }
+}
+
+impl Drop for Timer {
+    fn drop(&mut self) {
+        self.t.stop();
+    }
+}
+
+/// Go's `time.After`: a [`Timer`] whose only use is to be received from.
+pub fn after(d: Duration) -> Timer {
+    Timer::new(d)
+}
+
+/// A periodic timer (Go's `time.Ticker`): delivers the time every `period`; a slow receiver
+/// misses ticks rather than queueing them.
+pub struct Ticker {
+    t: Arc<TimerInner>,
+    period: Duration,
+}
+
+impl std::fmt::Debug for Ticker {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Ticker")
+            .field("period", &self.period)
+            .finish()
+    }
+}
+
+fn period_ns(d: Duration) -> u64 {
+    assert!(!d.is_zero(), "gort: non-positive interval for Ticker");
+    u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)
+}
+
+impl Ticker {
+    /// A ticker with period `d`. Panics if `d` is zero (as Go's NewTicker does).
+    pub fn new(d: Duration) -> Ticker {
+        let t = new_slot();
+        t.reset(clock::deadline_after(d), period_ns(d));
+        Ticker { t, period: d }
+    }
+
+    /// Waits for the next tick.
+    pub fn recv(&self) -> Instant {
+        recv(&self.t)
+    }
+
+    /// A tick that arrived and was not taken yet.
+    pub fn try_recv(&self) -> Option<Instant> {
+        try_recv(&self.t)
+    }
+
+    /// Stops the ticker; no more ticks are delivered.
+    pub fn stop(&self) {
+        self.t.stop();
+    }
+
+    /// Restarts the ticker with period `d`, the next tick `d` from now.
+    pub fn reset(&mut self, d: Duration) {
+        self.period = d;
+        self.t.reset(clock::deadline_after(d), period_ns(d));
+    }
+}
+
+impl Drop for Ticker {
+    fn drop(&mut self) {
+        self.t.stop();
+    }
+}
+
+/// Go's `time.AfterFunc`: runs `f` in a new goroutine after `d` (again after each `reset`).
+/// The returned timer's `stop` prevents a run that has not started; its mailbox stays empty.
+///
+/// Unlike [`Timer`], dropping the handle does not stop it (Go's AfterFunc timers are usually
+/// fire-and-forget).
+pub fn after_func<F>(d: Duration, f: F) -> FuncTimer
+where
+    F: Fn() + Send + Sync + 'static,
+{
+    let t = TimerInner::new(Kind::Func(Arc::new(f)));
+    t.reset(clock::deadline_after(d), 0);
+    FuncTimer { t }
+}
+
+/// The handle of an [`after_func`] timer.
+pub struct FuncTimer {
+    t: Arc<TimerInner>,
+}
+
+impl std::fmt::Debug for FuncTimer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FuncTimer")
+            .field("armed", &self.t.is_armed())
+            .finish()
+    }
+}
+
+impl FuncTimer {
+    /// Prevents the function from running. True if the timer was armed.
+    pub fn stop(&self) -> bool {
+        self.t.stop()
+    }
+
+    /// Re-arms the timer to run the function after `d`. True if it was still armed.
+    pub fn reset(&self, d: Duration) -> bool {
+        self.t.reset(clock::deadline_after(d), 0)
+    }
+}

@@ -1,0 +1,332 @@
+//! TCP/UDP/Unix over the netpoller: echo, deadlines, reset, half-close, many connections.
+
+use std::io::{ErrorKind, Read, Write};
+use std::net::{Shutdown, SocketAddr};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use gort::net::{TcpListener, TcpStream, UdpSocket, UnixListener, UnixStream};
+
+fn rt(n: usize) -> gort::Runtime {
+    gort::Builder::new().gomaxprocs(n).build().unwrap()
+}
+
+const MS: Duration = Duration::from_millis(1);
+
+fn echo_server() -> SocketAddr {
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = l.local_addr().unwrap();
+    gort::go(move || {
+        let _ = gort::net::serve(&l, |mut s| {
+            let mut buf = [0u8; 4096];
+            loop {
+                match s.read(&mut buf) {
+                    Ok(0) | Err(_) => return,
+                    Ok(n) => {
+                        if s.write_all(&buf[..n]).is_err() {
+                            return;
+                        }
+                    }
+                }
+            }
+        });
+    });
+    addr
+}
+
+#[test]
+fn echo_many_connections() {
+    let rt = rt(2);
+    rt.block_on(|| {
+        let addr = echo_server();
+        let hs: Vec<_> = (0..50)
+            .map(|i| {
+                gort::go(move || {
+                    let mut c = TcpStream::connect(addr).unwrap();
+                    let msg = [i as u8; 64];
+                    let mut back = [0u8; 64];
+                    for _ in 0..200 {
+                        c.write_all(&msg).unwrap();
+                        c.read_exact(&mut back).unwrap();
+                        assert_eq!(back, msg);
+                    }
+                })
+            })
+            .collect();
+        hs.into_iter().for_each(|h| h.join().unwrap());
+    });
+}
+
+#[test]
+fn large_transfer_both_directions() {
+    let rt = rt(2);
+    rt.block_on(|| {
+        let addr = echo_server();
+        let c = Arc::new(TcpStream::connect(addr).unwrap());
+        let c2 = c.clone();
+        const N: usize = 8 << 20;
+        let w = gort::go(move || {
+            let chunk = vec![7u8; 65536];
+            for _ in 0..N / chunk.len() {
+                (&*c2).write_all(&chunk).unwrap();
+            }
+            c2.shutdown(Shutdown::Write).unwrap();
+        });
+        let mut got = 0;
+        let mut buf = vec![0u8; 65536];
+        loop {
+            let n = (&*c).read(&mut buf).unwrap();
+            if n == 0 {
+                break;
+            }
+            assert!(buf[..n].iter().all(|&b| b == 7));
+            got += n;
+        }
+        w.join().unwrap();
+        assert_eq!(got, N);
+    });
+}
+
+#[test]
+fn read_deadline_fires_and_clears() {
+    let rt = rt(2);
+    rt.block_on(|| {
+        let l = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = l.local_addr().unwrap();
+        let srv = gort::go(move || {
+            let (mut s, _) = l.accept().unwrap();
+            gort::time::sleep(300 * MS);
+            s.write_all(b"late").unwrap();
+            gort::time::sleep(100 * MS);
+        });
+        let mut c = TcpStream::connect(addr).unwrap();
+        let mut buf = [0u8; 4];
+        // Fires within generous bounds.
+        let t = Instant::now();
+        c.set_read_deadline(Some(Instant::now() + 50 * MS));
+        let e = c.read(&mut buf).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::TimedOut);
+        let el = t.elapsed();
+        assert!(el >= 50 * MS && el < Duration::from_secs(2), "{el:?}");
+        // In the past: fails at once.
+        c.set_read_deadline(Some(Instant::now() - MS));
+        let t = Instant::now();
+        assert_eq!(c.read(&mut buf).unwrap_err().kind(), ErrorKind::TimedOut);
+        assert!(t.elapsed() < 50 * MS);
+        // Cleared: the read waits for the data.
+        c.set_read_deadline(None);
+        c.read_exact(&mut buf).unwrap();
+        assert_eq!(&buf, b"late");
+        srv.join().unwrap();
+    });
+}
+
+#[test]
+fn deadline_set_while_reading_wakes_the_reader() {
+    let rt = rt(2);
+    rt.block_on(|| {
+        let l = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = l.local_addr().unwrap();
+        let _keep = gort::go(move || {
+            let (_s, _) = l.accept().unwrap();
+            gort::time::sleep(500 * MS);
+        });
+        let c = Arc::new(TcpStream::connect(addr).unwrap());
+        let c2 = c.clone();
+        let r = gort::go(move || {
+            let mut b = [0u8; 1];
+            (&*c2).read(&mut b).map_err(|e| e.kind())
+        });
+        gort::time::sleep(30 * MS);
+        c.set_read_deadline(Some(Instant::now()));
+        assert_eq!(r.join().unwrap(), Err(ErrorKind::TimedOut));
+    });
+}
+
+#[test]
+fn write_deadline_on_full_buffer() {
+    let rt = rt(2);
+    rt.block_on(|| {
+        let l = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = l.local_addr().unwrap();
+        let srv = gort::go(move || {
+            let (s, _) = l.accept().unwrap();
+            gort::time::sleep(400 * MS);
+            drop(s);
+        });
+        let mut c = TcpStream::connect(addr).unwrap();
+        c.set_write_deadline(Some(Instant::now() + 100 * MS));
+        let chunk = vec![0u8; 1 << 16];
+        let e = loop {
+            if let Err(e) = c.write(&chunk) {
+                break e;
+            }
+        };
+        assert_eq!(e.kind(), ErrorKind::TimedOut);
+        srv.join().unwrap();
+    });
+}
+
+#[test]
+fn connection_reset_by_linger_zero_close() {
+    let rt = rt(2);
+    rt.block_on(|| {
+        let l = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = l.local_addr().unwrap();
+        let srv = gort::go(move || {
+            let (s, _) = l.accept().unwrap();
+            let mut b = [0u8; 1];
+            (&s).read_exact(&mut b).unwrap();
+            s.set_linger(Some(Duration::ZERO)).unwrap();
+            drop(s); // RST
+        });
+        let mut c = TcpStream::connect(addr).unwrap();
+        c.write_all(b"x").unwrap();
+        srv.join().unwrap();
+        let mut buf = [0u8; 16];
+        let e = c.read(&mut buf).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::ConnectionReset, "{e:?}");
+    });
+}
+
+#[test]
+fn half_close_peer_reads_eof_and_writes_back() {
+    let rt = rt(2);
+    rt.block_on(|| {
+        let l = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = l.local_addr().unwrap();
+        let srv = gort::go(move || {
+            let (mut s, _) = l.accept().unwrap();
+            let mut all = Vec::new();
+            s.read_to_end(&mut all).unwrap(); // EOF after the client's FIN
+            s.write_all(&all).unwrap();
+            s.write_all(b"!").unwrap();
+        });
+        let mut c = TcpStream::connect(addr).unwrap();
+        c.write_all(b"hello").unwrap();
+        c.shutdown(Shutdown::Write).unwrap();
+        let mut back = Vec::new();
+        c.read_to_end(&mut back).unwrap();
+        assert_eq!(back, b"hello!");
+        srv.join().unwrap();
+    });
+}
+
+#[test]
+fn connect_refused_and_timeout_errors() {
+    let rt = rt(2);
+    rt.block_on(|| {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = l.local_addr().unwrap();
+        drop(l);
+        let e = TcpStream::connect(addr).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::ConnectionRefused);
+        let e = TcpStream::connect("localhost-does-not-exist.invalid:80".to_string());
+        assert!(e.is_err());
+        let ok = TcpStream::connect(("localhost", 9));
+        let _ = ok; // may or may not resolve/connect; must not hang
+    });
+}
+
+#[test]
+fn accept_deadline() {
+    let rt = rt(1);
+    rt.block_on(|| {
+        let l = TcpListener::bind("127.0.0.1:0").unwrap();
+        l.set_deadline(Some(Instant::now() + 30 * MS));
+        assert_eq!(l.accept().unwrap_err().kind(), ErrorKind::TimedOut);
+    });
+}
+
+#[test]
+fn sockets_work_from_plain_threads() {
+    let rt = rt(2);
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = l.local_addr().unwrap();
+    let srv = rt.go(move || {
+        let (mut s, _) = l.accept().unwrap();
+        let mut b = [0u8; 3];
+        s.read_exact(&mut b).unwrap();
+        s.write_all(&b).unwrap();
+        gort::time::sleep(Duration::from_millis(200));
+    });
+    let mut c = TcpStream::connect(addr).unwrap();
+    c.write_all(b"abc").unwrap();
+    let mut b = [0u8; 3];
+    c.read_exact(&mut b).unwrap();
+    assert_eq!(&b, b"abc");
+    c.set_read_deadline(Some(Instant::now() + 20 * MS));
+    assert_eq!(c.read(&mut b).unwrap_err().kind(), ErrorKind::TimedOut);
+    srv.join().unwrap();
+}
+
+#[test]
+fn waiting_on_a_socket_is_not_a_deadlock() {
+    let rt = rt(2);
+    let std_l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = std_l.local_addr().unwrap();
+    let t = std::thread::spawn(move || {
+        let (mut s, _) = std_l.accept().unwrap();
+        std::thread::sleep(Duration::from_millis(300));
+        s.write_all(b"ok").unwrap();
+    });
+    let got = rt.block_on(move || {
+        let mut c = TcpStream::connect(addr).unwrap();
+        let mut b = [0u8; 2];
+        c.read_exact(&mut b).unwrap();
+        b
+    });
+    assert_eq!(&got, b"ok");
+    t.join().unwrap();
+}
+
+#[test]
+fn udp_round_trip_and_deadline() {
+    let rt = rt(2);
+    rt.block_on(|| {
+        let a = UdpSocket::bind("127.0.0.1:0").unwrap();
+        let b = UdpSocket::bind("127.0.0.1:0").unwrap();
+        let aa = a.local_addr().unwrap();
+        let h = gort::go(move || {
+            let mut buf = [0u8; 16];
+            let (n, from) = a.recv_from(&mut buf).unwrap();
+            a.send_to(&buf[..n], from).unwrap();
+        });
+        b.connect(aa).unwrap();
+        b.send(b"ping").unwrap();
+        let mut buf = [0u8; 16];
+        let n = b.recv(&mut buf).unwrap();
+        assert_eq!(&buf[..n], b"ping");
+        h.join().unwrap();
+        b.set_read_deadline(Some(Instant::now() + 20 * MS));
+        assert_eq!(b.recv(&mut buf).unwrap_err().kind(), ErrorKind::TimedOut);
+    });
+}
+
+#[test]
+fn unix_stream_echo() {
+    let rt = rt(2);
+    let dir = std::env::temp_dir().join(format!("gort-unix-{}", std::process::id()));
+    let _ = std::fs::remove_file(&dir);
+    let path = dir.clone();
+    rt.block_on(move || {
+        let l = UnixListener::bind(&path).unwrap();
+        let h = gort::go(move || {
+            let mut s = l.accept().unwrap();
+            let mut b = [0u8; 5];
+            s.read_exact(&mut b).unwrap();
+            s.write_all(&b).unwrap();
+        });
+        let mut c = UnixStream::connect(&path).unwrap();
+        c.write_all(b"hello").unwrap();
+        let mut b = [0u8; 5];
+        c.read_exact(&mut b).unwrap();
+        assert_eq!(&b, b"hello");
+        h.join().unwrap();
+        let (x, y) = UnixStream::pair().unwrap();
+        y.set_read_deadline(Some(Instant::now() + 10 * MS));
+        assert_eq!((&y).read(&mut b).unwrap_err().kind(), ErrorKind::TimedOut);
+        drop(x);
+    });
+    let _ = std::fs::remove_file(&dir);
+}
