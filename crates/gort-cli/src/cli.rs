@@ -13,7 +13,7 @@ use std::io::Write;
     name = "gort",
     version,
     about = "Go's measurement playbook for Go and gort programs",
-    after_help = "Examples:\n  gort benchstat old.txt new.txt\n  gort pprof top cpu.pprof\n  gort gctrace trace.txt --what-if GOGC=200\n  gort doctor -- go test -run none -bench . ./pkg"
+    after_help = "Examples:\n  gort benchstat old.txt new.txt\n  gort pprof top cpu.pprof\n  gort gctrace trace.txt --what-if GOGC=200\n  gort doctor -- go test -run none -bench . ./pkg\n  gort bench --compare-go"
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -43,6 +43,11 @@ pub enum Command {
         after_help = "Examples:\n  gort doctor -- go test -run none -bench Sprintf ./fix\n  gort doctor -- ./target/release/mybench\n  gort doctor --profile cpu.pprof --bench bench.txt --gctrace gc.txt\n\nWhen running a command, `go test` gets -cpuprofile, -memprofile and\n-benchmem; other commands get -cpuprofile FILE -memprofile FILE. Both run\nwith GODEBUG=gctrace=1. The command's output is passed through."
     )]
     Doctor(DoctorArgs),
+    /// Run gort's benchmark suite, and with --compare-go its Go equivalents side by side.
+    #[command(
+        after_help = "Examples:\n  gort bench --compare-go\n  gort bench --compare-go --bench 'Spawn|Yield' --count 5 --out results/\n  gort bench --bench PingPong --benchtime 10000x\n\nRun from the repository (or pass --repo). gort's side is\n`cargo bench -p gort --bench runtime -- <flags>`; Go's side is\n`go test -run '^$' <flags>` in bench/go. Both print Go's benchmark format;\nthe table pairs them by name. Needs Go on PATH for --compare-go."
+    )]
+    Bench(crate::bench::BenchArgs),
 }
 
 #[derive(Args, Debug)]
@@ -253,6 +258,7 @@ fn run(cli: Cli) -> Result<i32> {
             }
         }
         Command::Doctor(a) => return crate::doctor::main(a),
+        Command::Bench(a) => return crate::bench::main(a),
     }
     Ok(0)
 }

@@ -6,6 +6,7 @@
 //! never fail on content they do not understand (they skip it); only I/O
 //! and "nothing usable found" are errors. [`cli`] wires them to clap.
 
+pub mod bench;
 pub mod benchfmt;
 pub mod benchstat;
 pub mod cli;
