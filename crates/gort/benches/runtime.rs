@@ -2,6 +2,9 @@
 //! equivalents under the same names, for side-by-side comparison with benchstat.
 //!
 //! `cargo bench -p gort --bench runtime -- -benchtime 1000x -benchmem`
+//!
+//! The benchmarks that use goroutines run their loop inside one, as Go runs a benchmark
+//! function in a goroutine.
 
 use std::hint::black_box;
 
@@ -73,10 +76,33 @@ fn bench_yield(b: &mut B) {
     .unwrap();
 }
 
+/// A round trip over two unbuffered channels between two goroutines.
+fn bench_ping_pong(b: &mut B) {
+    let n = b.n();
+    gort::go(move || {
+        let (ping_tx, ping_rx) = gort::chan::bounded::<u64>(0);
+        let (pong_tx, pong_rx) = gort::chan::bounded::<u64>(0);
+        let echo = gort::go(move || {
+            while let Ok(v) = ping_rx.recv() {
+                pong_tx.send(v).unwrap();
+            }
+        });
+        for i in 0..n {
+            ping_tx.send(i).unwrap();
+            black_box(pong_rx.recv().unwrap());
+        }
+        ping_tx.close().unwrap();
+        echo.join().unwrap();
+    })
+    .join()
+    .unwrap();
+}
+
 gort::benchmarks!(
     bench_alloc,
     bench_alloc_vec,
     bench_alloc_parallel,
     bench_spawn,
     bench_yield,
+    bench_ping_pong,
 );
