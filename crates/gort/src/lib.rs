@@ -15,6 +15,7 @@
 #![deny(unsafe_op_in_unsafe_fn)]
 #![warn(missing_docs)]
 
+pub mod alloc;
 pub mod chan;
 pub mod debug;
 pub mod env;
@@ -22,8 +23,10 @@ pub mod net;
 pub(crate) mod sched;
 pub(crate) mod stack;
 pub mod sync;
+pub mod testing;
 pub mod time;
 
+pub use alloc::{read_mem_stats, MemStats};
 pub use gort_macros::main;
 pub use sched::{
     block_forever, blocking, go, goid, gomaxprocs, is_thread_locked, lock_os_thread, num_goroutine,

@@ -1,0 +1,89 @@
+// Package bench holds the Go side of gort's runtime benchmarks: the same workloads under the
+// same names as crates/gort/benches/runtime.rs, so that the two outputs can be compared with
+// benchstat.
+//
+//	go test -run none -bench . -benchmem
+//	cargo bench -p gort --bench runtime -- -benchmem
+package bench
+
+import (
+	"runtime"
+	"sync"
+	"testing"
+)
+
+var sink any
+
+// BenchmarkAlloc: one 64-byte heap object per op.
+func BenchmarkAlloc(b *testing.B) {
+	for i := 0; i < b.N; i++ {
+		sink = new([64]byte)
+	}
+}
+
+// BenchmarkAllocVec: a slice of 16 int64 grown by append without a capacity hint.
+func BenchmarkAllocVec(b *testing.B) {
+	for i := 0; i < b.N; i++ {
+		var v []int64
+		for j := int64(0); j < 16; j++ {
+			v = append(v, j)
+		}
+		sink = v
+	}
+}
+
+// BenchmarkAllocParallel: BenchmarkAlloc on every P.
+func BenchmarkAllocParallel(b *testing.B) {
+	b.RunParallel(func(pb *testing.PB) {
+		var local any
+		for pb.Next() {
+			local = new([64]byte)
+		}
+		sink = local
+	})
+}
+
+// BenchmarkSpawn: start a goroutine that does nothing and wait for it, in batches of 128
+// (as the Rust side joins its handles).
+func BenchmarkSpawn(b *testing.B) {
+	const batch = 128
+	var wg sync.WaitGroup
+	for left := b.N; left > 0; left -= batch {
+		k := left
+		if k > batch {
+			k = batch
+		}
+		wg.Add(k)
+		for i := 0; i < k; i++ {
+			go func() { wg.Done() }()
+		}
+		wg.Wait()
+	}
+}
+
+// BenchmarkYield: runtime.Gosched in a loop, from a goroutine.
+func BenchmarkYield(b *testing.B) {
+	done := make(chan struct{})
+	go func() {
+		for i := 0; i < b.N; i++ {
+			runtime.Gosched()
+		}
+		close(done)
+	}()
+	<-done
+}
+
+// BenchmarkPingPong: a round trip over two unbuffered channels between two goroutines.
+func BenchmarkPingPong(b *testing.B) {
+	ping, pong := make(chan int), make(chan int)
+	go func() {
+		for v := range ping {
+			pong <- v
+		}
+	}()
+	for i := 0; i < b.N; i++ {
+		ping <- i
+		<-pong
+	}
+	close(ping)
+}

@@ -1,0 +1,108 @@
+//! gort's runtime benchmarks, printed in Go's format; `bench/go/runtime_test.go` holds the Go
+//! equivalents under the same names, for side-by-side comparison with benchstat.
+//!
+//! `cargo bench -p gort --bench runtime -- -benchtime 1000x -benchmem`
+//!
+//! The benchmarks that use goroutines run their loop inside one, as Go runs a benchmark
+//! function in a goroutine.
+
+use std::hint::black_box;
+
+use gort::testing::B;
+
+#[global_allocator]
+static A: gort::alloc::CountingAlloc = gort::alloc::CountingAlloc::system();
+
+/// One 64-byte heap object per op (Go: `new([64]byte)` escaping to the heap).
+fn bench_alloc(b: &mut B) {
+    for _ in b.iter() {
+        black_box(Box::new([0u8; 64]));
+    }
+}
+
+/// A growing slice of 16 ints per op (Go: `append` without a capacity hint).
+fn bench_alloc_vec(b: &mut B) {
+    for _ in b.iter() {
+        let mut v: Vec<i64> = Vec::new();
+        for i in 0..16 {
+            v.push(black_box(i));
+        }
+        black_box(v);
+    }
+}
+
+/// The same 64-byte allocation from every P in parallel.
+fn bench_alloc_parallel(b: &mut B) {
+    b.run_parallel(|pb| {
+        while pb.next() {
+            black_box(Box::new([0u8; 64]));
+        }
+    });
+}
+
+/// Start a goroutine that does nothing and wait for it (Go: `go` + `WaitGroup.Done`), from a
+/// goroutine as in Go (where the benchmark function runs in one). Handles are joined in
+/// batches of 128, so at most that many goroutines are live.
+fn bench_spawn(b: &mut B) {
+    let n = b.n();
+    gort::go(move || {
+        const BATCH: u64 = 128;
+        let mut handles = Vec::with_capacity(BATCH as usize);
+        let mut left = n;
+        while left > 0 {
+            let k = left.min(BATCH);
+            for _ in 0..k {
+                handles.push(gort::go(|| {}));
+            }
+            for h in handles.drain(..) {
+                h.join().unwrap();
+            }
+            left -= k;
+        }
+    })
+    .join()
+    .unwrap();
+}
+
+/// `runtime.Gosched` in a loop, from a goroutine.
+fn bench_yield(b: &mut B) {
+    let n = b.n();
+    gort::go(move || {
+        for _ in 0..n {
+            gort::yield_now();
+        }
+    })
+    .join()
+    .unwrap();
+}
+
+/// A round trip over two unbuffered channels between two goroutines.
+fn bench_ping_pong(b: &mut B) {
+    let n = b.n();
+    gort::go(move || {
+        let (ping_tx, ping_rx) = gort::chan::bounded::<u64>(0);
+        let (pong_tx, pong_rx) = gort::chan::bounded::<u64>(0);
+        let echo = gort::go(move || {
+            while let Ok(v) = ping_rx.recv() {
+                pong_tx.send(v).unwrap();
+            }
+        });
+        for i in 0..n {
+            ping_tx.send(i).unwrap();
+            black_box(pong_rx.recv().unwrap());
+        }
+        ping_tx.close().unwrap();
+        echo.join().unwrap();
+    })
+    .join()
+    .unwrap();
+}
+
+gort::benchmarks!(
+    bench_alloc,
+    bench_alloc_vec,
+    bench_alloc_parallel,
+    bench_spawn,
+    bench_yield,
+    bench_ping_pong,
+);
