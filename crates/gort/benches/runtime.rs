@@ -40,10 +40,31 @@ fn bench_alloc_parallel(b: &mut B) {
     });
 }
 
-/// Start a goroutine that does nothing and wait for it (Go: `go` + `WaitGroup.Done`), from a
-/// goroutine as in Go (where the benchmark function runs in one). Handles are joined in
-/// batches of 128, so at most that many goroutines are live.
+/// Start a goroutine that does nothing and wait for it: Go's `go func() { wg.Done() }()` with
+/// a `WaitGroup.Wait` per batch of 128, from a goroutine (Go runs the benchmark body in one).
 fn bench_spawn(b: &mut B) {
+    let n = b.n();
+    gort::go(move || {
+        const BATCH: u64 = 128;
+        let wg = std::sync::Arc::new(gort::sync::WaitGroup::new());
+        let mut left = n;
+        while left > 0 {
+            let k = left.min(BATCH);
+            wg.add(k as i32);
+            for _ in 0..k {
+                let wg = wg.clone();
+                drop(gort::go(move || wg.done()));
+            }
+            wg.wait();
+            left -= k;
+        }
+    })
+    .join()
+    .unwrap();
+}
+
+/// Spawn and join through the handle, collecting results (no Go equivalent: Go has no join).
+fn bench_spawn_join(b: &mut B) {
     let n = b.n();
     gort::go(move || {
         const BATCH: u64 = 128;
@@ -51,11 +72,11 @@ fn bench_spawn(b: &mut B) {
         let mut left = n;
         while left > 0 {
             let k = left.min(BATCH);
-            for _ in 0..k {
-                handles.push(gort::go(|| {}));
+            for i in 0..k {
+                handles.push(gort::go(move || i));
             }
             for h in handles.drain(..) {
-                h.join().unwrap();
+                black_box(h.join().unwrap());
             }
             left -= k;
         }
@@ -103,6 +124,7 @@ gort::benchmarks!(
     bench_alloc_vec,
     bench_alloc_parallel,
     bench_spawn,
+    bench_spawn_join,
     bench_yield,
     bench_ping_pong,
 );

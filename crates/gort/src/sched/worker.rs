@@ -28,6 +28,12 @@ use super::p::{P, P_IDLE, P_RUNNING};
 use super::park::{set_ctx, Ctx, Switch};
 use super::runtime::Shared;
 
+/// Go's back-off before stealing another P's runnext.
+const RUNNEXT_BACKOFF: std::time::Duration = std::time::Duration::from_micros(3);
+
+/// How long an M that found no work keeps looking before it sleeps.
+const IDLE_SPIN: std::time::Duration = std::time::Duration::from_micros(50);
+
 /// Finished G records a P keeps for reuse before handing half to the global list.
 const GFREE_LOCAL_MAX: usize = 64;
 /// Bound on the global list of finished G records.
@@ -248,10 +254,12 @@ impl Worker<'_> {
                 let stalled =
                     victim.stalled.load(Relaxed) || !victim.locked_g.load(Relaxed).is_null();
                 if pass == 3 || stalled {
-                    if pass == 3 && !stalled {
+                    if pass == 3 && !stalled && !victim.runnext.load(Relaxed).is_null() {
                         // Go backs off ~3us: the victim is probably about to run its runnext
-                        // itself (a channel hand-off takes ~50 ns).
-                        for _ in 0..1000 {
+                        // itself (a channel hand-off takes ~50 ns). Timed, not counted: the
+                        // cost of `pause` varies 10x between CPUs.
+                        let until = std::time::Instant::now() + RUNNEXT_BACKOFF;
+                        while std::time::Instant::now() < until {
                             std::hint::spin_loop();
                         }
                     }
@@ -313,7 +321,7 @@ impl Worker<'_> {
         }
         // Re-check after publishing idleness: a submitter either saw npidle > 0 and will wake
         // someone, or pushed its work before our increment and we see it here.
-        if self.work_visible() || self.local_work_visible() {
+        if self.work_visible() || self.local_work_visible() || self.spin_before_sleep() {
             self.unidle();
             self.adopt_spinning_token();
             return;
@@ -344,6 +352,26 @@ impl Worker<'_> {
             shared.poke_sysmon();
         }
         self.adopt_spinning_token();
+    }
+
+    /// Like Go's Ms, look for work a little longer before sleeping (at most `IDLE_SPIN`): a
+    /// wake-up of one of this P's goroutines from another P (a cross-P hand-off, which the
+    /// no-migration rule makes common) then costs a cache-line transfer instead of a futex
+    /// sleep and wake-up. Returns true if work appeared.
+    fn spin_before_sleep(&self) -> bool {
+        let p = self.p();
+        let until = std::time::Instant::now() + IDLE_SPIN;
+        loop {
+            for _ in 0..4 {
+                std::hint::spin_loop();
+            }
+            if p.inbox_nonempty() || !p.idle.load(SeqCst) || self.work_visible() {
+                return true;
+            }
+            if std::time::Instant::now() >= until || self.shared().shutdown.load(Relaxed) {
+                return false;
+            }
+        }
     }
 
     /// If `wakep` took this P off the idle list, it also counted it in `nmspinning` on its
