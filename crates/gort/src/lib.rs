@@ -17,6 +17,7 @@
 
 pub mod debug;
 pub mod env;
+pub mod fs;
 pub mod net;
 pub(crate) mod sched;
 pub(crate) mod stack;
