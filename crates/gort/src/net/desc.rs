@@ -37,7 +37,47 @@ struct DirState {
     closed: bool,
     /// Deadline in clock ns; u64::MAX = none.
     deadline: u64,
+    /// The goroutine waiting (the common case: one reader, one writer).
     waiter: Option<Unparker>,
+    /// Further goroutines waiting in the same direction (concurrent reads of one socket);
+    /// an edge wakes them all and each retries its syscall.
+    more: Vec<Unparker>,
+}
+
+impl DirState {
+    fn add_waiter(&mut self, me: Unparker) {
+        match &self.waiter {
+            Some(w) if w.goid() != me.goid() => self.more.push(me),
+            _ => self.waiter = Some(me),
+        }
+    }
+
+    fn remove_waiter(&mut self, goid: u64) {
+        if self.waiter.as_ref().is_some_and(|w| w.goid() == goid) {
+            self.waiter = self.more.pop();
+        } else {
+            self.more.retain(|w| w.goid() != goid);
+        }
+    }
+
+    /// Takes every waiter, to be unparked after the lock is released.
+    fn take_waiters(&mut self) -> (Option<Unparker>, Vec<Unparker>) {
+        let more = if self.more.is_empty() {
+            Vec::new()
+        } else {
+            std::mem::take(&mut self.more)
+        };
+        (self.waiter.take(), more)
+    }
+}
+
+fn wake((w, more): (Option<Unparker>, Vec<Unparker>)) {
+    if let Some(w) = w {
+        w.unpark();
+    }
+    for w in more {
+        w.unpark();
+    }
 }
 
 /// Which side of the socket.
@@ -112,11 +152,9 @@ impl PollDesc {
                 let w = {
                     let mut s = d.lock().unwrap();
                     s.ready = true;
-                    s.waiter.take()
+                    s.take_waiters()
                 };
-                if let Some(w) = w {
-                    w.unpark();
-                }
+                wake(w);
             }
         }
     }
@@ -126,17 +164,14 @@ impl PollDesc {
         let w = {
             let mut s = self.dir(mode).lock().unwrap();
             s.deadline = t.map_or(u64::MAX, clock::instant_to_ns);
-            s.waiter.take()
+            s.take_waiters()
         };
-        if let Some(w) = w {
-            w.unpark();
-        }
+        wake(w);
     }
 
     /// The socket is closing: deregister, wake waiters with an error, and recycle.
     ///
-    /// # Safety contract (not `unsafe`, but required for correctness)
-    /// Called once, by the owner, before the fd is closed.
+    /// Contract: called once, by the owner (`NetFd::drop`), before the fd is closed.
     pub(crate) fn close(&'static self) {
         poller().deregister(self.fd.load(Relaxed) as RawFd);
         self.gen.fetch_add(1, AcqRel);
@@ -144,11 +179,9 @@ impl PollDesc {
             let w = {
                 let mut s = d.lock().unwrap();
                 s.closed = true;
-                s.waiter.take()
+                s.take_waiters()
             };
-            if let Some(w) = w {
-                w.unpark();
-            }
+            wake(w);
         }
         FREE.lock().unwrap().push(self);
     }
@@ -187,7 +220,8 @@ impl PollDesc {
                 return Err(timed_out());
             }
             let me = Unparker::current();
-            s.waiter = Some(me.clone());
+            let goid = me.goid();
+            s.add_waiter(me.clone());
             drop(s);
             let timer = (deadline != u64::MAX).then(|| {
                 let t = TimerInner::new(Kind::Wake(me));
@@ -199,7 +233,7 @@ impl PollDesc {
                 t.stop();
             }
             s = d.lock().unwrap();
-            s.waiter = None;
+            s.remove_waiter(goid);
         }
     }
 
