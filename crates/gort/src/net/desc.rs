@@ -20,7 +20,7 @@ use std::io;
 use std::os::fd::RawFd;
 use std::sync::atomic::AtomicU64;
 use std::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed, SeqCst};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Instant;
 
 use super::poll::poller;
@@ -92,6 +92,11 @@ pub(crate) struct PollDesc {
     gen: AtomicU64,
     rd: Mutex<DirState>,
     wr: Mutex<DirState>,
+    /// Deadline timers (Go's pollDesc.rt/wt): armed by `set_deadline`, they wake the
+    /// direction's waiters, which then see the deadline has passed. Made once per descriptor
+    /// (descriptors are recycled, never freed), so a wait arms no timer of its own.
+    rtimer: OnceLock<Arc<TimerInner>>,
+    wtimer: OnceLock<Arc<TimerInner>>,
 }
 
 static FREE: Mutex<Vec<&'static PollDesc>> = Mutex::new(Vec::new());
@@ -105,6 +110,8 @@ impl PollDesc {
                 gen: AtomicU64::new(0),
                 rd: Mutex::new(DirState::default()),
                 wr: Mutex::new(DirState::default()),
+                rtimer: OnceLock::new(),
+                wtimer: OnceLock::new(),
             }))
         });
         assert!(
@@ -159,14 +166,34 @@ impl PollDesc {
         }
     }
 
-    /// Sets (or clears) a direction's deadline and wakes its waiter to re-evaluate.
-    pub(crate) fn set_deadline(&self, mode: Mode, t: Option<Instant>) {
-        let w = {
-            let mut s = self.dir(mode).lock().unwrap();
-            s.deadline = t.map_or(u64::MAX, clock::instant_to_ns);
-            s.take_waiters()
+    fn timer(&'static self, mode: Mode) -> &'static Arc<TimerInner> {
+        let cell = match mode {
+            Mode::Read => &self.rtimer,
+            Mode::Write => &self.wtimer,
         };
+        cell.get_or_init(|| TimerInner::new(Kind::Call(Box::new(move || self.wake_dir(mode)))))
+    }
+
+    /// Wakes every waiter of `mode` so it re-evaluates (deadline fired or changed).
+    fn wake_dir(&self, mode: Mode) {
+        let w = self.dir(mode).lock().unwrap().take_waiters();
         wake(w);
+    }
+
+    /// Sets (or clears) a direction's deadline. A waiter already parked re-evaluates: at once
+    /// if the deadline changed to the past, else when the deadline timer fires.
+    pub(crate) fn set_deadline(&'static self, mode: Mode, t: Option<Instant>) {
+        let when = t.map_or(u64::MAX, clock::instant_to_ns);
+        self.dir(mode).lock().unwrap().deadline = when;
+        let timer = self.timer(mode);
+        if when == u64::MAX {
+            timer.stop();
+        } else if when <= clock::now_ns() {
+            timer.stop();
+            self.wake_dir(mode);
+        } else {
+            timer.reset(when, 0);
+        }
     }
 
     /// The socket is closing: deregister, wake waiters with an error, and recycle.
@@ -175,6 +202,11 @@ impl PollDesc {
     pub(crate) fn close(&'static self) {
         poller().deregister(self.fd.load(Relaxed) as RawFd);
         self.gen.fetch_add(1, AcqRel);
+        for t in [&self.rtimer, &self.wtimer] {
+            if let Some(t) = t.get() {
+                t.stop();
+            }
+        }
         for d in [&self.rd, &self.wr] {
             let w = {
                 let mut s = d.lock().unwrap();
@@ -221,17 +253,9 @@ impl PollDesc {
             }
             let me = Unparker::current();
             let goid = me.goid();
-            s.add_waiter(me.clone());
+            s.add_waiter(me);
             drop(s);
-            let timer = (deadline != u64::MAX).then(|| {
-                let t = TimerInner::new(Kind::Wake(me));
-                t.reset(deadline, 0);
-                t
-            });
             park_io();
-            if let Some(t) = timer {
-                t.stop();
-            }
             s = d.lock().unwrap();
             s.remove_waiter(goid);
         }
