@@ -100,7 +100,7 @@ fn timer_stop_and_reset() {
 fn ticker_ticks_and_stops() {
     let rt = rt(2);
     rt.block_on(|| {
-        let mut tk = Ticker::new(10 * MS);
+        let tk = Ticker::new(10 * MS);
         let start = Instant::now();
         for _ in 0..5 {
             tk.recv();
