@@ -29,9 +29,12 @@ command -v go >/dev/null || { echo "run.sh: needs go (https://go.dev/dl)" >&2; e
 median() { sort -g | awk '{ v[NR] = $1 } END { if (NR == 0) print "-"; else print v[int((NR + 1) / 2)] }'; }
 us() { sed -n 's/.* \([0-9.]*\) us\/msg.*/\1/p'; }
 for _ in $(seq "$ROUNDS"); do
-	"$target/release/examples/echo" "$CONNS" "$MSGS" "$SIZE" | tee /dev/stderr | us >>"$tmp/gort_echo"
-	ECHO_LOAD=1 CONNS=$CONNS MSGS=$MSGS SIZE=$SIZE "$tmp/gonet.test" -test.run TestEchoLoad -test.v |
-		grep 'go echo' | tee /dev/stderr | us >>"$tmp/go_echo"
+	line=$("$target/release/examples/echo" "$CONNS" "$MSGS" "$SIZE")
+	echo "$line" >&2
+	echo "$line" | us >>"$tmp/gort_echo"
+	line=$(ECHO_LOAD=1 CONNS=$CONNS MSGS=$MSGS SIZE=$SIZE "$tmp/gonet.test" -test.run TestEchoLoad -test.v | grep 'go echo')
+	echo "$line" >&2
+	echo "$line" | us >>"$tmp/go_echo"
 done
 gort_echo=$(median <"$tmp/gort_echo")
 go_echo=$(median <"$tmp/go_echo")

@@ -170,6 +170,11 @@ pub(crate) fn poll_nonblocking() -> usize {
     }
 }
 
+/// True if goroutines wait on I/O (so some M should be polling).
+pub(crate) fn has_waiters() -> bool {
+    inited().is_some_and(|p| p.waiters.load(SeqCst) > 0)
+}
+
 /// sysmon: poll if goroutines wait on I/O and nobody polled for `ns`.
 pub(crate) fn poll_if_stale(ns: u64) -> usize {
     match inited() {
