@@ -28,16 +28,21 @@ command -v go >/dev/null || { echo "run.sh: needs go (https://go.dev/dl)" >&2; e
 
 median() { sort -g | awk '{ v[NR] = $1 } END { if (NR == 0) print "-"; else print v[int((NR + 1) / 2)] }'; }
 us() { sed -n 's/.* \([0-9.]*\) us\/msg.*/\1/p'; }
+p99() { sed -n 's/.*p99 \([0-9]*\) us.*/\1/p'; }
 for _ in $(seq "$ROUNDS"); do
 	line=$("$target/release/examples/echo" "$CONNS" "$MSGS" "$SIZE")
 	echo "$line" >&2
 	echo "$line" | us >>"$tmp/gort_echo"
+	echo "$line" | p99 >>"$tmp/gort_p99"
 	line=$(ECHO_LOAD=1 CONNS=$CONNS MSGS=$MSGS SIZE=$SIZE "$tmp/gonet.test" -test.run TestEchoLoad -test.v | grep 'go echo')
 	echo "$line" >&2
 	echo "$line" | us >>"$tmp/go_echo"
+	echo "$line" | p99 >>"$tmp/go_p99"
 done
 gort_echo=$(median <"$tmp/gort_echo")
 go_echo=$(median <"$tmp/go_echo")
+gort_p99=$(median <"$tmp/gort_p99")
+go_p99=$(median <"$tmp/go_p99")
 
 wait_port() {
 	for _ in $(seq 50); do
@@ -68,4 +73,5 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "-" || b == "-" || b == 0) p
 echo
 printf '%-44s %12s %12s %10s\n' "benchmark (GOMAXPROCS=$GOMAXPROCS, median of $ROUNDS)" gort go gort/go
 printf '%-44s %12s %12s %10s\n' "TCP echo ${CONNS} conns ${SIZE} B (us/msg, lower better)" "$gort_echo" "$go_echo" "$(ratio "$gort_echo" "$go_echo")"
+printf '%-44s %12s %12s %10s\n' "TCP echo round-trip p99 (us, lower better)" "$gort_p99" "$go_p99" "$(ratio "$gort_p99" "$go_p99")"
 printf '%-44s %12s %12s %10s\n' "HTTP hello wrk -c${WRK_CONNS} (req/s, higher better)" "$gort_rps" "$go_rps" "$(ratio "$gort_rps" "$go_rps")"
