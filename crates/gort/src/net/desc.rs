@@ -19,7 +19,7 @@
 use std::io;
 use std::os::fd::RawFd;
 use std::sync::atomic::AtomicU64;
-use std::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed, SeqCst};
+use std::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed, Release, SeqCst};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Instant;
 
@@ -83,8 +83,8 @@ fn wake((w, more): (Option<Unparker>, Vec<Unparker>)) {
 /// Which side of the socket.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub(crate) enum Mode {
-    Read,
-    Write,
+    Read = 0,
+    Write = 1,
 }
 
 pub(crate) struct PollDesc {
@@ -97,6 +97,9 @@ pub(crate) struct PollDesc {
     /// (descriptors are recycled, never freed), so a wait arms no timer of its own.
     rtimer: OnceLock<Arc<TimerInner>>,
     wtimer: OnceLock<Arc<TimerInner>>,
+    /// Copies of the two deadlines (read, write), so the check before every operation is an
+    /// atomic load, not a lock. Written after the locked `DirState::deadline`.
+    deadlines: [AtomicU64; 2],
 }
 
 static FREE: Mutex<Vec<&'static PollDesc>> = Mutex::new(Vec::new());
@@ -112,6 +115,7 @@ impl PollDesc {
                 wr: Mutex::new(DirState::default()),
                 rtimer: OnceLock::new(),
                 wtimer: OnceLock::new(),
+                deadlines: [AtomicU64::new(u64::MAX), AtomicU64::new(u64::MAX)],
             }))
         });
         assert!(
@@ -119,6 +123,9 @@ impl PollDesc {
             "pointer fits in 48 bits"
         );
         pd.fd.store(fd as u64, Relaxed);
+        for d in &pd.deadlines {
+            d.store(u64::MAX, Relaxed);
+        }
         for d in [&pd.rd, &pd.wr] {
             *d.lock().unwrap() = DirState {
                 deadline: u64::MAX,
@@ -185,6 +192,7 @@ impl PollDesc {
     pub(crate) fn set_deadline(&'static self, mode: Mode, t: Option<Instant>) {
         let when = t.map_or(u64::MAX, clock::instant_to_ns);
         self.dir(mode).lock().unwrap().deadline = when;
+        self.deadlines[mode as usize].store(when, Release);
         let timer = self.timer(mode);
         if when == u64::MAX {
             timer.stop();
@@ -220,12 +228,10 @@ impl PollDesc {
 
     /// Fails with `TimedOut` if `mode`'s deadline has passed (checked before every operation,
     /// as Go does, so a deadline in the past fails even when data is ready).
+    /// (Not `closed`: the owner closes only when dropped, so no operation can race it.)
     pub(crate) fn check(&self, mode: Mode) -> io::Result<()> {
-        let s = self.dir(mode).lock().unwrap();
-        if s.closed {
-            return Err(closed());
-        }
-        if s.deadline != u64::MAX && clock::now_ns() >= s.deadline {
+        let deadline = self.deadlines[mode as usize].load(Acquire);
+        if deadline != u64::MAX && clock::now_ns() >= deadline {
             return Err(timed_out());
         }
         Ok(())
