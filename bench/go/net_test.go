@@ -14,6 +14,7 @@ import (
 	"net"
 	"os"
 	"runtime"
+	"sort"
 	"strconv"
 	"sync"
 	"testing"
@@ -56,8 +57,9 @@ func startEcho(tb testing.TB) net.Addr {
 	return l.Addr()
 }
 
-// echoLoad runs conns connections doing msgs round trips each; returns the exchange time.
-func echoLoad(tb testing.TB, addr net.Addr, conns, msgs, size int) time.Duration {
+// echoLoad runs conns connections doing msgs round trips each; returns the exchange time
+// and every round trip's latency in microseconds.
+func echoLoad(tb testing.TB, addr net.Addr, conns, msgs, size int) (time.Duration, []int) {
 	cs := make([]net.Conn, conns)
 	for i := range cs {
 		c, err := net.Dial("tcp", addr.String())
@@ -67,27 +69,38 @@ func echoLoad(tb testing.TB, addr net.Addr, conns, msgs, size int) time.Duration
 		cs[i] = c
 	}
 	var wg sync.WaitGroup
+	lats := make([][]int, conns)
 	start := time.Now()
-	for _, c := range cs {
+	for i, c := range cs {
 		wg.Add(1)
-		go func(c net.Conn) {
+		go func(i int, c net.Conn) {
 			defer wg.Done()
 			defer c.Close()
 			msg := make([]byte, size)
 			back := make([]byte, size)
 			c.SetDeadline(start.Add(120 * time.Second))
-			for i := 0; i < msgs; i++ {
+			lat := make([]int, 0, msgs)
+			for j := 0; j < msgs; j++ {
+				t := time.Now()
 				if _, err := c.Write(msg); err != nil {
 					panic(err)
 				}
 				if _, err := io.ReadFull(c, back); err != nil {
 					panic(err)
 				}
+				lat = append(lat, int(time.Since(t).Microseconds()))
 			}
-		}(c)
+			lats[i] = lat
+		}(i, c)
 	}
 	wg.Wait()
-	return time.Since(start)
+	el := time.Since(start)
+	var all []int
+	for _, l := range lats {
+		all = append(all, l...)
+	}
+	sort.Ints(all)
+	return el, all
 }
 
 func TestEchoLoad(t *testing.T) {
@@ -95,10 +108,12 @@ func TestEchoLoad(t *testing.T) {
 		t.Skip("set ECHO_LOAD=1")
 	}
 	conns, msgs, size := envInt("CONNS", 50), envInt("MSGS", 4000), envInt("SIZE", 64)
-	el := echoLoad(t, startEcho(t), conns, msgs, size)
+	el, lat := echoLoad(t, startEcho(t), conns, msgs, size)
 	total := float64(conns * msgs)
-	fmt.Printf("go echo: %d conns x %d msgs x %d B: %.0f msgs/s, %.2f us/msg (GOMAXPROCS=%d)\n",
-		conns, msgs, size, total/el.Seconds(), el.Seconds()*1e6/total, runtime.GOMAXPROCS(0))
+	fmt.Printf("go echo: %d conns x %d msgs x %d B: %.0f msgs/s, %.2f us/msg (GOMAXPROCS=%d);"+
+		" round trip p50 %d us, p99 %d us, max %d us\n",
+		conns, msgs, size, total/el.Seconds(), el.Seconds()*1e6/total, runtime.GOMAXPROCS(0),
+		lat[len(lat)/2], lat[len(lat)*99/100], lat[len(lat)-1])
 }
 
 func BenchmarkEcho(b *testing.B) {
@@ -106,6 +121,6 @@ func BenchmarkEcho(b *testing.B) {
 	const conns = 50
 	per := b.N/conns + 1
 	b.ResetTimer()
-	el := echoLoad(b, addr, conns, per, 64)
+	el, _ := echoLoad(b, addr, conns, per, 64)
 	b.ReportMetric(float64(el.Nanoseconds())/float64(conns*per), "ns/msg")
 }

@@ -59,23 +59,31 @@ fn main() {
             gort::go(move || {
                 let msg = vec![0x5au8; size];
                 let mut back = vec![0u8; size];
-                let mut n = 0usize;
+                let mut lat = Vec::with_capacity(msgs);
                 c.set_deadline(Some(limit));
-                while n < msgs {
+                while lat.len() < msgs {
+                    let t = Instant::now();
                     c.write_all(&msg).expect("write");
                     c.read_exact(&mut back).expect("read");
-                    n += 1;
+                    lat.push(t.elapsed().as_micros() as u32);
                 }
-                n
+                lat
             })
         })
         .collect();
-    let total: usize = hs.into_iter().map(|h| h.join().unwrap()).sum();
+    let mut lat: Vec<u32> = hs.into_iter().flat_map(|h| h.join().unwrap()).collect();
     let el = start.elapsed();
+    let total = lat.len();
+    lat.sort_unstable();
+    let pct = |q: f64| lat[((total as f64 * q) as usize).min(total - 1)];
     println!(
-        "gort echo: {conns} conns x {msgs} msgs x {size} B: {:.0} msgs/s, {:.2} us/msg (GOMAXPROCS={})",
+        "gort echo: {conns} conns x {msgs} msgs x {size} B: {:.0} msgs/s, {:.2} us/msg \
+         (GOMAXPROCS={}); round trip p50 {} us, p99 {} us, max {} us",
         total as f64 / el.as_secs_f64(),
         el.as_secs_f64() * 1e6 / total as f64,
-        gort::gomaxprocs()
+        gort::gomaxprocs(),
+        pct(0.5),
+        pct(0.99),
+        lat[total - 1]
     );
 }

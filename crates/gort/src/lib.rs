@@ -19,6 +19,7 @@ pub mod alloc;
 pub mod chan;
 pub mod debug;
 pub mod env;
+pub mod fs;
 pub mod net;
 pub(crate) mod sched;
 pub(crate) mod stack;

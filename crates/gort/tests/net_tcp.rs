@@ -330,3 +330,68 @@ fn unix_stream_echo() {
     });
     let _ = std::fs::remove_file(&dir);
 }
+
+#[test]
+fn idle_runtime_wakes_from_the_blocking_netpoll_promptly() {
+    // Every P idle: one M must be blocked in epoll, so each round trip with a plain thread
+    // takes microseconds, not sysmon's 10 ms poll interval.
+    let rt = rt(2);
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = l.local_addr().unwrap();
+    let peer = std::thread::spawn(move || {
+        let (mut s, _) = l.accept().unwrap();
+        s.set_nodelay(true).unwrap();
+        let mut b = [0u8; 1];
+        for _ in 0..200 {
+            std::thread::sleep(Duration::from_micros(200)); // let every P go idle
+            s.write_all(b"p").unwrap();
+            s.read_exact(&mut b).unwrap();
+        }
+    });
+    let el = rt.block_on(move || {
+        let mut c = TcpStream::connect(addr).unwrap();
+        let mut b = [0u8; 1];
+        let t = Instant::now();
+        for _ in 0..200 {
+            c.read_exact(&mut b).unwrap();
+            c.write_all(&b).unwrap();
+        }
+        t.elapsed()
+    });
+    peer.join().unwrap();
+    eprintln!("200 round trips with an idle runtime: {el:?}");
+    // 200 x 10 ms would be 2 s through sysmon alone; allow a loaded machine plenty.
+    assert!(el < Duration::from_millis(1000), "{el:?}");
+}
+
+#[test]
+fn concurrent_readers_of_one_stream_are_all_woken() {
+    let rt = rt(2);
+    rt.block_on(|| {
+        let l = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = l.local_addr().unwrap();
+        let c = Arc::new(TcpStream::connect(addr).unwrap());
+        let (mut s, _) = l.accept().unwrap();
+        let readers: Vec<_> = (0..3)
+            .map(|_| {
+                let c = c.clone();
+                gort::go(move || {
+                    c.set_read_deadline(Some(Instant::now() + Duration::from_secs(5)));
+                    let mut b = [0u8; 1];
+                    (&*c).read(&mut b).map(|_| b[0])
+                })
+            })
+            .collect();
+        gort::time::sleep(30 * MS);
+        for i in 0..3u8 {
+            s.write_all(&[i]).unwrap();
+            gort::time::sleep(10 * MS);
+        }
+        let mut got: Vec<u8> = readers
+            .into_iter()
+            .map(|h| h.join().unwrap().unwrap())
+            .collect();
+        got.sort();
+        assert_eq!(got, vec![0, 1, 2]);
+    });
+}

@@ -100,7 +100,7 @@ fn timer_stop_and_reset() {
 fn ticker_ticks_and_stops() {
     let rt = rt(2);
     rt.block_on(|| {
-        let mut tk = Ticker::new(10 * MS);
+        let tk = Ticker::new(10 * MS);
         let start = Instant::now();
         for _ in 0..5 {
             tk.recv();
@@ -253,4 +253,54 @@ fn sleep_100k_goroutines() {
         wall >= 100 * MS && wall < Duration::from_secs(20),
         "{wall:?}"
     );
+}
+
+#[test]
+fn stop_racing_fire_is_exact() {
+    // For every after_func timer, either stop() returned true and f never ran, or it returned
+    // false and f ran exactly once.
+    let rt = rt(2);
+    rt.block_on(|| {
+        let n = 2000;
+        let runs: Arc<Vec<AtomicUsize>> = Arc::new((0..n).map(|_| AtomicUsize::new(0)).collect());
+        let timers: Vec<_> = (0..n)
+            .map(|i| {
+                let r = runs.clone();
+                Arc::new(after_func(
+                    Duration::from_micros((i % 50) as u64 * 20),
+                    move || {
+                        r[i].fetch_add(1, SeqCst);
+                    },
+                ))
+            })
+            .collect();
+        let stoppers: Vec<_> = (0..2)
+            .map(|k| {
+                let ts = timers.clone();
+                gort::go(move || {
+                    ts.iter()
+                        .enumerate()
+                        .filter(|(i, _)| i % 2 == k)
+                        .map(|(i, t)| (i, t.stop()))
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        let results: Vec<(usize, bool)> = stoppers
+            .into_iter()
+            .flat_map(|h| h.join().unwrap())
+            .collect();
+        sleep(50 * MS);
+        let mut stopped = 0;
+        for (i, was_armed) in results {
+            let r = runs[i].load(SeqCst);
+            if was_armed {
+                stopped += 1;
+                assert_eq!(r, 0, "timer {i} stopped but ran");
+            } else {
+                assert_eq!(r, 1, "timer {i} not stopped but ran {r} times");
+            }
+        }
+        println!("stop won {stopped} of {n} races");
+    });
 }

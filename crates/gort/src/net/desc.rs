@@ -19,8 +19,8 @@
 use std::io;
 use std::os::fd::RawFd;
 use std::sync::atomic::AtomicU64;
-use std::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed, SeqCst};
-use std::sync::Mutex;
+use std::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed, Release, SeqCst};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Instant;
 
 use super::poll::poller;
@@ -37,14 +37,54 @@ struct DirState {
     closed: bool,
     /// Deadline in clock ns; u64::MAX = none.
     deadline: u64,
+    /// The goroutine waiting (the common case: one reader, one writer).
     waiter: Option<Unparker>,
+    /// Further goroutines waiting in the same direction (concurrent reads of one socket);
+    /// an edge wakes them all and each retries its syscall.
+    more: Vec<Unparker>,
+}
+
+impl DirState {
+    fn add_waiter(&mut self, me: Unparker) {
+        match &self.waiter {
+            Some(w) if w.goid() != me.goid() => self.more.push(me),
+            _ => self.waiter = Some(me),
+        }
+    }
+
+    fn remove_waiter(&mut self, goid: u64) {
+        if self.waiter.as_ref().is_some_and(|w| w.goid() == goid) {
+            self.waiter = self.more.pop();
+        } else {
+            self.more.retain(|w| w.goid() != goid);
+        }
+    }
+
+    /// Takes every waiter, to be unparked after the lock is released.
+    fn take_waiters(&mut self) -> (Option<Unparker>, Vec<Unparker>) {
+        let more = if self.more.is_empty() {
+            Vec::new()
+        } else {
+            std::mem::take(&mut self.more)
+        };
+        (self.waiter.take(), more)
+    }
+}
+
+fn wake((w, more): (Option<Unparker>, Vec<Unparker>)) {
+    if let Some(w) = w {
+        w.unpark();
+    }
+    for w in more {
+        w.unpark();
+    }
 }
 
 /// Which side of the socket.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub(crate) enum Mode {
-    Read,
-    Write,
+    Read = 0,
+    Write = 1,
 }
 
 pub(crate) struct PollDesc {
@@ -52,6 +92,14 @@ pub(crate) struct PollDesc {
     gen: AtomicU64,
     rd: Mutex<DirState>,
     wr: Mutex<DirState>,
+    /// Deadline timers (Go's pollDesc.rt/wt): armed by `set_deadline`, they wake the
+    /// direction's waiters, which then see the deadline has passed. Made once per descriptor
+    /// (descriptors are recycled, never freed), so a wait arms no timer of its own.
+    rtimer: OnceLock<Arc<TimerInner>>,
+    wtimer: OnceLock<Arc<TimerInner>>,
+    /// Copies of the two deadlines (read, write), so the check before every operation is an
+    /// atomic load, not a lock. Written after the locked `DirState::deadline`.
+    deadlines: [AtomicU64; 2],
 }
 
 static FREE: Mutex<Vec<&'static PollDesc>> = Mutex::new(Vec::new());
@@ -65,6 +113,9 @@ impl PollDesc {
                 gen: AtomicU64::new(0),
                 rd: Mutex::new(DirState::default()),
                 wr: Mutex::new(DirState::default()),
+                rtimer: OnceLock::new(),
+                wtimer: OnceLock::new(),
+                deadlines: [AtomicU64::new(u64::MAX), AtomicU64::new(u64::MAX)],
             }))
         });
         assert!(
@@ -72,6 +123,9 @@ impl PollDesc {
             "pointer fits in 48 bits"
         );
         pd.fd.store(fd as u64, Relaxed);
+        for d in &pd.deadlines {
+            d.store(u64::MAX, Relaxed);
+        }
         for d in [&pd.rd, &pd.wr] {
             *d.lock().unwrap() = DirState {
                 deadline: u64::MAX,
@@ -112,55 +166,72 @@ impl PollDesc {
                 let w = {
                     let mut s = d.lock().unwrap();
                     s.ready = true;
-                    s.waiter.take()
+                    s.take_waiters()
                 };
-                if let Some(w) = w {
-                    w.unpark();
-                }
+                wake(w);
             }
         }
     }
 
-    /// Sets (or clears) a direction's deadline and wakes its waiter to re-evaluate.
-    pub(crate) fn set_deadline(&self, mode: Mode, t: Option<Instant>) {
-        let w = {
-            let mut s = self.dir(mode).lock().unwrap();
-            s.deadline = t.map_or(u64::MAX, clock::instant_to_ns);
-            s.waiter.take()
+    fn timer(&'static self, mode: Mode) -> &'static Arc<TimerInner> {
+        let cell = match mode {
+            Mode::Read => &self.rtimer,
+            Mode::Write => &self.wtimer,
         };
-        if let Some(w) = w {
-            w.unpark();
+        cell.get_or_init(|| TimerInner::new(Kind::Call(Box::new(move || self.wake_dir(mode)))))
+    }
+
+    /// Wakes every waiter of `mode` so it re-evaluates (deadline fired or changed).
+    fn wake_dir(&self, mode: Mode) {
+        let w = self.dir(mode).lock().unwrap().take_waiters();
+        wake(w);
+    }
+
+    /// Sets (or clears) a direction's deadline. A waiter already parked re-evaluates: at once
+    /// if the deadline changed to the past, else when the deadline timer fires.
+    pub(crate) fn set_deadline(&'static self, mode: Mode, t: Option<Instant>) {
+        let when = t.map_or(u64::MAX, clock::instant_to_ns);
+        self.dir(mode).lock().unwrap().deadline = when;
+        self.deadlines[mode as usize].store(when, Release);
+        let timer = self.timer(mode);
+        if when == u64::MAX {
+            timer.stop();
+        } else if when <= clock::now_ns() {
+            timer.stop();
+            self.wake_dir(mode);
+        } else {
+            timer.reset(when, 0);
         }
     }
 
     /// The socket is closing: deregister, wake waiters with an error, and recycle.
     ///
-    /// # Safety contract (not `unsafe`, but required for correctness)
-    /// Called once, by the owner, before the fd is closed.
+    /// Contract: called once, by the owner (`NetFd::drop`), before the fd is closed.
     pub(crate) fn close(&'static self) {
         poller().deregister(self.fd.load(Relaxed) as RawFd);
         self.gen.fetch_add(1, AcqRel);
+        for t in [&self.rtimer, &self.wtimer] {
+            if let Some(t) = t.get() {
+                t.stop();
+            }
+        }
         for d in [&self.rd, &self.wr] {
             let w = {
                 let mut s = d.lock().unwrap();
                 s.closed = true;
-                s.waiter.take()
+                s.take_waiters()
             };
-            if let Some(w) = w {
-                w.unpark();
-            }
+            wake(w);
         }
         FREE.lock().unwrap().push(self);
     }
 
     /// Fails with `TimedOut` if `mode`'s deadline has passed (checked before every operation,
     /// as Go does, so a deadline in the past fails even when data is ready).
+    /// (Not `closed`: the owner closes only when dropped, so no operation can race it.)
     pub(crate) fn check(&self, mode: Mode) -> io::Result<()> {
-        let s = self.dir(mode).lock().unwrap();
-        if s.closed {
-            return Err(closed());
-        }
-        if s.deadline != u64::MAX && clock::now_ns() >= s.deadline {
+        let deadline = self.deadlines[mode as usize].load(Acquire);
+        if deadline != u64::MAX && clock::now_ns() >= deadline {
             return Err(timed_out());
         }
         Ok(())
@@ -187,19 +258,12 @@ impl PollDesc {
                 return Err(timed_out());
             }
             let me = Unparker::current();
-            s.waiter = Some(me.clone());
+            let goid = me.goid();
+            s.add_waiter(me);
             drop(s);
-            let timer = (deadline != u64::MAX).then(|| {
-                let t = TimerInner::new(Kind::Wake(me));
-                t.reset(deadline, 0);
-                t
-            });
             park_io();
-            if let Some(t) = timer {
-                t.stop();
-            }
             s = d.lock().unwrap();
-            s.waiter = None;
+            s.remove_waiter(goid);
         }
     }
 

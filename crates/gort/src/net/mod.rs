@@ -17,12 +17,16 @@
 //!   "ready" flag and the `Unparker` of the goroutine waiting.
 //! * An operation tries the syscall first; on `EAGAIN` it parks on the descriptor (`fd.rs`);
 //!   an edge sets the flag and unparks the waiter, which retries. Deadlines are per direction:
-//!   checked before each operation, and while waiting a timer (see `crate::time`) wakes the
-//!   waiter, which then fails with `TimedOut`.
-//! * Who polls (`poll.rs`): a P's M without local work, non-blocking, before it steals; one
-//!   idle M at a time blocks in `epoll_wait` until its P's next timer (an `eventfd` breaks
-//!   it when its P gets work: `P::unpark_m`); sysmon polls when nobody did for 10 ms.
-//!   Woken goroutines go to their home P (runnext if the poller is that P's M).
+//!   checked before each operation, and a per-socket deadline timer (Go's pollDesc rt/wt,
+//!   armed by `set_*_deadline`, see `crate::time`) wakes a parked waiter, which then fails
+//!   with `TimedOut`; a wait itself arms nothing.
+//! * Who polls (`poll.rs`): a P's M without local work, non-blocking, before it steals, unless
+//!   an M is already blocked in the poller (Go's `lastpoll` test; without it a P that runs
+//!   dry after every message makes one `epoll_wait` per message); one idle M at a time
+//!   blocks in `epoll_wait` until its P's next timer (an `eventfd` breaks it when its P gets
+//!   work: `P::unpark_m`), and when it leaves with goroutines still waiting it wakes another
+//!   idle P to take over; sysmon polls when nobody did for 10 ms. Woken goroutines go to
+//!   their home P (runnext if the poller is that P's M).
 //! * Plain threads using these sockets wait in `poll(2)` on the fd itself.
 //! * Name resolution runs on the blocking pool (`resolve.rs`); file I/O should use
 //!   `gort::blocking(|| std::fs::...)`, as regular files are always "ready" to epoll.

@@ -162,12 +162,20 @@ pub(crate) fn interrupt() {
     }
 }
 
-/// Non-blocking poll from the scheduler's search: only if some goroutine waits on I/O.
+/// Non-blocking poll from the scheduler's search: only if some goroutine waits on I/O and no
+/// M is blocked in the poller (it gets the events anyway: Go's `sched.lastpoll != 0` test).
+/// Without the second condition a P that runs dry after every message polls once per
+/// message (one epoll_wait per echo round trip, measured), mostly for nothing.
 pub(crate) fn poll_nonblocking() -> usize {
     match inited() {
-        Some(p) if p.waiters.load(Relaxed) > 0 => p.poll(0),
+        Some(p) if p.waiters.load(Relaxed) > 0 && !p.blocked.load(Relaxed) => p.poll(0),
         _ => 0,
     }
+}
+
+/// True if goroutines wait on I/O (so some M should be polling).
+pub(crate) fn has_waiters() -> bool {
+    inited().is_some_and(|p| p.waiters.load(SeqCst) > 0)
 }
 
 /// sysmon: poll if goroutines wait on I/O and nobody polled for `ns`.

@@ -329,11 +329,12 @@ impl Worker<'_> {
         if npidle + shared.nlockedwait.load(SeqCst) == shared.nprocs() {
             shared.poke_sysmon();
         }
+        let mut in_poller;
         loop {
             // Sleep until woken or until this P's next timer; one idle M at a time sleeps in
             // the netpoller instead (it re-checks for work after publishing `in_netpoll`).
             let when = p.timers.next_when();
-            let in_poller = crate::net::poll::block(p, when, || {
+            in_poller = crate::net::poll::block(p, when, || {
                 shared.shutdown.load(Acquire) || !p.idle.load(SeqCst) || self.local_work_visible()
             });
             if !in_poller {
@@ -387,6 +388,12 @@ impl Worker<'_> {
                 self.spinning = true;
                 p.spinning.store(true, Relaxed);
             }
+        }
+        if in_poller && crate::net::poll::has_waiters() {
+            // We leave the netpoller with goroutines still waiting on I/O: hand the duty to
+            // another idle P, or their readiness waits for a busy P to run dry or for
+            // sysmon's 10 ms poll (Go's Ps share goroutines, so it need not).
+            shared.wakep();
         }
     }
 

@@ -65,6 +65,10 @@ fn try_recv(t: &TimerInner) -> Option<Instant> {
 ///
 /// Until channels land in gort, the mailbox has its own `recv`/`try_recv`; when they do, the
 /// timer will expose a channel receiver usable in `select!`. Dropping the timer stops it.
+///
+/// An armed timer counts as pending work for the deadlock detector of the runtime it was
+/// armed in. One armed on a plain thread belongs to no runtime: a goroutine that waits only
+/// on such a timer may be reported as deadlocked (as with any wait on a plain thread).
 pub struct Timer {
     t: Arc<TimerInner>,
 }
@@ -124,13 +128,12 @@ pub fn after(d: Duration) -> Timer {
 /// misses ticks rather than queueing them.
 pub struct Ticker {
     t: Arc<TimerInner>,
-    period: Duration,
 }
 
 impl std::fmt::Debug for Ticker {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Ticker")
-            .field("period", &self.period)
+            .field("armed", &self.t.is_armed())
             .finish()
     }
 }
@@ -145,7 +148,7 @@ impl Ticker {
     pub fn new(d: Duration) -> Ticker {
         let t = new_slot();
         t.reset(clock::deadline_after(d), period_ns(d));
-        Ticker { t, period: d }
+        Ticker { t }
     }
 
     /// Waits for the next tick.
@@ -164,8 +167,7 @@ impl Ticker {
     }
 
     /// Restarts the ticker with period `d`, the next tick `d` from now.
-    pub fn reset(&mut self, d: Duration) {
-        self.period = d;
+    pub fn reset(&self, d: Duration) {
         self.t.reset(clock::deadline_after(d), period_ns(d));
     }
 }

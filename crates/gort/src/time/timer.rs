@@ -37,6 +37,9 @@ pub(crate) enum Kind {
     Slot(Mutex<SlotState>),
     /// Run a function in a new goroutine (after_func).
     Func(Arc<dyn Fn() + Send + Sync>),
+    /// Run a short, non-blocking function right where timers run (the scheduler loop or the
+    /// timer thread), as Go's runtime timers do: socket deadlines wake their waiters this way.
+    Call(Box<dyn Fn() + Send + Sync>),
 }
 
 /// The mailbox of a Slot timer.
@@ -163,6 +166,7 @@ impl TimerInner {
         drop(s);
         match &t.kind {
             Kind::Wake(u) => u.unpark(),
+            Kind::Call(f) => f(),
             Kind::Slot(m) => {
                 let mut slot = m.lock().unwrap();
                 if slot.value.is_none() {
