@@ -353,6 +353,12 @@ impl Worker<'_> {
             shared.poke_sysmon();
         }
         self.adopt_spinning_token();
+        if in_poller && crate::net::poll::has_waiters() {
+            // We leave the netpoller with goroutines still waiting on I/O: hand the duty to
+            // another idle P, or their readiness waits for a busy P to run dry or for
+            // sysmon's 10 ms poll (Go's Ps share goroutines, so it need not).
+            shared.wakep();
+        }
     }
 
     /// Like Go's Ms, look for work a little longer before sleeping (at most `IDLE_SPIN`): a
@@ -388,12 +394,6 @@ impl Worker<'_> {
                 self.spinning = true;
                 p.spinning.store(true, Relaxed);
             }
-        }
-        if in_poller && crate::net::poll::has_waiters() {
-            // We leave the netpoller with goroutines still waiting on I/O: hand the duty to
-            // another idle P, or their readiness waits for a busy P to run dry or for
-            // sysmon's 10 ms poll (Go's Ps share goroutines, so it need not).
-            shared.wakep();
         }
     }
 
