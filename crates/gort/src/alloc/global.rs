@@ -7,7 +7,7 @@ use super::{counters, profile};
 /// A [`GlobalAlloc`] that counts every allocation and free per thread and samples allocations
 /// for the heap profile, then forwards to `A` (the system allocator by default).
 ///
-/// ```ignore
+/// ```no_run
 /// #[global_allocator]
 /// static A: gort::alloc::CountingAlloc = gort::alloc::CountingAlloc::system();
 /// ```

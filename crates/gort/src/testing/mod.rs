@@ -57,7 +57,7 @@ pub use runner::{benchmark, main, main_with_pkg, name_from_fn, BenchFn};
 /// `fn(&mut gort::testing::B)`; each is named by [`name_from_fn`] (`bench_ping_pong` prints as
 /// `BenchmarkPingPong`), and `pkg:` is the calling crate's name.
 ///
-/// ```ignore
+/// ```no_run
 /// fn bench_alloc(b: &mut gort::testing::B) { for _ in b.iter() { /* ... */ } }
 /// gort::benchmarks!(bench_alloc);
 /// ```
