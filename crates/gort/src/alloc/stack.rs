@@ -21,7 +21,6 @@ thread_local! {
 /// Extension point for the scheduler: a goroutine runs on its own stack, not the thread's, so
 /// the scheduler calls this with the goroutine stack's bounds when it switches to one, and with
 /// `None` when it switches back to the thread's own stack (the bounds are then looked up again).
-#[allow(dead_code)] // used by the scheduler once it switches stacks
 pub(crate) fn set_current_stack_bounds(bounds: Option<(usize, usize)>) {
     let _ = BOUNDS.try_with(|b| b.set(bounds.unwrap_or((0, 0))));
 }

@@ -479,6 +479,8 @@ impl Worker<'_> {
             // SAFETY: we are g's home M.
             let (lo, hi, size) = unsafe { g.guard() };
             crate::stack::set_current(lo, hi, g.id, size);
+            // The heap profiler's frame-pointer walk must stay within this stack.
+            crate::alloc::stack::set_current_stack_bounds(Some((hi, hi + size)));
             // SAFETY: we dequeued `g` and it is pinned to this M (checked above), so we are
             // the only party touching its coroutine.
             let coro = unsafe { g.coro_mut() }
@@ -486,6 +488,7 @@ impl Worker<'_> {
                 .expect("a runnable goroutine has a coroutine");
             let r = coro.resume(());
             crate::stack::clear_current();
+            crate::alloc::stack::set_current_stack_bounds(None);
             self.ctx.g.set(std::ptr::null());
             p.curg.store(0, Relaxed);
             match r {
