@@ -3,9 +3,15 @@
 //! Run with `cargo run --release --example tour`. Try `GOMAXPROCS=1`, or
 //! `GODEBUG=schedtrace=100` to watch the scheduler from sysmon while it runs.
 
+use std::io::{Read, Write};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::SeqCst};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+
+// Count every allocation on every thread, so MemStats (and the benchmark harness's allocs/op)
+// see them all.
+#[global_allocator]
+static ALLOC: gort::alloc::CountingAlloc = gort::alloc::CountingAlloc::system();
 
 fn section(title: &str) {
     println!("\n== {title}");
@@ -151,5 +157,73 @@ fn main() {
         gort::max_map_count(),
         gort::mappings_per_stack()
     );
+
+    section("9. timers: 10,000 goroutines sleeping at once park, they do not hold threads");
+    let t0 = Instant::now();
+    let sleepers: Vec<_> = (0..10_000)
+        .map(|_| gort::go(|| gort::time::sleep(Duration::from_millis(50))))
+        .collect();
+    for h in sleepers {
+        h.join().unwrap();
+    }
+    println!(
+        "10,000 x sleep(50 ms) took {:.0} ms of wall time on {} threads",
+        t0.elapsed().as_secs_f64() * 1e3,
+        gort::gomaxprocs()
+    );
+    let timer = gort::time::Timer::new(Duration::from_secs(3600));
+    println!("Timer::stop() on an armed timer: {}", timer.stop());
+
+    section("10. the network poller: blocking-style TCP, one goroutine per connection");
+    let listener = gort::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let server = gort::go(move || {
+        for _ in 0..8 {
+            let (mut conn, _) = listener.accept().unwrap();
+            gort::go(move || {
+                let mut buf = [0u8; 64];
+                while let Ok(n) = conn.read(&mut buf) {
+                    if n == 0 || conn.write_all(&buf[..n]).is_err() {
+                        break;
+                    }
+                }
+            });
+        }
+    });
+    let t0 = Instant::now();
+    let clients: Vec<_> = (0..8)
+        .map(|_| {
+            gort::go(move || {
+                let mut c = gort::net::TcpStream::connect(addr).unwrap();
+                let mut buf = [0u8; 64];
+                for _ in 0..1000 {
+                    c.write_all(&[7u8; 64]).unwrap();
+                    c.read_exact(&mut buf).unwrap();
+                }
+            })
+        })
+        .collect();
+    for c in clients {
+        c.join().unwrap();
+    }
+    server.join().unwrap();
+    println!(
+        "8 connections x 1000 echoed 64-byte messages in {:.1} ms ({:.1} us per message)",
+        t0.elapsed().as_secs_f64() * 1e3,
+        t0.elapsed().as_secs_f64() * 1e6 / 8000.0
+    );
+
+    section("11. MemStats (Go's runtime.ReadMemStats, from the counting allocator)");
+    let m = gort::alloc::read_mem_stats();
+    println!(
+        "Mallocs={} Frees={} HeapAlloc={} KiB TotalAlloc={} KiB StackInuse={} KiB RSS={} KiB",
+        m.mallocs,
+        m.frees,
+        m.heap_alloc / 1024,
+        m.total_alloc / 1024,
+        m.stack_inuse / 1024,
+        m.sys / 1024
+    );
+
     println!("\ntour done: {} goroutines left", gort::num_goroutine());
 }

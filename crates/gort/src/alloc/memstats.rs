@@ -44,6 +44,10 @@ pub struct MemStats {
     pub heap_alloc: u64,
     /// Live heap objects, `mallocs - frees` (Go's `HeapObjects`).
     pub heap_objects: u64,
+    /// Bytes of address space reserved for goroutine stacks, in use or cached for reuse,
+    /// guard pages included (Go's `StackInuse`; physical use is lower, stacks are committed
+    /// lazily).
+    pub stack_inuse: u64,
 }
 
 const MAX_SOURCES: usize = 8;
@@ -74,6 +78,7 @@ pub fn read_mem_stats() -> MemStats {
         frees: c.frees,
         heap_alloc: live,
         heap_objects: c.mallocs.saturating_sub(c.frees),
+        stack_inuse: crate::stack::stack_stats().bytes_reserved as u64,
     };
     for s in &SOURCES {
         let p = s.load(Ordering::Acquire);
