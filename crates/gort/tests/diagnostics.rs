@@ -107,6 +107,7 @@ fn child_entry() {
             });
             std::thread::sleep(Duration::from_millis(100)); // let spinning Ms settle
             let cpu = || {
+                // SAFETY: rusage is plain old data; all-zero is a valid value.
                 let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
                 // SAFETY: getrusage fills the struct we pass.
                 unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut ru) };

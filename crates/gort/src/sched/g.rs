@@ -60,89 +60,71 @@ pub(crate) type GRef = Arc<G>;
 
 pub(crate) use super::gstate::{DEAD, NOTIFIED, PARKED, RUNNABLE, RUNNING};
 
-/// Why a goroutine is parked: Go's wait reasons, as printed in goroutine dumps.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[repr(u8)]
-#[non_exhaustive]
-pub enum WaitReason {
+/// Declares `WaitReason` from one table: variant, Go's spelling, doc.
+macro_rules! wait_reasons {
+    ($($(#[doc = $doc:literal])* $name:ident => $go:literal,)*) => {
+        /// Why a goroutine is parked: Go's wait reasons, as printed in goroutine dumps.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        #[repr(u8)]
+        #[non_exhaustive]
+        pub enum WaitReason {
+            $($(#[doc = $doc])* $name,)*
+        }
+
+        impl WaitReason {
+            const ALL: &'static [WaitReason] = &[$(WaitReason::$name,)*];
+
+            /// Go's spelling, as in `goroutine 7 [chan receive]:`.
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $(WaitReason::$name => $go,)*
+                }
+            }
+        }
+    };
+}
+
+wait_reasons! {
     /// Not waiting.
-    None = 0,
+    None => "",
     /// Waiting in `JoinHandle::join` (Go has no join; closest is `sync.WaitGroup.Wait`).
-    Join,
+    Join => "join",
     /// Channel receive.
-    ChanReceive,
+    ChanReceive => "chan receive",
     /// Channel send.
-    ChanSend,
+    ChanSend => "chan send",
     /// `select` with no ready case.
-    Select,
+    Select => "select",
     /// `select {}` with no cases.
-    SelectNoCases,
+    SelectNoCases => "select (no cases)",
     /// sync.Mutex / RwLock.
-    SyncMutexLock,
+    SyncMutexLock => "sync.Mutex.Lock",
     /// sync.RWMutex read lock.
-    SyncRWMutexRLock,
+    SyncRWMutexRLock => "sync.RWMutex.RLock",
     /// sync.RWMutex write lock.
-    SyncRWMutexLock,
+    SyncRWMutexLock => "sync.RWMutex.Lock",
     /// sync.Cond.Wait.
-    SyncCondWait,
+    SyncCondWait => "sync.Cond.Wait",
     /// WaitGroup.Wait and semaphores.
-    SemAcquire,
+    SemAcquire => "semacquire",
     /// time.Sleep.
-    Sleep,
+    Sleep => "sleep",
     /// Network I/O.
-    IoWait,
+    IoWait => "IO wait",
     /// A call running on the blocking pool (Go: `syscall`).
-    Syscall,
+    Syscall => "syscall",
     /// Waiting for the thread it is locked to (lock_os_thread).
-    LockedThread,
+    LockedThread => "locked to thread",
     /// A user-defined park (for crates building on the runtime).
-    User,
+    User => "wait",
 }
 
 impl WaitReason {
-    /// Go's spelling, as in `goroutine 7 [chan receive]:`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            WaitReason::None => "",
-            WaitReason::Join => "join",
-            WaitReason::ChanReceive => "chan receive",
-            WaitReason::ChanSend => "chan send",
-            WaitReason::Select => "select",
-            WaitReason::SelectNoCases => "select (no cases)",
-            WaitReason::SyncMutexLock => "sync.Mutex.Lock",
-            WaitReason::SyncRWMutexRLock => "sync.RWMutex.RLock",
-            WaitReason::SyncRWMutexLock => "sync.RWMutex.Lock",
-            WaitReason::SyncCondWait => "sync.Cond.Wait",
-            WaitReason::SemAcquire => "semacquire",
-            WaitReason::Sleep => "sleep",
-            WaitReason::IoWait => "IO wait",
-            WaitReason::Syscall => "syscall",
-            WaitReason::LockedThread => "locked to thread",
-            WaitReason::User => "wait",
-        }
-    }
-
     pub(crate) fn from_u8(v: u8) -> WaitReason {
-        use WaitReason::*;
-        const ALL: [WaitReason; 16] = [
-            None,
-            Join,
-            ChanReceive,
-            ChanSend,
-            Select,
-            SelectNoCases,
-            SyncMutexLock,
-            SyncRWMutexRLock,
-            SyncRWMutexLock,
-            SyncCondWait,
-            SemAcquire,
-            Sleep,
-            IoWait,
-            Syscall,
-            LockedThread,
-            User,
-        ];
-        ALL.get(v as usize).copied().unwrap_or(User)
+        WaitReason::ALL
+            .get(v as usize)
+            .copied()
+            .unwrap_or(WaitReason::User)
     }
 }
 
