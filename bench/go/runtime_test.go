@@ -87,3 +87,22 @@ func BenchmarkPingPong(b *testing.B) {
 	}
 	close(ping)
 }
+
+// BenchmarkParkPingPong: the Go side of gort's raw park/unpark round trip. Go's gopark and
+// goready are not public; one-slot token channels (a permit each way) are the nearest thing.
+func BenchmarkParkPingPong(b *testing.B) {
+	ping, pong := make(chan struct{}, 1), make(chan struct{}, 1)
+	done := make(chan struct{})
+	go func() {
+		for i := 0; i < b.N; i++ {
+			<-ping
+			pong <- struct{}{}
+		}
+		close(done)
+	}()
+	for i := 0; i < b.N; i++ {
+		ping <- struct{}{}
+		<-pong
+	}
+	<-done
+}

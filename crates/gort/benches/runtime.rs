@@ -119,6 +119,47 @@ fn bench_ping_pong(b: &mut B) {
     .unwrap();
 }
 
+/// A round trip between two goroutines through the raw park/unpark primitive (Go's
+/// gopark/goready have no public API; the Go side uses one-slot token channels, the nearest
+/// equivalent of a permit).
+fn bench_park_ping_pong(b: &mut B) {
+    use std::sync::atomic::{AtomicU64, Ordering::SeqCst};
+    use std::sync::{Arc, Mutex};
+    let n = b.n();
+    gort::go(move || {
+        let turn = Arc::new(AtomicU64::new(0));
+        let peer: Arc<Mutex<Option<gort::Unparker>>> = Arc::default();
+        let (t2, p2) = (turn.clone(), peer.clone());
+        let me = gort::Unparker::current();
+        let echo = gort::go(move || {
+            *p2.lock().unwrap() = Some(gort::Unparker::current());
+            for i in 0..n {
+                while t2.load(SeqCst) != 2 * i + 1 {
+                    gort::park(gort::WaitReason::User);
+                }
+                t2.store(2 * i + 2, SeqCst);
+                me.unpark();
+            }
+        });
+        let other = loop {
+            if let Some(u) = peer.lock().unwrap().clone() {
+                break u;
+            }
+            gort::yield_now();
+        };
+        for i in 0..n {
+            turn.store(2 * i + 1, SeqCst);
+            other.unpark();
+            while turn.load(SeqCst) != 2 * i + 2 {
+                gort::park(gort::WaitReason::User);
+            }
+        }
+        echo.join().unwrap();
+    })
+    .join()
+    .unwrap();
+}
+
 gort::benchmarks!(
     bench_alloc,
     bench_alloc_vec,
@@ -127,4 +168,5 @@ gort::benchmarks!(
     bench_spawn_join,
     bench_yield,
     bench_ping_pong,
+    bench_park_ping_pong,
 );
