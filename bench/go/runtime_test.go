@@ -106,3 +106,44 @@ func BenchmarkParkPingPong(b *testing.B) {
 	}
 	<-done
 }
+
+// BenchmarkParkedGoroutine: start goroutines that block, hold up to 20,000 at once, then
+// release them; reports the resident memory each blocked goroutine adds (Go's stacks start at
+// 2 KiB and are allocated from the heap, so this is mostly stack plus g).
+func BenchmarkParkedGoroutine(b *testing.B) {
+	const maxLive = 20000
+	var worst float64
+	for left := b.N; left > 0; {
+		k := left
+		if k > maxLive {
+			k = maxLive
+		}
+		var ms0, ms1 runtime.MemStats
+		runtime.ReadMemStats(&ms0)
+		release := make(chan struct{})
+		var started, done sync.WaitGroup
+		started.Add(k)
+		done.Add(k)
+		for i := 0; i < k; i++ {
+			go func() {
+				started.Done()
+				<-release
+				done.Done()
+			}()
+		}
+		started.Wait()
+		runtime.ReadMemStats(&ms1)
+		if k >= 1000 {
+			used := int64(ms1.StackInuse+ms1.HeapInuse) - int64(ms0.StackInuse+ms0.HeapInuse)
+			if per := float64(used) / float64(k); per > worst {
+				worst = per
+			}
+		}
+		close(release)
+		done.Wait()
+		left -= k
+	}
+	if worst > 0 {
+		b.ReportMetric(worst, "resident-B/goroutine")
+	}
+}

@@ -160,6 +160,68 @@ fn bench_park_ping_pong(b: &mut B) {
     .unwrap();
 }
 
+/// Spawn a goroutine that parks, hold them all, then wake them: ns/op is the cost of a parked
+/// goroutine's life; `resident-B/goroutine` is the resident memory each adds while parked
+/// (RSS growth over at most 20,000 at once, so the default vm.max_map_count suffices). Goal:
+/// at most 8 KiB. Go's equivalent blocks goroutines on a channel.
+fn bench_parked_goroutine(b: &mut B) {
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::SeqCst};
+    use std::sync::{Arc, Mutex};
+    let n = b.n();
+    let per_g = gort::go(move || {
+        const MAX_LIVE: u64 = 20_000;
+        let rss = || {
+            let s = std::fs::read_to_string("/proc/self/statm").unwrap_or_default();
+            s.split_whitespace()
+                .nth(1)
+                .and_then(|v| v.parse::<u64>().ok())
+                .unwrap_or(0)
+                * 4096
+        };
+        let mut left = n;
+        let mut worst = 0f64;
+        while left > 0 {
+            let k = left.min(MAX_LIVE);
+            let release = Arc::new(AtomicBool::new(false));
+            let parked = Arc::new(AtomicUsize::new(0));
+            let wakers = Arc::new(Mutex::new(Vec::with_capacity(k as usize)));
+            let before = rss();
+            let hs: Vec<_> = (0..k)
+                .map(|_| {
+                    let (r, p, w) = (release.clone(), parked.clone(), wakers.clone());
+                    gort::go(move || {
+                        w.lock().unwrap().push(gort::Unparker::current());
+                        p.fetch_add(1, SeqCst);
+                        while !r.load(SeqCst) {
+                            gort::park(gort::WaitReason::User);
+                        }
+                    })
+                })
+                .collect();
+            while parked.load(SeqCst) < k as usize {
+                gort::yield_now();
+            }
+            if k >= 1000 {
+                worst = worst.max(rss().saturating_sub(before) as f64 / k as f64);
+            }
+            release.store(true, SeqCst);
+            for u in wakers.lock().unwrap().drain(..) {
+                u.unpark();
+            }
+            for h in hs {
+                h.join().unwrap();
+            }
+            left -= k;
+        }
+        worst
+    })
+    .join()
+    .unwrap();
+    if per_g > 0.0 {
+        b.report_metric(per_g, "resident-B/goroutine");
+    }
+}
+
 gort::benchmarks!(
     bench_alloc,
     bench_alloc_vec,
@@ -169,4 +231,5 @@ gort::benchmarks!(
     bench_yield,
     bench_ping_pong,
     bench_park_ping_pong,
+    bench_parked_goroutine,
 );
