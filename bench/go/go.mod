@@ -1,0 +1,3 @@
+module gort.dev/bench
+
+go 1.21
