@@ -25,7 +25,10 @@ fn run(rt: &gort::Runtime, name: &str, f: Bench, procs: usize) {
     loop {
         let d = rt.block_on(move || f(n));
         if d >= target || n >= 1_000_000_000 {
-            println!("Benchmark{name}-{procs}\t{n:>10}\t{:>12.1} ns/op", d.as_nanos() as f64 / n as f64);
+            println!(
+                "Benchmark{name}-{procs}\t{n:>10}\t{:>12.1} ns/op",
+                d.as_nanos() as f64 / n as f64
+            );
             return;
         }
         // Go's predictNumber: aim 20% past the target, grow at most 100x.
@@ -94,7 +97,9 @@ fn many_to_many(n: u64) -> Duration {
         p.join().unwrap();
     }
     tx.close().unwrap();
-    let s = cs.into_iter().fold(0u64, |a, c| a.wrapping_add(c.join().unwrap()));
+    let s = cs
+        .into_iter()
+        .fold(0u64, |a, c| a.wrapping_add(c.join().unwrap()));
     let d = t.elapsed();
     black_box(s);
     d
@@ -257,7 +262,10 @@ fn flume_buffered_1p1c(n: u64) -> Duration {
 }
 
 fn main() {
-    let filter: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with('-')).collect();
+    let filter: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with('-'))
+        .collect();
     let procs = std::thread::available_parallelism().map_or(1, |n| n.get());
     let rt = gort::Builder::new().gomaxprocs(procs).build().unwrap();
     let benches: &[(&str, Bench, bool)] = &[

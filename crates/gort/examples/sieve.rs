@@ -26,7 +26,10 @@ fn filter(input: Receiver<u64>, output: Sender<u64>, prime: u64) {
 
 #[gort::main]
 fn main() {
-    let n: usize = std::env::args().nth(1).and_then(|a| a.parse().ok()).unwrap_or(10);
+    let n: usize = std::env::args()
+        .nth(1)
+        .and_then(|a| a.parse().ok())
+        .unwrap_or(10);
     let (tx, mut rx) = bounded(0);
     gort::go(move || generate(tx));
     for _ in 0..n {

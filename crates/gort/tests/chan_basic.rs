@@ -16,7 +16,9 @@ fn stress() -> bool {
 
 fn procs() -> usize {
     if stress() {
-        std::thread::available_parallelism().map_or(4, |n| n.get()).max(4)
+        std::thread::available_parallelism()
+            .map_or(4, |n| n.get())
+            .max(4)
     } else {
         2
     }
@@ -234,7 +236,10 @@ fn deadlock_on_receive_is_reported() {
         })
         .unwrap_err();
     let msg = err.to_string();
-    assert!(msg.starts_with("fatal error: all goroutines are asleep - deadlock!"), "{msg}");
+    assert!(
+        msg.starts_with("fatal error: all goroutines are asleep - deadlock!"),
+        "{msg}"
+    );
     assert!(msg.contains("[chan receive]"), "{msg}");
 }
 

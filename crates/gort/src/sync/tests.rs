@@ -11,7 +11,10 @@ use crate::chan::bounded;
 use crate::sync::{Cond, Mutex, RwLock, Semaphore, WaitGroup};
 
 fn iters() -> usize {
-    std::env::var("GORT_SHUTTLE_ITERS").ok().and_then(|v| v.parse().ok()).unwrap_or(1000)
+    std::env::var("GORT_SHUTTLE_ITERS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1000)
 }
 
 fn check(f: impl Fn() + Send + Sync + 'static) {
@@ -97,7 +100,11 @@ fn select_wakes_exactly_one() {
         t1.close().unwrap();
         t2.close().unwrap();
         let (ob, oc) = (b.join().unwrap(), c.join().unwrap());
-        assert_eq!(usize::from(ob) + usize::from(oc), 1, "exactly one sender matched");
+        assert_eq!(
+            usize::from(ob) + usize::from(oc),
+            1,
+            "exactly one sender matched"
+        );
         assert_eq!(got, if ob { 1 } else { 2 });
     });
 }

@@ -51,13 +51,19 @@ impl Parking {
     /// A fresh record for the calling goroutine.
     #[inline]
     pub(crate) fn new() -> Parking {
-        Parking { selected: AtomicUsize::new(NONE), done: AtomicBool::new(false), unparker: Unparker::current() }
+        Parking {
+            selected: AtomicUsize::new(NONE),
+            done: AtomicBool::new(false),
+            unparker: Unparker::current(),
+        }
     }
 
     /// Claims this operation for `case`; false if some other waker already did.
     #[inline]
     pub(crate) fn try_claim(&self, case: usize) -> bool {
-        self.selected.compare_exchange(NONE, case, AcqRel, Relaxed).is_ok()
+        self.selected
+            .compare_exchange(NONE, case, AcqRel, Relaxed)
+            .is_ok()
     }
 
     /// The case a waker claimed (valid after [`wait`](Self::wait)).
@@ -98,7 +104,11 @@ pub(crate) struct Links<N> {
 
 impl<N> Links<N> {
     pub(crate) const fn new() -> Self {
-        Links { prev: Cell::new(ptr::null()), next: Cell::new(ptr::null()), linked: Cell::new(false) }
+        Links {
+            prev: Cell::new(ptr::null()),
+            next: Cell::new(ptr::null()),
+            linked: Cell::new(false),
+        }
     }
 }
 
@@ -125,7 +135,10 @@ unsafe impl<N> Send for WaitList<N> {}
 
 impl<N: Node> WaitList<N> {
     pub(crate) const fn new() -> Self {
-        WaitList { head: ptr::null(), tail: ptr::null() }
+        WaitList {
+            head: ptr::null(),
+            tail: ptr::null(),
+        }
     }
 
     #[inline]
@@ -235,7 +248,11 @@ pub(crate) struct PlainWaiter {
 
 impl PlainWaiter {
     pub(crate) fn new(want: u64) -> Self {
-        PlainWaiter { parking: Parking::new(), want: Cell::new(want), links: Links::new() }
+        PlainWaiter {
+            parking: Parking::new(),
+            want: Cell::new(want),
+            links: Links::new(),
+        }
     }
 }
 
