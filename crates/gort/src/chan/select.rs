@@ -4,7 +4,7 @@
 //! distinct channel once, in address order (so two selects over the same channels cannot
 //! deadlock, and duplicates are fine); (3) try each arm in poll order, and take the first that
 //! is ready; (4) with no ready arm and no `default`, link one waiter node per arm, all sharing
-//! one [`Parking`] record, unlock, and park; (5) the first channel to claim the record wins
+//! one `Parking` record, unlock, and park; (5) the first channel to claim the record wins
 //! (CAS on `selected`); on wake-up, lock everything again and unlink the other nodes.
 //!
 //! Arms live in the caller's frame (the macro declares them as locals) and are handed over as
