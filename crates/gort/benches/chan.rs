@@ -195,9 +195,11 @@ fn crossbeam_ping_pong(n: u64) -> Duration {
     let (t1, r1) = crossbeam_channel::bounded::<u64>(0);
     let (t2, r2) = crossbeam_channel::bounded::<u64>(0);
     let h = gort::go(move || {
-        for v in r1.iter() {
-            t2.send(v).unwrap();
-        }
+        gort::blocking(move || {
+            for v in r1.iter() {
+                t2.send(v).unwrap();
+            }
+        })
     });
     let t = Instant::now();
     for i in 0..n {
@@ -214,9 +216,11 @@ fn crossbeam_buffered_1p1c(n: u64) -> Duration {
     let (tx, rx) = crossbeam_channel::bounded::<u64>(1024);
     let t = Instant::now();
     let h = gort::go(move || {
-        for i in 0..n {
-            tx.send(i).unwrap();
-        }
+        gort::blocking(move || {
+            for i in 0..n {
+                tx.send(i).unwrap();
+            }
+        })
     });
     for _ in 0..n {
         black_box(rx.recv().unwrap());
@@ -230,9 +234,11 @@ fn flume_ping_pong(n: u64) -> Duration {
     let (t1, r1) = flume::bounded::<u64>(0);
     let (t2, r2) = flume::bounded::<u64>(0);
     let h = gort::go(move || {
-        for v in r1.iter() {
-            t2.send(v).unwrap();
-        }
+        gort::blocking(move || {
+            for v in r1.iter() {
+                t2.send(v).unwrap();
+            }
+        })
     });
     let t = Instant::now();
     for i in 0..n {
@@ -249,9 +255,11 @@ fn flume_buffered_1p1c(n: u64) -> Duration {
     let (tx, rx) = flume::bounded::<u64>(1024);
     let t = Instant::now();
     let h = gort::go(move || {
-        for i in 0..n {
-            tx.send(i).unwrap();
-        }
+        gort::blocking(move || {
+            for i in 0..n {
+                tx.send(i).unwrap();
+            }
+        })
     });
     for _ in 0..n {
         black_box(rx.recv().unwrap());

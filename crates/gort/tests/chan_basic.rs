@@ -427,3 +427,51 @@ fn ping_pong_many_pairs_all_ps() {
         }
     });
 }
+
+/// Regression: four producers and four consumers on a buffered channel (the ManyToMany
+/// benchmark), repeated; once found a lost wake-up.
+#[test]
+fn many_to_many_buffered_repeated() {
+    let procs = std::env::var("GORT_M2M_PROCS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(2);
+    let rounds = std::env::var("GORT_M2M_ROUNDS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(20);
+    let rt = rt(procs);
+    let big: u64 = std::env::var("GORT_M2M_N")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(20_000);
+    for r in 0..rounds {
+        let n = [1, 7, 100, 1000, big][r % 5];
+        rt.block_on(move || {
+            const P: u64 = 4;
+            let (tx, rx) = bounded::<u64>(128);
+            let ps: Vec<_> = (0..P)
+                .map(|p| {
+                    let tx = tx.clone();
+                    gort::go(move || {
+                        for i in (p..n).step_by(P as usize) {
+                            tx.send(i).unwrap();
+                        }
+                    })
+                })
+                .collect();
+            let cs: Vec<_> = (0..P)
+                .map(|_| {
+                    let rx = rx.clone();
+                    gort::go(move || rx.iter().sum::<u64>())
+                })
+                .collect();
+            for p in ps {
+                p.join().unwrap();
+            }
+            tx.close().unwrap();
+            let s: u64 = cs.into_iter().map(|c| c.join().unwrap()).sum();
+            assert_eq!(s, n * (n - 1) / 2);
+        });
+    }
+}
