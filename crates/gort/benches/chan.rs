@@ -23,6 +23,9 @@ fn run(rt: &gort::Runtime, name: &str, f: Bench, procs: usize) {
         .map_or(Duration::from_secs(1), Duration::from_secs_f64);
     let mut n: u64 = 1;
     loop {
+        if std::env::var_os("GORT_BENCH_TRACE").is_some() {
+            eprintln!("{name} n={n}");
+        }
         let d = rt.block_on(move || f(n));
         if d >= target || n >= 1_000_000_000 {
             println!(
