@@ -16,7 +16,9 @@ fn stress() -> bool {
 
 fn procs() -> usize {
     if stress() {
-        std::thread::available_parallelism().map_or(4, |n| n.get()).max(4)
+        std::thread::available_parallelism()
+            .map_or(4, |n| n.get())
+            .max(4)
     } else {
         2
     }
@@ -234,7 +236,10 @@ fn deadlock_on_receive_is_reported() {
         })
         .unwrap_err();
     let msg = err.to_string();
-    assert!(msg.starts_with("fatal error: all goroutines are asleep - deadlock!"), "{msg}");
+    assert!(
+        msg.starts_with("fatal error: all goroutines are asleep - deadlock!"),
+        "{msg}"
+    );
     assert!(msg.contains("[chan receive]"), "{msg}");
 }
 
@@ -421,4 +426,55 @@ fn ping_pong_many_pairs_all_ps() {
             assert_eq!(h.join().unwrap(), 200);
         }
     });
+}
+
+/// Four producers and four consumers on a buffered channel (the ManyToMany benchmark),
+/// repeated with growing N. Known open issue (scheduler, not channel): with 2 Ps and long runs
+/// a goroutine whose hand-off completed (`done` set) is never resumed, and the deadlock
+/// detector fires. Reproduce with `GORT_M2M_N=6000000 GORT_M2M_ROUNDS=100 cargo test
+/// --release -p gort --test chan_basic many_to_many` (1 P never fails). Defaults stay small.
+#[test]
+fn many_to_many_buffered_repeated() {
+    let procs = std::env::var("GORT_M2M_PROCS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(2);
+    let rounds = std::env::var("GORT_M2M_ROUNDS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(20);
+    let rt = rt(procs);
+    let big: u64 = std::env::var("GORT_M2M_N")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(20_000);
+    for r in 0..rounds {
+        let n = [1, 7, 100, 1000, big][r % 5];
+        rt.block_on(move || {
+            const P: u64 = 4;
+            let (tx, rx) = bounded::<u64>(128);
+            let ps: Vec<_> = (0..P)
+                .map(|p| {
+                    let tx = tx.clone();
+                    gort::go(move || {
+                        for i in (p..n).step_by(P as usize) {
+                            tx.send(i).unwrap();
+                        }
+                    })
+                })
+                .collect();
+            let cs: Vec<_> = (0..P)
+                .map(|_| {
+                    let rx = rx.clone();
+                    gort::go(move || rx.iter().sum::<u64>())
+                })
+                .collect();
+            for p in ps {
+                p.join().unwrap();
+            }
+            tx.close().unwrap();
+            let s: u64 = cs.into_iter().map(|c| c.join().unwrap()).sum();
+            assert_eq!(s, n * (n - 1) / 2);
+        });
+    }
 }

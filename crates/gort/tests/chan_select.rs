@@ -242,7 +242,11 @@ fn wake_one_of_many() {
             for (t, _) in &chans {
                 t.close().unwrap();
             }
-            let ok = senders.into_iter().map(|s| s.join().unwrap()).filter(|&b| b).count();
+            let ok = senders
+                .into_iter()
+                .map(|s| s.join().unwrap())
+                .filter(|&b| b)
+                .count();
             // One went to the select, `2 - pending` to us; the rest saw the close.
             assert_eq!(ok, 1 + (2 - pending));
         }

@@ -96,7 +96,11 @@ fn mutex_starvation_mode_serves_waiter() {
         });
         other.join().unwrap();
         hog.join().unwrap();
-        assert!(t0.elapsed() < Duration::from_secs(10), "starved: {:?}", t0.elapsed());
+        assert!(
+            t0.elapsed() < Duration::from_secs(10),
+            "starved: {:?}",
+            t0.elapsed()
+        );
     });
 }
 
@@ -217,11 +221,17 @@ fn once_and_once_cell() {
     });
     // A panicking initialiser leaves the cell empty; Once counts as done (Go).
     let c = OnceCell::<u8>::new();
-    assert!(std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| c.get_or_init(|| panic!("x")))).is_err());
+    assert!(std::panic::catch_unwind(std::panic::AssertUnwindSafe(
+        || c.get_or_init(|| panic!("x"))
+    ))
+    .is_err());
     assert_eq!(c.get(), None);
     assert_eq!(*c.get_or_init(|| 3), 3);
     let o = Once::new();
-    assert!(std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| o.call_once(|| panic!("x")))).is_err());
+    assert!(
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| o.call_once(|| panic!("x"))))
+            .is_err()
+    );
     assert!(o.is_completed());
 }
 

@@ -12,7 +12,7 @@
 //!
 //! Go's design (`runtime/chan.go`, `select.go`), kept nearly verbatim:
 //!
-//! * One [`Chan`](core::Chan) per channel: a `VecDeque` ring allocated once at creation with
+//! * One `Chan` (`core.rs`) per channel: a `VecDeque` ring allocated once at creation with
 //!   the channel's capacity, a closed flag and two FIFO wait queues (parked receivers and
 //!   senders), all under one spin lock that is never held across a park.
 //! * A blocked operation builds its waiter node (Go's sudog) **on its own stack**, links it,
@@ -21,9 +21,14 @@
 //!   parked senders takes the head and moves the first sender's value in at the tail.
 //! * `select` locks every distinct channel in address order, polls the arms in a random order,
 //!   and if none is ready links one node per arm, all pointing at one shared
-//!   [`Parking`](crate::sync::wait::Parking) record whose `selected` word a waker must claim
+//!   `Parking` record whose `selected` word a waker must claim
 //!   by CAS: the first channel wins, the others skip (and unlink) the stale nodes. See
 //!   [`select`] and the [`select!`](crate::select) macro.
+//! * A blocked operation spins briefly before parking when its P has nothing else to run and
+//!   the runtime has other Ps (`sync::shim::spin_wait_allowed`): a partner on another P then
+//!   usually completes the hand-off within the spin, sparing two OS-thread wake-ups. Go gets
+//!   this by moving the woken goroutine to the waker's P, which gort's no-migration rule
+//!   forbids.
 //! * `close` wakes every parked receiver (they get [`RecvError`]) and sender (they get their
 //!   value back in [`SendError`]).
 //!
@@ -198,13 +203,17 @@ impl<T> Receiver<T> {
 
 impl<T> Clone for Sender<T> {
     fn clone(&self) -> Self {
-        Sender { chan: self.chan.clone() }
+        Sender {
+            chan: self.chan.clone(),
+        }
     }
 }
 
 impl<T> Clone for Receiver<T> {
     fn clone(&self) -> Self {
-        Receiver { chan: self.chan.clone() }
+        Receiver {
+            chan: self.chan.clone(),
+        }
     }
 }
 

@@ -4,7 +4,7 @@
 //! distinct channel once, in address order (so two selects over the same channels cannot
 //! deadlock, and duplicates are fine); (3) try each arm in poll order, and take the first that
 //! is ready; (4) with no ready arm and no `default`, link one waiter node per arm, all sharing
-//! one [`Parking`] record, unlock, and park; (5) the first channel to claim the record wins
+//! one `Parking` record, unlock, and park; (5) the first channel to claim the record wins
 //! (CAS on `selected`); on wake-up, lock everything again and unlink the other nodes.
 //!
 //! Arms live in the caller's frame (the macro declares them as locals) and are handed over as
@@ -139,7 +139,11 @@ pub struct SendArm<'a, T> {
 impl<'a, T> RecvArm<'a, T> {
     /// An arm receiving from `r`.
     pub fn new<R: RecvTarget<Item = T> + ?Sized>(r: &'a R) -> Self {
-        RecvArm { chan: r.receiver().map(|r| &*r.chan), waiter: Waiter::new(None), result: None }
+        RecvArm {
+            chan: r.receiver().map(|r| &*r.chan),
+            waiter: Waiter::new(None),
+            result: None,
+        }
     }
 
     /// The result of the selected arm.
@@ -151,7 +155,11 @@ impl<'a, T> RecvArm<'a, T> {
 impl<'a, T> SendArm<'a, T> {
     /// An arm sending `v` on `s`.
     pub fn new<S: SendTarget<Item = T> + ?Sized>(s: &'a S, v: T) -> Self {
-        SendArm { chan: s.sender().map(|s| &*s.chan), waiter: Waiter::new(Some(v)), result: None }
+        SendArm {
+            chan: s.sender().map(|s| &*s.chan),
+            waiter: Waiter::new(Some(v)),
+            result: None,
+        }
     }
 
     /// The result of the selected arm.
@@ -265,7 +273,9 @@ impl<T> Arm for SendArm<'_, T> {
 
     fn finish(&mut self) {
         self.result = Some(if self.waiter.closed.get() {
-            Err(SendError(self.waiter.take().expect("value returned on close")))
+            Err(SendError(
+                self.waiter.take().expect("value returned on close"),
+            ))
         } else {
             Ok(())
         });

@@ -46,7 +46,9 @@ impl std::fmt::Debug for Cond {
 impl Cond {
     /// A condition with no waiters.
     pub fn new() -> Self {
-        Cond { waiters: SpinLock::new(WaitList::new()) }
+        Cond {
+            waiters: SpinLock::new(WaitList::new()),
+        }
     }
 
     /// Unlocks the guard's mutex, parks until signalled, and locks it again. As in Go, wake-ups

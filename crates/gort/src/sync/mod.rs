@@ -10,7 +10,7 @@
 //! # How
 //!
 //! Everything is built on one pattern (module `wait`): a waiter node on the parked
-//! goroutine's stack, linked into a spin-locked FIFO, and a [`Parking`](wait::Parking) record
+//! goroutine's stack, linked into a spin-locked FIFO, and a `Parking` record
 //! through which a waker claims the operation, writes its result and sets `done` before
 //! unparking. On top of it:
 //!

@@ -34,7 +34,8 @@ pub(crate) struct RawMutex {
 fn can_spin(iter: u32) -> bool {
     use std::sync::OnceLock;
     static MULTI: OnceLock<bool> = OnceLock::new();
-    iter < 4 && *MULTI.get_or_init(|| std::thread::available_parallelism().map_or(1, |n| n.get()) > 1)
+    iter < 4
+        && *MULTI.get_or_init(|| std::thread::available_parallelism().map_or(1, |n| n.get()) > 1)
 }
 
 fn do_spin() {
@@ -48,7 +49,10 @@ fn do_spin() {
 
 impl RawMutex {
     pub(crate) fn new() -> Self {
-        RawMutex { state: AtomicI32::new(0), sema: Sema::new() }
+        RawMutex {
+            state: AtomicI32::new(0),
+            sema: Sema::new(),
+        }
     }
 
     #[inline]
@@ -57,12 +61,18 @@ impl RawMutex {
         if old & (LOCKED | STARVING) != 0 {
             return false;
         }
-        self.state.compare_exchange(old, old | LOCKED, Acquire, Relaxed).is_ok()
+        self.state
+            .compare_exchange(old, old | LOCKED, Acquire, Relaxed)
+            .is_ok()
     }
 
     #[inline]
     pub(crate) fn lock(&self, at: &'static Location<'static>) {
-        if self.state.compare_exchange(0, LOCKED, Acquire, Relaxed).is_ok() {
+        if self
+            .state
+            .compare_exchange(0, LOCKED, Acquire, Relaxed)
+            .is_ok()
+        {
             return;
         }
         self.lock_slow(at);
@@ -82,7 +92,10 @@ impl RawMutex {
                 if !awoke
                     && old & WOKEN == 0
                     && old >> WAITER_SHIFT != 0
-                    && self.state.compare_exchange(old, old | WOKEN, Relaxed, Relaxed).is_ok()
+                    && self
+                        .state
+                        .compare_exchange(old, old | WOKEN, Relaxed, Relaxed)
+                        .is_ok()
                 {
                     awoke = true;
                 }
@@ -106,7 +119,11 @@ impl RawMutex {
                 assert!(new & WOKEN != 0, "sync: inconsistent mutex state");
                 new &= !WOKEN;
             }
-            if self.state.compare_exchange(old, new, AcqRel, Relaxed).is_ok() {
+            if self
+                .state
+                .compare_exchange(old, new, AcqRel, Relaxed)
+                .is_ok()
+            {
                 if old & (LOCKED | STARVING) == 0 {
                     return; // locked with CAS
                 }
@@ -148,7 +165,10 @@ impl RawMutex {
 
     #[cold]
     fn unlock_slow(&self, new: i32) {
-        assert!((new + LOCKED) & LOCKED != 0, "fatal error: sync: unlock of unlocked mutex");
+        assert!(
+            (new + LOCKED) & LOCKED != 0,
+            "fatal error: sync: unlock of unlocked mutex"
+        );
         if new & STARVING == 0 {
             let mut old = new;
             loop {
@@ -157,7 +177,11 @@ impl RawMutex {
                     return;
                 }
                 let new = (old - (1 << WAITER_SHIFT)) | WOKEN;
-                if self.state.compare_exchange(old, new, Release, Relaxed).is_ok() {
+                if self
+                    .state
+                    .compare_exchange(old, new, Release, Relaxed)
+                    .is_ok()
+                {
                     self.sema.release(false);
                     return;
                 }
@@ -201,7 +225,10 @@ unsafe impl<T: ?Sized + Sync> Sync for MutexGuard<'_, T> {}
 impl<T> Mutex<T> {
     /// A new unlocked mutex.
     pub fn new(v: T) -> Self {
-        Mutex { raw: RawMutex::new(), data: UnsafeCell::new(v) }
+        Mutex {
+            raw: RawMutex::new(),
+            data: UnsafeCell::new(v),
+        }
     }
 
     /// Consumes the mutex, returning the value.

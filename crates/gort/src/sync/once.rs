@@ -40,7 +40,10 @@ impl Drop for Unlock<'_> {
 impl Once {
     /// A fresh `Once`.
     pub fn new() -> Self {
-        Once { done: AtomicBool::new(false), m: RawMutex::new() }
+        Once {
+            done: AtomicBool::new(false),
+            m: RawMutex::new(),
+        }
     }
 
     /// Calls `f` if no call has run it yet. As in Go, if `f` panics the `Once` counts as done.
@@ -98,7 +101,11 @@ impl<T: std::fmt::Debug> std::fmt::Debug for OnceCell<T> {
 impl<T> OnceCell<T> {
     /// An empty cell.
     pub fn new() -> Self {
-        OnceCell { done: AtomicBool::new(false), m: RawMutex::new(), val: UnsafeCell::new(None) }
+        OnceCell {
+            done: AtomicBool::new(false),
+            m: RawMutex::new(),
+            val: UnsafeCell::new(None),
+        }
     }
 
     /// The value, if initialised.

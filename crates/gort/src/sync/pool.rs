@@ -62,16 +62,26 @@ fn nslots() -> usize {
 impl<T> Pool<T> {
     /// A pool whose `get` calls `new` when empty.
     pub fn new(new: impl Fn() -> T + Send + Sync + 'static) -> Self {
-        Pool { slots: Self::make_slots(), new: Some(Box::new(new)) }
+        Pool {
+            slots: Self::make_slots(),
+            new: Some(Box::new(new)),
+        }
     }
 
     /// A pool without a constructor: use [`try_get`](Self::try_get).
     pub fn empty() -> Self {
-        Pool { slots: Self::make_slots(), new: None }
+        Pool {
+            slots: Self::make_slots(),
+            new: None,
+        }
     }
 
     fn make_slots() -> Box<[Slot<T>]> {
-        (0..nslots().max(1)).map(|_| Slot { items: SpinLock::new(Vec::new()) }).collect()
+        (0..nslots().max(1))
+            .map(|_| Slot {
+                items: SpinLock::new(Vec::new()),
+            })
+            .collect()
     }
 
     fn home(&self) -> usize {
@@ -92,7 +102,10 @@ impl<T> Pool<T> {
     pub fn get(&self) -> T {
         match self.try_get() {
             Some(v) => v,
-            None => (self.new.as_ref().expect("sync: Pool::get on an empty pool without new"))(),
+            None => (self
+                .new
+                .as_ref()
+                .expect("sync: Pool::get on an empty pool without new"))(),
         }
     }
 

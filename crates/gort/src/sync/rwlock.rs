@@ -66,7 +66,8 @@ impl<T: ?Sized> RwLock<T> {
     pub fn read(&self) -> RwLockReadGuard<'_, T> {
         if self.reader_count.fetch_add(1, AcqRel) + 1 < 0 {
             // A writer is pending: wait for it.
-            self.reader_sem.acquire(false, WaitReason::SyncRWMutexRLock, Location::caller());
+            self.reader_sem
+                .acquire(false, WaitReason::SyncRWMutexRLock, Location::caller());
         }
         RwLockReadGuard { lock: self }
     }
@@ -78,7 +79,10 @@ impl<T: ?Sized> RwLock<T> {
             if c < 0 {
                 return None;
             }
-            match self.reader_count.compare_exchange(c, c + 1, Acquire, Relaxed) {
+            match self
+                .reader_count
+                .compare_exchange(c, c + 1, Acquire, Relaxed)
+            {
                 Ok(_) => return Some(RwLockReadGuard { lock: self }),
                 Err(x) => c = x,
             }
@@ -94,7 +98,8 @@ impl<T: ?Sized> RwLock<T> {
         let r = self.reader_count.fetch_sub(MAX_READERS, AcqRel);
         // Wait for active readers.
         if r != 0 && self.reader_wait.fetch_add(r, AcqRel) + r != 0 {
-            self.writer_sem.acquire(false, WaitReason::SyncRWMutexLock, at);
+            self.writer_sem
+                .acquire(false, WaitReason::SyncRWMutexLock, at);
         }
         RwLockWriteGuard { lock: self }
     }
@@ -104,7 +109,11 @@ impl<T: ?Sized> RwLock<T> {
         if !self.w.try_lock() {
             return None;
         }
-        if self.reader_count.compare_exchange(0, -MAX_READERS, Acquire, Relaxed).is_err() {
+        if self
+            .reader_count
+            .compare_exchange(0, -MAX_READERS, Acquire, Relaxed)
+            .is_err()
+        {
             // SAFETY: we locked `w` just above.
             unsafe { self.w.unlock() };
             return None;
@@ -120,7 +129,10 @@ impl<T: ?Sized> RwLock<T> {
     fn read_unlock(&self) {
         let r = self.reader_count.fetch_sub(1, AcqRel) - 1;
         if r < 0 {
-            assert!(r + 1 != 0 && r + 1 != -MAX_READERS, "fatal error: sync: RUnlock of unlocked RWMutex");
+            assert!(
+                r + 1 != 0 && r + 1 != -MAX_READERS,
+                "fatal error: sync: RUnlock of unlocked RWMutex"
+            );
             // A writer is pending; the last departing reader wakes it.
             if self.reader_wait.fetch_sub(1, AcqRel) - 1 == 0 {
                 self.writer_sem.release(false);
@@ -131,7 +143,10 @@ impl<T: ?Sized> RwLock<T> {
     fn write_unlock(&self) {
         // Announce to readers there is no active writer.
         let r = self.reader_count.fetch_add(MAX_READERS, AcqRel) + MAX_READERS;
-        assert!(r < MAX_READERS, "fatal error: sync: Unlock of unlocked RWMutex");
+        assert!(
+            r < MAX_READERS,
+            "fatal error: sync: Unlock of unlocked RWMutex"
+        );
         // Unblock the readers that arrived meanwhile.
         for _ in 0..r {
             self.reader_sem.release(false);

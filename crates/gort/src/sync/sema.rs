@@ -20,9 +20,13 @@ pub(crate) struct Sema {
 }
 
 impl Sema {
-
     pub(crate) fn new() -> Sema {
-        Sema { state: SpinLock::new(State { count: 0, waiters: WaitList::new() }) }
+        Sema {
+            state: SpinLock::new(State {
+                count: 0,
+                waiters: WaitList::new(),
+            }),
+        }
     }
 
     /// Takes one unit, parking until one is released. `lifo` queues at the front (a mutex
@@ -71,4 +75,3 @@ impl Sema {
         }
     }
 }
-

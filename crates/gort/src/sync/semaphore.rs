@@ -34,7 +34,12 @@ impl std::fmt::Debug for Semaphore {
 impl Semaphore {
     /// A semaphore with `n` units available.
     pub fn new(n: u64) -> Self {
-        Semaphore { state: SpinLock::new(State { avail: n, waiters: WaitList::new() }) }
+        Semaphore {
+            state: SpinLock::new(State {
+                avail: n,
+                waiters: WaitList::new(),
+            }),
+        }
     }
 
     /// Takes `n` units, parking until they are available (in FIFO order).

@@ -27,13 +27,20 @@ unsafe impl<T: Send> Send for SpinLock<T> {}
 
 impl<T> SpinLock<T> {
     pub(crate) fn new(v: T) -> Self {
-        SpinLock { locked: AtomicBool::new(false), data: UnsafeCell::new(v) }
+        SpinLock {
+            locked: AtomicBool::new(false),
+            data: UnsafeCell::new(v),
+        }
     }
 
     /// Acquires the lock without a guard (for `select`, which locks several channels).
     #[inline]
     pub(crate) fn raw_lock(&self) {
-        if self.locked.compare_exchange_weak(false, true, Acquire, Relaxed).is_ok() {
+        if self
+            .locked
+            .compare_exchange_weak(false, true, Acquire, Relaxed)
+            .is_ok()
+        {
             return;
         }
         self.lock_slow();
@@ -47,7 +54,11 @@ impl<T> SpinLock<T> {
                 spin(step);
                 step = (step + 1).min(16);
             }
-            if self.locked.compare_exchange_weak(false, true, Acquire, Relaxed).is_ok() {
+            if self
+                .locked
+                .compare_exchange_weak(false, true, Acquire, Relaxed)
+                .is_ok()
+            {
                 return;
             }
         }

@@ -34,8 +34,13 @@ use std::panic::Location;
 use std::ptr;
 use std::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed, Release};
 
-use super::shim::{park, AtomicBool, AtomicUsize, Unparker};
+use super::shim::{park, spin_wait_allowed, AtomicBool, AtomicUsize, Unparker};
 use crate::WaitReason;
+
+/// Spin-wait budget before parking: rounds of `SPIN_PAUSES` CPU pause hints (a few
+/// microseconds, about one cross-P hand-off round trip a few times over).
+const SPIN_ROUNDS: u32 = 64;
+const SPIN_PAUSES: u32 = 8;
 
 /// No case selected yet.
 pub(crate) const NONE: usize = usize::MAX;
@@ -51,13 +56,19 @@ impl Parking {
     /// A fresh record for the calling goroutine.
     #[inline]
     pub(crate) fn new() -> Parking {
-        Parking { selected: AtomicUsize::new(NONE), done: AtomicBool::new(false), unparker: Unparker::current() }
+        Parking {
+            selected: AtomicUsize::new(NONE),
+            done: AtomicBool::new(false),
+            unparker: Unparker::current(),
+        }
     }
 
     /// Claims this operation for `case`; false if some other waker already did.
     #[inline]
     pub(crate) fn try_claim(&self, case: usize) -> bool {
-        self.selected.compare_exchange(NONE, case, AcqRel, Relaxed).is_ok()
+        self.selected
+            .compare_exchange(NONE, case, AcqRel, Relaxed)
+            .is_ok()
     }
 
     /// The case a waker claimed (valid after [`wait`](Self::wait)).
@@ -83,7 +94,23 @@ impl Parking {
     /// so the extension point for deadlines (timed operations will race a timer's claim here).
     #[inline]
     pub(crate) fn wait(&self, reason: WaitReason, at: &'static Location<'static>) {
-        while !self.done.load(Acquire) {
+        // Spin-then-park: see `shim::spin_wait_allowed`. A hand-off that arrives while we spin
+        // costs the waker an unpark of a running goroutine (a permit, no thread wake-up); the
+        // permit makes one later park return early, which the loop below absorbs.
+        loop {
+            let mut round = 0;
+            while round < SPIN_ROUNDS && spin_wait_allowed() {
+                if self.done.load(Acquire) {
+                    return;
+                }
+                for _ in 0..SPIN_PAUSES {
+                    std::hint::spin_loop();
+                }
+                round += 1;
+            }
+            if self.done.load(Acquire) {
+                return;
+            }
             park(reason, at);
         }
     }
@@ -98,7 +125,11 @@ pub(crate) struct Links<N> {
 
 impl<N> Links<N> {
     pub(crate) const fn new() -> Self {
-        Links { prev: Cell::new(ptr::null()), next: Cell::new(ptr::null()), linked: Cell::new(false) }
+        Links {
+            prev: Cell::new(ptr::null()),
+            next: Cell::new(ptr::null()),
+            linked: Cell::new(false),
+        }
     }
 }
 
@@ -125,7 +156,10 @@ unsafe impl<N> Send for WaitList<N> {}
 
 impl<N: Node> WaitList<N> {
     pub(crate) const fn new() -> Self {
-        WaitList { head: ptr::null(), tail: ptr::null() }
+        WaitList {
+            head: ptr::null(),
+            tail: ptr::null(),
+        }
     }
 
     #[inline]
@@ -235,7 +269,11 @@ pub(crate) struct PlainWaiter {
 
 impl PlainWaiter {
     pub(crate) fn new(want: u64) -> Self {
-        PlainWaiter { parking: Parking::new(), want: Cell::new(want), links: Links::new() }
+        PlainWaiter {
+            parking: Parking::new(),
+            want: Cell::new(want),
+            links: Links::new(),
+        }
     }
 }
 

@@ -37,14 +37,22 @@ impl Default for WaitGroup {
 impl std::fmt::Debug for WaitGroup {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let s = self.state.load(Relaxed);
-        write!(f, "WaitGroup {{ counter: {}, waiters: {} }}", (s >> 32) as i32, s as u32)
+        write!(
+            f,
+            "WaitGroup {{ counter: {}, waiters: {} }}",
+            (s >> 32) as i32,
+            s as u32
+        )
     }
 }
 
 impl WaitGroup {
     /// A group with counter zero.
     pub fn new() -> Self {
-        WaitGroup { state: AtomicU64::new(0), sema: Sema::new() }
+        WaitGroup {
+            state: AtomicU64::new(0),
+            sema: Sema::new(),
+        }
     }
 
     /// Adds `delta` (may be negative) to the counter; at zero, releases every waiter.
@@ -53,7 +61,10 @@ impl WaitGroup {
     /// If the counter goes negative, or on Go's misuse check (`add` racing `wait` while the
     /// counter is zero).
     pub fn add(&self, delta: i32) {
-        let state = self.state.fetch_add((delta as i64 as u64) << 32, AcqRel).wrapping_add((delta as i64 as u64) << 32);
+        let state = self
+            .state
+            .fetch_add((delta as i64 as u64) << 32, AcqRel)
+            .wrapping_add((delta as i64 as u64) << 32);
         let v = (state >> 32) as i32;
         let w = state as u32;
         assert!(v >= 0, "sync: negative WaitGroup counter");
@@ -66,7 +77,10 @@ impl WaitGroup {
         }
         // Counter is 0 and there are waiters: no new waiter can arrive (wait returns at once
         // on a zero counter), so reset the state and wake them all.
-        assert!(self.state.load(Relaxed) == state, "sync: WaitGroup misuse: Add called concurrently with Wait");
+        assert!(
+            self.state.load(Relaxed) == state,
+            "sync: WaitGroup misuse: Add called concurrently with Wait"
+        );
         self.state.store(0, Relaxed);
         for _ in 0..w {
             self.sema.release(false);
@@ -87,7 +101,10 @@ impl WaitGroup {
             if (state >> 32) as i32 == 0 {
                 return;
             }
-            match self.state.compare_exchange(state, state + 1, AcqRel, Acquire) {
+            match self
+                .state
+                .compare_exchange(state, state + 1, AcqRel, Acquire)
+            {
                 Ok(_) => {
                     self.sema.acquire(false, WaitReason::SemAcquire, at);
                     return;
