@@ -24,11 +24,10 @@
 //!   `Parking` record whose `selected` word a waker must claim
 //!   by CAS: the first channel wins, the others skip (and unlink) the stale nodes. See
 //!   [`select`] and the [`select!`](crate::select) macro.
-//! * A blocked operation spins briefly before parking when its P has nothing else to run and
-//!   the runtime has other Ps (`sync::shim::spin_wait_allowed`): a partner on another P then
-//!   usually completes the hand-off within the spin, sparing two OS-thread wake-ups. Go gets
-//!   this by moving the woken goroutine to the waker's P, which gort's no-migration rule
-//!   forbids.
+//! * A blocked operation parks at once. Cross-P hand-offs (Go avoids many by moving the woken
+//!   goroutine to the waker's P, which gort's no-migration rule forbids) stay cheap because an
+//!   M that runs out of work spins briefly before it sleeps (`sched/worker.rs`), so a wake-up
+//!   usually finds it awake.
 //! * `close` wakes every parked receiver (they get [`RecvError`]) and sender (they get their
 //!   value back in [`SendError`]).
 //!

@@ -142,16 +142,21 @@ impl Shared {
         {
             return;
         }
-        let pid = self.idle_ps.lock().unwrap().pop();
-        match pid {
+        let mut idle = self.idle_ps.lock().unwrap();
+        match idle.pop() {
             Some(pid) => {
+                // Hand over the spinning token while holding the idle-list lock: `unidle`
+                // (which takes the same lock) then either finds the P still listed, or finds
+                // the token already set, never "not listed, no token yet".
                 let p = &self.ps[pid];
                 p.woken_spinning.store(true, Release);
                 p.idle.store(false, SeqCst);
                 self.npidle.fetch_sub(1, SeqCst);
+                drop(idle);
                 p.unpark_m();
             }
             None => {
+                drop(idle);
                 self.nmspinning.fetch_sub(1, SeqCst);
             }
         }

@@ -79,31 +79,3 @@ pub(crate) fn yield_now() {
     #[cfg(test)]
     shuttle::thread::yield_now();
 }
-
-/// True when a goroutine about to park may spin-wait a little first: the runtime has more
-/// than one P and this P has nothing else to run (no `runnext`, empty ring, no pinned or
-/// inbox goroutines). Then the partner of a channel operation, if running at all, runs on
-/// another P, and a brief spin usually sees the hand-off and saves two thread wake-ups
-/// (Go gets the same effect by moving the woken goroutine to the waker's P, which gort's
-/// no-migration rule forbids). Reads scheduler state; never changes it.
-#[inline]
-pub(crate) fn spin_wait_allowed() -> bool {
-    #[cfg(not(test))]
-    {
-        use std::sync::atomic::Ordering::Relaxed;
-        let Some(c) = crate::sched::park::ctx() else {
-            return false;
-        };
-        if c.g().is_none() {
-            return false;
-        }
-        let p = c.p();
-        c.shared().nprocs() > 1
-            && p.runnext.load(Relaxed).is_null()
-            && p.ring.is_empty()
-            && p.pinned_len.load(Relaxed) == 0
-            && !p.inbox_nonempty()
-    }
-    #[cfg(test)]
-    false
-}

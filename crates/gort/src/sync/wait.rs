@@ -34,13 +34,8 @@ use std::panic::Location;
 use std::ptr;
 use std::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed, Release};
 
-use super::shim::{park, spin_wait_allowed, AtomicBool, AtomicUsize, Unparker};
+use super::shim::{park, AtomicBool, AtomicUsize, Unparker};
 use crate::WaitReason;
-
-/// Spin-wait budget before parking: rounds of `SPIN_PAUSES` CPU pause hints (a few
-/// microseconds, about one cross-P hand-off round trip a few times over).
-const SPIN_ROUNDS: u32 = 64;
-const SPIN_PAUSES: u32 = 8;
 
 /// No case selected yet.
 pub(crate) const NONE: usize = usize::MAX;
@@ -94,23 +89,12 @@ impl Parking {
     /// so the extension point for deadlines (timed operations will race a timer's claim here).
     #[inline]
     pub(crate) fn wait(&self, reason: WaitReason, at: &'static Location<'static>) {
-        // Spin-then-park: see `shim::spin_wait_allowed`. A hand-off that arrives while we spin
-        // costs the waker an unpark of a running goroutine (a permit, no thread wake-up); the
-        // permit makes one later park return early, which the loop below absorbs.
-        loop {
-            let mut round = 0;
-            while round < SPIN_ROUNDS && spin_wait_allowed() {
-                if self.done.load(Acquire) {
-                    return;
-                }
-                for _ in 0..SPIN_PAUSES {
-                    std::hint::spin_loop();
-                }
-                round += 1;
-            }
-            if self.done.load(Acquire) {
-                return;
-            }
+        // Park until completed. A spin-then-park variant (spinning while the P had nothing
+        // else to run) was removed: with 2 Ps it made a many-to-many stress test hang (a lost
+        // wake-up not yet explained, see the closing note of the channels issue); the M's own
+        // bounded spin before sleeping (`sched/worker.rs`, IDLE_SPIN) keeps cross-P hand-offs
+        // off the futex path instead.
+        while !self.done.load(Acquire) {
             park(reason, at);
         }
     }
