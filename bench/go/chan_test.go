@@ -7,7 +7,7 @@ import (
 	"testing"
 )
 
-var sink uint64
+var chanSink uint64
 
 func BenchmarkChanPingPong(b *testing.B) {
 	c1, c2 := make(chan uint64), make(chan uint64)
@@ -19,7 +19,7 @@ func BenchmarkChanPingPong(b *testing.B) {
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		c1 <- uint64(i)
-		sink = <-c2
+		chanSink = <-c2
 	}
 	b.StopTimer()
 	close(c1)
@@ -34,7 +34,7 @@ func BenchmarkChanBuffered1P1C(b *testing.B) {
 		}
 	}()
 	for i := 0; i < n; i++ {
-		sink = <-c
+		chanSink = <-c
 	}
 }
 
@@ -67,7 +67,7 @@ func BenchmarkChanManyToMany(b *testing.B) {
 	pw.Wait()
 	close(c)
 	cw.Wait()
-	sink = sums[0]
+	chanSink = sums[0]
 }
 
 func BenchmarkSelect2(b *testing.B) {
@@ -85,9 +85,9 @@ func BenchmarkSelect2(b *testing.B) {
 	for i := 0; i < n; i++ {
 		select {
 		case v := <-a:
-			sink = v
+			chanSink = v
 		case v := <-c:
-			sink = v
+			chanSink = v
 		}
 	}
 }
@@ -106,13 +106,13 @@ func BenchmarkSelect4(b *testing.B) {
 	for i := 0; i < n; i++ {
 		select {
 		case v := <-cs[0]:
-			sink = v
+			chanSink = v
 		case v := <-cs[1]:
-			sink = v
+			chanSink = v
 		case v := <-cs[2]:
-			sink = v
+			chanSink = v
 		case v := <-cs[3]:
-			sink = v
+			chanSink = v
 		}
 	}
 }
@@ -133,7 +133,7 @@ func BenchmarkMutexContended4(b *testing.B) {
 		}()
 	}
 	wg.Wait()
-	sink = x
+	chanSink = x
 }
 
 func BenchmarkWaitGroup4(b *testing.B) {

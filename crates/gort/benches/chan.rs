@@ -1,11 +1,10 @@
 //! Channel, select and sync benchmarks with Go equivalents in `bench/go/chan_test.go`
-//! (same names). Prints Go-format lines (`BenchmarkX-P  N  T ns/op`) so that benchstat and
-//! `gort benchstat` can compare the two. A tiny local timing loop grows N like `go test` until
-//! a run takes `GORT_BENCHTIME` seconds (default 1). crossbeam-channel and flume variants
-//! block the OS thread (they do not know about goroutines), so they run between goroutines on
-//! different Ps only.
+//! (same names), on gort's own benchmark harness (`gort::testing`, Go's flags and output
+//! format). crossbeam-channel and flume variants block the OS thread (they do not know about
+//! goroutines), so their partner runs on the blocking pool.
 //!
-//! Run: `cargo bench -p gort --bench chan [filter]`.
+//! Run: `cargo bench -p gort --bench chan -- -benchmem`, or side by side with Go:
+//! `cargo run --release -p gort-cli -- bench --compare-go --target runtime --target chan`.
 
 use std::hint::black_box;
 use std::sync::Arc;
@@ -14,31 +13,20 @@ use std::time::{Duration, Instant};
 use gort::chan::bounded;
 use gort::sync::{Mutex, WaitGroup};
 
+use gort::testing::B;
+
+#[global_allocator]
+static A: gort::alloc::CountingAlloc = gort::alloc::CountingAlloc::system();
+
 type Bench = fn(u64) -> Duration;
 
-fn run(rt: &gort::Runtime, name: &str, f: Bench, procs: usize) {
-    let target = std::env::var("GORT_BENCHTIME")
-        .ok()
-        .and_then(|s| s.trim_end_matches('s').parse::<f64>().ok())
-        .map_or(Duration::from_secs(1), Duration::from_secs_f64);
-    let mut n: u64 = 1;
-    loop {
-        if std::env::var_os("GORT_BENCH_TRACE").is_some() {
-            eprintln!("{name} n={n}");
-        }
-        let d = rt.block_on(move || f(n));
-        if d >= target || n >= 1_000_000_000 {
-            println!(
-                "Benchmark{name}-{procs}\t{n:>10}\t{:>12.1} ns/op",
-                d.as_nanos() as f64 / n as f64
-            );
-            return;
-        }
-        // Go's predictNumber: aim 20% past the target, grow at most 100x.
-        let per = (d.as_nanos().max(1) as f64) / n as f64;
-        let want = (target.as_nanos() as f64 * 1.2 / per) as u64;
-        n = want.clamp(n + 1, n * 100);
-    }
+/// Runs one of the timed bodies below under the benchmark harness, inside a goroutine (as Go
+/// runs a benchmark body). Each body times its own loop, leaving out its set-up; the harness
+/// times the whole call, so set-up (a goroutine or two, a channel) is in ns/op, amortised
+/// over b.N.
+fn harness(b: &mut B, f: Bench) {
+    let n = b.n();
+    gort::go(move || f(n)).join().unwrap();
 }
 
 fn ping_pong(n: u64) -> Duration {
@@ -272,35 +260,53 @@ fn flume_buffered_1p1c(n: u64) -> Duration {
     d
 }
 
+fn bench_chan_ping_pong(b: &mut B) {
+    harness(b, ping_pong)
+}
+fn bench_chan_buffered_1p1c(b: &mut B) {
+    harness(b, buffered_1p1c)
+}
+fn bench_chan_many_to_many(b: &mut B) {
+    harness(b, many_to_many)
+}
+fn bench_select2(b: &mut B) {
+    harness(b, select2)
+}
+fn bench_select4(b: &mut B) {
+    harness(b, select4)
+}
+fn bench_mutex_contended4(b: &mut B) {
+    harness(b, mutex4)
+}
+fn bench_wait_group4(b: &mut B) {
+    harness(b, waitgroup)
+}
+fn bench_crossbeam_ping_pong(b: &mut B) {
+    harness(b, crossbeam_ping_pong)
+}
+fn bench_crossbeam_buffered_1p1c(b: &mut B) {
+    harness(b, crossbeam_buffered_1p1c)
+}
+fn bench_flume_ping_pong(b: &mut B) {
+    harness(b, flume_ping_pong)
+}
+fn bench_flume_buffered_1p1c(b: &mut B) {
+    harness(b, flume_buffered_1p1c)
+}
+
 fn main() {
-    let filter: Vec<String> = std::env::args()
-        .skip(1)
-        .filter(|a| !a.starts_with('-'))
-        .collect();
-    let procs = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let rt = gort::Builder::new().gomaxprocs(procs).build().unwrap();
-    let benches: &[(&str, Bench, bool)] = &[
-        ("ChanPingPong", ping_pong, false),
-        ("ChanBuffered1P1C", buffered_1p1c, false),
-        ("ChanManyToMany", many_to_many, false),
-        ("Select2", select2, false),
-        ("Select4", select4, false),
-        ("MutexContended4", mutex4, false),
-        ("WaitGroup4", waitgroup, false),
-        ("CrossbeamPingPong", crossbeam_ping_pong, true),
-        ("CrossbeamBuffered1P1C", crossbeam_buffered_1p1c, true),
-        ("FlumePingPong", flume_ping_pong, true),
-        ("FlumeBuffered1P1C", flume_buffered_1p1c, true),
-    ];
-    println!("goos: linux\ngoarch: amd64\npkg: gort/chan");
-    for (name, f, needs_two_ps) in benches {
-        if !filter.is_empty() && !filter.iter().any(|p| name.contains(p.as_str())) {
-            continue;
-        }
-        if *needs_two_ps && procs < 2 {
-            continue;
-        }
-        run(&rt, name, *f, procs);
-    }
-    println!("PASS");
+    // Explicit names: they must match bench/go/chan_test.go for side-by-side comparison.
+    gort::testing::main(&[
+        ("ChanPingPong", bench_chan_ping_pong as fn(&mut B)),
+        ("ChanBuffered1P1C", bench_chan_buffered_1p1c),
+        ("ChanManyToMany", bench_chan_many_to_many),
+        ("Select2", bench_select2),
+        ("Select4", bench_select4),
+        ("MutexContended4", bench_mutex_contended4),
+        ("WaitGroup4", bench_wait_group4),
+        ("CrossbeamPingPong", bench_crossbeam_ping_pong),
+        ("CrossbeamBuffered1P1C", bench_crossbeam_buffered_1p1c),
+        ("FlumePingPong", bench_flume_ping_pong),
+        ("FlumeBuffered1P1C", bench_flume_buffered_1p1c),
+    ]);
 }
