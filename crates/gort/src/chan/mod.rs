@@ -58,7 +58,7 @@
 //!   `buf` is full (always, for cap 0). Both queues only hold nodes of parked operations.
 //! * All channel state is accessed under the spin lock (Acquire on lock, Release on unlock),
 //!   which orders a send before the matching receive, a close before the receive that sees
-//!   it, and the k-th receive before the (k+C)-th send completes (`MEMORY_MODEL.md`).
+//!   it, and the k-th receive before the (k+C)-th send completes (the memory-model section of `docs/DESIGN.md`).
 //! * A value handed to a parked operation is published by `done.store(Release)` and read
 //!   after `done.load(Acquire)`.
 //! * Timed operations (the timers issue) will add a deadline to `Parking::wait`, racing the
