@@ -213,7 +213,41 @@ fn main() {
         t0.elapsed().as_secs_f64() * 1e6 / 8000.0
     );
 
-    section("11. MemStats (Go's runtime.ReadMemStats, from the counting allocator)");
+    section("11. channels and select: the concurrent prime sieve");
+    let (tx, mut rx) = gort::chan::bounded::<u64>(0);
+    gort::go(move || {
+        for i in 2.. {
+            if tx.send(i).is_err() {
+                break;
+            }
+        }
+    });
+    let mut primes = Vec::new();
+    for _ in 0..15 {
+        let p = rx.recv().unwrap();
+        primes.push(p);
+        let (tx2, rx2) = gort::chan::bounded::<u64>(0);
+        let input = rx;
+        // Each filter goroutine drops the multiples of its prime.
+        gort::go(move || {
+            for v in &input {
+                if v % p != 0 && tx2.send(v).is_err() {
+                    break;
+                }
+            }
+        });
+        rx = rx2;
+    }
+    println!("first 15 primes through a chain of 15 filter goroutines: {primes:?}");
+    let (a_tx, a_rx) = gort::chan::bounded::<&str>(1);
+    let (_b_tx, b_rx) = gort::chan::bounded::<&str>(1);
+    a_tx.send("from a").unwrap();
+    gort::select! {
+        recv(a_rx) -> v => println!("select picked the ready arm: {:?}", v),
+        recv(b_rx) -> v => println!("unexpected: {:?}", v),
+    }
+
+    section("12. MemStats (Go's runtime.ReadMemStats, from the counting allocator)");
     let m = gort::alloc::read_mem_stats();
     println!(
         "Mallocs={} Frees={} HeapAlloc={} KiB TotalAlloc={} KiB StackInuse={} KiB RSS={} KiB",
