@@ -189,19 +189,29 @@ impl P {
         !self.inbox.load(Relaxed).is_null()
     }
 
-    /// Owner only: takes every queued wake-up, oldest first.
+    /// Owner only: takes every queued wake-up, oldest first (no allocation: the stack is
+    /// reversed in place, then appended).
     pub(crate) fn take_inbox(&self, out: &mut VecDeque<GRef>) -> usize {
         let mut p = self.inbox.swap(std::ptr::null_mut(), Acquire);
-        let mut batch = Vec::new();
+        // Reverse the (newest-first) list through the intrusive links.
+        let mut rev: *mut G = std::ptr::null_mut();
         while !p.is_null() {
-            // SAFETY: every pointer in the stack came from Arc::into_raw in push_inbox, and the
-            // swap made us its only owner.
-            let g = unsafe { Arc::from_raw(p) };
-            p = g.inbox_next.swap(std::ptr::null_mut(), Relaxed);
-            batch.push(g);
+            // SAFETY: every pointer in the stack came from Arc::into_raw in push_inbox and the
+            // swap made us the only owner of the list; nodes stay alive (we hold their refs).
+            let next = unsafe { (*p).inbox_next.load(Relaxed) };
+            // SAFETY: as above.
+            unsafe { (*p).inbox_next.store(rev, Relaxed) };
+            rev = p;
+            p = next;
         }
-        let n = batch.len();
-        out.extend(batch.into_iter().rev());
+        let mut n = 0;
+        while !rev.is_null() {
+            // SAFETY: as above; from_raw takes back the reference push_inbox gave away.
+            let g = unsafe { Arc::from_raw(rev) };
+            rev = g.inbox_next.swap(std::ptr::null_mut(), Relaxed);
+            out.push_back(g);
+            n += 1;
+        }
         n
     }
 

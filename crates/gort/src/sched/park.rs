@@ -108,7 +108,8 @@ pub(crate) fn park_at(reason: WaitReason, at: &'static Location<'static>) {
     }
     g.wait_reason.store(reason as u8, Relaxed);
     g.parked_at.store(at as *const _ as *mut _, Relaxed);
-    g.wait_since.store(c.shared().nanotime(), Relaxed);
+    g.wait_since
+        .store(c.shared().coarse_ns.load(Relaxed), Relaxed);
     c.switch.set(Switch::Park);
     // SAFETY: we are this goroutine, running on its own stack.
     unsafe { g.suspend() };

@@ -46,6 +46,10 @@ pub(crate) struct Shared {
     pub(crate) blocking: BlockingPool,
     pub(crate) shutdown: AtomicBool,
     pub(crate) start: Instant,
+    /// A coarse clock (ns since `start`) for park timestamps: updated by sysmon every tick
+    /// (at most 10 ms apart while any P runs) and by each M leaving idle, so parking reads no
+    /// clock. Goroutine dumps only print waits of a minute or more.
+    pub(crate) coarse_ns: AtomicU64,
     pub(crate) godebug: GoDebug,
     pub(crate) detect_deadlock: bool,
     /// Set once a deadlock is found: the report (Go's message and the goroutine list).
@@ -81,6 +85,7 @@ impl Shared {
             blocking: BlockingPool::new(),
             shutdown: AtomicBool::new(false),
             start: Instant::now(),
+            coarse_ns: AtomicU64::new(0),
             godebug,
             detect_deadlock,
             deadlock: OnceLock::new(),
@@ -108,6 +113,13 @@ impl Shared {
 
     pub(crate) fn nanotime(&self) -> u64 {
         self.start.elapsed().as_nanos() as u64
+    }
+
+    /// Reads the clock and refreshes the coarse clock.
+    pub(crate) fn tick_coarse(&self) -> u64 {
+        let now = self.nanotime();
+        self.coarse_ns.store(now, Relaxed);
+        now
     }
 
     /// Adds unstarted goroutines to the global queue and wakes an idle P.

@@ -71,7 +71,7 @@ pub(crate) fn sysmon_main(shared: Arc<Shared>) {
         if shared.shutdown.load(Acquire) {
             return;
         }
-        let now = shared.nanotime();
+        let now = shared.tick_coarse();
         let mut acted = false;
         for (i, p) in shared.ps.iter().enumerate() {
             if p.status.load(Relaxed) != P_RUNNING || p.curg.load(Relaxed) == 0 {

@@ -349,6 +349,7 @@ impl Worker<'_> {
             }
         }
         self.unidle();
+        shared.tick_coarse();
         if shared.sysmon_deep_sleep.load(SeqCst) {
             shared.poke_sysmon();
         }
