@@ -66,12 +66,12 @@ pub(crate) fn dump(shared: &Shared) -> String {
         }
         write_g(&mut out, g, now);
     }
-    // Goroutines that have not started yet are in run queues, not in allgs.
+    // Goroutines that have never parked (running, runnable, or not started) are not in allgs.
     let queued = shared.ngoroutines().saturating_sub(gs.len());
     if queued > 0 {
         let _ = write!(
             out,
-            "\n({queued} more goroutines are runnable and have not started)\n"
+            "\n({queued} more goroutines are running or runnable and have never parked)\n"
         );
     }
     out

@@ -198,6 +198,31 @@ impl G {
         }
     }
 
+    /// Re-initialises a finished record for a new goroutine, in place (a recycled G).
+    pub(crate) fn reset(
+        &mut self,
+        id: u64,
+        parent: u64,
+        created_at: &'static Location<'static>,
+        body: Arc<dyn Body>,
+    ) {
+        self.id = id;
+        self.parent = parent;
+        self.created_at = created_at;
+        *self.state.get_mut() = RUNNABLE;
+        *self.home.get_mut() = 0;
+        *self.coro.get_mut() = None;
+        *self.body.get_mut() = Some(body);
+        *self.yielder.get_mut() = std::ptr::null();
+        *self.inbox_next.get_mut() = std::ptr::null_mut();
+        *self.wait_reason.get_mut() = 0;
+        *self.wait_since.get_mut() = 0;
+        *self.parked_at.get_mut() = std::ptr::null_mut();
+        *self.locked.get_mut() = 0;
+        *self.reg_index.get_mut() = usize::MAX;
+        *self.guard.get_mut() = (0, 0, 0);
+    }
+
     /// The coroutine, for the M that runs this G.
     ///
     /// # Safety

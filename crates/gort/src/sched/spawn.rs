@@ -254,14 +254,15 @@ where
             shared.next_goid.fetch_add(1, Relaxed)
         }
     };
-    let fresh = G::new(id, parent, at, shared.clone(), Some(body));
     let g = match worker.and_then(|c| reuse_g(c, shared)) {
         Some(mut g) => {
-            // The free list holds only records nobody else references.
-            *Arc::get_mut(&mut g).expect("a free G record is unshared") = fresh;
+            // The free list holds only records of this runtime that nobody else references.
+            Arc::get_mut(&mut g)
+                .expect("a free G record is unshared")
+                .reset(id, parent, at, body);
             g
         }
-        None => Arc::new(fresh),
+        None => Arc::new(G::new(id, parent, at, shared.clone(), Some(body))),
     };
     match worker {
         Some(c) if c.p().locked_g.load(Relaxed).is_null() => {

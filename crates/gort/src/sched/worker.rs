@@ -499,6 +499,12 @@ impl Worker<'_> {
                 }
                 CoroutineResult::Yield(()) => match self.ctx.switch.replace(Switch::None) {
                     Switch::Park => {
+                        // allgs lists goroutines from their first park on (dumps and deadlock
+                        // reports are about parked goroutines; short-lived ones that never
+                        // park skip the registry, and dumps count them instead).
+                        if g.reg_index.load(Relaxed) == usize::MAX {
+                            shared.register_g(&g, p.id);
+                        }
                         p.counters.parked.fetch_add(1, AcqRel);
                         if super::gstate::commit_park(&g.state) {
                             return;
@@ -545,7 +551,6 @@ impl Worker<'_> {
                 });
                 // SAFETY: as above.
                 unsafe { *g.coro_mut() = Some(coro) };
-                shared.register_g(g, self.ctx.p().id);
                 true
             }
             Err(e) => {
