@@ -269,7 +269,11 @@ where
             if let Some(old) = c.p().swap_runnext(Some(g)) {
                 super::worker::requeue(c, old);
             }
-            shared.wakep();
+            // Wake an idle P only when there is something it can take: the ring (runnext
+            // alone is this P's next pick, and an idle M costs a futex wake-up).
+            if !c.p().ring.is_empty() {
+                shared.wakep();
+            }
         }
         _ => shared.global_push([g]),
     }
