@@ -182,83 +182,57 @@ fn waitgroup(n: u64) -> Duration {
     t.elapsed()
 }
 
-fn crossbeam_ping_pong(n: u64) -> Duration {
-    let (t1, r1) = crossbeam_channel::bounded::<u64>(0);
-    let (t2, r2) = crossbeam_channel::bounded::<u64>(0);
-    let h = gort::go(move || {
-        gort::blocking(move || {
-            for v in r1.iter() {
-                t2.send(v).unwrap();
-            }
-        })
-    });
-    let t = Instant::now();
-    for i in 0..n {
-        t1.send(i).unwrap();
-        black_box(r2.recv().unwrap());
-    }
-    let d = t.elapsed();
-    drop(t1);
-    h.join().unwrap();
-    d
-}
-
-fn crossbeam_buffered_1p1c(n: u64) -> Duration {
-    let (tx, rx) = crossbeam_channel::bounded::<u64>(1024);
-    let t = Instant::now();
-    let h = gort::go(move || {
-        gort::blocking(move || {
+/// The ping-pong and buffered bodies for a thread-blocking channel crate (crossbeam-channel,
+/// flume): the same code, instantiated for each crate's `bounded`.
+macro_rules! blocking_channel_benches {
+    ($ping_pong:ident, $buffered:ident, $bounded:path) => {
+        fn $ping_pong(n: u64) -> Duration {
+            let (t1, r1) = $bounded(0);
+            let (t2, r2) = $bounded(0);
+            let h = gort::go(move || {
+                gort::blocking(move || {
+                    for v in r1.iter() {
+                        t2.send(v).unwrap();
+                    }
+                })
+            });
+            let t = Instant::now();
             for i in 0..n {
-                tx.send(i).unwrap();
+                t1.send(i).unwrap();
+                black_box(r2.recv().unwrap());
             }
-        })
-    });
-    for _ in 0..n {
-        black_box(rx.recv().unwrap());
-    }
-    let d = t.elapsed();
-    h.join().unwrap();
-    d
+            let d = t.elapsed();
+            drop(t1);
+            h.join().unwrap();
+            d
+        }
+
+        fn $buffered(n: u64) -> Duration {
+            let (tx, rx) = $bounded(1024);
+            let t = Instant::now();
+            let h = gort::go(move || {
+                gort::blocking(move || {
+                    for i in 0..n {
+                        tx.send(i).unwrap();
+                    }
+                })
+            });
+            for _ in 0..n {
+                black_box(rx.recv().unwrap());
+            }
+            let d = t.elapsed();
+            h.join().unwrap();
+            d
+        }
+    };
 }
 
-fn flume_ping_pong(n: u64) -> Duration {
-    let (t1, r1) = flume::bounded::<u64>(0);
-    let (t2, r2) = flume::bounded::<u64>(0);
-    let h = gort::go(move || {
-        gort::blocking(move || {
-            for v in r1.iter() {
-                t2.send(v).unwrap();
-            }
-        })
-    });
-    let t = Instant::now();
-    for i in 0..n {
-        t1.send(i).unwrap();
-        black_box(r2.recv().unwrap());
-    }
-    let d = t.elapsed();
-    drop(t1);
-    h.join().unwrap();
-    d
-}
-
-fn flume_buffered_1p1c(n: u64) -> Duration {
-    let (tx, rx) = flume::bounded::<u64>(1024);
-    let t = Instant::now();
-    let h = gort::go(move || {
-        gort::blocking(move || {
-            for i in 0..n {
-                tx.send(i).unwrap();
-            }
-        })
-    });
-    for _ in 0..n {
-        black_box(rx.recv().unwrap());
-    }
-    let d = t.elapsed();
-    h.join().unwrap();
-    d
-}
+blocking_channel_benches!(
+    crossbeam_ping_pong,
+    crossbeam_buffered_1p1c,
+    crossbeam_channel::bounded::<u64>
+);
+blocking_channel_benches!(flume_ping_pong, flume_buffered_1p1c, flume::bounded::<u64>);
 
 fn bench_chan_ping_pong(b: &mut B) {
     harness(b, ping_pong)

@@ -103,6 +103,15 @@ fn pop_claimed<T>(q: &mut WaitList<Waiter<T>>) -> Option<&Waiter<T>> {
     None
 }
 
+/// Releases the channel lock, then wakes the waiter an operation completed (if any): wake-ups
+/// happen outside the lock so the woken goroutine does not spin on it.
+fn unlock_and_wake<G>(st: G, u: Option<Unparker>) {
+    drop(st);
+    if let Some(u) = u {
+        u.unpark();
+    }
+}
+
 /// Completes a claimed waiter.
 ///
 /// # Safety
@@ -186,10 +195,7 @@ impl<T> Chan<T> {
         let mut st = self.lock.lock();
         match self.send_locked(&mut st, v) {
             SendTry::Sent(u) => {
-                drop(st);
-                if let Some(u) = u {
-                    u.unpark();
-                }
+                unlock_and_wake(st, u);
                 Ok(())
             }
             SendTry::Closed(v) => Err(SendError(v)),
@@ -216,10 +222,7 @@ impl<T> Chan<T> {
         let mut st = self.lock.lock();
         match self.send_locked(&mut st, v) {
             SendTry::Sent(u) => {
-                drop(st);
-                if let Some(u) = u {
-                    u.unpark();
-                }
+                unlock_and_wake(st, u);
                 Ok(())
             }
             SendTry::Closed(v) => Err(TrySendError::Closed(v)),
@@ -232,10 +235,7 @@ impl<T> Chan<T> {
         let mut st = self.lock.lock();
         match self.recv_locked(&mut st) {
             RecvTry::Got(v, u) => {
-                drop(st);
-                if let Some(u) = u {
-                    u.unpark();
-                }
+                unlock_and_wake(st, u);
                 Ok(v)
             }
             RecvTry::Closed => Err(RecvError),
@@ -257,10 +257,7 @@ impl<T> Chan<T> {
         let mut st = self.lock.lock();
         match self.recv_locked(&mut st) {
             RecvTry::Got(v, u) => {
-                drop(st);
-                if let Some(u) = u {
-                    u.unpark();
-                }
+                unlock_and_wake(st, u);
                 Ok(v)
             }
             RecvTry::Closed => Err(TryRecvError::Closed),

@@ -182,6 +182,8 @@ macro_rules! common_arm_methods {
                 c.lock.raw_lock();
             }
         }
+        /// # Safety
+        /// The caller holds the channel's lock (the `Arm::unlock` contract).
         unsafe fn unlock(&self) {
             if let Some(c) = self.chan {
                 // SAFETY: the caller holds the lock (trait contract).
