@@ -112,23 +112,24 @@ impl Poller {
         if !ok {
             return 0;
         }
-        let mut got = [(0usize, false, false); MAX_EVENTS];
+        let mut got = [(0usize, false, false, false); MAX_EVENTS];
         let mut n = 0;
         for ev in events.iter() {
-            let read = ev.is_readable() || ev.is_read_closed() || ev.is_error();
+            let hup = ev.is_read_closed() || ev.is_error();
+            let read = ev.is_readable() || hup;
             let write = ev.is_writable() || ev.is_write_closed() || ev.is_error();
-            got[n] = (ev.token().0, read, write);
+            got[n] = (ev.token().0, read, write, hup);
             n += 1;
         }
         drop(guard);
-        for &(token, read, write) in &got[..n] {
+        for &(token, read, write, hup) in &got[..n] {
             if token == WAKE_TOKEN {
                 // mio's eventfd waker is edge-triggered: nothing to drain.
                 self.wake_sig.store(false, Release);
                 continue;
             }
             if let Some(pd) = PollDesc::from_token(token as u64) {
-                pd.ready(read, write);
+                pd.ready(read, write, hup);
             }
         }
         n
