@@ -10,6 +10,7 @@ import (
 	"runtime"
 	"sync"
 	"testing"
+	"time"
 )
 
 var sink any
@@ -146,4 +147,18 @@ func BenchmarkParkedGoroutine(b *testing.B) {
 	if worst > 0 {
 		b.ReportMetric(worst, "resident-B/goroutine")
 	}
+}
+
+// BenchmarkSleepers: goroutines that each sleep 1 ms, spawned back to back (thousands asleep
+// at once); ns/op is a sleeping goroutine's whole life.
+func BenchmarkSleepers(b *testing.B) {
+	var wg sync.WaitGroup
+	wg.Add(b.N)
+	for i := 0; i < b.N; i++ {
+		go func() {
+			time.Sleep(time.Millisecond)
+			wg.Done()
+		}()
+	}
+	wg.Wait()
 }

@@ -161,65 +161,99 @@ fn bench_park_ping_pong(b: &mut B) {
 }
 
 /// Spawn a goroutine that parks, hold them all, then wake them: ns/op is the cost of a parked
-/// goroutine's life; `resident-B/goroutine` is the resident memory each adds while parked
-/// (RSS growth over at most 20,000 at once, so the default vm.max_map_count suffices). Goal:
-/// at most 8 KiB. Go's equivalent blocks goroutines on a channel.
+/// goroutine's life (with stacks recycled through the pools, as in steady state);
+/// `resident-B/goroutine` is the resident memory each adds while parked, measured in an
+/// untimed round of up to 20,000 (so the default vm.max_map_count suffices) after the stack
+/// pools were emptied, so that every stack is fresh. Goal: at most 8 KiB. Go's equivalent
+/// blocks goroutines on a channel.
 fn bench_parked_goroutine(b: &mut B) {
-    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::SeqCst};
-    use std::sync::{Arc, Mutex};
+    const MAX_LIVE: u64 = 20_000;
     let n = b.n();
-    let per_g = gort::go(move || {
-        const MAX_LIVE: u64 = 20_000;
-        let rss = || {
-            let s = std::fs::read_to_string("/proc/self/statm").unwrap_or_default();
-            s.split_whitespace()
-                .nth(1)
-                .and_then(|v| v.parse::<u64>().ok())
-                .unwrap_or(0)
-                * 4096
-        };
+    gort::go(move || {
         let mut left = n;
-        let mut worst = 0f64;
         while left > 0 {
             let k = left.min(MAX_LIVE);
-            let release = Arc::new(AtomicBool::new(false));
-            let parked = Arc::new(AtomicUsize::new(0));
-            let wakers = Arc::new(Mutex::new(Vec::with_capacity(k as usize)));
-            let before = rss();
-            let hs: Vec<_> = (0..k)
-                .map(|_| {
-                    let (r, p, w) = (release.clone(), parked.clone(), wakers.clone());
-                    gort::go(move || {
-                        w.lock().unwrap().push(gort::Unparker::current());
-                        p.fetch_add(1, SeqCst);
-                        while !r.load(SeqCst) {
-                            gort::park(gort::WaitReason::User);
-                        }
-                    })
-                })
-                .collect();
-            while parked.load(SeqCst) < k as usize {
-                gort::yield_now();
-            }
-            if k >= 1000 {
-                worst = worst.max(rss().saturating_sub(before) as f64 / k as f64);
-            }
-            release.store(true, SeqCst);
-            for u in wakers.lock().unwrap().drain(..) {
-                u.unpark();
-            }
-            for h in hs {
-                h.join().unwrap();
-            }
+            parked_round(k);
             left -= k;
         }
-        worst
     })
     .join()
     .unwrap();
-    if per_g > 0.0 {
+    if n >= 1000 {
+        b.stop_timer();
+        let per_g = gort::go(move || {
+            gort::debug::free_os_memory();
+            let k = n.min(MAX_LIVE);
+            parked_round(k) / k as f64
+        })
+        .join()
+        .unwrap();
+        b.start_timer();
         b.report_metric(per_g, "resident-B/goroutine");
     }
+}
+
+/// Parks `k` goroutines at once, then releases them; returns the RSS growth while parked.
+fn parked_round(k: u64) -> f64 {
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::SeqCst};
+    use std::sync::{Arc, Mutex};
+    let rss = || {
+        let s = std::fs::read_to_string("/proc/self/statm").unwrap_or_default();
+        s.split_whitespace()
+            .nth(1)
+            .and_then(|v| v.parse::<u64>().ok())
+            .unwrap_or(0)
+            * 4096
+    };
+    let release = Arc::new(AtomicBool::new(false));
+    let parked = Arc::new(AtomicUsize::new(0));
+    let wakers = Arc::new(Mutex::new(Vec::with_capacity(k as usize)));
+    let before = rss();
+    let hs: Vec<_> = (0..k)
+        .map(|_| {
+            let (r, p, w) = (release.clone(), parked.clone(), wakers.clone());
+            gort::go(move || {
+                w.lock().unwrap().push(gort::Unparker::current());
+                p.fetch_add(1, SeqCst);
+                while !r.load(SeqCst) {
+                    gort::park(gort::WaitReason::User);
+                }
+            })
+        })
+        .collect();
+    while parked.load(SeqCst) < k as usize {
+        gort::yield_now();
+    }
+    let grown = rss().saturating_sub(before) as f64;
+    release.store(true, SeqCst);
+    for u in wakers.lock().unwrap().drain(..) {
+        u.unpark();
+    }
+    for h in hs {
+        h.join().unwrap();
+    }
+    grown
+}
+
+/// Goroutines that each sleep 1 ms (spawned back to back, so thousands sleep at once): ns/op
+/// is the whole life of a sleeping goroutine (spawn, timer, park, wake-up, exit). Go's
+/// equivalent calls time.Sleep.
+fn bench_sleepers(b: &mut B) {
+    let n = b.n();
+    gort::go(move || {
+        let wg = std::sync::Arc::new(gort::sync::WaitGroup::new());
+        wg.add(n as i32);
+        for _ in 0..n {
+            let wg = wg.clone();
+            drop(gort::go(move || {
+                gort::time::sleep(std::time::Duration::from_millis(1));
+                wg.done();
+            }));
+        }
+        wg.wait();
+    })
+    .join()
+    .unwrap();
 }
 
 gort::benchmarks!(
@@ -232,4 +266,5 @@ gort::benchmarks!(
     bench_ping_pong,
     bench_park_ping_pong,
     bench_parked_goroutine,
+    bench_sleepers,
 );

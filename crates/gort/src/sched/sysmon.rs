@@ -35,13 +35,20 @@ pub(crate) fn sysmon_main(shared: Arc<Shared>) {
     let mut quiet = 0u32;
     let mut next_trace = 0u64;
     let mut deadlock_suspect: Option<u64> = None;
+    let mut next_scavenge = 0u64;
     let trace_ms = shared.godebug.schedtrace_ms;
     loop {
         if shared.shutdown.load(Acquire) {
             return;
         }
-        // Unmap the stacks the pools shed since the last tick (off the goroutines' threads).
+        // Unmap the stacks the pools shed since the last tick (off the goroutines' threads),
+        // and give back, gradually, cached stacks that went unused (stack/pool.rs).
         shared.stacks.reap();
+        let now_ns = crate::time::clock::now_ns();
+        if now_ns >= next_scavenge {
+            shared.stacks.scavenge();
+            next_scavenge = now_ns + crate::stack::SCAVENGE_PERIOD_NS;
+        }
         let all_idle = shared.npidle.load(SeqCst) + shared.nlockedwait.load(SeqCst) == n;
         // Sleep: short while busy, until poked while idle (unless schedtrace is due).
         {
@@ -50,6 +57,9 @@ pub(crate) fn sysmon_main(shared: Arc<Shared>) {
                 let check = shared.detect_deadlock && shared.ngoroutines() > 0;
                 let wait = if check {
                     Duration::from_millis(5)
+                } else if shared.stacks.above_floor() {
+                    // Wake for the scavenger until the cached stacks are back to the floor.
+                    Duration::from_nanos(crate::stack::SCAVENGE_PERIOD_NS)
                 } else {
                     Duration::from_secs(3600)
                 };

@@ -95,7 +95,7 @@ pub(crate) use overflow::{
     clear_current, ensure_sigaltstack, install_overflow_handler, set_current,
 };
 
-pub(crate) use pool::{GlobalStackPool, StackPool};
+pub(crate) use pool::{GlobalStackPool, StackPool, SCAVENGE_PERIOD_NS};
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 

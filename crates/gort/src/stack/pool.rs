@@ -13,11 +13,17 @@
 //!   lock acquisition; only when that is empty too, map a new stack.
 //!   New stacks are mapped [`MAP_BATCH`] at a time (one `mmap` for the batch, one `mprotect`
 //!   per guard page), the spares going into the cache.
-//! * [`GlobalStackPool`] keeps at most `max_cached` stacks (default [`GLOBAL_MAX`]) and hands
-//!   the surplus to sysmon to unmap ([`GlobalStackPool::reap`]), so a burst of a million
-//!   goroutines does not pin a million stacks forever, and their exits do not pay a `munmap`
-//!   each on the goroutines' threads (measured: a third of the time of 100k sleepers). When
-//!   sysmon falls [`DOOMED_MAX`] stacks behind, the putter unmaps itself.
+//! * [`GlobalStackPool`] keeps what recent bursts needed and gives back, gradually, what they
+//!   did not (Go's scavenger, applied to stacks): every [`SCAVENGE_PERIOD_NS`] sysmon looks at
+//!   the pool's low-water mark over the period (stacks nobody took for that long) and unmaps
+//!   half of what lies above the floor `keep` (default [`GLOBAL_MAX`])
+//!   ([`GlobalStackPool::scavenge`]). A workload that parks 20,000 goroutines every few
+//!   milliseconds reuses their stacks instead of mapping and unmapping 20,000 each time; a
+//!   one-off burst of a million goroutines is given back within a few seconds. A hard cap
+//!   (`cap`, default [`GLOBAL_CAP`]) bounds the pool; its surplus, like the scavenged
+//!   stacks, goes to sysmon to unmap ([`GlobalStackPool::reap`]) so that exits do not pay a
+//!   `munmap` each on the goroutines' threads. When sysmon falls [`DOOMED_MAX`] stacks
+//!   behind, the putter unmaps itself.
 //!
 //! # Giving dirty pages back
 //!
@@ -47,8 +53,12 @@ use super::{GoStack, StackError};
 pub(crate) const LOCAL_MAX: usize = 64;
 /// How many stacks an empty per-P cache takes from the global pool at once.
 pub(crate) const LOCAL_BATCH: usize = 16;
-/// Default bound of the global pool; stacks past it are unmapped.
+/// Stacks the global pool keeps however long they go unused (the scavenger's floor).
 pub(crate) const GLOBAL_MAX: usize = 256;
+/// Hard bound of the global pool; stacks past it are unmapped at once.
+pub(crate) const GLOBAL_CAP: usize = 64 * 1024;
+/// How often sysmon scavenges the global pool.
+pub(crate) const SCAVENGE_PERIOD_NS: u64 = 500_000_000;
 /// Stacks mapped at once when a P's cache and the global pool are both empty.
 pub(crate) const MAP_BATCH: usize = 8;
 /// Most surplus stacks left for sysmon to unmap; past it, `put_batch` unmaps them itself.
@@ -60,7 +70,12 @@ pub(crate) const DOOMED_MAX: usize = 16 * 1024;
 pub(crate) struct GlobalStackPool {
     /// Usable size of every stack this pool (and the per-P caches over it) hands out.
     stack_size: usize,
-    max_cached: usize,
+    /// The scavenger's floor: stacks kept however long they go unused.
+    keep: usize,
+    /// Hard bound: past it, `put_batch` gives the surplus back at once.
+    cap: usize,
+    /// Fewest stacks cached since the last scavenge (stacks nobody needed in the period).
+    low_water: AtomicUsize,
     /// Invariant 3: held only for Vec operations, never across mmap/munmap/madvise.
     stacks: Mutex<Vec<GoStack>>,
     /// Mirror of `stacks.len()`, updated under the lock, readable without it (MemStats).
@@ -76,16 +91,25 @@ pub(crate) struct GlobalStackPool {
 }
 
 impl GlobalStackPool {
-    /// A pool handing out stacks of `stack_size` usable bytes, keeping at most [`GLOBAL_MAX`].
+    /// A pool handing out stacks of `stack_size` usable bytes, scavenged down to
+    /// [`GLOBAL_MAX`], never above [`GLOBAL_CAP`].
     pub(crate) fn new(stack_size: usize) -> GlobalStackPool {
-        GlobalStackPool::with_limit(stack_size, GLOBAL_MAX)
+        GlobalStackPool::with_bounds(stack_size, GLOBAL_MAX, GLOBAL_CAP)
     }
 
-    /// A pool keeping at most `max_cached` stacks.
+    /// A pool keeping at most `max_cached` stacks (floor and cap alike).
+    #[cfg_attr(not(test), allow(dead_code))]
     pub(crate) fn with_limit(stack_size: usize, max_cached: usize) -> GlobalStackPool {
+        GlobalStackPool::with_bounds(stack_size, max_cached, max_cached)
+    }
+
+    /// A pool scavenged down to `keep` stacks and never holding more than `cap`.
+    pub(crate) fn with_bounds(stack_size: usize, keep: usize, cap: usize) -> GlobalStackPool {
         GlobalStackPool {
             stack_size,
-            max_cached,
+            keep,
+            cap: cap.max(keep),
+            low_water: AtomicUsize::new(0),
             stacks: Mutex::new(Vec::new()),
             cached: AtomicUsize::new(0),
             mapped: AtomicU64::new(0),
@@ -165,6 +189,7 @@ impl GlobalStackPool {
             let mut v = self.lock();
             let s = v.pop();
             self.cached.store(v.len(), Ordering::Relaxed);
+            self.low_water.fetch_min(v.len(), Ordering::Relaxed);
             s
         };
         match cached {
@@ -180,6 +205,7 @@ impl GlobalStackPool {
         let start = v.len() - k;
         out.extend(v.drain(start..));
         self.cached.store(v.len(), Ordering::Relaxed);
+        self.low_water.fetch_min(v.len(), Ordering::Relaxed);
         k
     }
 
@@ -203,14 +229,48 @@ impl GlobalStackPool {
         let surplus = {
             let mut v = self.lock();
             v.append(&mut incoming);
-            let surplus = if v.len() > self.max_cached {
-                v.split_off(self.max_cached)
+            let surplus = if v.len() > self.cap {
+                v.split_off(self.cap)
             } else {
                 Vec::new()
             };
             self.cached.store(v.len(), Ordering::Relaxed);
             surplus
         };
+        self.doom(surplus);
+    }
+
+    /// Sysmon, every [`SCAVENGE_PERIOD_NS`]: gives back half of the stacks above the floor
+    /// that stayed unused for the whole period (the oldest, coldest ones), and starts a new
+    /// period. Returns how many went.
+    pub(crate) fn scavenge(&self) -> usize {
+        let gone = {
+            let mut v = self.lock();
+            let idle = self
+                .low_water
+                .load(Ordering::Relaxed)
+                .min(v.len())
+                .saturating_sub(self.keep);
+            let k = idle.div_ceil(2);
+            let gone: Vec<GoStack> = v.drain(..k).collect();
+            self.cached.store(v.len(), Ordering::Relaxed);
+            self.low_water.store(v.len(), Ordering::Relaxed);
+            gone
+        };
+        let n = gone.len();
+        self.doom(gone);
+        self.reap();
+        n
+    }
+
+    /// True if the pool holds stacks above its floor (the scavenger has work).
+    pub(crate) fn above_floor(&self) -> bool {
+        self.cached.load(Ordering::Relaxed) > self.keep
+    }
+
+    /// Hands stacks taken out of the pool to sysmon to unmap (or unmaps them here when
+    /// sysmon is far behind).
+    fn doom(&self, surplus: Vec<GoStack>) {
         if surplus.is_empty() {
             return;
         }
@@ -434,6 +494,31 @@ mod tests {
         global.trim_all();
         assert_eq!(global.len(), 0);
         assert_eq!(global.trimmed_total(), 10);
+    }
+
+    #[test]
+    fn scavenger_gives_back_half_of_what_stayed_idle_above_the_floor() {
+        let global = GlobalStackPool::with_bounds(SIZE, 2, 1000);
+        let stacks: Vec<GoStack> = (0..20).map(|_| global.get().unwrap()).collect();
+        global.put_batch(stacks);
+        assert_eq!(global.len(), 20, "under the cap: all cached");
+        // First period: the low-water mark was 0 (the pool started empty): nothing goes.
+        assert_eq!(global.scavenge(), 0);
+        // A period in which 4 stacks are taken and returned: 16 stayed idle, 14 above the
+        // floor, half of them go.
+        let a: Vec<GoStack> = (0..4).map(|_| global.get().unwrap()).collect();
+        global.put_batch(a);
+        assert_eq!(global.scavenge(), 7);
+        assert_eq!(global.len(), 13);
+        // Idle periods halve the excess down to the floor.
+        let mut rounds = 0;
+        while global.scavenge() > 0 {
+            rounds += 1;
+        }
+        assert_eq!(global.len(), 2);
+        assert!(rounds <= 5, "{rounds}");
+        assert!(!global.above_floor());
+        assert_eq!(global.doomed_len(), 0, "scavenged stacks are unmapped");
     }
 
     #[test]
