@@ -32,6 +32,63 @@ pub enum TryRecvError {
     Closed,
 }
 
+/// Why [`send_timeout`](super::Sender::send_timeout) did not send; carries the value back.
+#[derive(PartialEq, Eq, Clone, Copy)]
+pub enum SendTimeoutError<T> {
+    /// The time ran out before a receiver or a buffer slot was free.
+    Timeout(T),
+    /// The channel is closed.
+    Closed(T),
+}
+
+/// Why [`recv_timeout`](super::Receiver::recv_timeout) did not receive.
+#[derive(Debug, PartialEq, Eq, Clone, Copy)]
+pub enum RecvTimeoutError {
+    /// The time ran out before a value arrived.
+    Timeout,
+    /// The channel is closed and drained.
+    Closed,
+}
+
+impl<T> SendTimeoutError<T> {
+    /// The value that was not sent.
+    pub fn into_inner(self) -> T {
+        match self {
+            SendTimeoutError::Timeout(v) | SendTimeoutError::Closed(v) => v,
+        }
+    }
+}
+
+impl<T> fmt::Debug for SendTimeoutError<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SendTimeoutError::Timeout(_) => f.write_str("Timeout(..)"),
+            SendTimeoutError::Closed(_) => f.write_str("Closed(..)"),
+        }
+    }
+}
+
+impl<T> fmt::Display for SendTimeoutError<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SendTimeoutError::Timeout(_) => f.write_str("timed out waiting on send"),
+            SendTimeoutError::Closed(_) => f.write_str("send on closed channel"),
+        }
+    }
+}
+
+impl fmt::Display for RecvTimeoutError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            RecvTimeoutError::Timeout => f.write_str("timed out waiting on receive"),
+            RecvTimeoutError::Closed => f.write_str("receive from closed channel"),
+        }
+    }
+}
+
+impl<T> std::error::Error for SendTimeoutError<T> {}
+impl std::error::Error for RecvTimeoutError {}
+
 impl<T> SendError<T> {
     /// The value that was not sent.
     pub fn into_inner(self) -> T {

@@ -72,8 +72,12 @@ pub mod select;
 
 use std::panic::Location;
 use std::sync::Arc;
+use std::time::Duration;
 
-pub use error::{CloseError, RecvError, SendError, TryRecvError, TrySendError};
+pub use error::{
+    CloseError, RecvError, RecvTimeoutError, SendError, SendTimeoutError, TryRecvError,
+    TrySendError,
+};
 pub use iter::{IntoIter, Iter, TryIter};
 #[doc(hidden)]
 pub use select::{select_arms, Arm, RecvArm, SendArm};
@@ -116,6 +120,32 @@ impl<T> Sender<T> {
     /// Sends without blocking (Go's `select` with a `default`).
     pub fn try_send(&self, v: T) -> Result<(), TrySendError<T>> {
         self.chan.try_send(v)
+    }
+
+    /// Sends `v`, giving up after `d` (Go's `select` with a `time.After` arm). The value comes
+    /// back in the error on timeout or close.
+    #[track_caller]
+    pub fn send_timeout(&self, v: T, d: Duration) -> Result<(), SendTimeoutError<T>> {
+        let v = match self.try_send(v) {
+            Ok(()) => return Ok(()),
+            Err(TrySendError::Closed(v)) => return Err(SendTimeoutError::Closed(v)),
+            Err(TrySendError::Full(v)) => v,
+        };
+        if d.is_zero() {
+            return Err(SendTimeoutError::Timeout(v));
+        }
+        let timer = crate::time::after(d);
+        let mut send = SendArm::new(self, v);
+        let mut timeout = RecvArm::new(&timer);
+        match select_arms([&mut send as &mut dyn Arm, &mut timeout], true) {
+            Some(0) => send
+                .take()
+                .map_err(|SendError(v)| SendTimeoutError::Closed(v)),
+            _ => Err(SendTimeoutError::Timeout(
+                send.take_unsent()
+                    .expect("an unselected send arm keeps its value"),
+            )),
+        }
     }
 
     /// Closes the channel: receivers drain the buffer and then get `RecvError`; parked
@@ -161,6 +191,24 @@ impl<T> Receiver<T> {
     /// Receives without blocking.
     pub fn try_recv(&self) -> Result<T, TryRecvError> {
         self.chan.try_recv()
+    }
+
+    /// Receives a value, giving up after `d` (Go's `select` with a `time.After` arm).
+    #[track_caller]
+    pub fn recv_timeout(&self, d: Duration) -> Result<T, RecvTimeoutError> {
+        match self.try_recv() {
+            Ok(v) => return Ok(v),
+            Err(TryRecvError::Closed) => return Err(RecvTimeoutError::Closed),
+            Err(TryRecvError::Empty) if d.is_zero() => return Err(RecvTimeoutError::Timeout),
+            Err(TryRecvError::Empty) => {}
+        }
+        let timer = crate::time::after(d);
+        let mut recv = RecvArm::new(self);
+        let mut timeout = RecvArm::new(&timer);
+        match select_arms([&mut recv as &mut dyn Arm, &mut timeout], true) {
+            Some(0) => recv.take().map_err(|RecvError| RecvTimeoutError::Closed),
+            _ => Err(RecvTimeoutError::Timeout),
+        }
     }
 
     /// Iterates over received values until the channel is closed and drained (Go's

@@ -166,6 +166,12 @@ impl<'a, T> SendArm<'a, T> {
     pub fn take(&mut self) -> Result<(), SendError<T>> {
         self.result.take().expect("select: arm was not selected")
     }
+
+    /// The value of an arm that was not selected (after `select_arms` returned, no arm is
+    /// linked into a channel, so the value is still in the waiter node).
+    pub fn take_unsent(&mut self) -> Option<T> {
+        self.waiter.slot.get_mut().take()
+    }
 }
 
 fn addr_of<T>(c: Option<&Chan<T>>) -> usize {

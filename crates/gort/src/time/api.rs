@@ -4,7 +4,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::clock;
-use super::timer::{Kind, SlotState, TimerInner};
+use super::timer::{Kind, TimerInner};
+use crate::chan::{Receiver, RecvTarget};
 use crate::sched::g::WaitReason;
 use crate::sched::park::{in_goroutine, park, Unparker};
 
@@ -32,39 +33,49 @@ pub fn sleep_until(deadline: Instant) {
 }
 
 fn new_slot() -> Arc<TimerInner> {
-    TimerInner::new(Kind::Slot(std::sync::Mutex::new(SlotState::default())))
+    let (tx, rx) = crate::chan::bounded(1);
+    TimerInner::new(Kind::Slot(tx, rx))
 }
 
-fn slot_of(t: &TimerInner) -> &std::sync::Mutex<SlotState> {
+fn chan_of(t: &TimerInner) -> &Receiver<Instant> {
     match &t.kind {
-        Kind::Slot(m) => m,
-        _ => unreachable!("a channel timer has a slot"),
+        Kind::Slot(_, rx) => rx,
+        _ => unreachable!("a channel timer has a channel"),
     }
 }
 
-/// Receives the next value of a Slot timer, parking until it fires.
+/// Receives the next value of a channel timer, parking until it fires.
 fn recv(t: &TimerInner) -> Instant {
-    let m = slot_of(t);
-    loop {
-        let mut s = m.lock().unwrap();
-        if let Some(v) = s.value.take() {
-            return v;
-        }
-        s.waiter = Some(Unparker::current());
-        drop(s);
-        park(WaitReason::ChanReceive);
+    match chan_of(t).recv() {
+        Ok(v) => v,
+        // The timer keeps its sender, so its channel never closes.
+        Err(_) => unreachable!("a timer channel is never closed"),
     }
 }
 
 fn try_recv(t: &TimerInner) -> Option<Instant> {
-    slot_of(t).lock().unwrap().value.take()
+    chan_of(t).try_recv().ok()
 }
 
 /// A one-shot timer (Go's `time.Timer`): fires once, `d` after it was made or last reset,
-/// delivering the time to a one-value mailbox read with [`Timer::recv`].
+/// sending the time on its channel ([`Timer::c`], Go's `t.C`, 1-buffered).
 ///
-/// Until channels land in gort, the mailbox has its own `recv`/`try_recv`; when they do, the
-/// timer will expose a channel receiver usable in `select!`. Dropping the timer stops it.
+/// A `Timer` is itself a receive target of [`select!`](crate::select), which is how a select
+/// gets a timeout arm:
+///
+/// ```
+/// use std::time::Duration;
+/// gort::Runtime::new().block_on(|| {
+///     let (_tx, rx) = gort::chan::bounded::<u32>(0);
+///     let got = gort::select! {
+///         recv(rx) -> v => v.ok(),
+///         recv(gort::time::after(Duration::from_millis(5))) -> _ => None,
+///     };
+///     assert_eq!(got, None);
+/// });
+/// ```
+///
+/// Dropping the timer stops it.
 ///
 /// An armed timer counts as pending work for the deadlock detector of the runtime it was
 /// armed in. One armed on a plain thread belongs to no runtime: a goroutine that waits only
@@ -95,6 +106,11 @@ impl Timer {
         recv(&self.t)
     }
 
+    /// The timer's channel (Go's `t.C`): receives the fire time, once per arming.
+    pub fn c(&self) -> &Receiver<Instant> {
+        chan_of(&self.t)
+    }
+
     /// The fire time if the timer has fired and the value was not taken yet.
     pub fn try_recv(&self) -> Option<Instant> {
         try_recv(&self.t)
@@ -119,7 +135,22 @@ impl Drop for Timer {
     }
 }
 
-/// Go's `time.After`: a [`Timer`] whose only use is to be received from.
+impl RecvTarget for Timer {
+    type Item = Instant;
+    fn receiver(&self) -> Option<&Receiver<Instant>> {
+        Some(self.c())
+    }
+}
+
+impl RecvTarget for Ticker {
+    type Item = Instant;
+    fn receiver(&self) -> Option<&Receiver<Instant>> {
+        Some(self.c())
+    }
+}
+
+/// Go's `time.After`: a [`Timer`] whose only use is to be received from, typically as the
+/// timeout arm of a [`select!`](crate::select).
 pub fn after(d: Duration) -> Timer {
     Timer::new(d)
 }
@@ -154,6 +185,12 @@ impl Ticker {
     /// Waits for the next tick.
     pub fn recv(&self) -> Instant {
         recv(&self.t)
+    }
+
+    /// The ticker's channel (Go's `t.C`), usable in [`select!`](crate::select) (as is the
+    /// `Ticker` itself).
+    pub fn c(&self) -> &Receiver<Instant> {
+        chan_of(&self.t)
     }
 
     /// A tick that arrived and was not taken yet.

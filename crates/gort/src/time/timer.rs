@@ -32,21 +32,15 @@ use std::sync::atomic::Ordering::AcqRel;
 pub(crate) enum Kind {
     /// Wake a goroutine or thread (sleep, I/O deadlines).
     Wake(Unparker),
-    /// Put the time into a one-value mailbox (Timer, Ticker, after); a full mailbox drops the
-    /// new value, as Go's 1-buffered timer channel does.
-    Slot(Mutex<SlotState>),
+    /// Send the time on a 1-buffered channel (Timer, Ticker, after); a full channel drops the
+    /// new value, as Go's timer channel does. The receiver kept here drains a stale value on
+    /// stop/reset (Go 1.23 semantics).
+    Slot(crate::chan::Sender<Instant>, crate::chan::Receiver<Instant>),
     /// Run a function in a new goroutine (after_func).
     Func(Arc<dyn Fn() + Send + Sync>),
     /// Run a short, non-blocking function right where timers run (the scheduler loop or the
     /// timer thread), as Go's runtime timers do: socket deadlines wake their waiters this way.
     Call(Box<dyn Fn() + Send + Sync>),
-}
-
-/// The mailbox of a Slot timer.
-#[derive(Default)]
-pub(crate) struct SlotState {
-    pub(crate) value: Option<Instant>,
-    pub(crate) waiter: Option<Unparker>,
 }
 
 #[derive(Default)]
@@ -115,8 +109,10 @@ impl TimerInner {
             }
         }
         let seq = s.seq;
-        drop(s);
+        // Under the state lock, which a firing holds while it sends: no value of an older
+        // arming can arrive after this drain.
         self.clear_slot();
+        drop(s);
         push(Entry {
             when,
             seq,
@@ -132,18 +128,19 @@ impl TimerInner {
         s.seq += 1;
         s.armed = false;
         let owner = s.owner.take();
-        drop(s);
         self.clear_slot();
+        drop(s);
         if let Some(o) = owner {
             o.pending.fetch_sub(1, AcqRel);
         }
         was
     }
 
-    /// Go 1.23 semantics: after Stop or Reset no stale value is received.
+    /// Go 1.23 semantics: after Stop or Reset no stale value is received. Called with the
+    /// state lock held.
     fn clear_slot(&self) {
-        if let Kind::Slot(m) = &self.kind {
-            m.lock().unwrap().value = None;
+        if let Kind::Slot(_, rx) = &self.kind {
+            while rx.try_recv().is_ok() {}
         }
     }
 
@@ -163,19 +160,16 @@ impl TimerInner {
             s.armed = false;
             (s.owner.take(), None)
         };
+        if let Kind::Slot(tx, _) = &t.kind {
+            // Sent under the state lock, so stop/reset (which drain under it) never let a
+            // value of an older arming through. A full channel keeps its older value.
+            let _ = tx.try_send(clock::ns_to_instant(now));
+        }
         drop(s);
         match &t.kind {
             Kind::Wake(u) => u.unpark(),
             Kind::Call(f) => f(),
-            Kind::Slot(m) => {
-                let mut slot = m.lock().unwrap();
-                if slot.value.is_none() {
-                    slot.value = Some(clock::ns_to_instant(now));
-                }
-                if let Some(w) = slot.waiter.take() {
-                    w.unpark();
-                }
-            }
+            Kind::Slot(..) => {}
             Kind::Func(f) => {
                 let f = f.clone();
                 let spawn_on = owner
