@@ -65,7 +65,7 @@ fn try_recv(t: &TimerInner) -> Option<Instant> {
 ///
 /// ```
 /// use std::time::Duration;
-/// gort::Runtime::new().block_on(|| {
+/// gort::Runtime::new().unwrap().block_on(|| {
 ///     let (_tx, rx) = gort::chan::bounded::<u32>(0);
 ///     let got = gort::select! {
 ///         recv(rx) -> v => v.ok(),
