@@ -7,6 +7,28 @@ use std::time::Duration;
 use super::profile::Profile;
 use super::{contention, cpu, goroutine, heap};
 
+/// Runs `f` where deep stacks are fine: symbolization (DWARF parsing) and gzip use far more
+/// stack than a goroutine's 256 KiB default, so from a goroutine `f` runs on the blocking
+/// pool (which also keeps the goroutine's P free meanwhile). Its allocations are not sampled
+/// for the heap profile.
+pub(crate) fn off_goroutine<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
+    let f = move || crate::alloc::sample::without_sampling(f);
+    if crate::sched::park::in_goroutine() {
+        crate::blocking(f)
+    } else {
+        f()
+    }
+}
+
+/// Gzipped protobuf bytes of `p`, encoded off the goroutine stack.
+pub(crate) fn encoded(p: Profile) -> io::Result<Vec<u8>> {
+    off_goroutine(move || {
+        let mut v = Vec::new();
+        p.write_to(&mut v)?;
+        Ok(v)
+    })
+}
+
 /// Starts a CPU profile at 100 Hz (Go's `pprof.StartCPUProfile`); the profile is written to
 /// `w` by [`stop_cpu_profile`]. Fails with "cpu profiling already in use" if one runs.
 ///
@@ -24,7 +46,7 @@ pub fn start_cpu_profile_with_rate(w: impl Write + Send + 'static, hz: u64) -> i
 /// Stops the CPU profile and writes it (Go's `pprof.StopCPUProfile`); returns the profile,
 /// or `None` if none was running.
 pub fn stop_cpu_profile() -> io::Result<Option<Profile>> {
-    cpu::stop()
+    off_goroutine(cpu::stop)
 }
 
 /// Profiles the CPU for `d` and returns the profile (what `/debug/pprof/profile` serves).
@@ -36,12 +58,12 @@ pub fn cpu_profile_for(d: Duration) -> io::Result<Profile> {
     } else {
         std::thread::sleep(d);
     }
-    cpu::stop()?.ok_or_else(|| io::Error::other("cpu profile stopped by someone else"))
+    off_goroutine(cpu::stop)?.ok_or_else(|| io::Error::other("cpu profile stopped by someone else"))
 }
 
 /// Writes the heap profile (Go's `pprof.WriteHeapProfile`, the "heap" profile at debug 0).
-pub fn write_heap_profile(w: impl Write) -> io::Result<()> {
-    heap::build("inuse_space").write_to(w)
+pub fn write_heap_profile(mut w: impl Write) -> io::Result<()> {
+    w.write_all(&encoded(off_goroutine(|| heap::build("inuse_space")))?)
 }
 
 /// The names [`lookup`] knows, as Go's `pprof.Profiles` lists them.
@@ -72,23 +94,33 @@ impl Lookup {
 
     /// Builds the profile now.
     pub fn build(&self) -> Profile {
-        match self.name {
+        let name = self.name;
+        if name == "goroutine" {
+            return goroutine::build(); // reads the caller's runtime; no symbolization
+        }
+        off_goroutine(move || match name {
             "heap" => heap::build("inuse_space"),
             "allocs" => heap::build("alloc_space"),
-            "goroutine" => goroutine::build(),
             "mutex" => contention::build_mutex(),
             _ => contention::build_block(),
-        }
+        })
     }
 
     /// Writes the profile as Go's `WriteTo(w, debug)` does: debug 0 the gzipped protobuf,
     /// 1 legacy text with symbolized frames, and for "goroutine" 2 the full goroutine dump.
     pub fn write_to(&self, mut w: impl Write, debug: u32) -> io::Result<()> {
         match (self.name, debug) {
-            (_, 0) => self.build().write_to(w),
+            (_, 0) => w.write_all(&encoded(self.build())?),
             ("goroutine", 1) => goroutine::write_text(w),
             ("goroutine", _) => w.write_all(crate::debug::goroutine_dump().as_bytes()),
-            (name, _) => self.build().write_text(name, w),
+            (name, _) => {
+                let p = self.build();
+                let text = off_goroutine(move || {
+                    let mut v = Vec::new();
+                    p.write_text(name, &mut v).map(|_| v)
+                })?;
+                w.write_all(&text)
+            }
         }
     }
 }

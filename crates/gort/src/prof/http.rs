@@ -87,11 +87,8 @@ pub fn respond(target: &str) -> Response {
                 .filter(|&s| s > 0)
                 .unwrap_or(30);
             proto(
-                super::api::cpu_profile_for(Duration::from_secs(secs)).and_then(|p| {
-                    let mut v = Vec::new();
-                    p.write_to(&mut v)?;
-                    Ok(v)
-                }),
+                super::api::cpu_profile_for(Duration::from_secs(secs))
+                    .and_then(super::api::encoded),
             )
         }
         name => match super::lookup(name) {

@@ -81,7 +81,11 @@ pub use labels::{labels, with_labels};
 pub use profile::{Frame, LabelValue, Line, Profile, Sample};
 
 pub(crate) use contention::{block_end, block_start, mutex_event, mutex_profiling, nanotime};
-pub(crate) use threads::register_thread;
+pub(crate) use threads::{register_thread, ThreadGuard};
+
+/// Serializes this crate's unit tests that use process-wide profiling state.
+#[cfg(test)]
+pub(crate) static TEST_LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 /// Now, in ns since the Unix epoch.
 pub(crate) fn now_unix_nanos() -> i64 {

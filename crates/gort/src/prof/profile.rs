@@ -120,10 +120,17 @@ impl Profile {
     }
 
     /// Writes the gzip-compressed message (the `.pb.gz` format `go tool pprof` reads).
-    pub fn write_to(&self, w: impl Write) -> io::Result<()> {
-        let mut gz = flate2::write::GzEncoder::new(w, flate2::Compression::default());
-        gz.write_all(&self.encode())?;
-        gz.finish()?.flush()
+    /// From a goroutine, the compression runs on the blocking pool: the deflate state is
+    /// built on the stack in debug builds, larger than a goroutine stack.
+    pub fn write_to(&self, mut w: impl Write) -> io::Result<()> {
+        let raw = self.encode();
+        let gz = super::api::off_goroutine(move || {
+            let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+            gz.write_all(&raw)?;
+            gz.finish()
+        })?;
+        w.write_all(&gz)?;
+        w.flush()
     }
 
     /// Writes Go's legacy text form: a header, then per sample its values, `@` and the

@@ -86,6 +86,9 @@ mod tests {
 
     #[test]
     fn push_then_drain_round_trips_and_full_buffer_drops() {
+        let _serial = crate::prof::TEST_LOCK
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
         drain(|_, _, _| {});
         push(7, 3, &[1, 2, 3]);
         let mut got = Vec::new();

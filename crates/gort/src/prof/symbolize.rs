@@ -23,8 +23,11 @@ impl Symbolizer {
     /// Frames for `pcs` (innermost first). `pcs[0]` is an exact PC when `leaf_exact` (CPU
     /// samples: the interrupted instruction); every other entry is a return address, looked
     /// up at `pc - 1` so that it names the call instruction's line.
+    /// Unresolvable frames at the root end (the word a coroutine's entry trampoline leaves
+    /// where a return address would be) are dropped.
     pub(crate) fn stack(&mut self, pcs: &[usize], leaf_exact: bool) -> Vec<Frame> {
-        pcs.iter()
+        let mut frames: Vec<Frame> = pcs
+            .iter()
             .enumerate()
             .map(|(i, &pc)| {
                 let addr = if i == 0 && leaf_exact {
@@ -34,7 +37,11 @@ impl Symbolizer {
                 };
                 self.frame(addr)
             })
-            .collect()
+            .collect();
+        while frames.len() > 1 && frames.last().is_some_and(|f| f.lines.is_empty()) {
+            frames.pop();
+        }
+        frames
     }
 
     fn frame(&mut self, addr: u64) -> Frame {
