@@ -6,17 +6,30 @@
 use std::hint::black_box;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use gort::alloc::{set_mem_profile_rate, CountingAlloc, DEFAULT_MEM_PROFILE_RATE};
 
 #[global_allocator]
 static A: CountingAlloc = CountingAlloc::system();
 
+/// CPU time of the calling thread (a goroutine never changes thread once started).
+fn thread_cpu() -> Duration {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `ts` is a valid, writable timespec.
+    unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
+    Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
+}
+
+/// Burns `budget` of CPU time (not wall time: the profile's samples count CPU time).
 #[inline(never)]
-fn gotool_cpu_burner(until: Instant) -> u64 {
+fn gotool_cpu_burner(budget: Duration) -> u64 {
+    let end = thread_cpu() + budget;
     let mut x = 1u64;
-    while Instant::now() < until {
+    while thread_cpu() < end {
         for i in 0..10_000u64 {
             x = x.wrapping_mul(6364136223846793005).wrapping_add(i);
         }
@@ -97,7 +110,7 @@ fn go_tool_pprof_reads_every_profile_kind() {
     let goroutine = tmp("goroutine.pprof");
     let gpath = goroutine.clone();
     let kept = rt.block_on(move || {
-        let burner = gort::go(|| gotool_cpu_burner(Instant::now() + Duration::from_millis(600)));
+        let burner = gort::go(|| gotool_cpu_burner(Duration::from_millis(300)));
         let kept = gotool_allocator(2000);
         let m = std::sync::Arc::new(gort::sync::Mutex::new(0));
         let hs: Vec<_> = (0..3)

@@ -11,7 +11,10 @@
 //! replaced it in between, labels are lost rather than misattributed).
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU32, AtomicU64, Ordering::Relaxed};
+use std::sync::atomic::{
+    compiler_fence, AtomicU32, AtomicU64,
+    Ordering::{Relaxed, SeqCst},
+};
 use std::sync::{Arc, Mutex};
 
 type Set = Arc<Vec<(String, String)>>;
@@ -32,6 +35,21 @@ struct Slot {
 thread_local! {
     // Const-initialised, no Drop: readable from the SIGPROF handler.
     static SLOT: Slot = const { Slot { owner: AtomicU64::new(0), id: AtomicU32::new(0) } };
+}
+
+/// Owner value while the slot is being rewritten: matches no goroutine (ids are below 2^63).
+const REWRITING: u64 = u64::MAX;
+
+/// Sets the slot to `(owner, id)` so that a signal handler interrupting this thread sees the
+/// old pair, no owner, or the new pair, never a mix: the owner is invalidated first and set
+/// last, with compiler fences between (the reader runs on this same thread, so ordering
+/// against the compiler is all that is needed).
+fn set_slot(s: &Slot, owner: u64, id: u32) {
+    s.owner.store(REWRITING, Relaxed);
+    compiler_fence(SeqCst);
+    s.id.store(id, Relaxed);
+    compiler_fence(SeqCst);
+    s.owner.store(owner, Relaxed);
 }
 
 fn intern(set: Vec<(String, String)>) -> u32 {
@@ -61,11 +79,13 @@ pub(crate) fn resolve(id: u32) -> Set {
 /// relaxed loads from a const thread-local without a destructor.
 pub(crate) fn current_id(goid: u64) -> u32 {
     SLOT.try_with(|s| {
-        if s.owner.load(Relaxed) == goid {
-            s.id.load(Relaxed)
-        } else {
-            0
+        // The handler runs between two instructions of the thread's code, so it sees the
+        // slot as `set_slot` left it at one of its steps.
+        if s.owner.load(Relaxed) != goid {
+            return 0;
         }
+        compiler_fence(SeqCst);
+        s.id.load(Relaxed)
     })
     .unwrap_or(0)
 }
@@ -92,8 +112,7 @@ pub fn with_labels<R>(labels: &[(&str, &str)], f: impl FnOnce() -> R) -> R {
     let id = intern(set);
     let prev = SLOT.with(|s| {
         let prev = (s.owner.load(Relaxed), s.id.load(Relaxed));
-        s.owner.store(goid, Relaxed);
-        s.id.store(id, Relaxed);
+        set_slot(s, goid, id);
         prev
     });
     struct Restore {
@@ -105,8 +124,7 @@ pub fn with_labels<R>(labels: &[(&str, &str)], f: impl FnOnce() -> R) -> R {
         fn drop(&mut self) {
             let _ = SLOT.try_with(|s| {
                 if s.owner.load(Relaxed) == self.goid && s.id.load(Relaxed) == self.id {
-                    s.owner.store(self.prev.0, Relaxed);
-                    s.id.store(self.prev.1, Relaxed);
+                    set_slot(s, self.prev.0, self.prev.1);
                 }
             });
         }
