@@ -3,7 +3,7 @@
 //! What the handler touches, and why each is async-signal-safe:
 //! * `ACTIVE`, a static atomic (relaxed load);
 //! * the interrupted registers, from the kernel-provided `ucontext_t`;
-//! * three const-initialised thread-locals without destructors (this module's cached thread
+//! * four const-initialised thread-locals without destructors (this module's cached thread
 //!   stack bounds, the goroutine stack bounds the scheduler declares in `alloc/stack.rs`, the
 //!   running goroutine id from `stack/overflow.rs`, the label slot in `labels.rs`). Such
 //!   thread-locals are plain TLS reads: no lazy initialisation, no destructor registration,
