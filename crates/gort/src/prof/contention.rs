@@ -90,16 +90,25 @@ pub(crate) fn block_start() -> u64 {
 pub(crate) fn block_end(t0: u64) {
     let rate = BLOCK_RATE.load(Relaxed);
     let d = nanotime().saturating_sub(t0).max(1);
-    if rate == 0 || (d < rate && rand64() % rate >= d) {
-        return;
+    if let Some((count, delay)) = block_weight(d, rate, rand64()) {
+        record(&BLOCK_EVENTS, count, delay);
     }
-    // Go's saveblockevent: a sampled short event stands for rate/d events of d ns.
-    let (count, delay) = if d < rate {
-        (rate as f64 / d as f64, rate as f64)
+}
+
+/// Go's `blocksampled` + `saveblockevent` for an event of `d` ns at `rate` with random `r`:
+/// an event of `d >= rate` is always kept as itself; a shorter one is kept with probability
+/// `d / rate` and then stands for `rate / d` events totalling `rate` ns, so the expected
+/// totals equal the true ones.
+fn block_weight(d: u64, rate: u64, r: u64) -> Option<(f64, f64)> {
+    if rate == 0 {
+        None
+    } else if d >= rate {
+        Some((1.0, d as f64))
+    } else if r % rate < d {
+        Some((rate as f64 / d as f64, rate as f64))
     } else {
-        (1.0, d as f64)
-    };
-    record(&BLOCK_EVENTS, count, delay);
+        None
+    }
 }
 
 /// Whether mutex waits should be timestamped (one relaxed load).
@@ -112,11 +121,19 @@ pub(crate) fn mutex_profiling() -> bool {
 #[cold]
 pub(crate) fn mutex_event(since: u64) {
     let rate = MUTEX_FRACTION.load(Relaxed);
-    if rate == 0 || !rand64().is_multiple_of(rate) {
-        return;
-    }
     let d = nanotime().saturating_sub(since);
-    record(&MUTEX_EVENTS, rate as f64, (rate * d) as f64);
+    if let Some((count, delay)) = mutex_weight(d, rate, rand64()) {
+        record(&MUTEX_EVENTS, count, delay);
+    }
+}
+
+/// Go's `mutexevent`: 1 in `rate` events is kept and stands for `rate` events.
+fn mutex_weight(d: u64, rate: u64, r: u64) -> Option<(f64, f64)> {
+    if rate == 0 || !r.is_multiple_of(rate) {
+        None
+    } else {
+        Some((rate as f64, rate as f64 * d as f64))
+    }
 }
 
 #[inline(never)]
@@ -182,4 +199,38 @@ pub(crate) fn build_mutex() -> Profile {
 /// The block profile built from the events recorded so far.
 pub(crate) fn build_block() -> Profile {
     build(&BLOCK_EVENTS)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn block_sampling_is_unbiased_like_go() {
+        assert_eq!(block_weight(5, 0, 0), None);
+        assert_eq!(block_weight(2_000, 1_000, 999), Some((1.0, 2_000.0)));
+        assert_eq!(block_weight(250, 1_000, 100), Some((4.0, 1_000.0)));
+        assert_eq!(block_weight(250, 1_000, 300), None);
+        // Over every random residue, the expected count is 1 and the expected delay is d.
+        let (rate, d) = (1_000u64, 250u64);
+        let (mut n, mut t) = (0.0, 0.0);
+        for r in 0..rate {
+            if let Some((c, x)) = block_weight(d, rate, r) {
+                n += c;
+                t += x;
+            }
+        }
+        assert_eq!((n / rate as f64, t / rate as f64), (1.0, d as f64));
+    }
+
+    #[test]
+    fn mutex_sampling_keeps_one_in_rate() {
+        assert_eq!(mutex_weight(10, 0, 0), None);
+        assert_eq!(mutex_weight(10, 1, 12345), Some((1.0, 10.0)));
+        let kept = (0..1_000u64)
+            .filter(|&r| mutex_weight(10, 5, r).is_some())
+            .count();
+        assert_eq!(kept, 200);
+        assert_eq!(mutex_weight(10, 5, 0), Some((5.0, 50.0)));
+    }
 }
