@@ -40,7 +40,7 @@ fn profiling_survives_signals_everywhere() {
         rt.block_on(|| {
             let m = Arc::new(gort::sync::Mutex::new(Vec::new()));
             let (tx, rx) = gort::chan::bounded::<usize>(0);
-            let pong = gort::go(move || rx.iter().map(|v| black_box(v)).sum::<usize>());
+            let pong = gort::go(move || rx.iter().map(black_box).sum::<usize>());
             let hs: Vec<_> = (0..4)
                 .map(|k| {
                     let m = m.clone();
@@ -54,7 +54,7 @@ fn profiling_survives_signals_everywhere() {
             for i in 0..2_000 {
                 tx.send(i).unwrap();
             }
-            tx.close();
+            tx.close().unwrap();
             gort::blocking(|| black_box(format!("{:?}", vec![1u64; 1000]).len()));
             for h in hs {
                 h.join().unwrap();
