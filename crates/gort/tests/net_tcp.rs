@@ -395,3 +395,73 @@ fn concurrent_readers_of_one_stream_are_all_woken() {
         assert_eq!(got, vec![0, 1, 2]);
     });
 }
+
+/// A short read leaves the stream "drained": the next read waits for an edge without trying a
+/// syscall first. Data, EOF and deadlines that arrive later must all still wake the reader,
+/// from a goroutine and from a plain thread (whose poll(2) wait delivers no edge).
+#[test]
+fn reads_after_a_short_read_wake_on_later_data_eof_and_deadline() {
+    let rt = rt(2);
+    rt.block_on(|| {
+        let l = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = l.local_addr().unwrap();
+        let writer = gort::go(move || {
+            let (mut s, _) = l.accept().unwrap();
+            for chunk in [&b"ab"[..], b"cde", b"f"] {
+                s.write_all(chunk).unwrap();
+                gort::time::sleep(20 * MS);
+            }
+            // Then EOF.
+        });
+        let mut c = TcpStream::connect(addr).unwrap();
+        let mut got = Vec::new();
+        let mut buf = [0u8; 64];
+        loop {
+            match c.read(&mut buf).unwrap() {
+                0 => break,
+                n => got.extend_from_slice(&buf[..n]),
+            }
+        }
+        assert_eq!(got, b"abcdef");
+        writer.join().unwrap();
+
+        // Deadline after a short read.
+        let l = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = l.local_addr().unwrap();
+        let hold = gort::go(move || {
+            let (mut s, _) = l.accept().unwrap();
+            s.write_all(b"x").unwrap();
+            gort::time::sleep(300 * MS);
+        });
+        let mut c = TcpStream::connect(addr).unwrap();
+        assert_eq!(c.read(&mut buf).unwrap(), 1);
+        c.set_read_deadline(Some(Instant::now() + 30 * MS));
+        let e = c.read(&mut buf).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::TimedOut);
+        hold.join().unwrap();
+    });
+
+    // A plain thread reading: no goroutine polls, so no edge ever reaches the hint.
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = l.local_addr().unwrap();
+    let t = std::thread::spawn(move || {
+        let (mut s, _) = l.accept().unwrap();
+        for chunk in [&b"12"[..], b"345"] {
+            s.write_all(chunk).unwrap();
+            std::thread::sleep(20 * MS);
+        }
+    });
+    let mut c = TcpStream::connect(addr).unwrap();
+    let mut got = Vec::new();
+    let mut buf = [0u8; 64];
+    let start = Instant::now();
+    loop {
+        match c.read(&mut buf).unwrap() {
+            0 => break,
+            n => got.extend_from_slice(&buf[..n]),
+        }
+    }
+    assert_eq!(got, b"12345");
+    assert!(start.elapsed() < Duration::from_secs(5));
+    t.join().unwrap();
+}

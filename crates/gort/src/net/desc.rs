@@ -18,8 +18,8 @@
 
 use std::io;
 use std::os::fd::RawFd;
-use std::sync::atomic::AtomicU64;
 use std::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed, Release, SeqCst};
+use std::sync::atomic::{AtomicBool, AtomicU64};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Instant;
 
@@ -100,6 +100,15 @@ pub(crate) struct PollDesc {
     /// Copies of the two deadlines (read, write), so the check before every operation is an
     /// atomic load, not a lock. Written after the locked `DirState::deadline`.
     deadlines: [AtomicU64; 2],
+    /// Read edges delivered so far (bumped by the poller before it sets `rd.ready`).
+    rd_edges: AtomicU64,
+    /// `rd_edges` as sampled before the last read that drained the socket (a short TCP read
+    /// or EAGAIN); `u64::MAX` when unknown. While the two are equal no data arrived since that
+    /// read, so the next read skips its syscall (it would fail with EAGAIN) and waits.
+    rd_drained: AtomicU64,
+    /// The poller delivered a read-side hang-up or error (FIN, RST): a read returns at once
+    /// (EOF or the error) even with no data queued, so the drained hint is off for good.
+    rd_hup: AtomicBool,
 }
 
 static FREE: Mutex<Vec<&'static PollDesc>> = Mutex::new(Vec::new());
@@ -116,6 +125,9 @@ impl PollDesc {
                 rtimer: OnceLock::new(),
                 wtimer: OnceLock::new(),
                 deadlines: [AtomicU64::new(u64::MAX), AtomicU64::new(u64::MAX)],
+                rd_edges: AtomicU64::new(0),
+                rd_drained: AtomicU64::new(u64::MAX),
+                rd_hup: AtomicBool::new(false),
             }))
         });
         assert!(
@@ -123,6 +135,8 @@ impl PollDesc {
             "pointer fits in 48 bits"
         );
         pd.fd.store(fd as u64, Relaxed);
+        pd.rd_drained.store(u64::MAX, Relaxed);
+        pd.rd_hup.store(false, Relaxed);
         for d in &pd.deadlines {
             d.store(u64::MAX, Relaxed);
         }
@@ -159,8 +173,15 @@ impl PollDesc {
         }
     }
 
-    /// Poller: an edge arrived.
-    pub(crate) fn ready(&self, read: bool, write: bool) {
+    /// Poller: an edge arrived (`hup`: it reports a read-side hang-up or an error).
+    pub(crate) fn ready(&self, read: bool, write: bool, hup: bool) {
+        if hup {
+            // Before the edge count: a reader that samples the count after this edge sees it.
+            self.rd_hup.store(true, Release);
+        }
+        if read {
+            self.rd_edges.fetch_add(1, AcqRel);
+        }
         for (on, d) in [(read, &self.rd), (write, &self.wr)] {
             if on {
                 let w = {
@@ -224,6 +245,35 @@ impl PollDesc {
             wake(w);
         }
         FREE.lock().unwrap().push(self);
+    }
+
+    /// The read-edge count, sampled before a read syscall.
+    pub(crate) fn read_edges(&self) -> u64 {
+        self.rd_edges.load(Acquire)
+    }
+
+    /// Records that the read which began at edge count `seq` left the socket empty.
+    pub(crate) fn set_drained(&self, seq: u64) {
+        self.rd_drained.store(seq, Release);
+    }
+
+    /// Forgets the drained hint (a read filled its buffer: more data may be queued).
+    pub(crate) fn clear_drained(&self) {
+        self.rd_drained.store(u64::MAX, Relaxed);
+    }
+
+    /// True if the socket was drained and no read edge arrived since: a read would EAGAIN.
+    ///
+    /// Sound because data (or a FIN, or an error) arriving after the draining read makes the
+    /// kernel queue an epoll event, and the poller bumps `rd_edges` when it delivers it:
+    /// either we see the bump and read, or the event is delivered after we registered as a
+    /// waiter and wakes us. A hang-up that arrived *before* the draining read gives no later
+    /// edge, yet the read after it returns EOF at once: epoll reports the socket's state when
+    /// the event is harvested, so that edge carried `hup`, which turns the hint off (its store
+    /// precedes the edge count the draining read sampled).
+    pub(crate) fn drained_unchanged(&self) -> bool {
+        let d = self.rd_drained.load(Acquire);
+        d != u64::MAX && d == self.rd_edges.load(Acquire) && !self.rd_hup.load(Acquire)
     }
 
     /// Fails with `TimedOut` if `mode`'s deadline has passed (checked before every operation,

@@ -12,8 +12,8 @@
 //! # How
 //!
 //! * Every socket is non-blocking and registered **once** with one process-wide epoll
-//!   instance, edge-triggered for input and output (`EPOLLIN|EPOLLOUT|EPOLLRDHUP|EPOLLET`,
-//!   `poll.rs`). Its poll descriptor (`desc.rs`) holds a reader and a writer slot: a
+//!   instance through mio, edge-triggered for input and output (mio registers
+//!   `EPOLLIN|EPOLLOUT|EPOLLRDHUP|EPOLLET`; `poll.rs`). Its poll descriptor (`desc.rs`) holds a reader and a writer slot: a
 //!   "ready" flag and the `Unparker` of the goroutine waiting.
 //! * An operation tries the syscall first; on `EAGAIN` it parks on the descriptor (`fd.rs`);
 //!   an edge sets the flag and unparks the waiter, which retries. Deadlines are per direction:
@@ -23,10 +23,15 @@
 //! * Who polls (`poll.rs`): a P's M without local work, non-blocking, before it steals, unless
 //!   an M is already blocked in the poller (Go's `lastpoll` test; without it a P that runs
 //!   dry after every message makes one `epoll_wait` per message); one idle M at a time
-//!   blocks in `epoll_wait` until its P's next timer (an `eventfd` breaks it when its P gets
+//!   blocks in `epoll_wait` until its P's next timer (mio's eventfd `Waker` breaks it when its P gets
 //!   work: `P::unpark_m`), and when it leaves with goroutines still waiting it wakes another
 //!   idle P to take over; sysmon polls when nobody did for 10 ms. Woken goroutines go to
 //!   their home P (runnext if the poller is that P's M).
+//! * The drained hint (TCP reads, `fd.rs::read_stream`): a short read, or EAGAIN, means the
+//!   receive queue was empty; until the poller delivers another read edge (or ever delivered
+//!   a hang-up), the next read parks without first trying the syscall that would fail with
+//!   EAGAIN. Echo traffic: 25% fewer `recvfrom` calls (602k vs 800k for 200k messages; Go
+//!   makes 800k `read`s). The argument is at `PollDesc::drained_unchanged`.
 //! * Plain threads using these sockets wait in `poll(2)` on the fd itself.
 //! * Name resolution runs on the blocking pool (`resolve.rs`); file I/O should use
 //!   `gort::blocking(|| std::fs::...)`, as regular files are always "ready" to epoll.
@@ -45,8 +50,13 @@
 //!   thread that will run the goroutine whenever it is that P's own.
 //! * *io_uring*: completion-based (buffers owned by the kernel during the operation) fits an
 //!   async API, not `Read::read(&mut [u8])` on a goroutine that may be woken by a deadline.
-//! * *mio*: its `Poll` wants `&mut self` and Tokens of its own; a thin libc layer gives the
-//!   pointer-with-generation tokens Go uses and one fewer abstraction on the hot path.
+//! * *Raw libc epoll* (our first version): works, but mio is the well-kept layer every Rust
+//!   runtime shares; its `Poll::poll(&mut self)` sits inside the mutex that already served as
+//!   the one-poller token, a `Registry` clone registers without that lock, and its `Token`
+//!   carries our pointer-with-generation tokens unchanged. Echo (50 conns, 64 B) measured
+//!   no slower: 5.1–7.3 us/msg with mio vs 5.8–9.3 with libc, alternated, one run.
+//! * *polling*: also edge-capable, but its `wait` silently returns 0 when another thread
+//!   holds its internal lock (a blocking waiter would spin) and opens a tracing span per wait.
 //!
 //! # Invariants and orderings
 //!

@@ -1,6 +1,7 @@
-//! The netpoller: one process-wide edge-triggered epoll instance, an eventfd to interrupt a
-//! blocking wait, and a descriptor per socket holding its reader and writer (Go's
-//! `netpoll_epoll.go` + `netpoll.go`).
+//! The netpoller: one process-wide edge-triggered epoll instance (through mio), an eventfd
+//! waker to interrupt a blocking wait, and a descriptor per socket holding its reader and
+//! writer (Go's `netpoll_epoll.go` + `netpoll.go`). mio rather than `polling`: its `Poll` is
+//! edge-triggered only, which is the mode we want, and carries no tracing spans per wait.
 //!
 //! Who polls: a P's M without a poll in progress, non-blocking, in `find_runnable` before it
 //! steals; one idle M at a time, blocking until its P's next timer (`block`); sysmon when
@@ -12,20 +13,26 @@ use std::os::fd::RawFd;
 use std::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed, Release, SeqCst};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize};
 use std::sync::{Mutex, OnceLock};
+use std::time::Duration;
+
+use mio::unix::SourceFd;
+use mio::{Events, Interest, Registry, Token, Waker};
 
 use super::desc::PollDesc;
 use crate::sched::p::P;
 use crate::time::clock;
 
 const MAX_EVENTS: usize = 128;
-/// Token of the interrupt eventfd (descriptor tokens are non-null pointers).
-const WAKE_TOKEN: u64 = 0;
+/// Token of the waker (descriptor tokens are non-null pointers).
+const WAKE_TOKEN: usize = 0;
 
 pub(crate) struct Poller {
-    epfd: RawFd,
-    evfd: RawFd,
-    /// The event buffer; holding this lock is the right to call epoll_wait.
-    events: Mutex<Vec<libc::epoll_event>>,
+    /// The epoll instance and its event buffer; holding this lock is the right to wait.
+    poll: Mutex<(mio::Poll, Events)>,
+    /// A handle to the same epoll instance for (de)registration without the wait lock.
+    registry: Registry,
+    /// An eventfd registered under [`WAKE_TOKEN`] (mio's `Waker`).
+    waker: Waker,
     /// Goroutines parked waiting for readiness (Go's netpollWaiters).
     pub(crate) waiters: AtomicUsize,
     /// An M is blocked in epoll_wait.
@@ -36,7 +43,7 @@ pub(crate) struct Poller {
     pub(crate) last_poll: AtomicU64,
 }
 
-// The fds live for the process (the poller is a static); nothing closes them.
+// The poller is a static: its epoll fd and eventfd live for the process.
 
 pub(crate) fn poller() -> &'static Poller {
     static POLLER: OnceLock<Poller> = OnceLock::new();
@@ -54,31 +61,16 @@ fn inited() -> Option<&'static Poller> {
 
 static INITED: AtomicBool = AtomicBool::new(false);
 
-fn cvt(r: libc::c_int) -> io::Result<libc::c_int> {
-    if r < 0 {
-        Err(io::Error::last_os_error())
-    } else {
-        Ok(r)
-    }
-}
-
 impl Poller {
     fn new() -> io::Result<Poller> {
-        // SAFETY: plain syscalls with valid flag arguments; we own the returned fds.
-        let epfd = cvt(unsafe { libc::epoll_create1(libc::EPOLL_CLOEXEC) })?;
-        // SAFETY: as above.
-        let evfd = cvt(unsafe { libc::eventfd(0, libc::EFD_CLOEXEC | libc::EFD_NONBLOCK) })?;
-        let mut ev = libc::epoll_event {
-            events: libc::EPOLLIN as u32,
-            u64: WAKE_TOKEN,
-        };
-        // SAFETY: epfd and evfd are open fds we own; `ev` is a valid epoll_event.
-        cvt(unsafe { libc::epoll_ctl(epfd, libc::EPOLL_CTL_ADD, evfd, &mut ev) })?;
+        let poll = mio::Poll::new()?;
+        let registry = poll.registry().try_clone()?;
+        let waker = Waker::new(&registry, Token(WAKE_TOKEN))?;
         INITED.store(true, Release);
         Ok(Poller {
-            epfd,
-            evfd,
-            events: Mutex::new(vec![libc::epoll_event { events: 0, u64: 0 }; MAX_EVENTS]),
+            poll: Mutex::new((poll, Events::with_capacity(MAX_EVENTS))),
+            registry,
+            waker,
             waiters: AtomicUsize::new(0),
             blocked: AtomicBool::new(false),
             wake_sig: AtomicBool::new(false),
@@ -86,72 +78,72 @@ impl Poller {
         })
     }
 
-    /// Registers `fd` once, edge-triggered, for both directions.
+    /// Registers `fd` once, edge-triggered (mio's only mode on epoll), for both directions.
     pub(crate) fn register(&self, fd: RawFd, token: u64) -> io::Result<()> {
-        let mut ev = libc::epoll_event {
-            events: (libc::EPOLLIN | libc::EPOLLOUT | libc::EPOLLRDHUP | libc::EPOLLET) as u32,
-            u64: token,
-        };
-        // SAFETY: `fd` is an open socket owned by the caller; `ev` is valid.
-        cvt(unsafe { libc::epoll_ctl(self.epfd, libc::EPOLL_CTL_ADD, fd, &mut ev) }).map(drop)
+        self.registry.register(
+            &mut SourceFd(&fd),
+            Token(token as usize),
+            Interest::READABLE | Interest::WRITABLE,
+        )
     }
 
     pub(crate) fn deregister(&self, fd: RawFd) {
-        let mut ev = libc::epoll_event { events: 0, u64: 0 };
-        // SAFETY: as in register; failure (fd never registered) is harmless.
-        unsafe { libc::epoll_ctl(self.epfd, libc::EPOLL_CTL_DEL, fd, &mut ev) };
+        // Failure (fd never registered) is harmless.
+        let _ = self.registry.deregister(&mut SourceFd(&fd));
     }
 
-    /// Polls once. `timeout_ms`: 0 = non-blocking (gives up if another M polls), -1 = forever.
-    /// Delivers readiness to waiting goroutines/threads; returns the number of events.
-    fn poll(&self, timeout_ms: i32) -> usize {
-        let mut buf = if timeout_ms == 0 {
-            match self.events.try_lock() {
-                Ok(b) => b,
+    /// Polls once. `timeout`: `Some(ZERO)` = non-blocking (gives up if another M polls),
+    /// `None` = until an event or interrupt. Delivers readiness to waiting goroutines and
+    /// threads; returns the number of events.
+    fn poll(&self, timeout: Option<Duration>) -> usize {
+        let mut guard = if timeout == Some(Duration::ZERO) {
+            match self.poll.try_lock() {
+                Ok(g) => g,
                 Err(_) => return 0,
             }
         } else {
-            self.events.lock().unwrap()
+            self.poll.lock().unwrap_or_else(|e| e.into_inner())
         };
-        // SAFETY: `buf` holds MAX_EVENTS initialised epoll_events that we exclusively borrow.
-        let n =
-            unsafe { libc::epoll_wait(self.epfd, buf.as_mut_ptr(), MAX_EVENTS as i32, timeout_ms) };
+        let (poll, events) = &mut *guard;
+        // EINTR (a profiling signal) and other errors count as "no events": the caller's loop
+        // polls again.
+        let ok = poll.poll(events, timeout).is_ok();
         self.last_poll.store(clock::now_ns(), Relaxed);
-        if n <= 0 {
+        if !ok {
             return 0;
         }
-        let mut got = [(0u64, 0u32); MAX_EVENTS];
-        for (i, ev) in buf[..n as usize].iter().enumerate() {
-            got[i] = (ev.u64, ev.events);
+        let mut got = [(0usize, false, false, false); MAX_EVENTS];
+        let mut n = 0;
+        for ev in events.iter() {
+            let hup = ev.is_read_closed() || ev.is_error();
+            let read = ev.is_readable() || hup;
+            let write = ev.is_writable() || ev.is_write_closed() || ev.is_error();
+            got[n] = (ev.token().0, read, write, hup);
+            n += 1;
         }
-        drop(buf);
-        for &(token, events) in &got[..n as usize] {
+        drop(guard);
+        for &(token, read, write, hup) in &got[..n] {
             if token == WAKE_TOKEN {
-                let mut v = 0u64;
-                // SAFETY: reads 8 bytes into `v` from our own non-blocking eventfd.
-                unsafe { libc::read(self.evfd, (&mut v as *mut u64).cast(), 8) };
+                // mio's eventfd waker is edge-triggered: nothing to drain.
                 self.wake_sig.store(false, Release);
                 continue;
             }
-            let read = events
-                & (libc::EPOLLIN | libc::EPOLLRDHUP | libc::EPOLLHUP | libc::EPOLLERR) as u32
-                != 0;
-            let write = events & (libc::EPOLLOUT | libc::EPOLLHUP | libc::EPOLLERR) as u32 != 0;
-            if let Some(pd) = PollDesc::from_token(token) {
-                pd.ready(read, write);
+            if let Some(pd) = PollDesc::from_token(token as u64) {
+                pd.ready(read, write, hup);
             }
         }
-        n as usize
+        n
     }
 
-    /// Breaks a blocking poll (coalesced: one write until the poller consumes it).
+    /// Breaks a blocking poll (coalesced: one wake until the poller consumes it).
     fn interrupt(&self) {
         if self.wake_sig.swap(true, AcqRel) {
             return;
         }
-        let one = 1u64;
-        // SAFETY: writes 8 bytes from `one` to our own eventfd.
-        unsafe { libc::write(self.evfd, (&one as *const u64).cast(), 8) };
+        if self.waker.wake().is_err() {
+            // Cannot happen for an eventfd short of fd corruption; let the next wake retry.
+            self.wake_sig.store(false, Release);
+        }
     }
 }
 
@@ -168,7 +160,9 @@ pub(crate) fn interrupt() {
 /// message (one epoll_wait per echo round trip, measured), mostly for nothing.
 pub(crate) fn poll_nonblocking() -> usize {
     match inited() {
-        Some(p) if p.waiters.load(Relaxed) > 0 && !p.blocked.load(Relaxed) => p.poll(0),
+        Some(p) if p.waiters.load(Relaxed) > 0 && !p.blocked.load(Relaxed) => {
+            p.poll(Some(Duration::ZERO))
+        }
         _ => 0,
     }
 }
@@ -185,7 +179,7 @@ pub(crate) fn poll_if_stale(ns: u64) -> usize {
             if p.waiters.load(Relaxed) > 0
                 && clock::now_ns().saturating_sub(p.last_poll.load(Relaxed)) >= ns =>
         {
-            p.poll(0)
+            p.poll(Some(Duration::ZERO))
         }
         _ => 0,
     }
@@ -212,12 +206,9 @@ pub(crate) fn block(p: &P, until: u64, has_work: impl Fn() -> bool) -> bool {
     p.in_netpoll.store(true, SeqCst);
     std::sync::atomic::fence(SeqCst);
     if !has_work() {
-        let timeout = match clock::until(until) {
-            None => -1,
-            // Round up so we do not wake just before the timer and spin.
-            Some(d) => d.as_micros().div_ceil(1000).min(i32::MAX as u128) as i32,
-        };
-        poller.poll(timeout);
+        // `until(MAX)` is None: no timer, wait for an event. mio rounds a timeout up to whole
+        // milliseconds, so we do not wake just before the timer and spin.
+        poller.poll(clock::until(until));
     }
     p.in_netpoll.store(false, SeqCst);
     poller.blocked.store(false, SeqCst);

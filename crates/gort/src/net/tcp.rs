@@ -177,7 +177,8 @@ impl TcpStream {
     }
 
     fn read_impl(&self, buf: &mut [u8]) -> io::Result<usize> {
-        self.fd.io(Mode::Read, |mut s| s.read(buf))
+        let len = buf.len();
+        self.fd.read_stream(len, |mut s| s.read(buf))
     }
 
     fn write_impl(&self, buf: &[u8]) -> io::Result<usize> {

@@ -22,9 +22,9 @@
 //!
 //! # Field access rules
 //!
-//! * `coro`, `body`, `guard` and `yielder`: only the M that runs the G touches them, and only while the G is
+//! * `coro`, `task`, `guard` and `yielder`: only the M that runs the G touches them, and only while the G is
 //!   dequeued by that M (RUNNING, or between dequeue and resume). Before the G starts it has no
-//!   stack and no coroutine, only its `body` (the user's `Send` closure), so the M that
+//!   stack and no coroutine, only its `task` (the user's `Send` closure), so the M that
 //!   dequeues it first may be any M: that M takes a stack from its P's cache, creates the
 //!   coroutine and becomes `home`, the only M that may ever resume it (the no-migration rule,
 //!   DESIGN.md). Unstarted goroutines therefore cost no kernel mapping.
@@ -40,17 +40,8 @@ use std::sync::Arc;
 use corosensei::{Coroutine, Yielder};
 
 use super::runtime::Shared;
+use super::task::{Task, TaskCell};
 use crate::stack::GoStack;
-
-/// A goroutine's body, type-erased: the user's closure and the packet its result goes to.
-pub(crate) trait Body: Send + Sync {
-    /// Runs the closure (catching a panic) and publishes the result. Called once, on the
-    /// goroutine's own stack.
-    fn run(&self);
-    /// Publishes `msg` as the goroutine's panic payload without running it (it could not
-    /// start).
-    fn fail(&self, msg: String);
-}
 
 /// The coroutine type every goroutine runs in.
 pub(crate) type Coro = Coroutine<(), (), (), GoStack>;
@@ -140,8 +131,8 @@ pub(crate) struct G {
     pub(crate) home: AtomicUsize,
     pub(crate) shared: Arc<Shared>,
     coro: UnsafeCell<Option<Coro>>,
-    /// The goroutine's body until it starts (then its coroutine runs it).
-    body: UnsafeCell<Option<Arc<dyn Body>>>,
+    /// The goroutine's closure and result packet (`task.rs`; its own access rules).
+    pub(crate) task: TaskCell,
     yielder: UnsafeCell<*const Yielder<(), ()>>,
     /// Intrusive link for a P's inbox (a Treiber stack of remote wake-ups).
     pub(crate) inbox_next: AtomicPtr<G>,
@@ -160,9 +151,9 @@ pub(crate) struct G {
 }
 
 // SAFETY: every field is either atomic, immutable after construction, or covered by the field
-// access rules above: `coro`, `body`, `guard` and `yielder` are touched only by the single M
+// access rules above: `coro`, `task`, `guard` and `yielder` are touched only by the single M
 // that currently runs (or is about to first run) this G. Before it starts, a G holds only its
-// body (the user's `F: Send` closure and the `Send` result packet), so handing it to another M
+// task (the user's `F: Send` closure and the `Send` result packet), so handing it to another M
 // is a move of `Send` data; once started, its coroutine is never resumed (nor dropped while
 // suspended) on any M other than `home` (checked in `Worker::run`), so `!Send` values on the
 // goroutine stack never change thread.
@@ -176,7 +167,6 @@ impl G {
         parent: u64,
         created_at: &'static Location<'static>,
         shared: Arc<Shared>,
-        body: Option<Arc<dyn Body>>,
     ) -> G {
         G {
             id,
@@ -186,7 +176,7 @@ impl G {
             home: AtomicUsize::new(0),
             shared,
             coro: UnsafeCell::new(None),
-            body: UnsafeCell::new(body),
+            task: TaskCell::new(),
             yielder: UnsafeCell::new(std::ptr::null()),
             inbox_next: AtomicPtr::new(std::ptr::null_mut()),
             wait_reason: AtomicU8::new(0),
@@ -199,20 +189,14 @@ impl G {
     }
 
     /// Re-initialises a finished record for a new goroutine, in place (a recycled G).
-    pub(crate) fn reset(
-        &mut self,
-        id: u64,
-        parent: u64,
-        created_at: &'static Location<'static>,
-        body: Arc<dyn Body>,
-    ) {
+    pub(crate) fn reset(&mut self, id: u64, parent: u64, created_at: &'static Location<'static>) {
         self.id = id;
         self.parent = parent;
         self.created_at = created_at;
         *self.state.get_mut() = RUNNABLE;
         *self.home.get_mut() = 0;
         *self.coro.get_mut() = None;
-        *self.body.get_mut() = Some(body);
+        self.task.clear();
         *self.yielder.get_mut() = std::ptr::null();
         *self.inbox_next.get_mut() = std::ptr::null_mut();
         *self.wait_reason.get_mut() = 0;
@@ -234,13 +218,13 @@ impl G {
         unsafe { &mut *self.coro.get() }
     }
 
-    /// Takes the body of a goroutine that has not started.
-    ///
-    /// # Safety
-    /// The caller is the M that dequeued this G for its first run.
-    pub(crate) unsafe fn take_body(&self) -> Option<Arc<dyn Body>> {
-        // SAFETY: exclusivity is the caller's contract (field access rules).
-        unsafe { (*self.body.get()).take() }
+    /// Stores the goroutine's task (a new or reset record, not yet shared).
+    pub(crate) fn install<F, T>(&mut self, task: Task<F, T>)
+    where
+        F: FnOnce() -> T + Send + 'static,
+        T: Send + 'static,
+    {
+        self.task.install(task);
     }
 
     /// The stack's guard range and size.
@@ -326,6 +310,6 @@ pub(crate) mod tests_support {
             static SHARED: Arc<Shared> = Shared::for_tests();
         }
         let shared = SHARED.with(|s| s.clone());
-        Arc::new(G::new(id, 0, Location::caller(), shared, None))
+        Arc::new(G::new(id, 0, Location::caller(), shared))
     }
 }

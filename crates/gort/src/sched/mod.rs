@@ -64,6 +64,7 @@ pub(crate) mod runq;
 pub(crate) mod runtime;
 pub(crate) mod spawn;
 pub(crate) mod sysmon;
+pub(crate) mod task;
 pub(crate) mod worker;
 
 #[cfg(test)]

@@ -1,107 +1,42 @@
 //! Spawning goroutines (`go`) and joining them (`JoinHandle`).
 //!
-//! One allocation per spawn for the result packet and one for the G record; the closure is
-//! written onto the goroutine's own stack by corosensei, and the stack comes from the P's
-//! cache (no mmap on the hot path). A new goroutine goes to `runnext` of the spawning P (the
+//! No allocation on the hot path: the G record comes from the P's free list, the closure and
+//! its result packet live in the record's inline task slot (`task.rs`), and the stack comes
+//! from the P's cache (no mmap). A new goroutine goes to `runnext` of the spawning P (the
 //! displaced one to the ring) and an idle P is woken to steal, as in Go; spawns from outside
 //! the runtime go to the global queue.
 
-use std::cell::UnsafeCell;
-use std::panic::{catch_unwind, AssertUnwindSafe, Location};
-use std::sync::atomic::AtomicU8;
+use std::panic::Location;
+use std::ptr::NonNull;
 use std::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed};
 use std::sync::Arc;
 
-use super::g::{Body, WaitReason, G};
+use super::g::{GRef, WaitReason, DEAD, G};
 use super::park::{ctx, current, Unparker};
 use super::runtime::{default_runtime, Error, Shared};
+use super::task::{Packet, Task, DONE};
 
 /// Goroutine ids a P reserves at once.
 const GOID_BATCH: u64 = 16;
-
-const EMPTY: u8 = 0;
-const WAITING: u8 = 1;
-const DONE: u8 = 2;
-
-/// Where a goroutine's result meets its joiner.
-pub(crate) struct Packet<T> {
-    state: AtomicU8,
-    result: UnsafeCell<Option<std::thread::Result<T>>>,
-    waiter: UnsafeCell<Option<Unparker>>,
-}
-
-// SAFETY: `result` is written once by the goroutine before `state` becomes DONE (Release) and
-// read only by the joiner after it observes DONE (Acquire); `waiter` is written by the joiner
-// before it publishes WAITING and read by the goroutine only after it observes WAITING.
-unsafe impl<T: Send> Sync for Packet<T> {}
-// SAFETY: as above; T: Send moves between threads once.
-unsafe impl<T: Send> Send for Packet<T> {}
-
-impl<T> Packet<T> {
-    fn complete(&self, r: std::thread::Result<T>) {
-        // SAFETY: only the goroutine writes `result`, once, before publishing DONE.
-        unsafe { *self.result.get() = Some(r) };
-        if self.state.swap(DONE, AcqRel) == WAITING {
-            // SAFETY: the joiner wrote `waiter` before publishing WAITING, which we observed.
-            if let Some(w) = unsafe { (*self.waiter.get()).take() } {
-                w.unpark();
-            }
-        }
-    }
-}
-
-/// The one allocation of a spawn: the closure until the goroutine starts, then its result.
-struct Task<F, T> {
-    f: UnsafeCell<Option<F>>,
-    packet: Packet<T>,
-}
-
-// SAFETY: `f` is taken once, by the M that starts the goroutine (G field access rules: `body`
-// is only touched by that M), and F: Send; `packet` is Sync on its own.
-unsafe impl<F: Send, T: Send> Sync for Task<F, T> {}
-
-impl<F, T> Body for Task<F, T>
-where
-    F: FnOnce() -> T + Send + 'static,
-    T: Send + 'static,
-{
-    fn run(&self) {
-        // SAFETY: run is called once, by the goroutine itself (see the Sync argument).
-        let f = unsafe { (*self.f.get()).take() }.expect("a goroutine body runs once");
-        let r = catch_unwind(AssertUnwindSafe(f));
-        self.packet.complete(r);
-    }
-
-    fn fail(&self, msg: String) {
-        // SAFETY: as in run: the starting M is the only party touching `f`.
-        drop(unsafe { (*self.f.get()).take() });
-        self.packet.complete(Err(Box::new(msg)));
-    }
-}
-
-/// The joiner's view of a task (erasing the closure type).
-trait Joinable<T>: Send + Sync {
-    fn packet(&self) -> &Packet<T>;
-}
-
-impl<F, T> Joinable<T> for Task<F, T>
-where
-    F: Send,
-    T: Send,
-{
-    fn packet(&self) -> &Packet<T> {
-        &self.packet
-    }
-}
 
 /// An owned permission to join a goroutine (wait for it to finish and take its result).
 ///
 /// Like `std::thread::JoinHandle`: dropping it detaches the goroutine.
 pub struct JoinHandle<T> {
-    task: Arc<dyn Joinable<T>>,
-    shared: Arc<Shared>,
+    /// The goroutine's record: keeps its task slot (and so `packet`) alive and unmoved.
+    /// `None` only once `drop` has handed the record back.
+    g: Option<GRef>,
+    /// The result packet inside `g`'s task slot (`task.rs`).
+    packet: NonNull<Packet<T>>,
     id: u64,
 }
+
+// SAFETY: the handle owns the right to join: the packet it points into is kept alive by `g`
+// and synchronised by the packet's state (`task.rs`); T: Send crosses threads once, as in
+// `std::thread::JoinHandle`, which is Send and Sync for the same bounds.
+unsafe impl<T: Send> Send for JoinHandle<T> {}
+// SAFETY: `&JoinHandle` only reads the packet's atomic state (`is_finished`, `id`).
+unsafe impl<T: Send> Sync for JoinHandle<T> {}
 
 impl<T> std::fmt::Debug for JoinHandle<T> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -119,7 +54,20 @@ impl<T> JoinHandle<T> {
 
     /// True once the goroutine has finished.
     pub fn is_finished(&self) -> bool {
-        self.task.packet().state.load(Acquire) == DONE
+        self.packet().state.load(Acquire) == DONE
+    }
+
+    fn packet(&self) -> &Packet<T> {
+        // SAFETY: `packet` points into the task slot of `g`, which we hold (see the field).
+        unsafe { self.packet.as_ref() }
+    }
+
+    fn shared(&self) -> &Arc<Shared> {
+        &self
+            .g
+            .as_ref()
+            .expect("the record is held until drop")
+            .shared
     }
 
     /// Waits for the goroutine to finish. `Err` carries its panic payload, as
@@ -142,34 +90,44 @@ impl<T> JoinHandle<T> {
         super::park::preempt_point();
         let at = Location::caller();
         let external = !super::park::in_goroutine();
-        let packet = self.task.packet();
+        let packet = self.packet();
+        let shared = self.shared();
         if packet.state.load(Acquire) != DONE {
-            // SAFETY: state is EMPTY, so only we (the single joiner: JoinHandle is not Clone
-            // and join takes self) touch `waiter` until we publish WAITING.
-            unsafe { *packet.waiter.get() = Some(Unparker::current()) };
             if external {
-                self.shared.add_external_waiter();
+                shared.add_external_waiter();
             }
-            if packet
-                .state
-                .compare_exchange(EMPTY, WAITING, AcqRel, Acquire)
-                .is_ok()
-            {
+            // SAFETY: we are the single joiner (JoinHandle is not Clone and join takes self).
+            if unsafe { packet.set_waiter(Unparker::current()) } {
                 while packet.state.load(Acquire) != DONE {
-                    if external && self.shared.is_deadlocked() {
-                        self.shared.remove_external_waiter();
-                        return Err(self.shared.deadlock.get().cloned().unwrap_or_default());
+                    if external && shared.is_deadlocked() {
+                        shared.remove_external_waiter();
+                        return Err(shared.deadlock.get().cloned().unwrap_or_default());
                     }
                     super::park::park_at(WaitReason::Join, at);
                 }
             }
             if external {
-                self.shared.remove_external_waiter();
+                shared.remove_external_waiter();
             }
         }
-        // SAFETY: DONE was observed with Acquire; the goroutine no longer touches `result`.
-        let r = unsafe { (*packet.result.get()).take() };
+        // SAFETY: DONE was observed with Acquire.
+        let r = unsafe { packet.take_result() };
         Ok(r.expect("a finished goroutine left its result"))
+    }
+}
+
+impl<T> Drop for JoinHandle<T> {
+    fn drop(&mut self) {
+        // SAFETY: called once; we do not use the packet afterwards.
+        unsafe { self.packet().detach() };
+        // A finished record that only we still hold goes back to this P's free list (the
+        // joiner's P: for join-heavy code the exit path sees our reference and cannot).
+        let Some(g) = self.g.take() else { return };
+        if Arc::strong_count(&g) == 1 && g.state.load(Acquire) == DEAD {
+            if let Some(c) = ctx().filter(|c| std::ptr::eq(c.shared, Arc::as_ptr(&g.shared))) {
+                super::worker::recycle_g(c, g);
+            }
+        }
     }
 }
 
@@ -226,15 +184,6 @@ where
 {
     let worker = ctx().filter(|c| std::ptr::eq(c.shared, Arc::as_ptr(shared)));
     crate::stack::check_headroom(shared.stacks.stack_size())?;
-    let task: Arc<Task<F, T>> = Arc::new(Task {
-        f: UnsafeCell::new(Some(f)),
-        packet: Packet {
-            state: AtomicU8::new(EMPTY),
-            result: UnsafeCell::new(None),
-            waiter: UnsafeCell::new(None),
-        },
-    });
-    let body: Arc<dyn Body> = task.clone();
     let parent = current().map_or(0, |(_, g)| g.id);
     let id = match worker {
         Some(c) => {
@@ -254,15 +203,26 @@ where
             shared.next_goid.fetch_add(1, Relaxed)
         }
     };
-    let g = match worker.and_then(|c| reuse_g(c, shared)) {
+    let mut g = match worker.and_then(|c| reuse_g(c, shared)) {
         Some(mut g) => {
             // The free list holds only records of this runtime that nobody else references.
             Arc::get_mut(&mut g)
                 .expect("a free G record is unshared")
-                .reset(id, parent, at, body);
+                .reset(id, parent, at);
             g
         }
-        None => Arc::new(G::new(id, parent, at, shared.clone(), Some(body))),
+        None => Arc::new(G::new(id, parent, at, shared.clone())),
+    };
+    Arc::get_mut(&mut g)
+        .expect("a new G record is unshared")
+        .install(Task::new(f));
+    // SAFETY: we just installed a task with result type T.
+    let packet = unsafe { g.task.packet::<T>() };
+    let packet = NonNull::new(packet.cast_mut()).expect("a task slot is never null");
+    let handle = JoinHandle {
+        g: Some(g.clone()),
+        packet,
+        id,
     };
     match worker {
         Some(c) if c.p().locked_g.load(Relaxed).is_null() => {
@@ -278,11 +238,7 @@ where
         _ => shared.global_push([g]),
     }
     super::park::preempt_point();
-    Ok(JoinHandle {
-        task,
-        shared: shared.clone(),
-        id,
-    })
+    Ok(handle)
 }
 
 /// A finished G record from this P's free list, refilled from the global list in batches.

@@ -40,6 +40,8 @@ pub(crate) fn sysmon_main(shared: Arc<Shared>) {
         if shared.shutdown.load(Acquire) {
             return;
         }
+        // Unmap the stacks the pools shed since the last tick (off the goroutines' threads).
+        shared.stacks.reap();
         let all_idle = shared.npidle.load(SeqCst) + shared.nlockedwait.load(SeqCst) == n;
         // Sleep: short while busy, until poked while idle (unless schedtrace is due).
         {

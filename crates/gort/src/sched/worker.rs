@@ -535,8 +535,6 @@ impl Worker<'_> {
     /// the error as a panic payload) and the M goes on.
     fn start(&mut self, g: &GRef) -> bool {
         let shared = self.ctx.shared();
-        // SAFETY: we dequeued `g` for its first run: we are the only party touching its body.
-        let body = unsafe { g.take_body() }.expect("an unstarted goroutine has a body");
         // SAFETY: we are P's M.
         let local = unsafe { self.ctx.p().local() };
         match local.stacks.get(&shared.stacks) {
@@ -548,7 +546,8 @@ impl Worker<'_> {
                     let (_, g) = super::park::current().expect("a goroutine runs on an M");
                     // SAFETY: we are this goroutine, at its start, on its own stack.
                     unsafe { g.set_yielder(y) };
-                    body.run();
+                    // SAFETY: the goroutine runs its task once, on its own stack.
+                    unsafe { g.task.run() };
                 });
                 // SAFETY: as above.
                 unsafe { *g.coro_mut() = Some(coro) };
@@ -557,7 +556,8 @@ impl Worker<'_> {
             Err(e) => {
                 let msg = format!("gort: goroutine {} could not start: {e}", g.id);
                 eprintln!("{msg}");
-                body.fail(msg);
+                // SAFETY: we dequeued `g` for its first run and it will never run.
+                unsafe { g.task.fail(msg) };
                 self.finish(g);
                 false
             }
@@ -573,18 +573,10 @@ impl Worker<'_> {
         let local = unsafe { p.local() };
         local.stacks.put(coro.into_stack(), &shared.stacks);
         self.finish(&g);
-        // Recycle the record if nobody else holds it (no Unparker, no queue).
+        // Recycle the record if nobody else holds it (no Unparker, no queue, no JoinHandle;
+        // a JoinHandle recycles it when it goes).
         if Arc::strong_count(&g) == 1 {
-            local.gfree.push(g);
-            if local.gfree.len() > GFREE_LOCAL_MAX {
-                let half = local.gfree.len() / 2;
-                let mut global = shared.gfree.lock().unwrap();
-                if global.len() < GFREE_GLOBAL_MAX {
-                    global.extend(local.gfree.drain(..half));
-                } else {
-                    local.gfree.truncate(half);
-                }
-            }
+            recycle_g(self.ctx, g);
         }
     }
 
@@ -600,5 +592,23 @@ impl Worker<'_> {
         g.state.store(DEAD, Release);
         shared.unregister_g(g);
         p.counters.exited.fetch_add(1, AcqRel);
+    }
+}
+
+/// Puts a finished G record that nobody else references on `c`'s P's free list (half of a
+/// full list moves to the global one, or is freed when that is full too).
+pub(crate) fn recycle_g(c: &Ctx, g: GRef) {
+    let shared = c.shared();
+    // SAFETY: the caller runs on `c`'s M (in its scheduler loop or one of its goroutines).
+    let local = unsafe { c.p().local() };
+    local.gfree.push(g);
+    if local.gfree.len() > GFREE_LOCAL_MAX {
+        let half = local.gfree.len() / 2;
+        let mut global = shared.gfree.lock().unwrap_or_else(|e| e.into_inner());
+        if global.len() < GFREE_GLOBAL_MAX {
+            global.extend(local.gfree.drain(..half));
+        } else {
+            local.gfree.truncate(half);
+        }
     }
 }

@@ -31,7 +31,7 @@ pub struct StackStats {
     /// Go's `StackInuse`/`StackSys` (which also count stacks cached for reuse). Physical memory
     /// use is lower; the kernel commits pages only when touched.
     pub bytes_reserved: usize,
-    /// `mmap` calls made for stacks since the process started.
+    /// `mmap` calls made for stacks since the process started (one maps a batch of stacks).
     pub maps_total: u64,
     /// `munmap` calls made for stacks since the process started.
     pub unmaps_total: u64,
@@ -73,6 +73,20 @@ impl GoStack {
     /// Maps a stack with at least `size` usable bytes (rounded up to whole pages, at least
     /// [`MIN_STACK_SIZE`]) plus one guard page below them.
     pub(crate) fn new(size: usize) -> Result<GoStack, StackError> {
+        let mut v = GoStack::map_batch(size, 1)?;
+        Ok(v.pop().expect("a batch of one maps one stack"))
+    }
+
+    /// Maps up to `n` stacks with one `mmap` and one `mprotect` per guard page (instead of an
+    /// `mmap` and an `mprotect` each): the stacks lie side by side, `[guard|usable]` repeated,
+    /// and each owns (and later unmaps) its own part, so they are independent afterwards.
+    /// Still two kernel mappings per stack: adjacent guard and usable ranges differ in
+    /// protection and never merge.
+    ///
+    /// If the kernel refuses a guard's `mprotect` part way (vm.max_map_count reached), the
+    /// stacks already guarded are returned and the rest is unmapped; the error is returned
+    /// only when not even one stack could be made.
+    pub(crate) fn map_batch(size: usize, n: usize) -> Result<Vec<GoStack>, StackError> {
         if size == 0 || size > MAX_STACK_SIZE {
             return Err(StackError::invalid_size(size));
         }
@@ -80,6 +94,8 @@ impl GoStack {
         let usable =
             round_to_page(size.max(MIN_STACK_SIZE)).ok_or(StackError::invalid_size(size))?;
         let len = usable + page;
+        let n = n.max(1);
+        let total = len.checked_mul(n).ok_or(StackError::invalid_size(size))?;
 
         let flags = libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE | libc::MAP_STACK;
         // SAFETY: an anonymous mapping at an address of the kernel's choosing cannot alias any
@@ -87,7 +103,7 @@ impl GoStack {
         let p = unsafe {
             libc::mmap(
                 ptr::null_mut(),
-                len,
+                total,
                 libc::PROT_READ | libc::PROT_WRITE,
                 flags,
                 -1,
@@ -97,24 +113,33 @@ impl GoStack {
         if p == libc::MAP_FAILED {
             return Err(StackError::last_os_error("mmap", usable));
         }
-        // SAFETY: `p` is the start of the mapping of `len > page` bytes we just made and own;
-        // the first page is ours to re-protect. This splits the mapping into two VMAs.
-        if unsafe { libc::mprotect(p, page, libc::PROT_NONE) } != 0 {
-            let err = StackError::last_os_error("mprotect", usable);
-            // SAFETY: undoing our own fresh mapping; nothing refers to it yet.
-            unsafe { libc::munmap(p, len) };
-            return Err(err);
+        let base = p as usize;
+        let mut out = Vec::with_capacity(n);
+        for i in 0..n {
+            let lo = base + i * len;
+            // SAFETY: [lo, lo + page) is the first page of the i-th slice of the mapping we
+            // just made and own; re-protecting it splits the mapping (two VMAs per stack).
+            if unsafe { libc::mprotect(lo as *mut libc::c_void, page, libc::PROT_NONE) } != 0 {
+                let err = StackError::last_os_error("mprotect", usable);
+                // SAFETY: slices i.. are ours and unguarded; nothing refers to them yet.
+                unsafe { libc::munmap(lo as *mut libc::c_void, (n - i) * len) };
+                if out.is_empty() {
+                    return Err(err);
+                }
+                break;
+            }
+            STACKS_MAPPED.fetch_add(1, Ordering::Relaxed);
+            BYTES_MAPPED.fetch_add(len, Ordering::Relaxed);
+            out.push(GoStack {
+                // mmap never returns null on success (MAP_FIXED not used, and page 0 is not
+                // mappable by default); fall back to a panic rather than UB if it ever did.
+                lo: NonNull::new(lo as *mut u8).expect("mmap returned null"),
+                len,
+                valgrind: ManuallyDrop::new(ValgrindStackRegistration::new(lo as *mut u8, len)),
+            });
         }
-        STACKS_MAPPED.fetch_add(1, Ordering::Relaxed);
-        BYTES_MAPPED.fetch_add(len, Ordering::Relaxed);
         MAPS_TOTAL.fetch_add(1, Ordering::Relaxed);
-        Ok(GoStack {
-            // mmap never returns null on success (MAP_FIXED not used, and page 0 is not
-            // mappable by default); fall back to a panic rather than UB if it ever did.
-            lo: NonNull::new(p.cast()).expect("mmap returned null"),
-            len,
-            valgrind: ManuallyDrop::new(ValgrindStackRegistration::new(p.cast(), len)),
-        })
+        Ok(out)
     }
 
     /// The guard page, as `(lowest address, one past the highest)`.
