@@ -21,6 +21,7 @@ pub mod debug;
 pub mod env;
 pub mod fs;
 pub mod net;
+pub mod prof;
 pub(crate) mod sched;
 pub(crate) mod stack;
 pub mod sync;

@@ -33,6 +33,17 @@ pub fn set_mem_profile_rate(rate: usize) {
     });
 }
 
+/// Runs `f` with heap sampling off on this thread (its allocations are still counted): the
+/// profile writers' own allocations (symbolization, encoding) stay out of the heap profile.
+pub(crate) fn without_sampling<R>(f: impl FnOnce() -> R) -> R {
+    let prev = LOCAL
+        .try_with(|l| l.in_profiler.replace(true))
+        .unwrap_or(false);
+    let r = f();
+    let _ = LOCAL.try_with(|l| l.in_profiler.set(prev));
+    r
+}
+
 /// The current heap-profile sampling rate in bytes (0 = off).
 pub fn mem_profile_rate() -> usize {
     RATE.load(Ordering::Relaxed)

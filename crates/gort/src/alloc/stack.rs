@@ -25,9 +25,16 @@ pub(crate) fn set_current_stack_bounds(bounds: Option<(usize, usize)>) {
     let _ = BOUNDS.try_with(|b| b.set(bounds.unwrap_or((0, 0))));
 }
 
+/// The bounds last declared with [`set_current_stack_bounds`] (or looked up by a previous
+/// capture), `(0, 0)` if none; never looks them up. Async-signal-safe: one read of a
+/// const-initialised thread-local without a destructor.
+pub(crate) fn declared_bounds() -> (usize, usize) {
+    BOUNDS.try_with(|b| b.get()).unwrap_or((0, 0))
+}
+
 /// The current thread's stack bounds from pthreads. May allocate (glibc reads
 /// `/proc/self/maps` for the main thread): callers are on the profiler's guarded path.
-fn thread_stack_bounds() -> (usize, usize) {
+pub(crate) fn thread_stack_bounds() -> (usize, usize) {
     // SAFETY: `attr` is initialised by `pthread_getattr_np` before it is read and destroyed
     // once; `pthread_self()` is always a valid thread handle for the calling thread.
     unsafe {
@@ -91,9 +98,14 @@ pub(crate) fn capture(pcs: &mut [usize; MAX_DEPTH]) -> usize {
 }
 
 /// Walks the chain from `fp`, reading only inside `[lo, hi)`.
-pub(crate) fn walk(mut fp: usize, lo: usize, hi: usize, pcs: &mut [usize; MAX_DEPTH]) -> usize {
+pub(crate) fn walk<const N: usize>(
+    mut fp: usize,
+    lo: usize,
+    hi: usize,
+    pcs: &mut [usize; N],
+) -> usize {
     let mut n = 0;
-    while n < MAX_DEPTH {
+    while n < N {
         if fp == 0 || fp & (std::mem::align_of::<usize>() - 1) != 0 || fp < lo || fp + 16 > hi {
             break;
         }

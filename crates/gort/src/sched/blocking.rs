@@ -84,6 +84,7 @@ impl BlockingPool {
 }
 
 fn pool_thread(state: Arc<(Mutex<State>, Condvar)>) {
+    let _prof = crate::prof::register_thread(); // CPU-profile timer while profiling
     let (lock, cv) = &*state;
     let mut s = lock.lock().unwrap();
     loop {

@@ -493,6 +493,7 @@ impl Runtime {
             panic!("gort: block_on called from a goroutine; use go(...) and join() instead");
         }
         let h = spawn_on(&self.shared, f, Location::caller())?;
+        let _prof = crate::prof::register_thread(); // CPU-profile timer while profiling
         match h.join_or_deadlock() {
             Ok(Ok(v)) => Ok(v),
             Ok(Err(payload)) => std::panic::resume_unwind(payload),

@@ -65,6 +65,7 @@ pub(crate) fn worker_main(shared: Arc<Shared>, pid: usize) {
     let p = &shared.ps[pid];
     let _ = p.thread.set(std::thread::current());
     crate::stack::ensure_sigaltstack();
+    let _prof = crate::prof::register_thread(); // CPU-profile timer while profiling
     let ctx = Ctx {
         shared: Arc::as_ptr(&shared),
         p: p as *const P,

@@ -92,7 +92,7 @@ pub use error::{mappings_per_stack, max_map_count, StackError, StackErrorKind};
 pub(crate) use mmap::GoStack;
 pub use mmap::{stack_stats, StackStats};
 pub(crate) use overflow::{
-    clear_current, ensure_sigaltstack, install_overflow_handler, set_current,
+    clear_current, current_goid, ensure_sigaltstack, install_overflow_handler, set_current,
 };
 
 pub(crate) use pool::{GlobalStackPool, StackPool, SCAVENGE_PERIOD_NS};

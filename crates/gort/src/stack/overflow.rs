@@ -100,6 +100,12 @@ pub(crate) fn clear_current() {
     CURRENT.with(|c| c.guard_hi.store(0, Ordering::Relaxed));
 }
 
+/// The id of the goroutine running on this thread, 0 if none. Async-signal-safe (the CPU
+/// profiler's SIGPROF handler reads it).
+pub(crate) fn current_goid() -> u64 {
+    current().map_or(0, |(_, _, goid, _)| goid)
+}
+
 /// `(guard_lo, guard_hi, goid, stack_size)` of the goroutine on this thread, if any.
 fn current() -> Option<(usize, usize, u64, usize)> {
     CURRENT.with(|c| {

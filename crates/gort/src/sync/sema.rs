@@ -38,6 +38,16 @@ impl Sema {
             return;
         }
         let w = PlainWaiter::new(1);
+        if crate::prof::mutex_profiling()
+            && matches!(
+                reason,
+                WaitReason::SyncMutexLock
+                    | WaitReason::SyncRWMutexLock
+                    | WaitReason::SyncRWMutexRLock
+            )
+        {
+            w.since.set(crate::prof::nanotime());
+        }
         // SAFETY: `w` is unlinked, valid, and stays in this frame until `wait` returns, by
         // which time the releaser has unlinked it (wait.rs).
         unsafe {
@@ -59,14 +69,18 @@ impl Sema {
             Some(w) => {
                 // SAFETY: popped under the lock, so valid until completed; claims of plain
                 // waiters always succeed (one node per record).
-                let u = unsafe {
+                let (u, since) = unsafe {
                     let w = &*w;
+                    let since = w.since.get();
                     let claimed = w.parking.try_claim(0);
                     debug_assert!(claimed);
-                    w.parking.complete()
+                    (w.parking.complete(), since)
                 };
                 drop(st);
                 u.unpark();
+                if since != 0 {
+                    crate::prof::mutex_event(since); // charged to the unlocker, as in Go
+                }
                 if handoff {
                     yield_now();
                 }

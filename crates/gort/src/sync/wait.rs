@@ -94,8 +94,12 @@ impl Parking {
         // wake-up not yet explained, see the closing note of the channels issue); the M's own
         // bounded spin before sleeping (`sched/worker.rs`, IDLE_SPIN) keeps cross-P hand-offs
         // off the futex path instead.
+        let t0 = crate::prof::block_start(); // block profile: 0 when off
         while !self.done.load(Acquire) {
             park(reason, at);
+        }
+        if t0 != 0 {
+            crate::prof::block_end(t0);
         }
     }
 }
@@ -248,6 +252,8 @@ pub(crate) struct PlainWaiter {
     pub(crate) parking: Parking,
     /// Units wanted (semaphores); written by the owner before linking.
     pub(crate) want: Cell<u64>,
+    /// When the owner started waiting, for the mutex profile (0: not profiled).
+    pub(crate) since: Cell<u64>,
     links: Links<PlainWaiter>,
 }
 
@@ -256,6 +262,7 @@ impl PlainWaiter {
         PlainWaiter {
             parking: Parking::new(),
             want: Cell::new(want),
+            since: Cell::new(0),
             links: Links::new(),
         }
     }

@@ -33,6 +33,12 @@ pub struct Config {
     pub blockprofile: Option<String>,
     /// See `cpuprofile`.
     pub trace: Option<String>,
+    /// `-memprofilerate`: `MemProfileRate` while `-memprofile` runs (None: unchanged).
+    pub memprofilerate: Option<usize>,
+    /// `-mutexprofilefraction` (default 1): the mutex fraction while `-mutexprofile` runs.
+    pub mutexprofilefraction: i64,
+    /// `-blockprofilerate` (default 1): the block rate while `-blockprofile` runs.
+    pub blockprofilerate: i64,
     /// Whether this is a benchmark run (`cargo bench`, or `-bench`/`-benchtime` given) rather
     /// than a smoke test under `cargo test`, which runs each benchmark once (`-benchtime 1x`).
     pub bench_mode: bool,
@@ -53,6 +59,9 @@ impl Default for Config {
             mutexprofile: None,
             blockprofile: None,
             trace: None,
+            memprofilerate: None,
+            mutexprofilefraction: 1,
+            blockprofilerate: 1,
             bench_mode: false,
         }
     }
@@ -127,6 +136,17 @@ impl Config {
                 "mutexprofile" => c.mutexprofile = Some(value(inline)?),
                 "blockprofile" => c.blockprofile = Some(value(inline)?),
                 "trace" => c.trace = Some(value(inline)?),
+                "memprofilerate" | "mutexprofilefraction" | "blockprofilerate" => {
+                    let v = value(inline)?;
+                    let n: i64 = v
+                        .parse()
+                        .map_err(|_| format!("invalid value {v:?} for flag -{name}"))?;
+                    match name {
+                        "memprofilerate" => c.memprofilerate = Some(n.max(0) as usize),
+                        "mutexprofilefraction" => c.mutexprofilefraction = n,
+                        _ => c.blockprofilerate = n,
+                    }
+                }
                 // Test-only flags of `go test`, accepted so that shared scripts work.
                 "run" | "timeout" | "benchmem_always" => {
                     let _ = value(inline)?;
@@ -142,16 +162,10 @@ impl Config {
 
     /// The first profiling flag given, which gort cannot honour yet.
     pub(crate) fn unavailable_profile_flag(&self) -> Option<&'static str> {
-        [
-            ("cpuprofile", &self.cpuprofile),
-            ("memprofile", &self.memprofile),
-            ("mutexprofile", &self.mutexprofile),
-            ("blockprofile", &self.blockprofile),
-            ("trace", &self.trace),
-        ]
-        .into_iter()
-        .find(|(_, v)| v.is_some())
-        .map(|(n, _)| n)
+        [("trace", &self.trace)]
+            .into_iter()
+            .find(|(_, v)| v.is_some())
+            .map(|(n, _)| n)
     }
 }
 
@@ -184,8 +198,12 @@ mod tests {
             BenchTime::Duration(Duration::from_secs(1))
         );
 
-        let c = parse("-cpuprofile cpu.out --bench").unwrap();
-        assert_eq!(c.unavailable_profile_flag(), Some("cpuprofile"));
+        let c = parse("-cpuprofile cpu.out -memprofilerate=1 -mutexprofilefraction 5 --bench");
+        let c = c.unwrap();
+        assert_eq!(c.cpuprofile.as_deref(), Some("cpu.out"));
+        assert_eq!(c.unavailable_profile_flag(), None);
+        assert_eq!((c.memprofilerate, c.mutexprofilefraction), (Some(1), 5));
+        assert_eq!(c.blockprofilerate, 1);
         assert!(parse("-nope").is_err());
         assert!(parse("-count").is_err());
         assert!(parse("-benchmem=maybe").is_err());

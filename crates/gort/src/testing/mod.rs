@@ -42,6 +42,7 @@ mod matcher;
 mod output;
 mod parallel;
 mod predict;
+mod profiles;
 mod result;
 mod runner;
 mod sysinfo;

@@ -94,6 +94,13 @@ pub(crate) fn run_main(
             selected.push((full, f));
         }
     }
+    let profiles = match super::profiles::Profiles::start(&cfg) {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("{e}");
+            return (2, String::new());
+        }
+    };
     let mut out = make_output(cfg.json, pkg);
     out.start();
     let progress = Progress::new(cfg.verbose);
@@ -114,7 +121,11 @@ pub(crate) fn run_main(
         main.run(full, f);
     }
     let mut c = ctx.borrow_mut();
-    let ok = !c.failed;
+    let mut ok = !c.failed;
+    if let Err(e) = profiles.finish() {
+        eprintln!("{e}");
+        ok = false;
+    }
     c.out.finish(ok, start.elapsed().as_secs_f64());
     (if ok { 0 } else { 1 }, c.out.captured().to_string())
 }
@@ -199,9 +210,69 @@ mod tests {
         assert_eq!(name_from_fn("benchmark_x"), "X");
     }
 
+    #[inline(never)]
+    fn bench_burn_for_profile(b: &mut B) {
+        // (gort::sync is shuttle's model in unit tests: the contention profiles stay empty
+        // here; tests/prof_contention.rs fills them.)
+        let mut x = 0u64;
+        for _ in b.iter() {
+            let until = Instant::now() + std::time::Duration::from_millis(20);
+            while Instant::now() < until {
+                x = std::hint::black_box(x.wrapping_add(1));
+            }
+            std::hint::black_box(vec![0u8; 100_000]);
+        }
+    }
+
+    #[test]
+    fn profile_flags_write_profiles() {
+        let _serial = crate::prof::TEST_LOCK
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        let dir = std::env::temp_dir().join(format!("gort-harness-prof-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let p = |n: &str| dir.join(n).display().to_string();
+        let args = format!(
+            "-benchtime 10x -cpuprofile {} -memprofile {} -memprofilerate 4096 \
+             -mutexprofile {} -blockprofile {} --bench",
+            p("cpu.pprof"),
+            p("mem.pprof"),
+            p("mutex.pprof"),
+            p("block.pprof")
+        );
+        let (code, _) = run(&args, &[("Burn", bench_burn_for_profile)]);
+        assert_eq!(code, 0);
+        for (name, needle) in [
+            ("cpu.pprof", "samples"),
+            ("mem.pprof", "alloc_space"),
+            ("mutex.pprof", "contentions"),
+            ("block.pprof", "delay"),
+        ] {
+            let gz = std::fs::read(p(name)).unwrap_or_else(|e| panic!("{name}: {e}"));
+            let mut raw = Vec::new();
+            std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(&gz[..]), &mut raw)
+                .unwrap_or_else(|e| panic!("{name} is not gzip: {e}"));
+            let has = |s: &str| raw.windows(s.len()).any(|w| w == s.as_bytes());
+            assert!(has(needle), "{name} lacks {needle}");
+        }
+        // The CPU profile covers the benchmark: 10 x 20 ms of spinning gives samples in it.
+        let cpu = std::fs::read(p("cpu.pprof")).unwrap();
+        let mut raw = Vec::new();
+        std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(&cpu[..]), &mut raw).unwrap();
+        let name = b"bench_burn_for_profile";
+        assert!(
+            raw.windows(name.len()).any(|w| w == name),
+            "no samples in the benchmark"
+        );
+        crate::alloc::set_mem_profile_rate(crate::alloc::DEFAULT_MEM_PROFILE_RATE);
+        crate::prof::set_mutex_profile_fraction(0);
+        crate::prof::set_block_profile_rate(0);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
     #[test]
     fn profile_flags_exit_2() {
-        assert_eq!(run("-cpuprofile x --bench", &[("Noop", bench_noop)]).0, 2);
+        assert_eq!(run("-trace x --bench", &[("Noop", bench_noop)]).0, 2);
         assert_eq!(run("-trace=t.out", &[("Noop", bench_noop)]).0, 2);
         assert_eq!(run("-bogus", &[("Noop", bench_noop)]).0, 2);
     }

@@ -1,0 +1,65 @@
+//! `gort pprof` reads the profiles the gort runtime writes (`gort::prof`), and agrees with
+//! `go tool pprof` on them when Go is installed.
+
+use std::hint::black_box;
+use std::path::PathBuf;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use gort::alloc::{set_mem_profile_rate, CountingAlloc, DEFAULT_MEM_PROFILE_RATE};
+
+#[global_allocator]
+static A: CountingAlloc = CountingAlloc::system();
+
+#[inline(never)]
+fn cli_spin(until: Instant) -> u64 {
+    let mut x = 1u64;
+    while Instant::now() < until {
+        x = black_box(x.wrapping_mul(6364136223846793005).wrapping_add(1));
+    }
+    x
+}
+
+#[inline(never)]
+fn cli_alloc(n: usize) -> Vec<Vec<u8>> {
+    (0..n).map(|_| black_box(vec![0u8; 2048])).collect()
+}
+
+fn gort_pprof_top(file: &PathBuf, extra: &[&str]) -> String {
+    let out = Command::new(env!("CARGO_BIN_EXE_gort"))
+        .args(["pprof", "top"])
+        .args(extra)
+        .arg(file)
+        .output()
+        .expect("run gort pprof top");
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "gort pprof top failed: {text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    text
+}
+
+#[test]
+fn gort_pprof_reads_runtime_profiles() {
+    let dir = tempfile::tempdir().unwrap();
+    let cpu = dir.path().join("cpu.pprof");
+    let heap = dir.path().join("heap.pprof");
+    set_mem_profile_rate(4096);
+    let rt = gort::Builder::new().gomaxprocs(2).build().unwrap();
+    gort::prof::start_cpu_profile(std::fs::File::create(&cpu).unwrap()).unwrap();
+    let kept = rt.block_on(|| {
+        black_box(cli_spin(Instant::now() + Duration::from_millis(400)));
+        cli_alloc(1000)
+    });
+    gort::prof::stop_cpu_profile().unwrap();
+    gort::prof::write_heap_profile(std::fs::File::create(&heap).unwrap()).unwrap();
+    drop(kept);
+    set_mem_profile_rate(DEFAULT_MEM_PROFILE_RATE);
+
+    let top = gort_pprof_top(&cpu, &[]);
+    assert!(top.contains("cli_spin"), "{top}");
+    let top = gort_pprof_top(&heap, &[]);
+    assert!(top.contains("inuse_space"), "{top}");
+}

@@ -1,0 +1,126 @@
+//! The Go-shaped entry points: `StartCPUProfile`/`StopCPUProfile`, `WriteHeapProfile`,
+//! `Lookup(name).WriteTo(w, debug)`.
+
+use std::io::{self, Write};
+use std::time::Duration;
+
+use super::profile::Profile;
+use super::{contention, cpu, goroutine, heap};
+
+/// Runs `f` where deep stacks are fine: symbolization (DWARF parsing) and gzip use far more
+/// stack than a goroutine's 256 KiB default, so from a goroutine `f` runs on the blocking
+/// pool (which also keeps the goroutine's P free meanwhile). Its allocations are not sampled
+/// for the heap profile.
+pub(crate) fn off_goroutine<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
+    let f = move || crate::alloc::sample::without_sampling(f);
+    if crate::sched::park::in_goroutine() {
+        crate::blocking(f)
+    } else {
+        f()
+    }
+}
+
+/// Gzipped protobuf bytes of `p`, encoded off the goroutine stack.
+pub(crate) fn encoded(p: Profile) -> io::Result<Vec<u8>> {
+    off_goroutine(move || {
+        let mut v = Vec::new();
+        p.write_to(&mut v)?;
+        Ok(v)
+    })
+}
+
+/// Starts a CPU profile at 100 Hz (Go's `pprof.StartCPUProfile`); the profile is written to
+/// `w` by [`stop_cpu_profile`]. Fails with "cpu profiling already in use" if one runs.
+///
+/// Stacks are complete only in code built with frame pointers
+/// (`-C force-frame-pointers=yes`, see the README).
+pub fn start_cpu_profile(w: impl Write + Send + 'static) -> io::Result<()> {
+    cpu::start(Some(Box::new(w)), cpu::DEFAULT_CPU_HZ)
+}
+
+/// [`start_cpu_profile`] at `hz` samples per CPU-second of each thread.
+pub fn start_cpu_profile_with_rate(w: impl Write + Send + 'static, hz: u64) -> io::Result<()> {
+    cpu::start(Some(Box::new(w)), hz)
+}
+
+/// Stops the CPU profile and writes it (Go's `pprof.StopCPUProfile`); returns the profile,
+/// or `None` if none was running.
+pub fn stop_cpu_profile() -> io::Result<Option<Profile>> {
+    off_goroutine(cpu::stop)
+}
+
+/// Profiles the CPU for `d` and returns the profile (what `/debug/pprof/profile` serves).
+/// Sleeps the calling goroutine (or thread, outside goroutines).
+pub fn cpu_profile_for(d: Duration) -> io::Result<Profile> {
+    cpu::start(None, cpu::DEFAULT_CPU_HZ)?;
+    if crate::sched::park::in_goroutine() {
+        crate::time::sleep(d);
+    } else {
+        std::thread::sleep(d);
+    }
+    off_goroutine(cpu::stop)?.ok_or_else(|| io::Error::other("cpu profile stopped by someone else"))
+}
+
+/// Writes the heap profile (Go's `pprof.WriteHeapProfile`, the "heap" profile at debug 0).
+pub fn write_heap_profile(mut w: impl Write) -> io::Result<()> {
+    w.write_all(&encoded(off_goroutine(|| heap::build("inuse_space")))?)
+}
+
+/// The names [`lookup`] knows, as Go's `pprof.Profiles` lists them.
+pub fn profile_names() -> &'static [&'static str] {
+    &["allocs", "block", "goroutine", "heap", "mutex"]
+}
+
+/// A named profile (Go's `*pprof.Profile`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Lookup {
+    name: &'static str,
+}
+
+/// The profile called `name`: "goroutine", "heap", "allocs", "mutex" or "block" (Go's
+/// `pprof.Lookup`).
+pub fn lookup(name: &str) -> Option<Lookup> {
+    profile_names()
+        .iter()
+        .find(|&&n| n == name)
+        .map(|&name| Lookup { name })
+}
+
+impl Lookup {
+    /// The profile's name.
+    pub fn name(&self) -> &'static str {
+        self.name
+    }
+
+    /// Builds the profile now.
+    pub fn build(&self) -> Profile {
+        let name = self.name;
+        if name == "goroutine" {
+            return goroutine::build(); // reads the caller's runtime; no symbolization
+        }
+        off_goroutine(move || match name {
+            "heap" => heap::build("inuse_space"),
+            "allocs" => heap::build("alloc_space"),
+            "mutex" => contention::build_mutex(),
+            _ => contention::build_block(),
+        })
+    }
+
+    /// Writes the profile as Go's `WriteTo(w, debug)` does: debug 0 the gzipped protobuf,
+    /// 1 legacy text with symbolized frames, and for "goroutine" 2 the full goroutine dump.
+    pub fn write_to(&self, mut w: impl Write, debug: u32) -> io::Result<()> {
+        match (self.name, debug) {
+            (_, 0) => w.write_all(&encoded(self.build())?),
+            ("goroutine", 1) => goroutine::write_text(w),
+            ("goroutine", _) => w.write_all(crate::debug::goroutine_dump().as_bytes()),
+            (name, _) => {
+                let p = self.build();
+                let text = off_goroutine(move || {
+                    let mut v = Vec::new();
+                    p.write_text(name, &mut v).map(|_| v)
+                })?;
+                w.write_all(&text)
+            }
+        }
+    }
+}

@@ -1,0 +1,112 @@
+//! The SIGPROF handler: one CPU sample per signal, written into the ring buffer.
+//!
+//! What the handler touches, and why each is async-signal-safe:
+//! * `ACTIVE`, a static atomic (relaxed load);
+//! * the interrupted registers, from the kernel-provided `ucontext_t`;
+//! * four const-initialised thread-locals without destructors (this module's cached thread
+//!   stack bounds, the goroutine stack bounds the scheduler declares in `alloc/stack.rs`, the
+//!   running goroutine id from `stack/overflow.rs`, the label slot in `labels.rs`). Such
+//!   thread-locals are plain TLS reads: no lazy initialisation, no destructor registration,
+//!   no allocation;
+//! * stack memory between the interrupted stack pointer and the top of the stack it lies in
+//!   (`alloc::stack::walk` reads nothing else), which is mapped and readable;
+//! * the ring buffer (`ring.rs`): static atomics, no waiting.
+//!
+//! It takes no lock and calls no libc function, so it cannot deadlock against the code it
+//! interrupted (malloc, a mutex holder, the collector) and leaves `errno` alone. The handler
+//! stays installed for the life of the process once profiling has been used: a SIGPROF that
+//! arrives after profiling stopped (one already pending when the timers were deleted) finds
+//! `ACTIVE` false and returns, where the default action would kill the process.
+
+use std::cell::Cell;
+use std::io;
+use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
+use std::sync::Once;
+
+use super::ring::{self, CPU_DEPTH};
+
+/// Whether samples are being recorded.
+pub(crate) static ACTIVE: AtomicBool = AtomicBool::new(false);
+
+thread_local! {
+    /// The thread's own stack bounds, cached when the thread registers (`threads.rs`), since
+    /// the handler cannot call `pthread_getattr_np` (it may allocate).
+    pub(crate) static THREAD_BOUNDS: Cell<(usize, usize)> = const { Cell::new((0, 0)) };
+}
+
+/// Installs the handler once per process.
+pub(crate) fn install() -> io::Result<()> {
+    static ONCE: Once = Once::new();
+    let mut res = Ok(());
+    ONCE.call_once(|| {
+        // SAFETY: `sa` is fully initialised (zeroed, then the fields we use); the handler is
+        // an `extern "C"` function with the SA_SIGINFO signature and is async-signal-safe (see
+        // the module comment).
+        unsafe {
+            let mut sa: libc::sigaction = std::mem::zeroed();
+            sa.sa_sigaction = handler as *const () as usize;
+            sa.sa_flags = libc::SA_SIGINFO | libc::SA_RESTART | libc::SA_ONSTACK;
+            libc::sigemptyset(&mut sa.sa_mask);
+            if libc::sigaction(libc::SIGPROF, &sa, std::ptr::null_mut()) != 0 {
+                res = Err(io::Error::last_os_error());
+            }
+        }
+    });
+    res
+}
+
+/// `(pc, fp, sp)` of the interrupted code.
+///
+/// # Safety
+/// `uctx` is the `ucontext_t` pointer the kernel passed to an SA_SIGINFO handler.
+unsafe fn registers(uctx: *mut libc::c_void) -> (usize, usize, usize) {
+    // SAFETY: per the contract, `uctx` points at a valid ucontext_t for this signal.
+    let uc = unsafe { &*(uctx as *const libc::ucontext_t) };
+    #[cfg(target_arch = "x86_64")]
+    {
+        let g = &uc.uc_mcontext.gregs;
+        (
+            g[libc::REG_RIP as usize] as usize,
+            g[libc::REG_RBP as usize] as usize,
+            g[libc::REG_RSP as usize] as usize,
+        )
+    }
+    #[cfg(target_arch = "aarch64")]
+    {
+        let m = &uc.uc_mcontext;
+        (m.pc as usize, m.regs[29] as usize, m.sp as usize)
+    }
+    #[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
+    {
+        let _ = uc;
+        (0, 0, 0)
+    }
+}
+
+extern "C" fn handler(_sig: libc::c_int, _info: *mut libc::siginfo_t, uctx: *mut libc::c_void) {
+    if !ACTIVE.load(Relaxed) || uctx.is_null() {
+        return;
+    }
+    // SAFETY: the kernel passes a valid ucontext_t to an SA_SIGINFO handler.
+    let (pc, fp, sp) = unsafe { registers(uctx) };
+    let mut pcs = [0usize; CPU_DEPTH];
+    pcs[0] = pc;
+    let mut n = 1;
+    let (glo, ghi) = crate::alloc::stack::declared_bounds();
+    let (tlo, thi) = THREAD_BOUNDS.try_with(|b| b.get()).unwrap_or((0, 0));
+    let hi = if glo <= sp && sp < ghi {
+        ghi
+    } else if tlo <= sp && sp < thi {
+        thi
+    } else {
+        0 // unknown stack (an alternate signal stack, a coroutine switch in progress)
+    };
+    if hi != 0 {
+        let mut rest = [0usize; CPU_DEPTH - 1];
+        let k = crate::alloc::stack::walk(fp, sp, hi, &mut rest);
+        pcs[1..=k].copy_from_slice(&rest[..k]);
+        n += k;
+    }
+    let goid = crate::stack::current_goid();
+    ring::push(goid, super::labels::current_id(goid), &pcs[..n]);
+}
