@@ -232,7 +232,7 @@ fn doctor_names_allocation_on_fixture_profile() {
         out.contains("AllocTree-2 2047 allocs/op, 32752 B/op"),
         "{out}"
     );
-    assert!(out.contains("Avoid fmt on hot paths"), "{out}");
+    assert!(out.contains("Avoid formatting into fresh strings"), "{out}");
     assert!(
         out.contains("Tune GOGC/GOMEMLIMIT") && out.contains("GC CPU 8.1%"),
         "{out}"

@@ -63,3 +63,56 @@ fn gort_pprof_reads_runtime_profiles() {
     let top = gort_pprof_top(&heap, &[]);
     assert!(top.contains("inuse_space"), "{top}");
 }
+
+#[inline(never)]
+fn churn(until: Instant) -> usize {
+    let mut n = 0;
+    while Instant::now() < until {
+        for i in 0..64 {
+            let v = black_box(vec![i as u8; 48 + i]);
+            let s = black_box(i.to_string());
+            n += v.len() + s.len();
+        }
+    }
+    n
+}
+
+/// The doctor on a CPU profile gort wrote of an allocation-heavy goroutine: it names
+/// allocation, and does not charge the goroutine's samples to the scheduler frames at the
+/// root of its stack.
+#[test]
+fn doctor_names_allocation_in_a_gort_cpu_profile() {
+    let dir = tempfile::tempdir().unwrap();
+    let cpu = dir.path().join("cpu.pprof");
+    let rt = gort::Builder::new().gomaxprocs(1).build().unwrap();
+    gort::prof::start_cpu_profile(std::fs::File::create(&cpu).unwrap()).unwrap();
+    let n = rt.block_on(|| {
+        gort::go(|| churn(Instant::now() + Duration::from_millis(600)))
+            .join()
+            .unwrap()
+    });
+    gort::prof::stop_cpu_profile().unwrap();
+    assert!(n > 0);
+    let out = Command::new(env!("CARGO_BIN_EXE_gort"))
+        .args(["doctor", "--profile"])
+        .arg(&cpu)
+        .output()
+        .expect("run gort doctor");
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(text.starts_with("Bottleneck: allocation"), "{text}");
+    let sched = text
+        .lines()
+        .take_while(|l| !l.starts_with("Evidence"))
+        .find(|l| l.trim_end().ends_with("  scheduler"))
+        .and_then(|l| l.split('%').next()?.trim().parse::<f64>().ok())
+        .unwrap_or(0.0);
+    assert!(
+        sched < 10.0,
+        "goroutine work charged to the scheduler: {text}"
+    );
+}

@@ -59,6 +59,27 @@ const PATTERNS: &[(Class, &[&str])] = &[
             "runtime.(*mcentral)",
             "runtime.(*mheap).alloc",
             "gort::alloc::",
+            // Rust's global allocator path and glibc malloc (gort programs).
+            "alloc::alloc::",
+            "alloc::raw_vec::",
+            "<alloc::raw_vec::",
+            "__rust_alloc",
+            "__rust_dealloc",
+            "__rust_realloc",
+            "__rdl_",
+            "_int_malloc",
+            "_int_free",
+            "_int_realloc",
+            "malloc_consolidate",
+            "__GI___libc_malloc",
+            "__GI___libc_free",
+            "__GI___libc_realloc",
+            "__libc_malloc",
+            "__libc_free",
+            "__libc_realloc",
+            "__libc_calloc",
+            "tcache_",
+            "cfree",
         ],
     ),
     (
@@ -157,8 +178,30 @@ const PATTERNS: &[(Class, &[&str])] = &[
     ),
 ];
 
+/// glibc's allocator entry points, matched exactly (a prefix would catch user functions).
+const ALLOC_EXACT: &[&str] = &["malloc", "free", "realloc", "calloc", "posix_memalign"];
+
+/// Frames that only carry a goroutine's body to user code (the coroutine entry of gort's
+/// scheduler, the task trampoline): transparent, so that a goroutine's samples are charged by
+/// what it runs, not to the scheduler that started it.
+const TRANSPARENT: &[&str] = &[
+    "gort::sched::task::",
+    "gort::sched::worker::Worker::start::{{closure}}",
+    "<gort::sched::worker::Worker>::start::{{closure}}",
+    "corosensei::",
+];
+
 /// The class of one function name, if any.
 pub fn class_of(name: &str) -> Option<Class> {
+    if TRANSPARENT
+        .iter()
+        .any(|p| name.starts_with(p) || name.contains(p))
+    {
+        return None;
+    }
+    if ALLOC_EXACT.contains(&name) {
+        return Some(Class::Alloc);
+    }
     for (class, pats) in PATTERNS {
         let hit = |p: &&str| name.starts_with(p) || (p.starts_with("gort::") && name.contains(p));
         if pats.iter().any(hit) {
@@ -216,7 +259,13 @@ pub fn classify(st: &Stacks) -> Breakdown {
                 break;
             }
         }
-        if class == Class::Alloc && frames.iter().any(|f| f.name.starts_with("fmt.")) {
+        if class == Class::Alloc
+            && frames.iter().any(|f| {
+                f.name.starts_with("fmt.")
+                    || f.name.starts_with("alloc::fmt::format")
+                    || f.name.contains("::to_string")
+            })
+        {
             b.fmt_alloc = b.fmt_alloc.saturating_add(v);
         }
         let e = b.by_class.entry(class).or_default();
@@ -239,6 +288,18 @@ mod tests {
     #[test]
     fn names() {
         assert_eq!(class_of("runtime.mallocgc"), Some(Class::Alloc));
+        assert_eq!(class_of("_int_malloc"), Some(Class::Alloc));
+        assert_eq!(class_of("malloc"), Some(Class::Alloc));
+        assert_eq!(class_of("malloc_user_thing"), None);
+        assert_eq!(
+            class_of("<alloc::raw_vec::RawVecInner>::grow_amortized"),
+            Some(Class::Alloc)
+        );
+        assert_eq!(class_of("gort::sched::task::Task<F,T>::run_erased"), None);
+        assert_eq!(
+            class_of("gort::sched::worker::Worker::find_runnable"),
+            Some(Class::Sched)
+        );
         assert_eq!(class_of("sync.(*Mutex).lockSlow"), Some(Class::Lock));
         assert_eq!(class_of("gort::gc::mark::drain"), Some(Class::Gc));
         assert_eq!(

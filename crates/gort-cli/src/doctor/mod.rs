@@ -326,23 +326,29 @@ fn advice(
     let primary = v.classes.first().copied().unwrap_or(Class::User);
     match primary {
         Class::Alloc | Class::Gc => {
-            let growth: i64 = ["runtime.growslice", "runtime.makeslice", "runtime.makemap"]
-                .iter()
-                .map(|f| b.by_func.get(&Class::Alloc).and_then(|m| m.get(*f)).copied().unwrap_or(0))
-                .sum();
+            // Go's growth entry points, and Rust's Vec/String growth (RawVec's grow paths).
+            let is_growth = |f: &str| {
+                ["runtime.growslice", "runtime.makeslice", "runtime.makemap"].contains(&f)
+                    || (f.contains("raw_vec") && (f.contains("grow") || f.contains("reserve")))
+            };
+            let growth: i64 = b
+                .by_func
+                .get(&Class::Alloc)
+                .map(|m| m.iter().filter(|(f, _)| is_growth(f)).map(|(_, v)| *v).sum())
+                .unwrap_or(0);
             out.push(format!(
-                "Preallocate: size slices, maps and builders up front (make(T, 0, n), strings.Builder.Grow); allocation holds {:.1}% of CPU, slice/map growth {:.1}%{}",
+                "Preallocate: size slices, maps and builders up front (Go: make(T, 0, n), strings.Builder.Grow; Rust: Vec/String::with_capacity); allocation holds {:.1}% of CPU, slice/map growth {:.1}%{}",
                 b.share(Class::Alloc),
                 pct_of(growth, b.total),
                 if alloc_list.is_empty() { String::new() } else { format!("; {alloc_list}") }
             ));
             out.push(format!(
-                "Reuse buffers (buf = buf[:0], sync.Pool for per-request objects) so fewer objects reach the GC; GC work holds {:.1}% of CPU",
+                "Reuse buffers (Go: buf = buf[:0], sync.Pool; Rust: buf.clear() on a buffer kept across calls, gort::sync::Pool) so fewer objects reach the allocator and GC; GC work holds {:.1}% of CPU",
                 b.share(Class::Gc)
             ));
             if b.fmt_alloc > 0 {
                 out.push(format!(
-                    "Avoid fmt on hot paths (strconv.AppendInt, direct byte appends): fmt stacks hold {:.1}% of CPU inside allocation",
+                    "Avoid formatting into fresh strings on hot paths (Go: strconv.AppendInt, direct byte appends; Rust: write! into a reused String instead of format!/to_string): formatting stacks hold {:.1}% of CPU inside allocation",
                     pct_of(b.fmt_alloc, b.total)
                 ));
             }
