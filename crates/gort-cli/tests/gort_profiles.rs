@@ -11,6 +11,9 @@ use gort::alloc::{set_mem_profile_rate, CountingAlloc, DEFAULT_MEM_PROFILE_RATE}
 #[global_allocator]
 static A: CountingAlloc = CountingAlloc::system();
 
+/// One CPU profile at a time per process (as in Go): the tests take turns.
+static PROFILING: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 #[inline(never)]
 fn cli_spin(until: Instant) -> u64 {
     let mut x = 1u64;
@@ -43,6 +46,7 @@ fn gort_pprof_top(file: &PathBuf, extra: &[&str]) -> String {
 
 #[test]
 fn gort_pprof_reads_runtime_profiles() {
+    let _turn = PROFILING.lock().unwrap_or_else(|e| e.into_inner());
     let dir = tempfile::tempdir().unwrap();
     let cpu = dir.path().join("cpu.pprof");
     let heap = dir.path().join("heap.pprof");
@@ -82,6 +86,7 @@ fn churn(until: Instant) -> usize {
 /// root of its stack.
 #[test]
 fn doctor_names_allocation_in_a_gort_cpu_profile() {
+    let _turn = PROFILING.lock().unwrap_or_else(|e| e.into_inner());
     let dir = tempfile::tempdir().unwrap();
     let cpu = dir.path().join("cpu.pprof");
     let rt = gort::Builder::new().gomaxprocs(1).build().unwrap();
