@@ -23,7 +23,7 @@ static A: gort::alloc::CountingAlloc = gort::alloc::CountingAlloc::system();
 struct Row {
     id: u32,
     name: &'static str,
-    latency_us: f64,
+    latency_us: u32,
     ok: bool,
 }
 
@@ -33,7 +33,7 @@ fn rows() -> Vec<Row> {
         .map(|i| Row {
             id: i,
             name: NAMES[i as usize % 4],
-            latency_us: 10.0 + (i as f64) * 1.25,
+            latency_us: 10 + i * 3,
             ok: i % 7 != 0,
         })
         .collect()
@@ -47,7 +47,7 @@ fn render_slow(rows: &[Row]) -> String {
         let fields: Vec<String> = vec![
             r.id.to_string(),
             r.name.to_uppercase(),
-            format!("{:.2}us", r.latency_us),
+            format!("{}us", r.latency_us),
             if r.ok {
                 "ok".to_string()
             } else {
