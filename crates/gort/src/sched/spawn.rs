@@ -264,6 +264,7 @@ where
         }
         None => Arc::new(G::new(id, parent, at, shared.clone(), Some(body))),
     };
+    crate::trace::go_create(id, parent);
     match worker {
         Some(c) if c.p().locked_g.load(Relaxed).is_null() => {
             if let Some(old) = c.p().swap_runnext(Some(g)) {

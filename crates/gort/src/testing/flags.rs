@@ -147,7 +147,6 @@ impl Config {
             ("memprofile", &self.memprofile),
             ("mutexprofile", &self.mutexprofile),
             ("blockprofile", &self.blockprofile),
-            ("trace", &self.trace),
         ]
         .into_iter()
         .find(|(_, v)| v.is_some())

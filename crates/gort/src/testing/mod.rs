@@ -45,6 +45,7 @@ mod predict;
 mod result;
 mod runner;
 mod sysinfo;
+mod trace_flag;
 
 pub use b::B;
 pub use benchtime::BenchTime;

@@ -61,6 +61,13 @@ pub(crate) fn run_main(
         eprintln!("gort: -{flag} is not available yet");
         return (2, String::new());
     }
+    let tracing = match super::trace_flag::start(cfg.trace.as_deref()) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("{e}");
+            return (2, String::new());
+        }
+    };
     if cfg.benchmem && !crate::alloc::is_counting() {
         eprintln!(
             "gort: -benchmem: gort::alloc::CountingAlloc is not the global allocator; \
@@ -114,7 +121,11 @@ pub(crate) fn run_main(
         main.run(full, f);
     }
     let mut c = ctx.borrow_mut();
-    let ok = !c.failed;
+    let mut ok = !c.failed;
+    if let Err(e) = super::trace_flag::stop(tracing) {
+        eprintln!("{e}");
+        ok = false;
+    }
     c.out.finish(ok, start.elapsed().as_secs_f64());
     (if ok { 0 } else { 1 }, c.out.captured().to_string())
 }
@@ -202,7 +213,10 @@ mod tests {
     #[test]
     fn profile_flags_exit_2() {
         assert_eq!(run("-cpuprofile x --bench", &[("Noop", bench_noop)]).0, 2);
-        assert_eq!(run("-trace=t.out", &[("Noop", bench_noop)]).0, 2);
+        assert_eq!(
+            run("-trace=/nonexistent/t.out", &[("Noop", bench_noop)]).0,
+            2
+        );
         assert_eq!(run("-bogus", &[("Noop", bench_noop)]).0, 2);
     }
 
