@@ -101,39 +101,56 @@ static FULL: Mutex<Full> = Mutex::new(Full {
 static REGISTRY: Mutex<Vec<Arc<ThreadBuf>>> = Mutex::new(Vec::new());
 static NEXT_TRACK: AtomicU64 = AtomicU64::new(1);
 
-/// The owner thread's view of its buffer.
+/// The owner thread's view of its buffer: plain cells in a `const` thread-local without a
+/// destructor, so a hook reaches them with one thread-pointer-relative access (no lazy
+/// initialisation check). The `Arc` that keeps the chunk alive is in `HOLDER`.
 struct Local {
-    buf: OnceCell<Arc<ThreadBuf>>,
     chunk: Cell<*mut Chunk>,
     len: Cell<usize>,
     gen: Cell<u64>,
 }
 
+/// Keeps this thread's `ThreadBuf` alive; its destructor detaches `LOCAL` from the chunk,
+/// so a hook run later in the thread's teardown cannot write a chunk that `start` may free.
+struct Holder(OnceCell<Arc<ThreadBuf>>);
+
+impl Drop for Holder {
+    fn drop(&mut self) {
+        let _ = LOCAL.try_with(|l| {
+            l.chunk.set(std::ptr::null_mut());
+            l.gen.set(0);
+        });
+    }
+}
+
 thread_local! {
     static LOCAL: Local = const {
         Local {
-            buf: OnceCell::new(),
             chunk: Cell::new(std::ptr::null_mut()),
             len: Cell::new(0),
             gen: Cell::new(0),
         }
     };
+    static HOLDER: Holder = const { Holder(OnceCell::new()) };
 }
 
 /// Appends `ev` to this thread's buffer for session `gen`. No lock unless a chunk is full.
 #[inline]
 pub(crate) fn push(gen: u64, ev: Event) {
-    let _ = LOCAL.try_with(|l| {
+    LOCAL.with(|l| {
         let mut c = l.chunk.get();
         let mut i = l.len.get();
         if c.is_null() || i == CHUNK_EVENTS || l.gen.get() != gen {
-            l.refill(gen);
+            if !l.refill(gen) {
+                return;
+            }
             c = l.chunk.get();
             i = 0;
         }
-        // SAFETY: `c` is this thread's current chunk (owned by our ThreadBuf, which `l.buf`
-        // keeps alive); only this thread writes it, slot `i` is not yet published, and the
-        // Release store publishes it (module comment).
+        // SAFETY: `c` is this thread's current chunk, owned by our ThreadBuf, which `HOLDER`
+        // keeps alive while `chunk` is set (Holder::drop clears it); only this thread writes
+        // it, slot `i` is not yet published, and the Release store publishes it (module
+        // comment).
         unsafe {
             (*(*c).events[i].get()).write(ev);
             (*c).len.store(i + 1, Release);
@@ -143,12 +160,16 @@ pub(crate) fn push(gen: u64, ev: Event) {
 }
 
 impl Local {
+    /// Retires the current chunk and takes a new one; false if this thread is exiting (the
+    /// event is dropped).
     #[cold]
     #[inline(never)]
-    fn refill(&self, gen: u64) {
+    fn refill(&self, gen: u64) -> bool {
         // Pairs with `start`'s Release store of the generation: FULL was reset before it.
         fence(Acquire);
-        let buf = self.buf.get_or_init(register);
+        let Ok(buf) = HOLDER.try_with(|h| h.0.get_or_init(register).clone()) else {
+            return false;
+        };
         let old = self.chunk.get();
         let mut full = FULL.lock().unwrap_or_else(|e| e.into_inner());
         if !old.is_null() {
@@ -178,6 +199,7 @@ impl Local {
         self.chunk.set(p);
         self.len.set(0);
         self.gen.set(gen);
+        true
     }
 }
 

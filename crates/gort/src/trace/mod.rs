@@ -26,7 +26,7 @@
 //! * **Buffers** (`buf.rs`) are per thread, so per M and so per P (gort's Ms are bound to
 //!   their Ps for life), plus one per blocking-pool or outside thread that records: 1024-event
 //!   chunks appended to without atomics read-modify-write or locks; a full chunk goes to a
-//!   global list under a mutex (once per 1024 events). Above the memory limit (64 MiB by
+//!   global list under a mutex (once per 1024 events). Above the memory limit (16 MiB by
 //!   default) the oldest chunks are recycled: the trace keeps its newest part and starts
 //!   where it is complete.
 //! * **At stop** the buffers are collected and `json.rs` turns them into tracks: one per P
@@ -83,7 +83,7 @@ pub(crate) use hooks::*;
 static GEN: AtomicU64 = AtomicU64::new(0);
 
 /// Default bound on the memory of recorded events.
-pub const DEFAULT_BUFFER_LIMIT: usize = 64 << 20;
+pub const DEFAULT_BUFFER_LIMIT: usize = 16 << 20;
 
 struct Session {
     writer: Box<dyn Write + Send>,
@@ -117,7 +117,7 @@ impl std::fmt::Display for TraceError {
 impl std::error::Error for TraceError {}
 
 /// Starts tracing the process's runtimes; [`stop`] writes the trace to `w` (Go's
-/// `trace.Start`). At most 64 MiB of events are kept (the newest); see
+/// `trace.Start`). At most 16 MiB of events are kept (the newest); see
 /// [`start_with_limit`].
 pub fn start<W: Write + Send + 'static>(w: W) -> Result<(), TraceError> {
     start_with_limit(w, DEFAULT_BUFFER_LIMIT)
