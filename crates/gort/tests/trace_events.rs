@@ -59,11 +59,16 @@ fn workload() -> Ids {
             gort::yield_now();
             gort::goid()
         });
+        // Joined at once, so the main goroutine certainly blocks in join.
+        let blocker = blocker.join().unwrap();
         let (done_tx, done_rx) = gort::chan::bounded::<()>(1);
         let waiter = gort::go(move || {
             done_rx.recv().unwrap();
             gort::goid()
         });
+        // Let the waiter run and park in its receive (the ping-pong below would keep this P
+        // busy through runnext).
+        gort::time::sleep(Duration::from_millis(2));
         for i in 0..200 {
             ping_tx.send(i).unwrap();
             assert_eq!(pong_rx.recv().unwrap(), i);
@@ -73,7 +78,7 @@ fn workload() -> Ids {
         Ids {
             main,
             echo: echo.join().unwrap(),
-            blocker: blocker.join().unwrap(),
+            blocker,
             sleeper: sleeper.join().unwrap(),
             waiter: waiter.join().unwrap(),
         }

@@ -55,12 +55,29 @@ const MAX_DEPTH: usize = 64;
 
 /// Parses one JSON document (surrounding whitespace allowed).
 pub fn parse(text: &str) -> Result<Value, String> {
+    parse_streaming(text, "", &mut |_| {})
+}
+
+/// Parses one JSON document, handing each element of the array under the top-level key
+/// `key` (or of a top-level array) to `each` instead of keeping it: a large trace's events
+/// are then never all in memory as values. The returned document holds an empty array there.
+pub fn parse_streaming(
+    text: &str,
+    key: &str,
+    each: &mut dyn FnMut(Value),
+) -> Result<Value, String> {
     let mut p = Parser {
         s: text.as_bytes(),
         i: 0,
+        key,
+        each,
     };
     p.ws();
-    let v = p.value(0)?;
+    let v = if p.peek() == Some(b'[') && !key.is_empty() {
+        p.array_streamed(0)?
+    } else {
+        p.value(0)?
+    };
     p.ws();
     if p.i != p.s.len() {
         return Err(p.err("unexpected data after the JSON value"));
@@ -68,12 +85,14 @@ pub fn parse(text: &str) -> Result<Value, String> {
     Ok(v)
 }
 
-struct Parser<'a> {
+struct Parser<'a, 'f> {
     s: &'a [u8],
     i: usize,
+    key: &'a str,
+    each: &'f mut dyn FnMut(Value),
 }
 
-impl Parser<'_> {
+impl Parser<'_, '_> {
     fn err(&self, what: &str) -> String {
         if self.i >= self.s.len() {
             format!("{what} (at end of input: truncated?)")
@@ -143,7 +162,13 @@ impl Parser<'_> {
             self.ws();
             self.expect(b':')?;
             self.ws();
-            let v = self.value(depth + 1)?;
+            let v =
+                if depth == 0 && !self.key.is_empty() && k == self.key && self.peek() == Some(b'[')
+                {
+                    self.array_streamed(depth + 1)?
+                } else {
+                    self.value(depth + 1)?
+                };
             m.insert(k, v);
             self.ws();
             match self.peek() {
@@ -174,6 +199,30 @@ impl Parser<'_> {
                 Some(b']') => {
                     self.i += 1;
                     return Ok(Value::Arr(a));
+                }
+                _ => return Err(self.err("expected ',' or ']'")),
+            }
+        }
+    }
+
+    /// An array whose elements go to `each`.
+    fn array_streamed(&mut self, depth: usize) -> Result<Value, String> {
+        self.i += 1;
+        self.ws();
+        if self.peek() == Some(b']') {
+            self.i += 1;
+            return Ok(Value::Arr(Vec::new()));
+        }
+        loop {
+            self.ws();
+            let v = self.value(depth + 1)?;
+            (self.each)(v);
+            self.ws();
+            match self.peek() {
+                Some(b',') => self.i += 1,
+                Some(b']') => {
+                    self.i += 1;
+                    return Ok(Value::Arr(Vec::new()));
                 }
                 _ => return Err(self.err("expected ',' or ']'")),
             }
@@ -303,5 +352,13 @@ mod tests {
             assert!(parse(bad).is_err(), "{bad:?}");
         }
         assert!(parse(&"[".repeat(1000)).unwrap_err().contains("too deep"));
+        let mut seen = Vec::new();
+        let doc =
+            parse_streaming(r#"{"x":1,"ev":[{"a":1},2]}"#, "ev", &mut |v| seen.push(v)).unwrap();
+        assert_eq!(seen.len(), 2);
+        assert_eq!(doc.get("ev"), Some(&Value::Arr(Vec::new())));
+        let mut n = 0;
+        parse_streaming("[1,2,3]", "ev", &mut |_| n += 1).unwrap();
+        assert_eq!(n, 3);
     }
 }

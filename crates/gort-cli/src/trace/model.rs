@@ -56,37 +56,66 @@ fn text<'a>(e: &'a Value, k: &str) -> Option<&'a str> {
     e.get(k).and_then(Value::as_str)
 }
 
+/// One event, as much of it as the model uses.
+struct Ev {
+    ph: u8,
+    pid: f64,
+    tid: f64,
+    ts: f64,
+    dur: f64,
+    name: String,
+    /// `args.name` (metadata) or `args.reason` (blocked slices).
+    arg: Option<String>,
+}
+
+fn compact(e: &Value) -> Option<Ev> {
+    let ph = *text(e, "ph")?.as_bytes().first()?;
+    if ph != b'M' && ph != b'X' {
+        return None;
+    }
+    let args = e.get("args");
+    let arg = args
+        .and_then(|a| text(a, if ph == b'M' { "name" } else { "reason" }))
+        .map(str::to_string);
+    Some(Ev {
+        ph,
+        pid: num(e, "pid")?,
+        tid: num(e, "tid").unwrap_or(0.0),
+        ts: num(e, "ts").unwrap_or(0.0),
+        dur: num(e, "dur").unwrap_or(0.0),
+        name: text(e, "name")?.to_string(),
+        arg,
+    })
+}
+
 /// Parses a trace file's text. Errors name what is wrong in one line.
 pub fn parse(input: &str) -> Result<Trace, String> {
-    let doc = json::parse(input).map_err(|e| format!("not a JSON trace: {e}"))?;
-    let events = match &doc {
-        Value::Arr(a) => a.as_slice(),
-        _ => doc
-            .get("traceEvents")
-            .and_then(Value::as_array)
-            .ok_or("no traceEvents array: not a Chrome trace file")?,
-    };
+    let mut events: Vec<Ev> = Vec::new();
+    let doc = json::parse_streaming(input, "traceEvents", &mut |v| {
+        if let Some(e) = compact(&v) {
+            events.push(e);
+        }
+    })
+    .map_err(|e| format!("not a JSON trace: {e}"))?;
+    if !matches!(doc, Value::Arr(_)) && doc.get("traceEvents").and_then(Value::as_array).is_none() {
+        return Err("no traceEvents array: not a Chrome trace file".into());
+    }
     // Which pid is which process.
     let (mut pid_threads, mut pid_gs, mut pid_rt) = (1.0, 2.0, 3.0);
     let mut thread_names: BTreeMap<(u64, u64), String> = BTreeMap::new();
-    for e in events {
-        if text(e, "ph") != Some("M") {
-            continue;
-        }
-        let (Some(pid), Some(name)) = (num(e, "pid"), e.get("args").and_then(|a| text(a, "name")))
-        else {
+    for e in events.iter().filter(|e| e.ph == b'M') {
+        let Some(name) = e.arg.as_deref() else {
             continue;
         };
-        match text(e, "name") {
-            Some("process_name") => match name {
-                "Ps and threads" => pid_threads = pid,
-                "Goroutines" => pid_gs = pid,
-                "Runtime" => pid_rt = pid,
+        match e.name.as_str() {
+            "process_name" => match name {
+                "Ps and threads" => pid_threads = e.pid,
+                "Goroutines" => pid_gs = e.pid,
+                "Runtime" => pid_rt = e.pid,
                 _ => {}
             },
-            Some("thread_name") => {
-                let tid = num(e, "tid").unwrap_or(0.0);
-                thread_names.insert((pid as u64, tid as u64), name.to_string());
+            "thread_name" => {
+                thread_names.insert((e.pid as u64, e.tid as u64), name.to_string());
             }
             _ => {}
         }
@@ -94,25 +123,14 @@ pub fn parse(input: &str) -> Result<Trace, String> {
     let mut t = Trace::default();
     let (mut lo, mut hi) = (f64::INFINITY, f64::NEG_INFINITY);
     let mut busy: BTreeMap<u64, f64> = BTreeMap::new();
-    for e in events {
-        if text(e, "ph") != Some("X") {
+    for e in events.iter_mut().filter(|e| e.ph == b'X') {
+        if e.dur < 0.0 || e.tid < 0.0 {
             continue;
         }
-        let (Some(pid), Some(tid), Some(ts), Some(dur), Some(name)) = (
-            num(e, "pid"),
-            num(e, "tid"),
-            num(e, "ts"),
-            num(e, "dur"),
-            text(e, "name"),
-        ) else {
-            continue;
-        };
-        if dur < 0.0 || tid < 0.0 {
-            continue;
-        }
+        let (pid, tid, name) = (e.pid, e.tid, e.name.as_str());
         let span = Span {
-            ts: ts * 1000.0,
-            dur: dur * 1000.0,
+            ts: e.ts * 1000.0,
+            dur: e.dur * 1000.0,
         };
         lo = lo.min(span.ts);
         hi = hi.max(span.ts + span.dur);
@@ -120,12 +138,7 @@ pub fn parse(input: &str) -> Result<Trace, String> {
             let state = match name {
                 "running" => State::Running,
                 "runnable" => State::Runnable,
-                "blocked" => State::Blocked(
-                    e.get("args")
-                        .and_then(|a| text(a, "reason"))
-                        .unwrap_or("unknown")
-                        .to_string(),
-                ),
+                "blocked" => State::Blocked(e.arg.take().unwrap_or_else(|| "unknown".into())),
                 _ => continue,
             };
             t.goroutines
