@@ -170,7 +170,9 @@ fn trace_of_a_known_workload() {
             .collect()
     };
     let has = |goid: u64, name: &str, reason: &str| {
-        states(goid).iter().any(|(n, r)| n == name && r == reason)
+        states(goid)
+            .iter()
+            .any(|(n, r)| n.starts_with(name) && r == reason)
     };
     for g in [ids.echo, ids.blocker, ids.sleeper, ids.waiter] {
         // Created inside the trace: the first slice is runnable (create), then running.
@@ -201,7 +203,7 @@ fn trace_of_a_known_workload() {
     let s = states(ids.sleeper);
     let i = s
         .iter()
-        .position(|(n, r)| n == "blocked" && r == "sleep")
+        .position(|(n, r)| n == "blocked (sleep)" && r == "sleep")
         .unwrap();
     assert_eq!(s[i + 1].0, "runnable");
 

@@ -1,8 +1,8 @@
 //! The parts of a gort trace the summary needs, read from its JSON.
 //!
 //! gort writes three processes (see `gort::trace`): "Ps and threads" (pid 1), "Goroutines"
-//! (pid 2, one track per goroutine: `running` / `runnable` / `blocked` slices, the wait reason
-//! in `args.reason`) and "Runtime" (pid 3: `GC` and `STW (reason)` slices). Processes are
+//! (pid 2, one track per goroutine: `running` / `runnable` / `blocked (reason)` slices, the
+//! wait reason also in `args.reason`) and "Runtime" (pid 3: `GC` and `STW (reason)` slices). Processes are
 //! found by their `process_name` metadata, falling back to those pids; events this model does
 //! not know are skipped. The trace window comes from `otherData.start_ns`/`end_ns` when
 //! present, else from the events.
@@ -138,7 +138,14 @@ pub fn parse(input: &str) -> Result<Trace, String> {
             let state = match name {
                 "running" => State::Running,
                 "runnable" => State::Runnable,
-                "blocked" => State::Blocked(e.arg.take().unwrap_or_else(|| "unknown".into())),
+                // `blocked (chan receive)`, the reason also in `args.reason`.
+                n if n.starts_with("blocked") => {
+                    State::Blocked(e.arg.take().unwrap_or_else(|| {
+                        let r = n["blocked".len()..].trim();
+                        let r = r.trim_start_matches('(').trim_end_matches(')');
+                        if r.is_empty() { "unknown" } else { r }.to_string()
+                    }))
+                }
                 _ => continue,
             };
             t.goroutines
@@ -189,7 +196,7 @@ pub const SAMPLE: &str = r#"{"displayTimeUnit":"ns","otherData":{"producer":"gor
 {"ph":"X","pid":2,"tid":7,"ts":3.000,"dur":1.500,"name":"blocked","args":{"reason":"syscall"}},
 {"ph":"X","pid":2,"tid":7,"ts":4.500,"dur":0.500,"name":"runnable","args":{}},
 {"ph":"X","pid":2,"tid":7,"ts":5.000,"dur":1.000,"name":"running","args":{}},
-{"ph":"X","pid":2,"tid":8,"ts":2.000,"dur":8.000,"name":"blocked","args":{"reason":"chan receive"}},
+{"ph":"X","pid":2,"tid":8,"ts":2.000,"dur":8.000,"name":"blocked (chan receive)"},
 {"ph":"X","pid":3,"tid":1,"ts":6.000,"dur":3.000,"name":"GC","args":{"n":1}},
 {"ph":"X","pid":3,"tid":2,"ts":6.000,"dur":0.250,"name":"STW (GC sweep termination)","args":{}},
 {"ph":"X","pid":3,"tid":2,"ts":8.500,"dur":0.500,"name":"STW (GC mark termination)","args":{}},

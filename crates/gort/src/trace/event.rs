@@ -6,7 +6,8 @@
 pub(crate) enum Kind {
     /// A goroutine was created: `goid`, `arg` = the creator's goid (0 outside goroutines).
     GoCreate = 1,
-    /// A goroutine was made runnable by a wake-up: `goid`, `arg` = the wait reason it had.
+    /// A goroutine was made runnable by a wake-up: `goid` (`arg` unused: the reason is in
+    /// its `GoBlock`).
     GoUnblock = 2,
     /// This M resumed `goid`.
     GoStart = 3,

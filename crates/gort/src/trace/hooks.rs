@@ -44,12 +44,11 @@ pub(crate) fn go_block(g: &G) {
 }
 
 /// `g` became runnable: woken while parked, or its park did not commit (a wake-up raced
-/// with the switch). Its wait reason is still set.
+/// with the switch). Called by the waker, often on another core: it reads only `g.id`
+/// (the wait reason is in the goroutine's block event), not fields its M is writing.
 #[inline(always)]
 pub(crate) fn go_unblock(g: &G) {
-    if GEN.load(Relaxed) != 0 {
-        emit(Kind::GoUnblock, g.id, g.wait_reason.load(Relaxed) as u64);
-    }
+    emit(Kind::GoUnblock, g.id, 0);
 }
 
 /// `g` yielded and stays runnable.

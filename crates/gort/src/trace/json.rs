@@ -6,7 +6,7 @@
 //!   named after its P (`P0`, ...) and shows `G<id>` slices while it runs a goroutine and
 //!   `idle` while its M sleeps; a blocking-pool thread shows `syscall G<id>` slices.
 //! * pid 2 "Goroutines": one track per goroutine (tid = goid) with non-overlapping state
-//!   slices `running`, `runnable`, `blocked` (`args.reason` = Go's wait reason).
+//!   slices `running`, `runnable`, `blocked (reason)` (also `args.reason`: Go's wait reason).
 //! * pid 3 "Runtime": `GC` and `STW` tracks, and the counters `heap` (`heap_alloc` bytes) and
 //!   `GC` (`active` 0 or 1).
 //!
@@ -230,16 +230,19 @@ fn goroutine_slices(out: &mut Vec<Out>, goid: u64, evs: &[(u64, Kind, u64)], sta
             return;
         }
         let (name, args) = match st {
-            St::Runnable => ("runnable", String::new()),
-            St::Running => ("running", String::new()),
-            St::Blocked(r) => ("blocked", format!("\"reason\":\"{}\"", reason(r))),
+            St::Runnable => ("runnable".to_string(), String::new()),
+            St::Running => ("running".to_string(), String::new()),
+            St::Blocked(r) => (
+                format!("blocked ({})", reason(r)),
+                format!("\"reason\":\"{}\"", reason(r)),
+            ),
         };
         out.push(Out {
             pid: PID_GOROUTINES,
             tid: goid,
             ts: from,
             dur: Some(to - from),
-            name: name.into(),
+            name,
             args,
         });
     };

@@ -31,7 +31,7 @@
 //!   where it is complete.
 //! * **At stop** the buffers are collected and `json.rs` turns them into tracks: one per P
 //!   (`G<id>` slices while a goroutine runs, `idle` while the M sleeps), one per goroutine
-//!   (`runnable` / `running` / `blocked` slices with the wait reason), GC and STW slices, and
+//!   (`runnable` / `running` / `blocked (reason)` slices), GC and STW slices, and
 //!   heap and GC counters. The JSON exists only then; recording never formats.
 //!
 //! # Rejected alternatives
@@ -44,7 +44,8 @@
 //! * *A per-thread "writing" flag that `stop` waits for* (Go's per-M seqlock): needs a
 //!   store-load fence on every event. Instead `stop` reads only published prefixes
 //!   (`len`, Release/Acquire), and events that race with `stop` are simply not in the trace.
-//! * *`Instant::now()` per event*: ~20 ns in VMs where it is not vDSO-backed; the TSC is ~7 ns.
+//! * *`Instant::now()` per event*: 30 ns a read on the 2-vCPU EPYC VM gort is developed on,
+//!   against 13 ns for `rdtsc` (back to back; in the scheduler it overlaps other work).
 //!
 //! # Invariants and orderings
 //!
