@@ -21,3 +21,43 @@ pub(crate) fn stop(started: bool) -> Result<(), String> {
     }
     crate::trace::stop().map_err(|e| format!("testing: can't write trace: {e}"))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::output::Output;
+    use super::super::runner::run_main;
+    use super::super::B;
+
+    fn bench_spawn(b: &mut B) {
+        for _ in b.iter() {
+            crate::go(|| ()).join().unwrap();
+        }
+    }
+
+    #[test]
+    fn trace_flag_writes_the_trace_at_exit() {
+        let _l = crate::trace::tests::LOCK
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        let dir = std::env::temp_dir().join(format!("gort-trace-flag-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("trace.json");
+        let args = format!("-benchtime 50x -trace {} --bench", path.display());
+        let (code, _) = run_main(
+            "gort",
+            &[("Spawn", bench_spawn)],
+            args.split_whitespace().map(String::from),
+            Output::capturing,
+        );
+        assert_eq!(code, 0);
+        assert!(!crate::trace::is_enabled(), "stopped at exit");
+        let text = std::fs::read_to_string(&path).unwrap();
+        std::fs::remove_dir_all(&dir).unwrap();
+        assert!(text.starts_with("{\"displayTimeUnit\""));
+        assert!(
+            text.contains("\"name\":\"running\""),
+            "goroutines ran in the trace"
+        );
+        assert!(text.trim_end().ends_with("]}"));
+    }
+}

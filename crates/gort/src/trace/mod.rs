@@ -69,7 +69,7 @@ mod event;
 mod hooks;
 mod json;
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
 
 use std::io::Write;
 use std::sync::atomic::AtomicU64;

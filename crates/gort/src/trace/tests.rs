@@ -10,7 +10,8 @@ use std::sync::{Arc, Mutex};
 
 use super::StwReason;
 
-static LOCK: Mutex<()> = Mutex::new(());
+/// Held by every test in the crate that starts a trace.
+pub(crate) static LOCK: Mutex<()> = Mutex::new(());
 
 #[derive(Clone, Default)]
 struct Sink(Arc<Mutex<Vec<u8>>>);
