@@ -3,7 +3,7 @@
 
 #[path = "../../../gort-cli/src/trace/json.rs"]
 #[allow(dead_code)]
-mod cli_json;
+pub(crate) mod cli_json;
 
 use std::io::Write;
 use std::sync::{Arc, Mutex};
@@ -124,4 +124,73 @@ fn off_records_nothing() {
     }
     let doc = traced(super::DEFAULT_BUFFER_LIMIT, || {});
     assert!(named(&doc, "GC").is_empty());
+}
+
+/// Random event streams (any kinds, any order, clock skew between tracks, a dropped prefix)
+/// still give JSON that parses, tracks in time order, and goroutine state slices that never
+/// overlap: the writer's guarantees do not depend on the recorder's.
+#[test]
+fn writer_invariants_hold_for_random_events() {
+    use super::buf::Collected;
+    use super::clock::{Anchor, Conv};
+    use super::event::{Event, Kind};
+    let mut rng = 0x9E37_79B9_7F4A_7C15u64;
+    let mut next = move || {
+        rng ^= rng << 13;
+        rng ^= rng >> 7;
+        rng ^= rng << 17;
+        rng
+    };
+    for case in 0..200 {
+        let mut tracks = Vec::new();
+        for t in 0..3u64 {
+            let mut ticks = 1000 + next() % 500;
+            let mut evs = Vec::new();
+            for _ in 0..next() % 60 {
+                // Mostly forward, sometimes backward (skew), within [0, 20_000].
+                ticks = (ticks + next() % 400)
+                    .saturating_sub(next() % 100)
+                    .min(20_000);
+                let kind = Kind::from_u8(1 + (next() % 15) as u8).unwrap();
+                evs.push(Event::new(ticks, kind, next() % 4, next() % 20));
+            }
+            tracks.push((t + 1, format!("P{t}"), evs));
+        }
+        let c = Collected {
+            tracks,
+            dropped_until: if case % 3 == 0 { 1500 } else { 0 },
+        };
+        let conv = Conv::new(
+            Anchor { ticks: 0, ns: 0 },
+            Anchor {
+                ticks: 20_000,
+                ns: 20_000,
+            },
+        );
+        let mut out = Vec::new();
+        super::json::write(&mut out, &c, &conv, 20_000).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        let doc = cli_json::parse(&text).unwrap_or_else(|e| panic!("case {case}: {e}\n{text}"));
+        let ns = |v: &cli_json::Value| (v.as_f64().unwrap() * 1000.0).round() as i64;
+        let mut last: std::collections::BTreeMap<(i64, i64), (i64, i64)> = Default::default();
+        for e in doc.get("traceEvents").unwrap().as_array().unwrap() {
+            if e.get("ph").unwrap().as_str() == Some("M") {
+                continue;
+            }
+            let key = (ns(e.get("pid").unwrap()), ns(e.get("tid").unwrap()));
+            let ts = ns(e.get("ts").unwrap());
+            let end = ts + e.get("dur").map_or(0, ns);
+            assert!(
+                (0..=20_000).contains(&ts) && end <= 20_000,
+                "case {case}: {e:?}"
+            );
+            let (prev_ts, prev_end) = last.get(&key).copied().unwrap_or((0, 0));
+            assert!(ts >= prev_ts, "case {case}: track {key:?} out of order");
+            if key.0 == 2000 {
+                // Goroutine tracks (pid 2, scaled by 1000 above): no overlap.
+                assert!(ts >= prev_end, "case {case}: overlapping state slices");
+            }
+            last.insert(key, (ts, end));
+        }
+    }
 }
