@@ -13,7 +13,7 @@ use std::io::Write;
     name = "gort",
     version,
     about = "Go's measurement playbook for Go and gort programs",
-    after_help = "Examples:\n  gort benchstat old.txt new.txt\n  gort pprof top cpu.pprof\n  gort gctrace trace.txt --what-if GOGC=200\n  gort doctor -- go test -run none -bench . ./pkg\n  gort bench --compare-go"
+    after_help = "Examples:\n  gort benchstat old.txt new.txt\n  gort pprof top cpu.pprof\n  gort gctrace trace.txt --what-if GOGC=200\n  gort trace trace.json\n  gort doctor -- go test -run none -bench . ./pkg\n  gort bench --compare-go"
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -38,6 +38,11 @@ pub enum Command {
         after_help = "Examples:\n  GODEBUG=gctrace=1 ./prog 2> trace.txt; gort gctrace trace.txt\n  gort gctrace trace.txt --svg heap.svg\n  gort gctrace trace.txt --what-if GOGC=200\n  gort gctrace trace.txt --what-if GOGC=100,GOMEMLIMIT=64MiB\n  ./prog 2>&1 | gort gctrace -"
     )]
     Gctrace(GctraceArgs),
+    /// Summarise a gort execution trace: goroutine states, scheduler latency, blocking, GC.
+    #[command(
+        after_help = "Examples:\n  cargo bench -p gort --bench runtime -- -bench PingPong -trace trace.json\n  gort trace trace.json\n  gort trace --top 20 trace.json\n\nThe file is the Chrome Trace Event JSON that gort::trace::stop() or the\nbenchmark harness's -trace FILE writes (open it in ui.perfetto.dev too).\nScheduler latency is how long goroutines waited runnable before running;\nblocking is time parked, by Go's wait reason (chan receive, syscall, ...)."
+    )]
+    Trace(TraceArgs),
     /// Run a benchmark with profiling and GC tracing, and name the bottleneck.
     #[command(
         after_help = "Examples:\n  gort doctor -- go test -run none -bench Sprintf ./fix\n  gort doctor -- ./target/release/mybench\n  gort doctor --profile cpu.pprof --bench bench.txt --gctrace gc.txt\n\nWhen running a command, `go test` gets -cpuprofile, -memprofile and\n-benchmem; other commands get -cpuprofile FILE -memprofile FILE. Both run\nwith GODEBUG=gctrace=1. The command's output is passed through."
@@ -133,6 +138,15 @@ pub struct GctraceArgs {
     /// Model another setting, e.g. `GOGC=200` or `GOGC=off,GOMEMLIMIT=512MiB`.
     #[arg(long, value_name = "GOGC=N,GOMEMLIMIT=X")]
     pub what_if: Vec<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct TraceArgs {
+    /// Trace file written by gort (`-` reads stdin).
+    pub file: String,
+    /// How many goroutines to list, by running time.
+    #[arg(long, default_value_t = 10)]
+    pub top: usize,
 }
 
 #[derive(Args, Debug)]
@@ -257,6 +271,7 @@ fn run(cli: Cli) -> Result<i32> {
                 eprintln!("wrote {path}");
             }
         }
+        Command::Trace(a) => print(&crate::trace::run(&a.file, a.top)?)?,
         Command::Doctor(a) => return crate::doctor::main(a),
         Command::Bench(a) => return crate::bench::main(a),
     }

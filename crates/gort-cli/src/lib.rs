@@ -14,3 +14,4 @@ pub mod doctor;
 pub mod gctrace;
 pub mod input;
 pub mod pprof;
+pub mod trace;

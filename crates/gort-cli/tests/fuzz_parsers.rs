@@ -3,7 +3,7 @@
 
 mod common;
 
-use gort_cli::{benchfmt, benchstat, doctor, gctrace, pprof};
+use gort_cli::{benchfmt, benchstat, doctor, gctrace, pprof, trace};
 use proptest::prelude::*;
 
 fn bench_line() -> impl Strategy<Value = String> {
@@ -156,5 +156,55 @@ proptest! {
         let _ = gctrace::report::render(&t);
         let _ = gctrace::svg::render(&t);
         let _ = gctrace::whatif::render(&t, &gctrace::whatif::Setting::parse("GOGC=off").expect("ok"));
+    }
+
+    #[test]
+    fn trace_random_input(bytes in prop::collection::vec(any::<u8>(), 0..512)) {
+        let text = String::from_utf8_lossy(&bytes);
+        if let Ok(t) = trace::model::parse(&text) {
+            let _ = trace::report::render(&trace::report::summarize(&t), 5);
+        }
+    }
+
+    #[test]
+    fn trace_truncated_or_mutated(cut in 0usize..4000, junk in "\\PC{0,8}", keep_tail in any::<bool>()) {
+        let text = trace::model::SAMPLE;
+        let mut at = cut.min(text.len());
+        while !text.is_char_boundary(at) {
+            at -= 1;
+        }
+        let mutated = if keep_tail {
+            format!("{}{}{}", &text[..at], junk, &text[at..])
+        } else {
+            text[..at].to_string()
+        };
+        match trace::model::parse(&mutated) {
+            Ok(t) => {
+                let s = trace::report::summarize(&t);
+                let _ = trace::report::render(&s, 3);
+            }
+            Err(e) => prop_assert!(!e.contains('\n'), "multi-line error: {e}"),
+        }
+    }
+
+    #[test]
+    fn trace_random_events(evs in prop::collection::vec((
+        0u8..3, 0u64..5, -10.0f64..1e4, -1.0f64..1e3,
+        prop_oneof![Just("running"), Just("runnable"), Just("blocked"), Just("GC"), Just("G1"), Just("STW (x)")],
+    ), 0..40)) {
+        let mut text = String::from("{\"traceEvents\":[");
+        for (i, (pid, tid, ts, dur, name)) in evs.iter().enumerate() {
+            if i > 0 {
+                text.push(',');
+            }
+            text.push_str(&format!(
+                "{{\"ph\":\"X\",\"pid\":{},\"tid\":{tid},\"ts\":{ts},\"dur\":{dur},\"name\":\"{name}\"}}",
+                pid + 1
+            ));
+        }
+        text.push_str("]}");
+        if let Ok(t) = trace::model::parse(&text) {
+            let _ = trace::report::render(&trace::report::summarize(&t), 2);
+        }
     }
 }

@@ -27,6 +27,7 @@ pub(crate) mod stack;
 pub mod sync;
 pub mod testing;
 pub mod time;
+pub mod trace;
 
 pub use alloc::{read_mem_stats, MemStats};
 pub use gort_macros::main;

@@ -139,7 +139,9 @@ where
     let shared_arc = g.shared.clone();
     shared.pending.fetch_add(1, AcqRel);
     shared.blocking.submit(Box::new(move || {
+        crate::trace::blocking_begin(me.goid());
         let r = catch_unwind(AssertUnwindSafe(f));
+        crate::trace::blocking_end(me.goid());
         *s2.result.lock().unwrap() = Some(r);
         s2.done.store(true, Release);
         me.unpark();

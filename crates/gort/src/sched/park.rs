@@ -217,6 +217,7 @@ pub(crate) fn ready(g: &GRef) {
 }
 
 fn ready_notified(g: &GRef) {
+    crate::trace::go_unblock(g);
     let shared = &*g.shared;
     let home = g.home.load(Relaxed);
     debug_assert!(home != 0, "a parked goroutine has started");

@@ -224,6 +224,7 @@ where
         packet,
         id,
     };
+    crate::trace::go_create(id, parent);
     match worker {
         Some(c) if c.p().locked_g.load(Relaxed).is_null() => {
             if let Some(old) = c.p().swap_runnext(Some(g)) {

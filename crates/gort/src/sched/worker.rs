@@ -330,6 +330,7 @@ impl Worker<'_> {
         if npidle + shared.nlockedwait.load(SeqCst) == shared.nprocs() {
             shared.poke_sysmon();
         }
+        crate::trace::proc_stop();
         let mut in_poller;
         loop {
             // Sleep until woken or until this P's next timer; one idle M at a time sleeps in
@@ -349,6 +350,7 @@ impl Worker<'_> {
                 break;
             }
         }
+        crate::trace::proc_start();
         self.unidle();
         shared.tick_coarse();
         if shared.sysmon_deep_sleep.load(SeqCst) {
@@ -488,6 +490,7 @@ impl Worker<'_> {
             let coro = unsafe { g.coro_mut() }
                 .as_mut()
                 .expect("a runnable goroutine has a coroutine");
+            crate::trace::go_start(&g);
             let r = coro.resume(());
             crate::stack::clear_current();
             crate::alloc::stack::set_current_stack_bounds(None);
@@ -495,6 +498,7 @@ impl Worker<'_> {
             p.curg.store(0, Relaxed);
             match r {
                 CoroutineResult::Return(()) => {
+                    crate::trace::go_end(&g);
                     self.exit(g);
                     return;
                 }
@@ -507,13 +511,16 @@ impl Worker<'_> {
                             shared.register_g(&g, p.id);
                         }
                         p.counters.parked.fetch_add(1, AcqRel);
+                        crate::trace::go_block(&g);
                         if super::gstate::commit_park(&g.state) {
                             return;
                         }
+                        crate::trace::go_unblock(&g);
                         // An unpark raced with the switch: it was consumed; go on running.
                         p.counters.parked.fetch_sub(1, AcqRel);
                     }
                     Switch::Yield | Switch::None => {
+                        crate::trace::go_sched(&g);
                         if !p.locked_g.load(Relaxed).is_null() {
                             // A locked goroutine is the only one this M may run.
                             continue;

@@ -159,14 +159,6 @@ impl Config {
         }
         Ok(c)
     }
-
-    /// The first profiling flag given, which gort cannot honour yet.
-    pub(crate) fn unavailable_profile_flag(&self) -> Option<&'static str> {
-        [("trace", &self.trace)]
-            .into_iter()
-            .find(|(_, v)| v.is_some())
-            .map(|(n, _)| n)
-    }
 }
 
 #[cfg(test)]
@@ -201,7 +193,6 @@ mod tests {
         let c = parse("-cpuprofile cpu.out -memprofilerate=1 -mutexprofilefraction 5 --bench");
         let c = c.unwrap();
         assert_eq!(c.cpuprofile.as_deref(), Some("cpu.out"));
-        assert_eq!(c.unavailable_profile_flag(), None);
         assert_eq!((c.memprofilerate, c.mutexprofilefraction), (Some(1), 5));
         assert_eq!(c.blockprofilerate, 1);
         assert!(parse("-nope").is_err());

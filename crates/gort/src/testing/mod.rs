@@ -46,6 +46,7 @@ mod profiles;
 mod result;
 mod runner;
 mod sysinfo;
+mod trace_flag;
 
 pub use b::B;
 pub use benchtime::BenchTime;

@@ -57,10 +57,13 @@ pub(crate) fn run_main(
             return (2, String::new());
         }
     };
-    if let Some(flag) = cfg.unavailable_profile_flag() {
-        eprintln!("gort: -{flag} is not available yet");
-        return (2, String::new());
-    }
+    let tracing = match super::trace_flag::start(cfg.trace.as_deref()) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("{e}");
+            return (2, String::new());
+        }
+    };
     if cfg.benchmem && !crate::alloc::is_counting() {
         eprintln!(
             "gort: -benchmem: gort::alloc::CountingAlloc is not the global allocator; \
@@ -98,6 +101,7 @@ pub(crate) fn run_main(
         Ok(p) => p,
         Err(e) => {
             eprintln!("{e}");
+            let _ = super::trace_flag::stop(tracing);
             return (2, String::new());
         }
     };
@@ -122,6 +126,10 @@ pub(crate) fn run_main(
     }
     let mut c = ctx.borrow_mut();
     let mut ok = !c.failed;
+    if let Err(e) = super::trace_flag::stop(tracing) {
+        eprintln!("{e}");
+        ok = false;
+    }
     if let Err(e) = profiles.finish() {
         eprintln!("{e}");
         ok = false;
@@ -272,8 +280,14 @@ mod tests {
 
     #[test]
     fn profile_flags_exit_2() {
-        assert_eq!(run("-trace x --bench", &[("Noop", bench_noop)]).0, 2);
-        assert_eq!(run("-trace=t.out", &[("Noop", bench_noop)]).0, 2);
+        assert_eq!(
+            run("-trace=/nonexistent/t.out", &[("Noop", bench_noop)]).0,
+            2
+        );
+        assert_eq!(
+            run("-cpuprofile=/nonexistent/c.out", &[("Noop", bench_noop)]).0,
+            2
+        );
         assert_eq!(run("-bogus", &[("Noop", bench_noop)]).0, 2);
     }
 

@@ -1,0 +1,121 @@
+//! Event timestamps: the TSC where it is invariant, else `CLOCK_MONOTONIC`.
+//!
+//! A hook reads the clock once per event, so the read is most of the cost of tracing. On
+//! x86-64 with an invariant TSC (`constant_tsc` and `nonstop_tsc`: it ticks at a fixed rate,
+//! in sleep states too, and the kernel synchronises it across cores) `rdtsc` costs a few
+//! nanoseconds and is monotonic across threads; elsewhere a vDSO `clock_gettime` is used.
+//! Ticks become nanoseconds only when the trace is written, from two (ticks, nanoseconds)
+//! pairs taken at `start` and `stop`.
+
+use std::sync::atomic::AtomicBool;
+use std::sync::atomic::Ordering::Relaxed;
+use std::sync::OnceLock;
+
+/// Whether `ticks` reads the TSC (decided once, at the first trace start).
+static USE_TSC: AtomicBool = AtomicBool::new(false);
+
+/// Decides the clock source; called by `start` before any hook can record.
+pub(crate) fn init() {
+    static DECIDED: OnceLock<bool> = OnceLock::new();
+    let tsc = *DECIDED.get_or_init(tsc_is_invariant);
+    USE_TSC.store(tsc, Relaxed);
+}
+
+fn tsc_is_invariant() -> bool {
+    if !cfg!(target_arch = "x86_64") || std::env::var_os("GORT_TRACE_CLOCK_MONOTONIC").is_some() {
+        return false;
+    }
+    let Ok(info) = std::fs::read_to_string("/proc/cpuinfo") else {
+        return false;
+    };
+    let flags = info.lines().find(|l| l.starts_with("flags")).unwrap_or("");
+    let has = |f: &str| flags.split_whitespace().any(|w| w == f);
+    has("constant_tsc") && has("nonstop_tsc")
+}
+
+/// `CLOCK_MONOTONIC` in nanoseconds.
+pub(crate) fn mono_ns() -> u64 {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `ts` is a valid, writable timespec; CLOCK_MONOTONIC always exists on Linux.
+    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
+    ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
+}
+
+/// The event clock, in ticks (TSC cycles or nanoseconds).
+#[inline]
+pub(crate) fn ticks() -> u64 {
+    #[cfg(target_arch = "x86_64")]
+    if USE_TSC.load(Relaxed) {
+        // SAFETY: `rdtsc` exists on every x86-64 CPU and has no memory effects.
+        return unsafe { core::arch::x86_64::_rdtsc() };
+    }
+    mono_ns()
+}
+
+/// A (ticks, nanoseconds) pair read back to back, for converting ticks to nanoseconds.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Anchor {
+    pub(crate) ticks: u64,
+    pub(crate) ns: u64,
+}
+
+impl Anchor {
+    pub(crate) fn now() -> Anchor {
+        Anchor {
+            ticks: ticks(),
+            ns: mono_ns(),
+        }
+    }
+}
+
+/// Converts ticks to nanoseconds since `start`, by the line through `start` and `end`.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Conv {
+    start: Anchor,
+    ns_per_tick: f64,
+}
+
+impl Conv {
+    pub(crate) fn new(start: Anchor, end: Anchor) -> Conv {
+        let dt = end.ticks.saturating_sub(start.ticks);
+        let dn = end.ns.saturating_sub(start.ns);
+        let ns_per_tick = if dt == 0 || dn == 0 {
+            1.0
+        } else {
+            dn as f64 / dt as f64
+        };
+        Conv { start, ns_per_tick }
+    }
+
+    /// Nanoseconds from the start anchor (0 for ticks before it).
+    pub(crate) fn ns(&self, ticks: u64) -> u64 {
+        (ticks.saturating_sub(self.start.ticks) as f64 * self.ns_per_tick) as u64
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ticks_are_monotonic_and_convert() {
+        init();
+        let a = Anchor::now();
+        let mut last = ticks();
+        for _ in 0..10_000 {
+            let t = ticks();
+            assert!(t >= last);
+            last = t;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(5));
+        let b = Anchor::now();
+        let c = Conv::new(a, b);
+        let ns = c.ns(b.ticks);
+        let want = b.ns - a.ns;
+        assert!(ns.abs_diff(want) <= want / 100 + 1000, "{ns} vs {want}");
+        assert_eq!(c.ns(a.ticks.saturating_sub(5)), 0);
+    }
+}

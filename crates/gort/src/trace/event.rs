@@ -1,0 +1,136 @@
+//! The binary event: 24 bytes, written by hooks, decoded only when the trace is written.
+
+/// What happened. The `goid` and `arg` fields of an [`Event`] mean what each kind says.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[repr(u8)]
+pub(crate) enum Kind {
+    /// A goroutine was created: `goid`, `arg` = the creator's goid (0 outside goroutines).
+    GoCreate = 1,
+    /// A goroutine was made runnable by a wake-up: `goid` (`arg` unused: the reason is in
+    /// its `GoBlock`).
+    GoUnblock = 2,
+    /// This M resumed `goid`.
+    GoStart = 3,
+    /// `goid` parked: `arg` = its `WaitReason` as a number.
+    GoBlock = 4,
+    /// `goid` yielded (Gosched or a preemption point) and stays runnable.
+    GoSched = 5,
+    /// `goid` returned.
+    GoEnd = 6,
+    /// This M's P went idle (its M sleeps).
+    ProcStop = 7,
+    /// This M's P woke up.
+    ProcStart = 8,
+    /// A blocking-pool thread started `goid`'s call.
+    BlockingBegin = 9,
+    /// ... and finished it.
+    BlockingEnd = 10,
+    /// A garbage collection began (`arg` = its number, counted by the trace).
+    GcStart = 11,
+    /// The garbage collection ended.
+    GcEnd = 12,
+    /// The world stopped: `arg` = a [`StwReason`].
+    StwStart = 13,
+    /// The world restarted.
+    StwEnd = 14,
+    /// Heap size sample: `arg` = bytes allocated and not yet freed.
+    HeapAlloc = 15,
+}
+
+impl Kind {
+    pub(crate) fn from_u8(v: u8) -> Option<Kind> {
+        use Kind::*;
+        Some(match v {
+            1 => GoCreate,
+            2 => GoUnblock,
+            3 => GoStart,
+            4 => GoBlock,
+            5 => GoSched,
+            6 => GoEnd,
+            7 => ProcStop,
+            8 => ProcStart,
+            9 => BlockingBegin,
+            10 => BlockingEnd,
+            11 => GcStart,
+            12 => GcEnd,
+            13 => StwStart,
+            14 => StwEnd,
+            15 => HeapAlloc,
+            _ => return None,
+        })
+    }
+}
+
+/// Why the world is stopped (Go's `stwReason`, the ones a GC needs first).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
+#[allow(dead_code)] // The GC calls these; until it lands only tests do.
+pub(crate) enum StwReason {
+    /// Go's "GC sweep termination": the stop before marking starts.
+    GcSweepTermination = 1,
+    /// Go's "GC mark termination": the stop after marking ends.
+    GcMarkTermination = 2,
+    /// Anything else (a user-requested stop, a debug dump).
+    Other = 3,
+}
+
+impl StwReason {
+    pub(crate) fn name(v: u64) -> &'static str {
+        match v {
+            1 => "GC sweep termination",
+            2 => "GC mark termination",
+            _ => "other",
+        }
+    }
+}
+
+/// One recorded event. `word` packs the kind (low 8 bits) and `arg` (high 56 bits).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(C)]
+pub(crate) struct Event {
+    pub(crate) ticks: u64,
+    pub(crate) goid: u64,
+    word: u64,
+}
+
+/// The largest `arg` an event can carry.
+pub(crate) const ARG_MAX: u64 = (1 << 56) - 1;
+
+impl Event {
+    #[inline]
+    pub(crate) fn new(ticks: u64, kind: Kind, goid: u64, arg: u64) -> Event {
+        Event {
+            ticks,
+            goid,
+            word: kind as u64 | (arg.min(ARG_MAX) << 8),
+        }
+    }
+
+    pub(crate) fn kind(&self) -> Option<Kind> {
+        Kind::from_u8(self.word as u8)
+    }
+
+    pub(crate) fn arg(&self) -> u64 {
+        self.word >> 8
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn packs_kind_and_arg() {
+        for k in 1..=15u8 {
+            let kind = Kind::from_u8(k).unwrap();
+            let e = Event::new(7, kind, 9, 12345);
+            assert_eq!(
+                (e.kind(), e.goid, e.arg(), e.ticks),
+                (Some(kind), 9, 12345, 7)
+            );
+        }
+        assert_eq!(Event::new(0, Kind::HeapAlloc, 0, u64::MAX).arg(), ARG_MAX);
+        assert_eq!(Kind::from_u8(0), None);
+        assert_eq!(std::mem::size_of::<Event>(), 24);
+    }
+}
