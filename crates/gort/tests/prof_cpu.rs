@@ -4,35 +4,18 @@
 //!
 //! One `#[test]` in this binary, so nothing else runs while the profile does.
 
+mod common;
+
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
 use gort::prof::{LabelValue, Profile};
 
-/// CPU time of the calling thread (a goroutine never changes thread once started).
-fn thread_cpu() -> Duration {
-    let mut ts = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    // SAFETY: `ts` is a valid, writable timespec.
-    unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
-    Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
-}
-
 /// Spins for `budget` of this thread's CPU time: sample counts do not depend on how loaded
 /// the machine is (the profiler's timers count CPU time too).
 #[inline(never)]
 fn cpu_hot_spin(budget: Duration) -> u64 {
-    let end = thread_cpu() + budget;
-    let mut x = 1u64;
-    while thread_cpu() < end {
-        for i in 0..10_000u64 {
-            x = x.wrapping_mul(6364136223846793005).wrapping_add(i);
-        }
-        x = black_box(x);
-    }
-    x
+    common::spin_cpu(budget)
 }
 
 #[inline(never)]

@@ -3,6 +3,8 @@
 //!
 //! One `#[test]`: profiling state is process-wide.
 
+mod common;
+
 use std::hint::black_box;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -13,29 +15,10 @@ use gort::alloc::{set_mem_profile_rate, CountingAlloc, DEFAULT_MEM_PROFILE_RATE}
 #[global_allocator]
 static A: CountingAlloc = CountingAlloc::system();
 
-/// CPU time of the calling thread (a goroutine never changes thread once started).
-fn thread_cpu() -> Duration {
-    let mut ts = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    // SAFETY: `ts` is a valid, writable timespec.
-    unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
-    Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
-}
-
 /// Burns `budget` of CPU time (not wall time: the profile's samples count CPU time).
 #[inline(never)]
 fn gotool_cpu_burner(budget: Duration) -> u64 {
-    let end = thread_cpu() + budget;
-    let mut x = 1u64;
-    while thread_cpu() < end {
-        for i in 0..10_000u64 {
-            x = x.wrapping_mul(6364136223846793005).wrapping_add(i);
-        }
-        x = black_box(x);
-    }
-    x
+    common::spin_cpu(budget)
 }
 
 #[inline(never)]
