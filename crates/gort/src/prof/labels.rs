@@ -7,8 +7,13 @@
 //! a const-initialised thread-local. The slot counts only while its owner is the goroutine
 //! running on the thread, so another goroutine that runs on the same thread while the owner is
 //! parked inside `with_labels` is not charged with the owner's labels. On leaving, the slot is
-//! restored only if it still holds this call's entry (if another goroutine on the thread
-//! replaced it in between, labels are lost rather than misattributed).
+//! restored only if it still holds this call's entry.
+//!
+//! A goroutine's label set also lives in its G record (`G::labels`): `with_labels` sets it,
+//! `go` copies the creator's into the new goroutine (Go's inheritance), and the scheduler
+//! puts it back in the thread's slot at every switch-in ([`switch_in`]), so a goroutine that
+//! parks inside `with_labels` and resumes after another labelled goroutine ran on the thread
+//! keeps its labels.
 
 use std::collections::HashMap;
 use std::sync::atomic::{
@@ -90,6 +95,16 @@ pub(crate) fn current_id(goid: u64) -> u32 {
     .unwrap_or(0)
 }
 
+/// The scheduler, about to resume goroutine `goid` whose label set is `id`: makes the slot
+/// name it. One relaxed load and a branch for unlabelled goroutines (the slot's owner check
+/// already keeps another goroutine's labels off them).
+#[inline]
+pub(crate) fn switch_in(goid: u64, id: u32) {
+    if id != 0 {
+        let _ = SLOT.try_with(|s| set_slot(s, goid, id));
+    }
+}
+
 /// The labels in effect for the calling goroutine (Go's `pprof.Label` lookups).
 pub fn labels() -> Vec<(String, String)> {
     resolve(current_id(crate::goid())).to_vec()
@@ -98,7 +113,7 @@ pub fn labels() -> Vec<(String, String)> {
 /// Runs `f` with `labels` added to the calling goroutine's profiler labels (a key already set
 /// takes the new value), like Go's `pprof.Do`. CPU samples taken while `f` runs carry them.
 ///
-/// Unlike Go, goroutines started inside `f` do not inherit the labels.
+/// Goroutines started inside `f` inherit the labels, as in Go.
 pub fn with_labels<R>(labels: &[(&str, &str)], f: impl FnOnce() -> R) -> R {
     let goid = crate::goid();
     let mut set: Vec<(String, String)> = resolve(current_id(goid)).to_vec();
@@ -110,6 +125,9 @@ pub fn with_labels<R>(labels: &[(&str, &str)], f: impl FnOnce() -> R) -> R {
     }
     set.sort();
     let id = intern(set);
+    // The goroutine's own record (its children inherit it; the scheduler restores the slot
+    // from it at every switch-in).
+    let g_prev = crate::sched::park::current().map(|(_, g)| g.labels.swap(id, Relaxed));
     let prev = SLOT.with(|s| {
         let prev = (s.owner.load(Relaxed), s.id.load(Relaxed));
         set_slot(s, goid, id);
@@ -119,9 +137,18 @@ pub fn with_labels<R>(labels: &[(&str, &str)], f: impl FnOnce() -> R) -> R {
         goid: u64,
         id: u32,
         prev: (u64, u32),
+        g_prev: Option<u32>,
     }
     impl Drop for Restore {
         fn drop(&mut self) {
+            if let Some(l) = self.g_prev {
+                if let Some((_, g)) = crate::sched::park::current() {
+                    g.labels.store(l, Relaxed);
+                }
+                // The slot is this goroutine's: put its previous set back.
+                let _ = SLOT.try_with(|s| set_slot(s, self.goid, l));
+                return;
+            }
             let _ = SLOT.try_with(|s| {
                 if s.owner.load(Relaxed) == self.goid && s.id.load(Relaxed) == self.id {
                     set_slot(s, self.prev.0, self.prev.1);
@@ -129,7 +156,12 @@ pub fn with_labels<R>(labels: &[(&str, &str)], f: impl FnOnce() -> R) -> R {
             });
         }
     }
-    let _restore = Restore { goid, id, prev };
+    let _restore = Restore {
+        goid,
+        id,
+        prev,
+        g_prev,
+    };
     f()
 }
 

@@ -62,7 +62,7 @@ mod cpu;
 mod goroutine;
 mod heap;
 pub mod http;
-mod labels;
+pub(crate) mod labels;
 mod profile;
 mod proto;
 mod ring;

@@ -143,6 +143,10 @@ pub(crate) struct G {
     pub(crate) parked_at: AtomicPtr<Location<'static>>,
     /// lock_os_thread depth (see field access rules).
     pub(crate) locked: AtomicU32,
+    /// Profiler label set (`prof::with_labels`; 0 = none), inherited from the creator as
+    /// Go's goroutines inherit pprof labels. Written by the goroutine itself (and at spawn,
+    /// before the record is shared); read by its M at every switch-in.
+    pub(crate) labels: AtomicU32,
     /// Index in its home P's allgs shard (for O(1) removal); usize::MAX until it starts.
     pub(crate) reg_index: AtomicUsize,
     /// Guard-page range and usable size of the stack (for the overflow handler); set by the
@@ -183,6 +187,7 @@ impl G {
             wait_since: AtomicU64::new(0),
             parked_at: AtomicPtr::new(std::ptr::null_mut()),
             locked: AtomicU32::new(0),
+            labels: AtomicU32::new(0),
             reg_index: AtomicUsize::new(usize::MAX),
             guard: UnsafeCell::new((0, 0, 0)),
         }
@@ -203,6 +208,7 @@ impl G {
         *self.wait_since.get_mut() = 0;
         *self.parked_at.get_mut() = std::ptr::null_mut();
         *self.locked.get_mut() = 0;
+        *self.labels.get_mut() = 0;
         *self.reg_index.get_mut() = usize::MAX;
         *self.guard.get_mut() = (0, 0, 0);
     }

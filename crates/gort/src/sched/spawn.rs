@@ -213,9 +213,10 @@ where
         }
         None => Arc::new(G::new(id, parent, at, shared.clone())),
     };
-    Arc::get_mut(&mut g)
-        .expect("a new G record is unshared")
-        .install(Task::new(f));
+    let labels = current().map_or(0, |(_, cur)| cur.labels.load(Relaxed));
+    let unshared = Arc::get_mut(&mut g).expect("a new G record is unshared");
+    unshared.install(Task::new(f));
+    *unshared.labels.get_mut() = labels;
     // SAFETY: we just installed a task with result type T.
     let packet = unsafe { g.task.packet::<T>() };
     let packet = NonNull::new(packet.cast_mut()).expect("a task slot is never null");

@@ -490,6 +490,7 @@ impl Worker<'_> {
             let coro = unsafe { g.coro_mut() }
                 .as_mut()
                 .expect("a runnable goroutine has a coroutine");
+            crate::prof::labels::switch_in(g.id, g.labels.load(Relaxed));
             crate::trace::go_start(&g);
             let r = coro.resume(());
             crate::stack::clear_current();
