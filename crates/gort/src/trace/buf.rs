@@ -58,7 +58,7 @@ impl Chunk {
     }
 
     /// The published events.
-    fn read(&self) -> impl Iterator<Item = Event> + '_ {
+    fn read(&self) -> impl DoubleEndedIterator<Item = Event> + '_ {
         let n = self.len.load(Acquire);
         // SAFETY: slots below `len` were written before `len` was published (Acquire above
         // pairs with the owner's Release) and are not written again while readable.
@@ -182,7 +182,9 @@ impl Local {
                 .chunks
                 .pop_front()
                 .expect("over the limit, so not empty");
-            let last = c.read().map(|e| e.ticks).max().unwrap_or(0);
+            // One thread appends in time order: the last event is the newest (a scan of the
+            // whole chunk here cost 3% of a traced ping-pong).
+            let last = c.read().next_back().map_or(0, |e| e.ticks);
             if c.gen.load(Relaxed) == gen {
                 full.dropped_until = full.dropped_until.max(last);
             }
