@@ -96,15 +96,18 @@ fn is_skipped(attrs: &[syn::Attribute]) -> syn::Result<bool> {
     Ok(skip)
 }
 
-/// (visit statements with fields bound as `__f{i}`, the pattern binding them, drop terms)
-fn fields_code(
-    fields: &Fields,
-) -> syn::Result<(
+type FieldsCode = (
+    Vec<proc_macro2::TokenStream>,
     Vec<proc_macro2::TokenStream>,
     proc_macro2::TokenStream,
     Vec<proc_macro2::TokenStream>,
-)> {
+);
+
+/// (visit statements with fields bound as `__f{i}`, the same for `trace_mut`, the pattern
+/// binding them, drop terms)
+fn fields_code(fields: &Fields) -> syn::Result<FieldsCode> {
     let mut visits = Vec::new();
+    let mut visits_mut = Vec::new();
     let mut binds = Vec::new();
     let mut drops = Vec::new();
     for (i, f) in fields.iter().enumerate() {
@@ -118,6 +121,7 @@ fn fields_code(
             drops.push(quote!(::core::mem::needs_drop::<#ty>()));
         } else {
             visits.push(quote!(::gort::gc::Trace::trace(#var, __v);));
+            visits_mut.push(quote!(::gort::gc::Trace::trace_mut(#var, __v);));
             drops.push(quote!(<#ty as ::gort::gc::Trace>::NEEDS_DROP));
         }
     }
@@ -126,7 +130,7 @@ fn fields_code(
         Fields::Unnamed(_) => quote!(( #(#binds,)* )),
         Fields::Unit => quote!(),
     };
-    Ok((visits, pat, drops))
+    Ok((visits, visits_mut, pat, drops))
 }
 
 fn trace_impl(input: &DeriveInput) -> syn::Result<proc_macro2::TokenStream> {
@@ -136,31 +140,42 @@ fn trace_impl(input: &DeriveInput) -> syn::Result<proc_macro2::TokenStream> {
         p.bounds.push(syn::parse_quote!(::gort::gc::Trace));
     }
     let (impl_g, ty_g, where_c) = generics.split_for_impl();
-    let (body, drops) = match &input.data {
+    let (body, body_mut, drops) = match &input.data {
         Data::Struct(s) => {
-            let (visits, pat, drops) = fields_code(&s.fields)?;
+            let (visits, visits_mut, pat, drops) = fields_code(&s.fields)?;
             (
                 quote! {
                     #[allow(unused_variables)]
                     let #name #pat = self;
                     #(#visits)*
                 },
+                quote! {
+                    #[allow(unused_variables)]
+                    let #name #pat = self;
+                    #(#visits_mut)*
+                },
                 drops,
             )
         }
         Data::Enum(e) => {
             let mut arms = Vec::new();
+            let mut arms_mut = Vec::new();
             let mut all_drops = Vec::new();
             for v in &e.variants {
                 let vn = &v.ident;
-                let (visits, pat, drops) = fields_code(&v.fields)?;
+                let (visits, visits_mut, pat, drops) = fields_code(&v.fields)?;
                 arms.push(quote!(#name::#vn #pat => { #(#visits)* }));
+                arms_mut.push(quote!(#name::#vn #pat => { #(#visits_mut)* }));
                 all_drops.extend(drops);
             }
             (
                 quote! {
                     #[allow(unused_variables)]
                     match self { #(#arms)* }
+                },
+                quote! {
+                    #[allow(unused_variables)]
+                    match self { #(#arms_mut)* }
                 },
                 all_drops,
             )
@@ -179,6 +194,10 @@ fn trace_impl(input: &DeriveInput) -> syn::Result<proc_macro2::TokenStream> {
             #[inline]
             fn trace<__V: ::gort::gc::Visitor>(&self, __v: &mut __V) {
                 #body
+            }
+            #[inline]
+            fn trace_mut<__V: ::gort::gc::Visitor>(&mut self, __v: &mut __V) {
+                #body_mut
             }
             const NEEDS_DROP: bool = false #(|| #drops)*;
         }

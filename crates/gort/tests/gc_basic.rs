@@ -235,3 +235,14 @@ fn gogc_and_memory_limit_setters() {
     assert_eq!(gc::set_memory_limit(1 << 40), i64::MAX);
     assert_eq!(gc::set_memory_limit(i64::MAX), 1 << 40);
 }
+
+#[test]
+fn sync_pool_is_cleared_by_gc() {
+    let _s = serial();
+    let p = gort::sync::Pool::<u32>::empty();
+    p.put(7);
+    gc::gc();
+    assert_eq!(p.try_get(), None);
+    p.put(8);
+    assert_eq!(p.try_get(), Some(8));
+}

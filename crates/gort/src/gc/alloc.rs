@@ -5,7 +5,6 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::*};
 
 use super::heap::SpanPtr;
 use super::mutator::{Cache, Mutator};
-use super::sizeclass::class_for;
 use super::span::{Span, NEEDS_DROP};
 use super::HEAP;
 
@@ -36,19 +35,26 @@ pub(crate) fn flush_counts(c: &mut Cache) {
     TOTAL_ALLOC.fetch_add(std::mem::take(&mut c.bytes), Relaxed);
 }
 
-/// Allocates a slot of at least `size` bytes aligned to `align`, root count 1.
+/// Allocates a slot of at least `size` bytes aligned to `align` (`class`: its size class from
+/// `class_for`, `None` for a large object), root count 1.
 ///
 /// # Safety
 /// Called inside a guard, with `m` this thread's record.
 #[inline]
-pub(crate) unsafe fn alloc(m: &Mutator, size: usize, align: usize, needs_drop: bool) -> usize {
+pub(crate) unsafe fn alloc(
+    m: &Mutator,
+    class: Option<usize>,
+    size: usize,
+    align: usize,
+    needs_drop: bool,
+) -> usize {
     let t = TORTURE.load(Relaxed);
     if t != 0 && TORTURE_COUNT.fetch_add(1, Relaxed) % t == t - 1 {
         GC_NEEDED.store(true, Relaxed);
     }
     // SAFETY: inside a guard on the owner thread (caller).
     let cache = unsafe { m.cache() };
-    let Some(class) = class_for(size, align) else {
+    let Some(class) = class else {
         // SAFETY: as above.
         return unsafe { alloc_large(cache, size, align, needs_drop) };
     };

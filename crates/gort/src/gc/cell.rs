@@ -91,7 +91,7 @@ impl<T: Trace> GcCell<T> {
                 .map_err(|_| BorrowError)?;
             if !self.rooted.load(Relaxed) {
                 // SAFETY: we hold the exclusive borrow.
-                unsafe { (*self.value.get()).trace(&mut Root) };
+                unsafe { (*self.value.get()).trace_mut(&mut Root) };
             }
             Ok(GcRefMut { cell: self })
         })
@@ -175,40 +175,39 @@ impl<T: Trace> Drop for GcRefMut<'_, T> {
         with_guard(|_| {
             if !self.cell.rooted.load(Relaxed) {
                 // SAFETY: still exclusive until the store below.
-                unsafe { (*self.cell.value.get()).trace(&mut UnrootPass) };
+                unsafe { (*self.cell.value.get()).trace_mut(&mut UnrootPass) };
             }
             self.cell.borrow.store(0, Release);
         })
     }
 }
 
-// SAFETY: visits the contents, except while a writer holds them during marking (they are
-// rooted then; see the module rules).
+// SAFETY: visits the contents, except while a writer holds them (they are rooted then; see
+// the module rules).
 unsafe impl<T: Trace> Trace for GcCell<T> {
     fn trace<V: Visitor>(&self, v: &mut V) {
-        let writing = self.borrow.load(Acquire) == WRITING;
+        debug_assert_eq!(v.pass(), Pass::Mark);
+        if self.borrow.load(Acquire) != WRITING {
+            // SAFETY: no writer (the world is stopped and the cell is not borrowed mutably).
+            unsafe { (*self.value.get()).trace(v) }
+        }
+    }
+    fn trace_mut<V: Visitor>(&mut self, v: &mut V) {
+        // A leaked (`mem::forget`) mutable borrow leaves WRITING set: its contents stay rooted.
+        let writing = *self.borrow.get_mut() == WRITING;
         match v.pass() {
-            Pass::Mark => {
-                if !writing {
-                    // SAFETY: no writer (world stopped, not borrowed mutably).
-                    unsafe { (*self.value.get()).trace(v) }
-                }
-            }
-            Pass::Unroot => {
-                assert!(self.rooted.swap(false, Relaxed), "GcCell unrooted twice");
-                if !writing {
-                    // SAFETY: unroot runs on a value being moved (owned) or inside the
-                    // exclusive borrow of an enclosing cell; not writing so no other &mut.
-                    unsafe { (*self.value.get()).trace(v) }
-                }
-            }
-            Pass::Root => {
-                assert!(!self.rooted.swap(true, Relaxed), "GcCell rooted twice");
-                if !writing {
-                    // SAFETY: as for Unroot.
-                    unsafe { (*self.value.get()).trace(v) }
-                }
-            }
+            Pass::Unroot => assert!(
+                std::mem::replace(self.rooted.get_mut(), false),
+                "GcCell unrooted twice"
+            ),
+            Pass::Root => assert!(
+                !std::mem::replace(self.rooted.get_mut(), true),
+                "GcCell rooted twice"
+            ),
+            Pass::Mark => unreachable!("marking uses trace"),
+        }
+        if !writing {
+            self.value.get_mut().trace_mut(v)
         }
     }
     const NEEDS_DROP: bool = T::NEEDS_DROP;

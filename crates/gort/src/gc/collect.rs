@@ -142,13 +142,16 @@ pub(crate) fn collect(forced: bool) {
         limited: last_pause > 0 && last_pause >= since_last,
     });
     TRIGGER.store(goal, Relaxed);
+    // Keep the free spans the heap will grow back into before the next cycle (up to the goal
+    // plus 10%, Go's scavenger target), never above the memory limit; release the rest.
     let inuse = h.inuse_bytes() as u64;
-    let keep_free = if goal == u64::MAX {
-        live_bytes / 10
+    let target = if goal == u64::MAX {
+        inuse + inuse / 10
     } else {
-        goal / 10
+        goal + goal / 10
     }
-    .min(limit.saturating_sub(inuse));
+    .min(limit);
+    let keep_free = target.saturating_sub(inuse);
     h.scavenge(keep_free as usize);
     drop(h);
     start_world();

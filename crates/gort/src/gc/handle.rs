@@ -19,7 +19,8 @@
 //! (which stops the world) sees a consistent graph.
 
 use std::marker::PhantomData;
-use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
+use std::num::NonZeroUsize;
+use std::sync::atomic::Ordering::Relaxed;
 
 use super::mutator::with_guard;
 use super::span::Span;
@@ -44,22 +45,31 @@ pub(crate) struct GcBox<T> {
     value: T,
 }
 
-/// The type-erased part of a handle; what visitors see.
+/// The type-erased part of a handle; what visitors see. The object's address, with the
+/// rooted flag in bit 0. Non-zero, so `Option<Gc<T>>` is one word. It is written only with
+/// exclusive access (`&mut`: the unroot and root passes), inside guards.
 #[doc(hidden)]
 pub struct RawHandle {
-    word: AtomicUsize,
+    word: NonZeroUsize,
 }
 
 impl RawHandle {
     /// Address of the object (its header).
     #[inline]
     pub(crate) fn addr(&self) -> usize {
-        self.word.load(Relaxed) & !ROOTED
+        self.word.get() & !ROOTED
     }
 
     #[inline]
     fn rooted(&self) -> bool {
-        self.word.load(Relaxed) & ROOTED != 0
+        self.word.get() & ROOTED != 0
+    }
+
+    #[inline]
+    fn new_rooted(addr: usize) -> RawHandle {
+        RawHandle {
+            word: NonZeroUsize::new(addr | ROOTED).unwrap(),
+        }
     }
 
     #[inline]
@@ -72,17 +82,17 @@ impl RawHandle {
     }
 
     /// Unroot pass: the handle moved into the heap. Called inside a guard.
-    pub(crate) fn unroot(&self) {
+    pub(crate) fn unroot(&mut self) {
         assert!(self.rooted(), "gort gc: unrooting a handle twice");
         self.rc().fetch_sub(1, Relaxed);
-        self.word.store(self.addr(), Relaxed);
+        self.word = NonZeroUsize::new(self.addr()).unwrap();
     }
 
     /// Root pass: a heap cell's contents are borrowed mutably. Called inside a guard.
-    pub(crate) fn root(&self) {
+    pub(crate) fn root(&mut self) {
         assert!(!self.rooted(), "gort gc: rooting a handle twice");
         self.rc().fetch_add(1, Relaxed);
-        self.word.store(self.addr() | ROOTED, Relaxed);
+        self.word = NonZeroUsize::new(self.addr() | ROOTED).unwrap();
     }
 }
 
@@ -121,6 +131,10 @@ unsafe fn drop_box<T: Trace>(addr: usize) {
 
 struct Vt<T>(PhantomData<T>);
 impl<T: Trace> Vt<T> {
+    const CLASS: Option<usize> = super::sizeclass::class_for(
+        std::mem::size_of::<GcBox<T>>(),
+        std::mem::align_of::<GcBox<T>>(),
+    );
     const VT: VTable = VTable {
         trace: trace_box::<T>,
         drop: drop_box::<T>,
@@ -134,8 +148,11 @@ impl Visitor for Unroot {
     fn pass(&self) -> Pass {
         Pass::Unroot
     }
+    fn visit(&mut self, _: &RawHandle) {
+        unreachable!("rooting passes use trace_mut")
+    }
     #[inline]
-    fn visit(&mut self, h: &RawHandle) {
+    fn visit_mut(&mut self, h: &mut RawHandle) {
         h.unroot()
     }
 }
@@ -146,8 +163,11 @@ impl Visitor for Root {
     fn pass(&self) -> Pass {
         Pass::Root
     }
+    fn visit(&mut self, _: &RawHandle) {
+        unreachable!("rooting passes use trace_mut")
+    }
     #[inline]
-    fn visit(&mut self, h: &RawHandle) {
+    fn visit_mut(&mut self, h: &mut RawHandle) {
         h.root()
     }
 }
@@ -161,20 +181,19 @@ impl<T: Trace + Send> Gc<T> {
             let size = std::mem::size_of::<GcBox<T>>();
             let align = std::mem::align_of::<GcBox<T>>();
             // SAFETY: inside a guard with this thread's record.
-            let addr = unsafe { super::alloc::alloc(m, size, align, T::NEEDS_DROP) };
+            let addr = unsafe { super::alloc::alloc(m, Vt::<T>::CLASS, size, align, T::NEEDS_DROP) };
             let p = addr as *mut GcBox<T>;
+            let mut value = value;
+            value.trace_mut(&mut Unroot);
             // SAFETY: `alloc` returned a fresh slot of at least `size` bytes, aligned.
             unsafe {
                 p.write(GcBox {
                     vt: &Vt::<T>::VT,
                     value,
-                });
-                (*p).value.trace(&mut Unroot);
-            }
+                })
+            };
             Gc {
-                raw: RawHandle {
-                    word: AtomicUsize::new(addr | ROOTED),
-                },
+                raw: RawHandle::new_rooted(addr),
                 _t: PhantomData,
             }
         })
@@ -210,9 +229,7 @@ impl<T: Trace> Clone for Gc<T> {
         let addr = self.raw.addr();
         with_guard(|_| self.raw.rc().fetch_add(1, Relaxed));
         Gc {
-            raw: RawHandle {
-                word: AtomicUsize::new(addr | ROOTED),
-            },
+            raw: RawHandle::new_rooted(addr),
             _t: PhantomData,
         }
     }
@@ -234,6 +251,10 @@ unsafe impl<T: Trace> Trace for Gc<T> {
     #[inline]
     fn trace<V: Visitor>(&self, v: &mut V) {
         v.visit(&self.raw)
+    }
+    #[inline]
+    fn trace_mut<V: Visitor>(&mut self, v: &mut V) {
+        v.visit_mut(&mut self.raw)
     }
     const NEEDS_DROP: bool = false;
 }

@@ -35,6 +35,9 @@ impl Visitor for Marker {
     fn visit(&mut self, h: &RawHandle) {
         self.shade(h.addr())
     }
+    fn visit_mut(&mut self, _: &mut RawHandle) {
+        unreachable!("marking uses trace")
+    }
 }
 
 fn type_name(addr: usize) -> &'static str {

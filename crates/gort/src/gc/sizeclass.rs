@@ -22,26 +22,19 @@ pub(crate) const MAX_SMALL: usize = 32768;
 /// The smallest class whose size is at least `size` and a multiple of `align` (objects are
 /// placed at multiples of the class size from a 64-byte aligned base), or `None` for a large
 /// object.
-pub(crate) fn class_for(size: usize, align: usize) -> Option<usize> {
+pub(crate) const fn class_for(size: usize, align: usize) -> Option<usize> {
     if size > MAX_SMALL || align > 64 {
         return None;
     }
-    let mut c = quick_class(size);
+    // Linear, but evaluated at compile time: `Gc::new::<T>` uses it in a constant.
+    let mut c = 1;
     while c < NCLASS {
-        if (SIZES[c] as usize).is_multiple_of(align) {
+        if SIZES[c] as usize >= size && (SIZES[c] as usize).is_multiple_of(align) {
             return Some(c);
         }
         c += 1;
     }
     None
-}
-
-fn quick_class(size: usize) -> usize {
-    // Binary search over the sorted table: `size` is a compile-time constant per `Gc::new::<T>`
-    // call site, so after inlining this folds away.
-    match SIZES[1..].binary_search(&(size.max(1) as u32)) {
-        Ok(i) | Err(i) => i + 1,
-    }
 }
 
 #[cfg(test)]

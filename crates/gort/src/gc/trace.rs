@@ -30,23 +30,30 @@ mod sealed {
 pub trait Visitor: sealed::Sealed {
     #[doc(hidden)]
     fn pass(&self) -> Pass;
+    /// Marking: read the handle.
     #[doc(hidden)]
     fn visit(&mut self, h: &RawHandle);
+    /// Rooting or unrooting: flip the handle's flag (exclusive access).
+    #[doc(hidden)]
+    fn visit_mut(&mut self, h: &mut RawHandle);
 }
 
 /// Values the GC heap can hold: they report every GC handle they contain.
 ///
 /// # Safety
 ///
-/// `trace` must visit (call `trace` on) every `Gc`, `GcCell` or other `Trace` field that can
-/// contain a handle, exactly once, and nothing else: in particular not a handle that is not
+/// `trace` and `trace_mut` must visit (call `trace` / `trace_mut` on) the same fields: every
+/// `Gc`, `GcCell` or other `Trace` field that can contain a handle, exactly once, and nothing
+/// else (skipping a field is allowed and only leaks what it holds): in particular not a handle that is not
 /// part of `self`. It must not allocate on the GC heap, block, or run user code. The type must
 /// not implement `Drop` in a way that dereferences a `Gc` (a dead object's handles may point to
 /// objects freed in the same cycle); `#[derive(Trace)]` forbids `Drop` on the type altogether.
 /// Prefer the derive, which upholds all of this.
 pub unsafe trait Trace: 'static {
-    /// Visits the handles directly inside `self`.
+    /// Visits the handles directly inside `self` (marking).
     fn trace<V: Visitor>(&self, v: &mut V);
+    /// Visits them with exclusive access (rooting and unrooting).
+    fn trace_mut<V: Visitor>(&mut self, v: &mut V);
     /// Whether dropping a dead object of this type must run code. `false` lets the sweeper
     /// free it with bitmap operations only. A wrong `false` leaks, it is never unsound.
     const NEEDS_DROP: bool = std::mem::needs_drop::<Self>();
@@ -60,6 +67,8 @@ macro_rules! leaf {
         unsafe impl Trace for $t {
             #[inline]
             fn trace<V: Visitor>(&self, _: &mut V) {}
+            #[inline]
+            fn trace_mut<V: Visitor>(&mut self, _: &mut V) {}
         }
     )*};
 }
@@ -95,6 +104,12 @@ unsafe impl<T: Trace> Trace for Option<T> {
             x.trace(v)
         }
     }
+    #[inline]
+    fn trace_mut<V: Visitor>(&mut self, v: &mut V) {
+        if let Some(x) = self {
+            x.trace_mut(v)
+        }
+    }
     const NEEDS_DROP: bool = T::NEEDS_DROP;
 }
 
@@ -103,6 +118,9 @@ unsafe impl<T: Trace> Trace for Box<T> {
     fn trace<V: Visitor>(&self, v: &mut V) {
         (**self).trace(v)
     }
+    fn trace_mut<V: Visitor>(&mut self, v: &mut V) {
+        (**self).trace_mut(v)
+    }
 }
 
 // SAFETY: visits every element.
@@ -110,6 +128,11 @@ unsafe impl<T: Trace> Trace for Vec<T> {
     fn trace<V: Visitor>(&self, v: &mut V) {
         for x in self {
             x.trace(v)
+        }
+    }
+    fn trace_mut<V: Visitor>(&mut self, v: &mut V) {
+        for x in self {
+            x.trace_mut(v)
         }
     }
 }
@@ -121,24 +144,38 @@ unsafe impl<T: Trace> Trace for std::collections::VecDeque<T> {
             x.trace(v)
         }
     }
-}
-
-// SAFETY: visits every key and value.
-unsafe impl<K: Trace, T: Trace, S: 'static> Trace for std::collections::HashMap<K, T, S> {
-    fn trace<V: Visitor>(&self, v: &mut V) {
-        for (k, x) in self {
-            k.trace(v);
-            x.trace(v)
+    fn trace_mut<V: Visitor>(&mut self, v: &mut V) {
+        for x in self {
+            x.trace_mut(v)
         }
     }
 }
 
-// SAFETY: visits every key and value.
-unsafe impl<K: Trace, T: Trace> Trace for std::collections::BTreeMap<K, T> {
+// SAFETY: visits every value. Keys are not visited (a key holding handles keeps them rooted:
+// a leak, never a dangling pointer), because a map gives no `&mut` access to its keys.
+unsafe impl<K: 'static, T: Trace, S: 'static> Trace for std::collections::HashMap<K, T, S> {
     fn trace<V: Visitor>(&self, v: &mut V) {
-        for (k, x) in self {
-            k.trace(v);
+        for x in self.values() {
             x.trace(v)
+        }
+    }
+    fn trace_mut<V: Visitor>(&mut self, v: &mut V) {
+        for x in self.values_mut() {
+            x.trace_mut(v)
+        }
+    }
+}
+
+// SAFETY: as for HashMap.
+unsafe impl<K: 'static, T: Trace> Trace for std::collections::BTreeMap<K, T> {
+    fn trace<V: Visitor>(&self, v: &mut V) {
+        for x in self.values() {
+            x.trace(v)
+        }
+    }
+    fn trace_mut<V: Visitor>(&mut self, v: &mut V) {
+        for x in self.values_mut() {
+            x.trace_mut(v)
         }
     }
 }
@@ -150,6 +187,11 @@ unsafe impl<T: Trace, const N: usize> Trace for [T; N] {
             x.trace(v)
         }
     }
+    fn trace_mut<V: Visitor>(&mut self, v: &mut V) {
+        for x in self {
+            x.trace_mut(v)
+        }
+    }
     const NEEDS_DROP: bool = T::NEEDS_DROP;
 }
 
@@ -159,6 +201,9 @@ macro_rules! tuple {
         unsafe impl<$($t: Trace),*> Trace for ($($t,)*) {
             fn trace<VV: Visitor>(&self, v: &mut VV) {
                 $(self.$n.trace(v);)*
+            }
+            fn trace_mut<VV: Visitor>(&mut self, v: &mut VV) {
+                $(self.$n.trace_mut(v);)*
             }
             const NEEDS_DROP: bool = false $(|| $t::NEEDS_DROP)*;
         }

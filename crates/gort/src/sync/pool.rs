@@ -127,15 +127,3 @@ impl<T> Pool<T> {
     }
 }
 
-#[cfg(test)]
-mod gc_tests {
-    #[test]
-    fn pool_is_cleared_by_gc() {
-        let p = super::Pool::<u32>::empty();
-        p.put(7);
-        crate::gc::gc();
-        assert_eq!(p.try_get(), None);
-        p.put(8);
-        assert_eq!(p.try_get(), Some(8));
-    }
-}
