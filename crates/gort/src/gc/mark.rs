@@ -4,6 +4,8 @@
 //! `gccheckmark=1` runs a second, independent traversal into the `check` bitmap and fails
 //! loudly, naming the type, if it reaches an object the first one left white.
 
+use std::sync::atomic::Ordering::Relaxed;
+
 use super::handle::{GcMarker, RawHandle, VTable};
 use super::heap::HeapInner;
 use super::span::{Span, ALLOC, CHECK, FIN, MARK};
@@ -108,10 +110,20 @@ impl Marker {
             for w in 0..s.nwords {
                 // SAFETY: as above.
                 let mut bits = unsafe { *s.words(ALLOC).add(w) & !*s.words(FIN).add(w) };
+                if bits == 0 {
+                    continue;
+                }
+                // Most objects are not roots: test 64 root counts at once (vectorizes).
+                let lo = w * 64;
+                let hi = (lo + 64).min(s.nelems);
+                let any = (lo..hi).fold(0, |acc, i| acc | s.rc(i).load(Relaxed));
+                if any == 0 {
+                    continue;
+                }
                 while bits != 0 {
-                    let i = w * 64 + bits.trailing_zeros() as usize;
+                    let i = lo + bits.trailing_zeros() as usize;
                     bits &= bits - 1;
-                    if s.rc(i).load(std::sync::atomic::Ordering::Relaxed) > 0 {
+                    if s.rc(i).load(Relaxed) > 0 {
                         self.shade(s.addr_of(i));
                     }
                 }

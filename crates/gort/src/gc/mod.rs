@@ -100,6 +100,7 @@ pub(crate) fn init() {
 #[cold]
 fn init_slow() {
     stats::start();
+    mutator::init_fence();
     crate::alloc::memstats::register_mem_stats_source(stats::fill);
     let fail = |e: crate::env::ConfigError| -> ! { panic!("gort: {e}") };
     if let Some(g) = crate::env::gogc_from_env().unwrap_or_else(|e| fail(e)) {
