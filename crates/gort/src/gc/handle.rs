@@ -181,7 +181,8 @@ impl<T: Trace + Send> Gc<T> {
             let size = std::mem::size_of::<GcBox<T>>();
             let align = std::mem::align_of::<GcBox<T>>();
             // SAFETY: inside a guard with this thread's record.
-            let addr = unsafe { super::alloc::alloc(m, Vt::<T>::CLASS, size, align, T::NEEDS_DROP) };
+            let addr =
+                unsafe { super::alloc::alloc(m, Vt::<T>::CLASS, size, align, T::NEEDS_DROP) };
             let p = addr as *mut GcBox<T>;
             let mut value = value;
             value.trace_mut(&mut Unroot);

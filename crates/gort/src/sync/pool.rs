@@ -126,4 +126,3 @@ impl<T> Pool<T> {
         self.slots[self.home()].items.lock().push(v);
     }
 }
-
