@@ -9,6 +9,58 @@
 //! statics, other goroutines) where no collector can scan them precisely, and destructors of
 //! dead objects must never observe freed objects.
 //!
+//! ```
+//! use gort::gc::{Gc, GcCell, Trace};
+//!
+//! #[derive(Trace)]
+//! struct Node {
+//!     value: u64,
+//!     next: GcCell<Option<Gc<Node>>>,
+//! }
+//!
+//! let a = Gc::new(Node { value: 1, next: GcCell::new(None) });
+//! let b = Gc::new(Node { value: 2, next: GcCell::new(Some(a.clone())) });
+//! *a.next.borrow_mut() = Some(b.clone()); // a cycle
+//! drop((a, b));
+//! gort::gc(); // both freed
+//! ```
+//!
+//! A type that derives `Trace` cannot implement `Drop` (its drop could otherwise read objects
+//! freed in the same cycle):
+//!
+//! ```compile_fail
+//! #[derive(gort::gc::Trace)]
+//! struct S {
+//!     next: Option<gort::Gc<S>>,
+//! }
+//! impl Drop for S {
+//!     fn drop(&mut self) {}
+//! }
+//! ```
+//!
+//! Objects are dropped by the collecting thread, so they must be `Send`:
+//!
+//! ```compile_fail
+//! #[derive(gort::gc::Trace)]
+//! struct S {
+//!     #[gc(skip)]
+//!     local: std::rc::Rc<u32>,
+//! }
+//! let _ = gort::Gc::new(S { local: std::rc::Rc::new(1) });
+//! ```
+//!
+//! and a handle crosses goroutines only when the object is `Send + Sync`:
+//!
+//! ```compile_fail
+//! #[derive(gort::gc::Trace)]
+//! struct S {
+//!     #[gc(skip)]
+//!     c: std::cell::Cell<u32>,
+//! }
+//! let g = gort::Gc::new(S { c: std::cell::Cell::new(1) });
+//! std::thread::spawn(move || g.c.get());
+//! ```
+//!
 //! # How
 //!
 //! * **Rooting** (`handle.rs`, `cell.rs`): handles outside the heap are *rooted* and counted
