@@ -3,6 +3,7 @@
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::*};
 
+use super::barrier::MARKING;
 use super::heap::SpanPtr;
 use super::mutator::{Cache, Mutator};
 use super::span::{Span, NEEDS_DROP};
@@ -11,8 +12,11 @@ use super::HEAP;
 /// Bytes in allocated slots plus the free slots of cached spans (Go's heapLive): what the
 /// trigger compares against the goal.
 pub(crate) static HEAP_LIVE: AtomicU64 = AtomicU64::new(0);
-/// When `HEAP_LIVE` crosses it, the next allocation outside a guard collects.
+/// When `HEAP_LIVE` crosses it, a cycle starts (the background worker is woken).
 pub(crate) static TRIGGER: AtomicU64 = AtomicU64::new(4 << 20);
+/// The heap goal: an allocation outside a guard that finds `HEAP_LIVE` above it while a cycle
+/// is due or running waits for (or runs) the cycle: gort's mark assist.
+pub(crate) static GOAL: AtomicU64 = AtomicU64::new(4 << 20);
 /// A collection is due.
 pub(crate) static GC_NEEDED: AtomicBool = AtomicBool::new(false);
 /// Cumulative objects and bytes allocated (flushed from caches).
@@ -65,7 +69,15 @@ pub(crate) unsafe fn alloc(
             let span = unsafe { &mut *s };
             // SAFETY: as above.
             if let Some(i) = unsafe { span.next_free() } {
-                span.rc(i).store(1, Relaxed);
+                if MARKING.load(Relaxed) {
+                    // Allocate black: the mark bit before the root count, so a concurrent
+                    // root scan that sees rc = 1 (Acquire) sees the object marked and never
+                    // traces its uninitialised value.
+                    span.mark_atomic(i);
+                    span.rc(i).store(1, Release);
+                } else {
+                    span.rc(i).store(1, Relaxed);
+                }
                 if needs_drop {
                     // SAFETY: the owner writes NEEDS_DROP of its cached span.
                     unsafe { span.set(NEEDS_DROP, i) };
@@ -122,7 +134,10 @@ unsafe fn alloc_large(cache: &mut Cache, size: usize, align: usize, needs_drop: 
         }
     }
     span.nalloc = 1;
-    span.rc(0).store(1, Relaxed);
+    if MARKING.load(Relaxed) {
+        span.mark_atomic(0);
+    }
+    span.rc(0).store(1, Release);
     cache.nmalloc += 1;
     cache.bytes += span.elemsize as u64;
     add_live(span.elemsize as u64);

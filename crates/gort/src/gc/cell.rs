@@ -20,6 +20,9 @@ use super::mutator::with_guard;
 use super::trace::{Pass, Trace, Visitor};
 
 const WRITING: usize = usize::MAX;
+/// Set (beside any readers) while the concurrent marker reads the contents; a writer waits
+/// for it to clear instead of failing.
+const MARK_BIT: usize = 1 << (usize::BITS - 2);
 
 /// A mutable container for GC fields (RefCell-like, thread-safe when `T: Send + Sync`).
 pub struct GcCell<T: Trace> {
@@ -65,7 +68,7 @@ impl<T: Trace> GcCell<T> {
     pub fn try_borrow(&self) -> Result<GcRef<'_, T>, BorrowError> {
         let mut b = self.borrow.load(Relaxed);
         loop {
-            if b == WRITING || b == WRITING - 1 {
+            if b == WRITING || b & !MARK_BIT >= MARK_BIT - 1 {
                 return Err(BorrowError);
             }
             match self
@@ -85,13 +88,18 @@ impl<T: Trace> GcCell<T> {
 
     /// Exclusive borrow.
     pub fn try_borrow_mut(&self) -> Result<GcRefMut<'_, T>, BorrowError> {
-        with_guard(|_| {
-            self.borrow
-                .compare_exchange(0, WRITING, Acquire, Relaxed)
-                .map_err(|_| BorrowError)?;
+        with_guard(|m| {
+            loop {
+                match self.borrow.compare_exchange(0, WRITING, Acquire, Relaxed) {
+                    Ok(_) => break,
+                    // The marker is reading the contents (a few handles): wait.
+                    Err(MARK_BIT) => std::hint::spin_loop(),
+                    Err(_) => return Err(BorrowError),
+                }
+            }
             if !self.rooted.load(Relaxed) {
                 // SAFETY: we hold the exclusive borrow.
-                unsafe { (*self.value.get()).trace_mut(&mut Root) };
+                unsafe { (*self.value.get()).trace_mut(&mut Root(m)) };
             }
             Ok(GcRefMut { cell: self })
         })
@@ -172,10 +180,10 @@ impl<T: Trace> std::ops::DerefMut for GcRefMut<'_, T> {
 
 impl<T: Trace> Drop for GcRefMut<'_, T> {
     fn drop(&mut self) {
-        with_guard(|_| {
+        with_guard(|m| {
             if !self.cell.rooted.load(Relaxed) {
                 // SAFETY: still exclusive until the store below.
-                unsafe { (*self.cell.value.get()).trace_mut(&mut UnrootPass) };
+                unsafe { (*self.cell.value.get()).trace_mut(&mut UnrootPass(m)) };
             }
             self.cell.borrow.store(0, Release);
         })
@@ -187,10 +195,25 @@ impl<T: Trace> Drop for GcRefMut<'_, T> {
 unsafe impl<T: Trace> Trace for GcCell<T> {
     fn trace<V: Visitor>(&self, v: &mut V) {
         debug_assert_eq!(v.pass(), Pass::Mark);
-        if self.borrow.load(Acquire) != WRITING {
-            // SAFETY: no writer (the world is stopped and the cell is not borrowed mutably).
-            unsafe { (*self.value.get()).trace(v) }
+        // Take the marker's read bit unless a writer holds the cell (then its contents are
+        // rooted and were shaded by the root pass if marking was on).
+        let mut b = self.borrow.load(Acquire);
+        loop {
+            if b == WRITING {
+                return;
+            }
+            debug_assert_eq!(b & MARK_BIT, 0, "one marker at a time");
+            match self
+                .borrow
+                .compare_exchange_weak(b, b | MARK_BIT, Acquire, Relaxed)
+            {
+                Ok(_) => break,
+                Err(x) => b = x,
+            }
         }
+        // SAFETY: the mark bit excludes writers (they wait) until it is cleared below.
+        unsafe { (*self.value.get()).trace(v) };
+        self.borrow.fetch_and(!MARK_BIT, Release);
     }
     fn trace_mut<V: Visitor>(&mut self, v: &mut V) {
         // A leaked (`mem::forget`) mutable borrow leaves WRITING set: its contents stay rooted.

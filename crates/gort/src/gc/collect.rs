@@ -6,12 +6,13 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::*};
 use std::sync::Mutex;
 use std::time::Instant;
 
-use super::alloc::{flush_counts, GC_NEEDED, HEAP_LIVE, TRIGGER};
+use super::alloc::{flush_counts, GC_NEEDED, GOAL, HEAP_LIVE, TRIGGER};
+use super::barrier::MARKING;
 use super::handle::VTable;
 use super::heap::SpanPtr;
-use super::mark::{checkmark, mark};
+use super::mark::{checkmark, marker};
 use super::mutator::{in_guard, prune_dead, start_world, stop_world, with_guard};
-use super::pacer::{heap_goal, Inputs, GOGC, MEMLIMIT};
+use super::pacer::{heap_goal, trigger_for, Inputs, GOGC, MEMLIMIT};
 use super::span::{Span, ALLOC, FIN, MARK, NEEDS_DROP};
 use super::stats;
 use super::trace_line::Cycle;
@@ -30,11 +31,26 @@ thread_local! {
     static IN_DROP: Cell<bool> = const { Cell::new(false) };
 }
 
-/// Collects if a collection is due and this thread may (not inside a guard or a drop phase).
+/// Starts a cycle if one is due: wakes the background worker, or, when the heap has reached
+/// its goal (the worker is behind) or in torture mode, collects on this thread (gort's mark
+/// assist: the allocating goroutine pays). Not inside a guard or a drop phase.
 #[inline]
 pub(crate) fn maybe_collect() {
     super::init();
-    if GC_NEEDED.load(Relaxed) && !in_guard() && !IN_DROP.with(|d| d.get()) {
+    if GC_NEEDED.load(Relaxed) {
+        maybe_collect_slow();
+    }
+}
+
+#[cold]
+fn maybe_collect_slow() {
+    if in_guard() || IN_DROP.with(|d| d.get()) {
+        return;
+    }
+    if HEAP_LIVE.load(Relaxed) >= GOAL.load(Relaxed)
+        || super::alloc::TORTURE.load(Relaxed) != 0
+        || !super::worker::kick()
+    {
         collect(false);
     }
 }
@@ -47,7 +63,11 @@ pub(crate) fn repace() {
         limit: MEMLIMIT.load(Relaxed),
         ..Inputs::default()
     });
-    TRIGGER.store(goal, Relaxed);
+    TRIGGER.store(
+        goal - (goal - goal.min(LAST_LIVE.load(Relaxed))) / 5,
+        Relaxed,
+    );
+    GOAL.store(goal, Relaxed);
     stats::NEXT_GC.store(goal, Relaxed);
     if HEAP_LIVE.load(Relaxed) >= goal {
         GC_NEEDED.store(true, Relaxed);
@@ -62,20 +82,9 @@ fn procs() -> usize {
     }
 }
 
-/// Runs one full cycle (`forced`: Go's `runtime.GC`). Returns once the drops of the objects
-/// it found dead have run.
-pub(crate) fn collect(forced: bool) {
-    super::init();
-    assert!(!in_guard(), "gort gc: collect inside a heap operation");
-    let lk = COLLECT.lock().unwrap_or_else(|e| e.into_inner());
-    if !forced && !GC_NEEDED.load(Relaxed) {
-        return; // another thread collected while we waited
-    }
-    GC_NEEDED.store(false, Relaxed);
-    let t0 = Instant::now();
-    let ms = stop_world();
-    let mut h = HEAP.lock();
-    for m in &ms {
+/// Releases every mutator's span cache and moves its grey buffer to `grey`. World stopped.
+fn release_caches(ms: &[std::sync::Arc<super::mutator::Mutator>], grey: &mut Vec<usize>) {
+    for m in ms {
         // SAFETY: the world is stopped: the collector may access every cache.
         let c = unsafe { m.cache() };
         for s in c.spans.iter_mut() {
@@ -85,13 +94,72 @@ pub(crate) fn collect(forced: bool) {
                 *s = SpanPtr(std::ptr::null_mut());
             }
         }
+        grey.append(&mut c.grey);
         flush_counts(c);
     }
-    prune_dead();
+}
+
+/// Runs one full cycle (`forced`: Go's `runtime.GC`). Returns once the drops of the objects
+/// it found dead have run.
+///
+/// Phases (Go's): STW1 (sweep termination: turn the barrier on, snapshot the span list),
+/// concurrent mark on this thread while the world runs, STW2 (mark termination: drain what
+/// the barrier shaded, checkmark, sweep the bitmaps, pace), then the drops.
+pub(crate) fn collect(forced: bool) {
+    super::init();
+    assert!(!in_guard(), "gort gc: collect inside a heap operation");
+    let lk = COLLECT.lock().unwrap_or_else(|e| e.into_inner());
+    if !forced && !GC_NEEDED.load(Relaxed) {
+        return; // another thread collected while we waited
+    }
+    GC_NEEDED.store(false, Relaxed);
+
+    // STW1.
+    let t0 = Instant::now();
+    let ms = stop_world();
+    let spans = HEAP.lock().all.clone();
     let heap0 = HEAP_LIVE.load(Relaxed);
+    MARKING.store(true, Relaxed);
+    start_world();
+    drop(ms);
     let t1 = Instant::now();
 
-    let marker = mark(&h);
+    // Concurrent mark.
+    let mut marker = marker();
+    marker.scan_roots_concurrent(&spans);
+    drop(spans);
+
+    // STW2 (mark termination). Objects the barrier shaded into threads' local buffers may
+    // root large unmarked subgraphs: collect the buffers with the world stopped, and if there
+    // were any, restart and mark them concurrently (up to 3 rounds, as Go's gcMarkDone
+    // re-checks), so the final pause only drains what is left.
+    let mut round = 0;
+    let ms = loop {
+        let ms = stop_world();
+        let mut grey = Vec::new();
+        for m in &ms {
+            // SAFETY: world stopped: the collector may access every cache.
+            grey.append(&mut unsafe { m.cache() }.grey);
+        }
+        round += 1;
+        if grey.is_empty() || round == 3 {
+            marker.push_grey(&mut grey);
+            break ms;
+        }
+        start_world();
+        drop(ms);
+        marker.push_grey(&mut grey);
+        marker.drain_all();
+    };
+    let t2 = Instant::now();
+    let mut grey = Vec::new();
+    release_caches(&ms, &mut grey);
+    marker.push_grey(&mut grey);
+    marker.drain_all();
+    MARKING.store(false, Relaxed);
+    prune_dead();
+    let heap1 = HEAP_LIVE.load(Relaxed);
+    let mut h = HEAP.lock();
     if CHECKMARK.load(Relaxed) {
         checkmark(&h);
     }
@@ -127,23 +195,41 @@ pub(crate) fn collect(forced: bool) {
     h.all = keep;
     HEAP_LIVE.store(live_bytes, Relaxed);
     stats::FREES.fetch_add(freed, Relaxed);
-    LAST_LIVE.store(marker.marked_bytes, Relaxed);
+    LAST_LIVE.store(live_bytes, Relaxed);
 
     // Pace the next cycle.
     let limit = MEMLIMIT.load(Relaxed);
     let since_last = stats::since_last_end_ns();
     let last_pause = stats::LAST_PAUSE.load(Relaxed);
+    let last_gc_cpu = stats::LAST_CYCLE_CPU.load(Relaxed);
     let goal = heap_goal(Inputs {
-        live: marker.marked_bytes,
+        live: live_bytes,
         roots: 0,
         gogc: GOGC.load(Relaxed),
         limit,
         overhead: 0,
-        limited: last_pause > 0 && last_pause >= since_last,
+        limited: last_pause > 0 && last_gc_cpu >= since_last,
     });
-    TRIGGER.store(goal, Relaxed);
-    // Keep the free spans the heap will grow back into before the next cycle (up to the goal
-    // plus 10%, Go's scavenger target), never above the memory limit; release the rest.
+    let mark_ns = (t2 - t1).as_nanos() as u64;
+    let trigger = trigger_for(
+        live_bytes,
+        goal,
+        heap1.saturating_sub(heap0),
+        mark_ns,
+        since_last,
+    );
+    GOAL.store(goal, Relaxed);
+    TRIGGER.store(trigger, Relaxed);
+    // Crossings of the old trigger during the mark do not call for another cycle.
+    GC_NEEDED.store(live_bytes >= trigger, Relaxed);
+    drop(h);
+    start_world();
+    let t3 = Instant::now();
+
+    // Return memory to the OS outside the pause. Keep the free spans the heap will grow back
+    // into before the next cycle (up to the goal plus 10%, Go's scavenger target), never above
+    // the memory limit; release the rest.
+    let mut h = HEAP.lock();
     let inuse = h.inuse_bytes() as u64;
     let target = if goal == u64::MAX {
         inuse + inuse / 10
@@ -154,23 +240,21 @@ pub(crate) fn collect(forced: bool) {
     let keep_free = target.saturating_sub(inuse);
     h.scavenge(keep_free as usize);
     drop(h);
-    start_world();
-    let t3 = Instant::now();
 
     let procs = procs();
-    let pause = (t3 - t0).as_nanos() as u64;
     let stw1 = (t1 - t0).as_nanos() as u64;
-    let n = stats::record(pause, goal, forced, procs);
+    let stw2 = (t3 - t2).as_nanos() as u64;
+    let n = stats::record(stw1, stw2, mark_ns, goal, forced, procs);
     if GCTRACE.load(Relaxed) {
         let c = Cycle {
             n,
             start_ns: stats::since_start_ns(t0),
             cpu_pct: (stats::cpu_fraction(procs) * 100.0) as u64,
-            clock: [stw1, 0, pause - stw1],
-            cpu: [stw1 * procs as u64, 0, 0, 0, (pause - stw1) * procs as u64],
+            clock: [stw1, mark_ns, stw2],
+            cpu: [stw1 * procs as u64, 0, mark_ns, 0, stw2 * procs as u64],
             heap0,
-            heap1: heap0,
-            heap2: marker.marked_bytes,
+            heap1,
+            heap2: live_bytes,
             goal,
             stacks: 0,
             globals: 0,

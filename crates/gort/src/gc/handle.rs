@@ -22,7 +22,8 @@ use std::marker::PhantomData;
 use std::num::NonZeroUsize;
 use std::sync::atomic::Ordering::Relaxed;
 
-use super::mutator::with_guard;
+use super::barrier::shade;
+use super::mutator::{with_guard, Mutator};
 use super::span::Span;
 use super::trace::{Pass, Trace, Visitor};
 
@@ -82,15 +83,17 @@ impl RawHandle {
     }
 
     /// Unroot pass: the handle moved into the heap. Called inside a guard.
-    pub(crate) fn unroot(&mut self) {
+    pub(crate) fn unroot(&mut self, m: &Mutator) {
         assert!(self.rooted(), "gort gc: unrooting a handle twice");
+        shade(m, self.addr());
         self.rc().fetch_sub(1, Relaxed);
         self.word = NonZeroUsize::new(self.addr()).unwrap();
     }
 
     /// Root pass: a heap cell's contents are borrowed mutably. Called inside a guard.
-    pub(crate) fn root(&mut self) {
+    pub(crate) fn root(&mut self, m: &Mutator) {
         assert!(!self.rooted(), "gort gc: rooting a handle twice");
+        shade(m, self.addr());
         self.rc().fetch_add(1, Relaxed);
         self.word = NonZeroUsize::new(self.addr() | ROOTED).unwrap();
     }
@@ -142,9 +145,9 @@ impl<T: Trace> Vt<T> {
     };
 }
 
-pub(crate) struct Unroot;
-impl GcMarker for Unroot {}
-impl Visitor for Unroot {
+pub(crate) struct Unroot<'a>(pub &'a Mutator);
+impl GcMarker for Unroot<'_> {}
+impl Visitor for Unroot<'_> {
     fn pass(&self) -> Pass {
         Pass::Unroot
     }
@@ -153,13 +156,13 @@ impl Visitor for Unroot {
     }
     #[inline]
     fn visit_mut(&mut self, h: &mut RawHandle) {
-        h.unroot()
+        h.unroot(self.0)
     }
 }
 
-pub(crate) struct Root;
-impl GcMarker for Root {}
-impl Visitor for Root {
+pub(crate) struct Root<'a>(pub &'a Mutator);
+impl GcMarker for Root<'_> {}
+impl Visitor for Root<'_> {
     fn pass(&self) -> Pass {
         Pass::Root
     }
@@ -168,7 +171,7 @@ impl Visitor for Root {
     }
     #[inline]
     fn visit_mut(&mut self, h: &mut RawHandle) {
-        h.root()
+        h.root(self.0)
     }
 }
 pub(crate) use Unroot as UnrootPass;
@@ -185,7 +188,7 @@ impl<T: Trace + Send> Gc<T> {
                 unsafe { super::alloc::alloc(m, Vt::<T>::CLASS, size, align, T::NEEDS_DROP) };
             let p = addr as *mut GcBox<T>;
             let mut value = value;
-            value.trace_mut(&mut Unroot);
+            value.trace_mut(&mut Unroot(m));
             // SAFETY: `alloc` returned a fresh slot of at least `size` bytes, aligned.
             unsafe {
                 p.write(GcBox {
@@ -228,7 +231,10 @@ impl<T: Trace> std::ops::Deref for Gc<T> {
 impl<T: Trace> Clone for Gc<T> {
     fn clone(&self) -> Gc<T> {
         let addr = self.raw.addr();
-        with_guard(|_| self.raw.rc().fetch_add(1, Relaxed));
+        with_guard(|m| {
+            shade(m, addr);
+            self.raw.rc().fetch_add(1, Relaxed)
+        });
         Gc {
             raw: RawHandle::new_rooted(addr),
             _t: PhantomData,
@@ -242,7 +248,10 @@ impl<T: Trace> Drop for Gc<T> {
         // An unrooted handle is an edge inside a (dead, being dropped) object: nothing to do,
         // and its target must not be touched (it may be freed already).
         if self.raw.rooted() {
-            with_guard(|_| self.raw.rc().fetch_sub(1, Relaxed));
+            with_guard(|m| {
+                shade(m, self.raw.addr());
+                self.raw.rc().fetch_sub(1, Relaxed)
+            });
         }
     }
 }

@@ -60,17 +60,16 @@ impl Marker {
     #[inline]
     fn shade(&mut self, addr: usize) {
         // SAFETY: `addr` comes from a handle, which points at an allocated object (rooting
-        // invariant); the world is stopped so the collector is the only bitmap writer.
+        // invariant), and nothing is freed while marking runs. Check mode runs with the world
+        // stopped, so the collector is the only writer of CHECK.
         let s = unsafe { &*Span::of(addr) };
         let i = s.index_of(addr);
         match self.mode {
             Mode::Mark => {
-                // SAFETY: world stopped (see above).
-                if unsafe { s.test(MARK, i) } {
+                // Atomic: mutators shade and allocate black concurrently.
+                if !s.mark_atomic(i) {
                     return;
                 }
-                // SAFETY: as above.
-                unsafe { s.set(MARK, i) };
                 self.marked_bytes += s.elemsize as u64;
                 self.marked_objects += 1;
             }
@@ -83,14 +82,65 @@ impl Marker {
                 unsafe { s.set(CHECK, i) };
                 // SAFETY: as above.
                 if !unsafe { s.test(MARK, i) } {
-                    panic!(
+                    // Fatal (Go's throw): the world is stopped, unwinding would leave it so.
+                    eprintln!(
                         "fatal error: gccheckmark: reachable object {addr:#x} of type {} was not marked",
                         type_name(addr)
                     );
+                    std::process::abort();
                 }
             }
         }
         self.stack.push(addr);
+    }
+
+    /// Adds objects shaded grey by the write barrier.
+    pub(crate) fn push_grey(&mut self, grey: &mut Vec<usize>) {
+        self.stack.append(grey);
+    }
+
+    /// Drains the grey stack and the mutators' grey batches until both are empty.
+    pub(crate) fn drain_all(&mut self) {
+        loop {
+            self.drain();
+            let batches = std::mem::take(
+                &mut *super::barrier::GREY
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner()),
+            );
+            if batches.is_empty() {
+                return;
+            }
+            for mut b in batches {
+                self.stack.append(&mut b);
+            }
+        }
+    }
+
+    /// Concurrent root scan over the spans that existed when marking started: every slot with
+    /// a root count is shaded. ALLOC is not read (owners write it concurrently); a slot
+    /// allocated since is black (marked before its rc is published, see alloc.rs), a free slot
+    /// has rc 0.
+    pub(crate) fn scan_roots_concurrent(&mut self, spans: &[super::heap::SpanPtr]) {
+        for sp in spans {
+            // SAFETY: spans are not freed while marking runs (only the STW sweep frees).
+            let s = unsafe { &*sp.0 };
+            let mut lo = 0;
+            while lo < s.nelems {
+                let hi = (lo + 64).min(s.nelems);
+                let any = (lo..hi).fold(0, |acc, i| acc | s.rc(i).load(Relaxed));
+                if any != 0 {
+                    for i in lo..hi {
+                        if s.rc(i).load(std::sync::atomic::Ordering::Acquire) > 0 {
+                            self.shade(s.addr_of(i));
+                        }
+                    }
+                }
+                lo = hi;
+            }
+            self.drain();
+        }
+        self.drain_all();
     }
 
     fn drain(&mut self) {
@@ -133,11 +183,9 @@ impl Marker {
     }
 }
 
-/// Marks everything reachable from the roots. World stopped, heap locked.
-pub(crate) fn mark(h: &HeapInner) -> Marker {
-    let mut m = Marker::new(Mode::Mark);
-    m.scan_roots(h);
-    m
+/// A marker for a concurrent mark.
+pub(crate) fn marker() -> Marker {
+    Marker::new(Mode::Mark)
 }
 
 /// The checkmark re-traversal: panics if a reachable object is unmarked; clears `check`.

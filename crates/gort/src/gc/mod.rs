@@ -111,6 +111,7 @@
 //!    while its drop runs.
 
 pub(crate) mod alloc;
+mod barrier;
 mod cell;
 pub(crate) mod collect;
 mod handle;
@@ -123,6 +124,7 @@ pub(crate) mod span;
 mod stats;
 mod trace;
 mod trace_line;
+mod worker;
 
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Once;

@@ -45,6 +45,8 @@ pub(crate) struct Cache {
     pub nmalloc: u64,
     /// Bytes (slot sizes) allocated since the last flush.
     pub bytes: u64,
+    /// Objects this thread shaded grey through the write barrier, not yet handed to the marker.
+    pub grey: Vec<usize>,
 }
 
 /// One thread's record.
@@ -70,6 +72,7 @@ impl Mutator {
                 spans: [SpanPtr(std::ptr::null_mut()); NCLASS],
                 nmalloc: 0,
                 bytes: 0,
+                grey: Vec::new(),
             }),
         }
     }

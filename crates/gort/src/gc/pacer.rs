@@ -60,6 +60,26 @@ pub(crate) fn heap_goal(i: Inputs) -> u64 {
     gogc_goal.min(limit_goal)
 }
 
+/// When to start the next cycle: early enough that the allocation expected during the mark
+/// (what was allocated during the last one, plus 25%) fits before the goal, and between 70%
+/// and 95% of the way from the live heap to the goal (Go's bounds).
+pub(crate) fn trigger_for(
+    live: u64,
+    goal: u64,
+    alloc_during_mark: u64,
+    _mark_ns: u64,
+    _since_last: u64,
+) -> u64 {
+    if goal == u64::MAX {
+        return u64::MAX;
+    }
+    let runway = goal.saturating_sub(live);
+    let lo = live + runway * 7 / 10;
+    let hi = live + runway * 95 / 100;
+    goal.saturating_sub(alloc_during_mark + alloc_during_mark / 4)
+        .clamp(lo, hi)
+}
+
 /// Go's `debug.SetGCPercent`: sets GOGC (negative: off) and returns the previous value.
 pub fn set_gc_percent(percent: i64) -> i64 {
     let old = GOGC.swap(percent.max(-1), Relaxed);
@@ -105,6 +125,24 @@ mod tests {
             ..inp(10 << 20, 100, i64::MAX as u64)
         };
         assert_eq!(heap_goal(with_roots), 22 << 20);
+    }
+
+    #[test]
+    fn trigger_leaves_room_for_the_mark() {
+        let (live, goal) = (10u64 << 20, 20u64 << 20);
+        // Little allocation during marking: trigger late (95%).
+        assert_eq!(
+            trigger_for(live, goal, 0, 0, 0),
+            live + (10 << 20) * 95 / 100
+        );
+        // A lot: trigger early, but not before 70%.
+        assert_eq!(
+            trigger_for(live, goal, 8 << 20, 0, 0),
+            live + (10 << 20) * 7 / 10
+        );
+        // In between: the goal minus 1.25x the last mark's allocation.
+        assert_eq!(trigger_for(live, goal, 2 << 20, 0, 0), goal - (5 << 19));
+        assert_eq!(trigger_for(live, u64::MAX, 0, 0, 0), u64::MAX);
     }
 
     #[test]

@@ -199,6 +199,26 @@ impl Span {
         unsafe { &*(self.map(DONE).add(w) as *const AtomicU64) }
     }
 
+    /// The `mark` bitmap word `w`, atomically (concurrent marking: the marker, the write
+    /// barrier and black allocation set bits at once).
+    #[inline]
+    pub(crate) fn mark_word(&self, w: usize) -> &AtomicU64 {
+        // SAFETY: word `w` < nwords of the MARK bitmap; while marking runs concurrently every
+        // access to it is atomic (plain accesses happen only with the world stopped).
+        unsafe { &*(self.map(MARK).add(w) as *const AtomicU64) }
+    }
+
+    /// Sets mark bit `i` atomically; true if this call set it.
+    #[inline]
+    pub(crate) fn mark_atomic(&self, i: usize) -> bool {
+        let bit = 1u64 << (i % 64);
+        let w = self.mark_word(i / 64);
+        if w.load(std::sync::atomic::Ordering::Relaxed) & bit != 0 {
+            return false;
+        }
+        w.fetch_or(bit, std::sync::atomic::Ordering::AcqRel) & bit == 0
+    }
+
     /// Tests bit `i` of bitmap `which`.
     ///
     /// # Safety

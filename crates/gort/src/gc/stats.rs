@@ -10,6 +10,8 @@ pub(crate) static NUM_GC: AtomicU64 = AtomicU64::new(0);
 pub(crate) static NUM_FORCED: AtomicU64 = AtomicU64::new(0);
 pub(crate) static PAUSE_TOTAL: AtomicU64 = AtomicU64::new(0);
 pub(crate) static LAST_PAUSE: AtomicU64 = AtomicU64::new(0);
+/// Wall time of the last cycle's GC work (both pauses and the mark), for the CPU limiter.
+pub(crate) static LAST_CYCLE_CPU: AtomicU64 = AtomicU64::new(0);
 pub(crate) static MAX_PAUSE: AtomicU64 = AtomicU64::new(0);
 pub(crate) static PAUSES: [AtomicU64; 256] = [const { AtomicU64::new(0) }; 256];
 pub(crate) static LAST_GC_UNIX: AtomicU64 = AtomicU64::new(0);
@@ -42,16 +44,26 @@ pub(crate) fn cpu_fraction(procs: usize) -> f64 {
     GC_CPU_NS.load(Relaxed) as f64 / wall
 }
 
-/// Records a finished cycle; returns its number.
-pub(crate) fn record(pause: u64, goal: u64, forced: bool, procs: usize) -> u64 {
+/// Records a finished cycle (its two pauses and its concurrent mark); returns its number.
+pub(crate) fn record(
+    stw1: u64,
+    stw2: u64,
+    mark: u64,
+    goal: u64,
+    forced: bool,
+    procs: usize,
+) -> u64 {
     let n = NUM_GC.load(Relaxed) + 1;
+    let pause = stw1 + stw2;
+    // As Go: one PauseNs entry per cycle, the sum of its stop-the-world phases.
     PAUSES[((n + 255) % 256) as usize].store(pause, Relaxed);
     PAUSE_TOTAL.fetch_add(pause, Relaxed);
     LAST_PAUSE.store(pause, Relaxed);
-    MAX_PAUSE.fetch_max(pause, Relaxed);
+    LAST_CYCLE_CPU.store(pause + mark, Relaxed);
+    MAX_PAUSE.fetch_max(stw1.max(stw2), Relaxed);
     NEXT_GC.store(goal, Relaxed);
-    // Go charges a stop-the-world pause to every P.
-    add_gc_cpu(pause * procs as u64);
+    // Go charges a stop-the-world pause to every P, and the mark to the worker.
+    add_gc_cpu(pause * procs as u64 + mark);
     if forced {
         NUM_FORCED.fetch_add(1, Relaxed);
     }
