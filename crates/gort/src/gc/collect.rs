@@ -1,5 +1,6 @@
-//! One collection cycle: stop the world, release the caches, mark, (checkmark), sweep the
-//! bitmaps, pace, restart the world; then run the drops of dead objects that have drop glue.
+//! One collection cycle: STW1 (barrier on, snapshot the spans), concurrent mark, STW2 (finish
+//! the mark, release the caches, checkmark, sweep the bitmaps, pace), scavenge, then run the
+//! drops of dead objects that have drop glue.
 
 use std::cell::Cell;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::*};

@@ -1,5 +1,6 @@
-//! Marking (world stopped): roots are the objects with a non-zero root count; a grey stack of
-//! object addresses is drained by calling each object's `trace` through its header.
+//! Marking: roots are the objects with a non-zero root count (scanned concurrently, see
+//! `scan_roots_concurrent`); a grey stack of object addresses is drained by calling each
+//! object's `trace` through its header, and refilled from the write barrier's batches.
 //!
 //! `gccheckmark=1` runs a second, independent traversal into the `check` bitmap and fails
 //! loudly, naming the type, if it reaches an object the first one left white.

@@ -72,20 +72,23 @@
 //!   cache of one span per class (Go's mcache; per thread rather than per P because any thread
 //!   may allocate); large objects on their own mappings; empty spans pooled and returned to
 //!   the OS (`MADV_DONTNEED`, or `munmap` for large ones).
-//! * **Collection** (`mutator.rs`, `mark.rs`, `collect.rs`): every heap-changing operation runs
-//!   in a short *guard*; the collector stops the world with a Dekker handshake on the guards,
-//!   marks from the roots, sweeps the bitmaps (freeing dead objects without drop glue at once),
-//!   restarts the world, then runs the drops of the others before their slots are reused.
+//! * **Collection** (`mutator.rs`, `barrier.rs`, `mark.rs`, `collect.rs`, `worker.rs`): every
+//!   heap-changing operation runs in a short *guard*; the collector stops the world with a
+//!   Dekker handshake on the guards (STW1) to turn the write barrier on, marks concurrently
+//!   (snapshot-at-the-beginning: roots scanned by root count, black allocation, the barrier
+//!   shading the targets of handles whose root count changes and of `GcCell` contents being
+//!   overwritten), stops the world again (STW2) to finish the mark and sweep the bitmaps
+//!   (freeing dead objects without drop glue at once), restarts it, then runs the drops of the
+//!   others before their slots are reused. A background worker thread runs cycles when the
+//!   heap crosses the trigger; a goroutine that allocates past the goal collects itself.
 //! * **Pacing and telemetry** (`pacer.rs`, `stats.rs`, `trace_line.rs`): Go's heap goal,
 //!   GOGC/GOMEMLIMIT with a CPU limiter, `gctrace=1` in Go's format, MemStats fields.
 //!
 //! # What is not (yet) Go's design
 //!
-//! Marking is **stop-the-world**: there are no background mark workers, assists or hybrid
-//! barrier yet, so pauses grow with the live heap (a few ms per 10 MB of small objects), and
-//! the `gctrace` line reports the mark in the mark-termination field and 0 for the concurrent
-//! phase. The guard protocol and `GcCell` barrier were chosen so that concurrent marking can be
-//! added: allocate-black, shade on `borrow_mut` (the cell's old contents) and on unroot.
+//! One worker thread rather than 25% of the Ps (a fractional worker below 4 Ps); assists that
+//! run or wait for the cycle once the heap reaches the goal, not proportional scan credit; the
+//! sweep is a bitmap pass inside STW2 rather than lazy per span. See docs/DESIGN.md.
 //!
 //! # Rejected alternatives
 //!
@@ -103,10 +106,14 @@
 //!    its object's root count is positive (except inside guards, which the collector excludes).
 //! 2. A heap `GcCell` not borrowed mutably holds only unrooted handles; one borrowed mutably
 //!    holds only rooted handles and is skipped by the marker.
-//! 3. Root counts and handle flags change only inside guards; the collector reads them with
-//!    the world stopped. Guard exit is `Release`, the collector's `SeqCst` read of `busy = 0`
-//!    acquires it; `start_world` is a `Release` that guard entry's `SeqCst` load acquires.
-//! 4. A dead object with drop glue is in the `fin` state from the sweep that found it until its
+//! 3. Root counts and handle flags change only inside guards. STW1 and STW2 see them
+//!    consistent (guard exit is `Release`, the collector's `SeqCst` read of `busy = 0` acquires
+//!    it; `start_world` is a `Release` that guard entry acquires). While marking runs, every
+//!    change shades the handle's target first (the barrier), so the concurrent root scan may
+//!    read root counts at any time.
+//! 4. Nothing is freed while marking runs; an object allocated while marking runs has its mark
+//!    bit set before its root count is published (`Release`; the root scan reads `Acquire`).
+//! 5. A dead object with drop glue is in the `fin` state from the sweep that found it until its
 //!    drop has run and set `done`; only the next sweep frees it. Its slot is never reused
 //!    while its drop runs.
 
