@@ -28,7 +28,7 @@ pub(crate) static MARKING: AtomicBool = AtomicBool::new(false);
 /// Batches of grey objects from mutators' buffers.
 pub(crate) static GREY: Mutex<Vec<Vec<usize>>> = Mutex::new(Vec::new());
 
-const BATCH: usize = 256;
+const BATCH: usize = 32;
 
 /// Shades the object at `addr` if marking is on. Inside a guard, on `m`'s thread.
 #[inline]

@@ -132,8 +132,9 @@ pub(crate) fn collect(forced: bool) {
 
     // STW2 (mark termination). Objects the barrier shaded into threads' local buffers may
     // root large unmarked subgraphs: collect the buffers with the world stopped, and if there
-    // were any, restart and mark them concurrently (up to 3 rounds, as Go's gcMarkDone
-    // re-checks), so the final pause only drains what is left.
+    // were any, restart and mark them concurrently (up to MAX_ROUNDS rounds, as Go's
+    // gcMarkDone re-checks), so the final pause only drains what is left.
+    const MAX_ROUNDS: u32 = 10;
     let mut round = 0;
     let ms = loop {
         let ms = stop_world();
@@ -143,7 +144,7 @@ pub(crate) fn collect(forced: bool) {
             grey.append(&mut unsafe { m.cache() }.grey);
         }
         round += 1;
-        if grey.is_empty() || round == 3 {
+        if grey.is_empty() || round == MAX_ROUNDS {
             marker.push_grey(&mut grey);
             break ms;
         }
