@@ -74,6 +74,7 @@ pub(crate) unsafe fn alloc(
                     // root scan that sees rc = 1 (Acquire) sees the object marked and never
                     // traces its uninitialised value.
                     span.mark_atomic(i);
+                    cache.marked_bytes += span.elemsize as u64;
                     span.rc(i).store(1, Release);
                 } else {
                     span.rc(i).store(1, Relaxed);
@@ -136,6 +137,7 @@ unsafe fn alloc_large(cache: &mut Cache, size: usize, align: usize, needs_drop: 
     span.nalloc = 1;
     if MARKING.load(Relaxed) {
         span.mark_atomic(0);
+        cache.marked_bytes += span.elemsize as u64;
     }
     span.rc(0).store(1, Release);
     cache.nmalloc += 1;

@@ -46,6 +46,7 @@ fn shade_slow(m: &Mutator, addr: usize) {
     if s.mark_atomic(s.index_of(addr)) {
         // SAFETY: inside a guard on the owner thread (caller).
         let c = unsafe { m.cache() };
+        c.marked_bytes += s.elemsize as u64;
         c.grey.push(addr);
         if c.grey.len() >= BATCH {
             let batch = std::mem::take(&mut c.grey);

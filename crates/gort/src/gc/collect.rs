@@ -2,20 +2,18 @@
 //! the mark, release the caches, checkmark, sweep the bitmaps, pace), scavenge, then run the
 //! drops of dead objects that have drop glue.
 
-use std::cell::Cell;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::*};
 use std::sync::Mutex;
 use std::time::Instant;
 
 use super::alloc::{flush_counts, GC_NEEDED, GOAL, HEAP_LIVE, TRIGGER};
 use super::barrier::MARKING;
-use super::handle::VTable;
 use super::heap::SpanPtr;
 use super::mark::{checkmark, marker};
-use super::mutator::{in_guard, prune_dead, start_world, stop_world, with_guard};
+use super::mutator::{in_guard, prune_dead, start_world, stop_world};
 use super::pacer::{heap_goal, trigger_for, Inputs, GOGC, MEMLIMIT};
-use super::span::{Span, ALLOC, FIN, MARK, NEEDS_DROP};
 use super::stats;
+use super::sweep::{finish_sweep, run_pending_drops, IN_DROP};
 use super::trace_line::Cycle;
 use super::HEAP;
 
@@ -27,10 +25,6 @@ pub(crate) static CHECKMARK: AtomicBool = AtomicBool::new(false);
 pub(crate) static GCTRACE: AtomicBool = AtomicBool::new(false);
 /// Live bytes marked by the last cycle (for re-pacing when the knobs change).
 static LAST_LIVE: AtomicU64 = AtomicU64::new(0);
-
-thread_local! {
-    static IN_DROP: Cell<bool> = const { Cell::new(false) };
-}
 
 /// Starts a cycle if one is due: wakes the background worker, or, when the heap has reached
 /// its goal (the worker is behind) or in torture mode, collects on this thread (gort's mark
@@ -84,7 +78,8 @@ fn procs() -> usize {
 }
 
 /// Releases every mutator's span cache and moves its grey buffer to `grey`. World stopped.
-fn release_caches(ms: &[std::sync::Arc<super::mutator::Mutator>], grey: &mut Vec<usize>) {
+fn release_caches(ms: &[std::sync::Arc<super::mutator::Mutator>], grey: &mut Vec<usize>) -> u64 {
+    let mut marked = 0;
     for m in ms {
         // SAFETY: the world is stopped: the collector may access every cache.
         let c = unsafe { m.cache() };
@@ -96,8 +91,10 @@ fn release_caches(ms: &[std::sync::Arc<super::mutator::Mutator>], grey: &mut Vec
             }
         }
         grey.append(&mut c.grey);
+        marked += std::mem::take(&mut c.marked_bytes);
         flush_counts(c);
     }
+    marked
 }
 
 /// Runs one full cycle (`forced`: Go's `runtime.GC`). Returns once the drops of the objects
@@ -109,11 +106,15 @@ fn release_caches(ms: &[std::sync::Arc<super::mutator::Mutator>], grey: &mut Vec
 pub(crate) fn collect(forced: bool) {
     super::init();
     assert!(!in_guard(), "gort gc: collect inside a heap operation");
+    run_pending_drops();
     let lk = COLLECT.lock().unwrap_or_else(|e| e.into_inner());
     if !forced && !GC_NEEDED.load(Relaxed) {
         return; // another thread collected while we waited
     }
     GC_NEEDED.store(false, Relaxed);
+    // Sweep termination: the last cycle's sweep is finished (by its collector, under this
+    // lock), but make sure: mark bits must be clear and no span freed while marking.
+    finish_sweep(None);
 
     // STW1.
     let t0 = Instant::now();
@@ -155,9 +156,10 @@ pub(crate) fn collect(forced: bool) {
     };
     let t2 = Instant::now();
     let mut grey = Vec::new();
-    release_caches(&ms, &mut grey);
+    let mut live_bytes = release_caches(&ms, &mut grey);
     marker.push_grey(&mut grey);
     marker.drain_all();
+    live_bytes += marker.marked_bytes;
     MARKING.store(false, Relaxed);
     prune_dead();
     let heap1 = HEAP_LIVE.load(Relaxed);
@@ -165,38 +167,14 @@ pub(crate) fn collect(forced: bool) {
     if CHECKMARK.load(Relaxed) {
         checkmark(&h);
     }
-
-    // Sweep the bitmaps; collect the dead objects whose drops must run.
-    let poison = super::alloc::TORTURE.load(Relaxed) != 0;
-    let mut drops: Vec<usize> = Vec::new();
-    let mut live_bytes = 0u64;
-    let mut freed = 0u64;
-    let all = std::mem::take(&mut h.all);
-    let mut keep = Vec::with_capacity(all.len());
-    for p in h.partial.iter_mut() {
-        p.clear();
+    // Queue every span for sweeping (lazily by allocators, then by this thread after the
+    // pause): a copy of the per-class lists, no span is touched here.
+    for c in 0..h.by_class.len() {
+        let l = h.by_class[c].clone();
+        h.unswept[c] = l;
+        h.partial[c].clear();
     }
-    for sp in all {
-        // SAFETY: world stopped and heap locked: we are the only user of every span.
-        let s = unsafe { &mut *sp.0 };
-        // SAFETY: world stopped, heap locked (sweep_span's contract).
-        let (nalloc, nfreed) = unsafe { sweep_span(s, &mut drops, poison) };
-        freed += nfreed;
-        s.nalloc = nalloc;
-        if nalloc == 0 {
-            // SAFETY: empty, uncached, and no longer in `all`.
-            unsafe { h.free_span(sp) };
-        } else {
-            live_bytes += (nalloc * s.elemsize) as u64;
-            if s.class != 0 && nalloc < s.nelems {
-                h.partial[s.class].push(sp);
-            }
-            keep.push(sp);
-        }
-    }
-    h.all = keep;
     HEAP_LIVE.store(live_bytes, Relaxed);
-    stats::FREES.fetch_add(freed, Relaxed);
     LAST_LIVE.store(live_bytes, Relaxed);
 
     // Pace the next cycle.
@@ -228,20 +206,15 @@ pub(crate) fn collect(forced: bool) {
     start_world();
     let t3 = Instant::now();
 
-    // Return memory to the OS outside the pause. Keep the free spans the heap will grow back
-    // into before the next cycle (up to the goal plus 10%, Go's scavenger target), never above
-    // the memory limit; release the rest.
-    let mut h = HEAP.lock();
-    let inuse = h.inuse_bytes() as u64;
-    let target = if goal == u64::MAX {
-        inuse + inuse / 10
+    // Return memory to the OS after the sweep (below): keep the free spans the heap will grow
+    // back into before the next cycle (up to the goal plus 10%, Go's scavenger target), never
+    // above the memory limit; release the rest.
+    let scavenge_target = if goal == u64::MAX {
+        live_bytes + live_bytes / 10
     } else {
         goal + goal / 10
     }
     .min(limit);
-    let keep_free = target.saturating_sub(inuse);
-    h.scavenge(keep_free as usize);
-    drop(h);
 
     let procs = procs();
     let stw1 = (t1 - t0).as_nanos() as u64;
@@ -265,87 +238,7 @@ pub(crate) fn collect(forced: bool) {
         };
         eprintln!("{}", c.line());
     }
+    finish_sweep(Some(scavenge_target));
     drop(lk);
-    run_drops(drops);
-}
-
-/// Sweeps one span's bitmaps; returns (allocated slots now, slots freed).
-///
-/// # Safety
-/// World stopped, heap locked.
-unsafe fn sweep_span(s: &mut Span, drops: &mut Vec<usize>, poison: bool) -> (usize, u64) {
-    let (a, m, nd, fin) = (
-        s.words(ALLOC),
-        s.words(MARK),
-        s.words(NEEDS_DROP),
-        s.words(FIN),
-    );
-    let mut nalloc = 0;
-    let mut freed = 0;
-    for w in 0..s.nwords {
-        let done = s.done_word(w).swap(0, Relaxed);
-        // SAFETY: world stopped: the collector is the only writer of every bitmap.
-        unsafe {
-            *a.add(w) &= !done;
-            *fin.add(w) &= !done;
-            *nd.add(w) &= !done;
-            let dead = *a.add(w) & !*m.add(w) & !*fin.add(w);
-            let dd = dead & *nd.add(w);
-            let free = dead & !*nd.add(w);
-            *a.add(w) &= !free;
-            *fin.add(w) |= dd;
-            *m.add(w) = 0;
-            freed += (free | done).count_ones() as u64;
-            nalloc += (*a.add(w)).count_ones() as usize;
-            let mut bits = dd;
-            while bits != 0 {
-                drops.push(s.addr_of(w * 64 + bits.trailing_zeros() as usize));
-                bits &= bits - 1;
-            }
-            if poison {
-                let mut bits = free;
-                while bits != 0 {
-                    let addr = s.addr_of(w * 64 + bits.trailing_zeros() as usize);
-                    std::ptr::write_bytes(addr as *mut u8, 0xdb, s.elemsize);
-                    bits &= bits - 1;
-                }
-            }
-        }
-    }
-    (nalloc, freed)
-}
-
-/// Runs the drops of dead objects (world running, no lock held), then marks them done so the
-/// next sweep frees their slots.
-fn run_drops(drops: Vec<usize>) {
-    if drops.is_empty() {
-        return;
-    }
-    let t = Instant::now();
-    IN_DROP.with(|d| d.set(true));
-    for &addr in &drops {
-        // SAFETY: `addr` is a dead object in the `fin` state: unreachable by anyone, dropped
-        // exactly once (only the cycle that moved it to `fin` lists it), and its slot is not
-        // reused before `done` is set below. Its drop cannot dereference another dead object:
-        // see `Trace`'s contract and docs/DESIGN.md ("Destructors").
-        let r = std::panic::catch_unwind(|| unsafe {
-            let vt = *(addr as *const &'static VTable);
-            (vt.drop)(addr)
-        });
-        if r.is_err() {
-            eprintln!("fatal error: gort gc: a GC object's drop panicked");
-            std::process::abort();
-        }
-    }
-    IN_DROP.with(|d| d.set(false));
-    with_guard(|_| {
-        for &addr in &drops {
-            let s = Span::of(addr);
-            // SAFETY: the span holds `addr` in the fin state, so it stays mapped.
-            let s = unsafe { &*s };
-            let i = s.index_of(addr);
-            s.done_word(i / 64).fetch_or(1 << (i % 64), Relaxed);
-        }
-    });
-    stats::add_gc_cpu(t.elapsed().as_nanos() as u64);
+    run_pending_drops();
 }

@@ -28,6 +28,10 @@ pub(crate) struct HeapInner {
     pub partial: Vec<Vec<SpanPtr>>,
     /// Every span holding objects (small and large), for the collector.
     pub all: Vec<SpanPtr>,
+    /// The same spans by class (0: large), to hand the sweeper its lists.
+    pub by_class: Vec<Vec<SpanPtr>>,
+    /// Per class: spans not yet swept since the last mark (lazy sweeping, `sweep.rs`).
+    pub unswept: Vec<Vec<SpanPtr>>,
     /// Empty small spans: (base, released to the OS).
     pub free: Vec<(usize, bool)>,
     /// Bytes mapped from the OS (arenas + large objects).
@@ -48,6 +52,8 @@ impl Heap {
             inner: Mutex::new(HeapInner {
                 partial: Vec::new(),
                 all: Vec::new(),
+                by_class: Vec::new(),
+                unswept: Vec::new(),
                 free: Vec::new(),
                 mapped: 0,
                 released: 0,
@@ -63,6 +69,8 @@ impl Heap {
                 .map(|c| small_layout((SIZES[c] as usize).max(8)))
                 .collect();
             g.partial = (0..NCLASS).map(|_| Vec::new()).collect();
+            g.by_class = (0..NCLASS).map(|_| Vec::new()).collect();
+            g.unswept = (0..NCLASS).map(|_| Vec::new()).collect();
         }
         g
     }
@@ -110,6 +118,15 @@ impl HeapInner {
         if let Some(s) = self.partial[class].pop() {
             return s;
         }
+        // Sweep unswept spans of this class until one has room (Go's mcentral.cacheSpan).
+        while let Some(s) = self.unswept[class].pop() {
+            // SAFETY: heap lock held; an unswept span is cached by no one.
+            let nalloc = unsafe { super::sweep::sweep_one(s) };
+            // SAFETY: as above.
+            if nalloc < unsafe { (*s.0).nelems } {
+                return s;
+            }
+        }
         let base = match self.free.pop() {
             Some((b, released)) => {
                 if released {
@@ -131,6 +148,7 @@ impl HeapInner {
         // SAFETY: `base` is an empty span of this heap: SPAN_BYTES aligned, mapped, unused.
         let s = unsafe { Span::init(base, class, elemsize, self.layouts[class], SPAN_BYTES) };
         self.all.push(SpanPtr(s));
+        self.by_class[class].push(SpanPtr(s));
         SpanPtr(s)
     }
 
@@ -142,6 +160,7 @@ impl HeapInner {
         // SAFETY: a fresh mapping of `bytes`, SPAN_BYTES aligned.
         let s = unsafe { Span::init(base, 0, bytes - l.objs_off, l, bytes) };
         self.all.push(SpanPtr(s));
+        self.by_class[0].push(SpanPtr(s));
         SpanPtr(s)
     }
 

@@ -129,6 +129,7 @@ mod pacer;
 mod sizeclass;
 pub(crate) mod span;
 mod stats;
+mod sweep;
 mod trace;
 mod trace_line;
 mod worker;

@@ -47,6 +47,9 @@ pub(crate) struct Cache {
     pub bytes: u64,
     /// Objects this thread shaded grey through the write barrier, not yet handed to the marker.
     pub grey: Vec<usize>,
+    /// Bytes this thread marked during the current mark: shaded by the barrier, or allocated
+    /// black (summed into the live heap at mark termination).
+    pub marked_bytes: u64,
 }
 
 /// One thread's record.
@@ -73,6 +76,7 @@ impl Mutator {
                 nmalloc: 0,
                 bytes: 0,
                 grey: Vec::new(),
+                marked_bytes: 0,
             }),
         }
     }

@@ -59,6 +59,9 @@ pub(crate) struct Span {
     pub cached: bool,
     /// Allocated slots, as of the last sweep or cache release (collector / heap lock).
     pub nalloc: usize,
+    /// Found empty by the background sweeper: to be unmapped or pooled at the end of the
+    /// sweep (heap lock).
+    pub empty: bool,
 }
 
 /// Where each part of a span goes, for a given object size and mapping size.
@@ -143,6 +146,7 @@ impl Span {
                 bits: 0,
                 cached: false,
                 nalloc: 0,
+                empty: false,
             });
             std::ptr::write_bytes(maps as *mut u8, 0, NMAPS * l.nwords * 8 + 4 * l.nelems);
         }
