@@ -1,6 +1,6 @@
-//! One collection cycle: STW1 (barrier on, snapshot the spans), concurrent mark, STW2 (finish
-//! the mark, release the caches, checkmark, sweep the bitmaps, pace), scavenge, then run the
-//! drops of dead objects that have drop glue.
+//! One collection cycle: sweep termination, STW1 (barrier on, snapshot the spans), concurrent
+//! mark, STW2 (finish the mark, release the caches, checkmark, queue the spans for sweeping,
+//! pace), the background sweep and scavenge, then the drops of dead objects with drop glue.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::*};
 use std::sync::Mutex;

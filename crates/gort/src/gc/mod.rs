@@ -77,9 +77,10 @@
 //!   Dekker handshake on the guards (STW1) to turn the write barrier on, marks concurrently
 //!   (snapshot-at-the-beginning: roots scanned by root count, black allocation, the barrier
 //!   shading the targets of handles whose root count changes and of `GcCell` contents being
-//!   overwritten), stops the world again (STW2) to finish the mark and sweep the bitmaps
-//!   (freeing dead objects without drop glue at once), restarts it, then runs the drops of the
-//!   others before their slots are reused. A background worker thread runs cycles when the
+//!   overwritten), stops the world again (STW2) to finish the mark and queue every span for
+//!   sweeping, restarts it, sweeps lazily (allocators sweep the spans they need, `sweep.rs`)
+//!   and in the background (freeing dead objects without drop glue with bitmap operations),
+//!   then runs the drops of the others before their slots are reused. A background worker thread runs cycles when the
 //!   heap crosses the trigger; a goroutine that allocates past the goal collects itself.
 //! * **Pacing and telemetry** (`pacer.rs`, `stats.rs`, `trace_line.rs`): Go's heap goal,
 //!   GOGC/GOMEMLIMIT with a CPU limiter, `gctrace=1` in Go's format, MemStats fields.
@@ -87,8 +88,8 @@
 //! # What is not (yet) Go's design
 //!
 //! One worker thread rather than 25% of the Ps (a fractional worker below 4 Ps); assists that
-//! run or wait for the cycle once the heap reaches the goal, not proportional scan credit; the
-//! sweep is a bitmap pass inside STW2 rather than lazy per span. See docs/DESIGN.md.
+//! run or wait for the cycle once the heap reaches the goal, not proportional scan credit.
+//! See docs/DESIGN.md.
 //!
 //! # Rejected alternatives
 //!
