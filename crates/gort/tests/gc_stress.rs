@@ -137,7 +137,7 @@ static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
 fn goroutines_mutate_a_shared_graph_under_torture() {
     let _s = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     let long = std::env::var_os("GORT_LONG").is_some();
-    let ops = if long { 200_000 } else { 4_000 };
+    let ops = if long { 50_000 } else { 4_000 };
     gc::set_checkmark(true);
     gc::set_torture(257);
     run_graph(ops);
