@@ -83,6 +83,8 @@ pub struct GoDebug {
     pub gctrace: bool,
     /// `gccheckmark=1`: verify concurrent marking with a stop-the-world re-mark.
     pub gccheckmark: bool,
+    /// `gctorture=N` (gort only): collect every N allocations on the GC heap (0 = off).
+    pub gctorture: u64,
     /// `schedstress=1` (gort only): every call into the runtime (spawn, park, unpark, join)
     /// also yields, shaking out ordering assumptions. A torture mode for tests.
     pub schedstress: bool,
@@ -109,6 +111,11 @@ impl GoDebug {
                 "scheddetail" => d.scheddetail = parse_flag(value).ok_or_else(|| bad("0 or 1"))?,
                 "gctrace" => d.gctrace = parse_flag(value).ok_or_else(|| bad("0 or 1"))?,
                 "gccheckmark" => d.gccheckmark = parse_flag(value).ok_or_else(|| bad("0 or 1"))?,
+                "gctorture" => {
+                    d.gctorture = value
+                        .parse()
+                        .map_err(|_| bad("an allocation count such as 100 (0 = off)"))?
+                }
                 "schedstress" => d.schedstress = parse_flag(value).ok_or_else(|| bad("0 or 1"))?,
                 _ => {}
             }
@@ -122,6 +129,70 @@ impl GoDebug {
             Ok(v) => GoDebug::parse(&v),
             Err(_) => Ok(GoDebug::default()),
         }
+    }
+}
+
+/// Parses `GOGC`: a percentage (`100`), or `off` / a negative number to turn the GOGC goal
+/// off. Returns -1 for off.
+pub fn parse_gogc(value: &str) -> Result<i64, ConfigError> {
+    let v = value.trim();
+    if v == "off" {
+        return Ok(-1);
+    }
+    match v.parse::<i64>() {
+        Ok(n) if n < 0 => Ok(-1),
+        Ok(n) => Ok(n),
+        Err(_) => Err(ConfigError {
+            name: "GOGC".into(),
+            value: value.into(),
+            expected: "a percentage such as 100, or off",
+        }),
+    }
+}
+
+/// Parses `GOMEMLIMIT`: a byte count with an optional suffix B, KiB, MiB, GiB or TiB (Go's
+/// syntax), or `off` (no limit, `i64::MAX`).
+pub fn parse_gomemlimit(value: &str) -> Result<u64, ConfigError> {
+    let v = value.trim();
+    let err = || ConfigError {
+        name: "GOMEMLIMIT".into(),
+        value: value.into(),
+        expected: "a byte count such as 512MiB (suffixes B, KiB, MiB, GiB, TiB), or off",
+    };
+    if v == "off" {
+        return Ok(i64::MAX as u64);
+    }
+    let digits = v.find(|c: char| !c.is_ascii_digit()).unwrap_or(v.len());
+    let (num, suffix) = v.split_at(digits);
+    let shift = match suffix {
+        "" | "B" => 0,
+        "KiB" => 10,
+        "MiB" => 20,
+        "GiB" => 30,
+        "TiB" => 40,
+        _ => return Err(err()),
+    };
+    let n: u64 = num.parse().map_err(|_| err())?;
+    n.checked_shl(shift)
+        .filter(|&b| b >> shift == n && b <= i64::MAX as u64)
+        .ok_or_else(err)
+}
+
+/// `GOGC` from the environment (`Ok(None)` when unset or empty).
+pub fn gogc_from_env() -> Result<Option<i64>, ConfigError> {
+    match std::env::var("GOGC") {
+        Ok(v) if v.trim().is_empty() => Ok(None),
+        Ok(v) => parse_gogc(&v).map(Some),
+        Err(_) => Ok(None),
+    }
+}
+
+/// `GOMEMLIMIT` from the environment (`Ok(None)` when unset or empty).
+pub fn gomemlimit_from_env() -> Result<Option<u64>, ConfigError> {
+    match std::env::var("GOMEMLIMIT") {
+        Ok(v) if v.trim().is_empty() => Ok(None),
+        Ok(v) => parse_gomemlimit(&v).map(Some),
+        Err(_) => Ok(None),
     }
 }
 
@@ -164,5 +235,28 @@ mod tests {
         );
         assert!(GoDebug::parse("schedtrace=-5").is_err());
         assert_eq!(GoDebug::parse("").unwrap(), GoDebug::default());
+        assert_eq!(GoDebug::parse("gctorture=50").unwrap().gctorture, 50);
+        assert!(GoDebug::parse("gctorture=x").is_err());
+    }
+
+    #[test]
+    fn gogc_and_gomemlimit_values() {
+        assert_eq!(parse_gogc("100"), Ok(100));
+        assert_eq!(parse_gogc("off"), Ok(-1));
+        assert_eq!(parse_gogc("-5"), Ok(-1));
+        assert_eq!(
+            parse_gogc("lots").unwrap_err().to_string(),
+            "invalid GOGC=\"lots\": expected a percentage such as 100, or off"
+        );
+        assert_eq!(parse_gomemlimit("512MiB"), Ok(512 << 20));
+        assert_eq!(parse_gomemlimit("1GiB"), Ok(1 << 30));
+        assert_eq!(parse_gomemlimit("4096"), Ok(4096));
+        assert_eq!(parse_gomemlimit("10B"), Ok(10));
+        assert_eq!(parse_gomemlimit("2TiB"), Ok(2 << 40));
+        assert_eq!(parse_gomemlimit("off"), Ok(i64::MAX as u64));
+        for bad in ["", "12MB", "1.5GiB", "-1", "MiB", "99999999999TiB"] {
+            let e = parse_gomemlimit(bad).unwrap_err();
+            assert!(e.to_string().starts_with("invalid GOMEMLIMIT="), "{e}");
+        }
     }
 }

@@ -15,11 +15,15 @@
 #![deny(unsafe_op_in_unsafe_fn)]
 #![warn(missing_docs)]
 
+// Lets `#[derive(Trace)]` (which names `::gort`) work inside this crate's own tests.
+extern crate self as gort;
+
 pub mod alloc;
 pub mod chan;
 pub mod debug;
 pub mod env;
 pub mod fs;
+pub mod gc;
 pub mod net;
 pub mod prof;
 pub(crate) mod sched;
@@ -30,6 +34,7 @@ pub mod time;
 pub mod trace;
 
 pub use alloc::{read_mem_stats, MemStats};
+pub use gc::{gc, Gc, GcCell, Trace};
 pub use gort_macros::main;
 pub use sched::{
     block_forever, blocking, go, goid, gomaxprocs, is_thread_locked, lock_os_thread, num_goroutine,

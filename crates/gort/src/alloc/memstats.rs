@@ -27,7 +27,7 @@ use super::counters::read_alloc_counters;
 /// Go's GC and stack fields (`NumGC`, `PauseNs`, `NextGC`, `StackInuse`, ...) are added by the
 /// subsystems that measure them, through `register_mem_stats_source` (crate-internal); the struct is
 /// `#[non_exhaustive]` so that adding them is not a breaking change.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 #[non_exhaustive]
 pub struct MemStats {
     /// Bytes of allocated heap objects still live (Go's `Alloc`).
@@ -48,6 +48,32 @@ pub struct MemStats {
     /// guard pages included (Go's `StackInuse`; physical use is lower, stacks are committed
     /// lazily).
     pub stack_inuse: u64,
+    /// Bytes of live objects on the GC heap (`gort::gc`), included in `alloc`/`heap_alloc`.
+    pub gc_heap_alloc: u64,
+    /// Live objects on the GC heap, included in `heap_objects`.
+    pub gc_heap_objects: u64,
+    /// Bytes of GC heap spans holding objects (Go's `HeapInuse`).
+    pub heap_inuse: u64,
+    /// Bytes of empty GC heap spans, released or not (Go's `HeapIdle`).
+    pub heap_idle: u64,
+    /// Bytes of empty GC heap spans returned to the OS (Go's `HeapReleased`).
+    pub heap_released: u64,
+    /// Heap goal of the next cycle (Go's `NextGC`).
+    pub next_gc: u64,
+    /// When the last cycle ended, ns since the Unix epoch (Go's `LastGC`).
+    pub last_gc: u64,
+    /// Total stop-the-world pause time (Go's `PauseTotalNs`).
+    pub pause_total_ns: u64,
+    /// Recent pauses, a ring of 256 (empty before the first cycle); the newest is at
+    /// `(num_gc + 255) % 256` (Go's `PauseNs`).
+    pub pause_ns: Vec<u64>,
+    /// Completed cycles (Go's `NumGC`).
+    pub num_gc: u32,
+    /// Cycles forced by `gort::gc()` (Go's `NumForcedGC`).
+    pub num_forced_gc: u32,
+    /// Fraction of the available CPU time used by the collector since start (Go's
+    /// `GCCPUFraction`).
+    pub gc_cpu_fraction: f64,
 }
 
 const MAX_SOURCES: usize = 8;
@@ -57,7 +83,6 @@ static SOURCES: [AtomicPtr<()>; MAX_SOURCES] =
 /// Extension point: the GC and stack subsystems register a function that fills the fields they
 /// own (added to [`MemStats`] alongside them). Sources run in registration order on every
 /// [`read_mem_stats`]. Returns `false` if all slots are taken.
-#[allow(dead_code)] // called by the GC and stack subsystems once they exist
 pub(crate) fn register_mem_stats_source(fill: fn(&mut MemStats)) -> bool {
     let p = fill as *mut ();
     SOURCES.iter().any(|s| {
@@ -79,6 +104,7 @@ pub fn read_mem_stats() -> MemStats {
         heap_alloc: live,
         heap_objects: c.mallocs.saturating_sub(c.frees),
         stack_inuse: crate::stack::stack_stats().bytes_reserved as u64,
+        ..MemStats::default()
     };
     for s in &SOURCES {
         let p = s.load(Ordering::Acquire);

@@ -383,6 +383,9 @@ impl Builder {
             Some(d) => d,
             None => GoDebug::from_env()?,
         };
+        // The GC reads these lazily; refuse bad values here, where they can be reported.
+        crate::env::gogc_from_env()?;
+        crate::env::gomemlimit_from_env()?;
         if self.stack_size < 16 * 1024 {
             return Err(Error::Config(ConfigError {
                 name: "stack_size".into(),

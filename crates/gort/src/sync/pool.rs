@@ -4,11 +4,12 @@
 //! binds each P to one M (thread) for life, so a per-thread index (assigned round-robin on a
 //! thread's first use, i.e. a perfect hash of the thread id) maps each P to its own slot
 //! without asking the scheduler. `get` looks in its own slot first, then steals from the
-//! others, then calls `new`. Clearing at GC comes with the collector; until then a pool keeps
-//! what is put into it.
+//! others, then calls `new`. A pool is emptied by each GC cycle, as Go's (lazily: the first
+//! `get` or `put` after a cycle drops what the pool held; Go keeps a one-cycle victim cache,
+//! gort does not).
 
 use std::cell::Cell;
-use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering::Relaxed};
 
 use super::spin::SpinLock;
 
@@ -30,6 +31,8 @@ type NewFn<T> = Box<dyn Fn() -> T + Send + Sync>;
 pub struct Pool<T> {
     slots: Box<[Slot<T>]>,
     new: Option<NewFn<T>>,
+    /// GC cycles seen: when `gort::gc::num_gc()` moves past it, the pool is cleared.
+    epoch: AtomicU64,
 }
 
 impl<T> std::fmt::Debug for Pool<T> {
@@ -65,6 +68,7 @@ impl<T> Pool<T> {
         Pool {
             slots: Self::make_slots(),
             new: Some(Box::new(new)),
+            epoch: AtomicU64::new(crate::gc::num_gc()),
         }
     }
 
@@ -73,6 +77,7 @@ impl<T> Pool<T> {
         Pool {
             slots: Self::make_slots(),
             new: None,
+            epoch: AtomicU64::new(crate::gc::num_gc()),
         }
     }
 
@@ -85,6 +90,13 @@ impl<T> Pool<T> {
     }
 
     fn home(&self) -> usize {
+        let n = crate::gc::num_gc();
+        if self.epoch.load(Relaxed) != n && self.epoch.swap(n, Relaxed) != n {
+            for s in self.slots.iter() {
+                let old = std::mem::take(&mut *s.items.lock());
+                drop(old);
+            }
+        }
         thread_index() % self.slots.len()
     }
 

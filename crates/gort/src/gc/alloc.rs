@@ -1,0 +1,153 @@
+//! The allocation path (Go's mallocgc): a thread's cached span per size class, refilled from
+//! the heap under its lock, large objects on their own spans, and the trigger check.
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::*};
+
+use super::barrier::MARKING;
+use super::heap::SpanPtr;
+use super::mutator::{Cache, Mutator};
+use super::span::{Span, NEEDS_DROP};
+use super::HEAP;
+
+/// Bytes in allocated slots plus the free slots of cached spans (Go's heapLive): what the
+/// trigger compares against the goal.
+pub(crate) static HEAP_LIVE: AtomicU64 = AtomicU64::new(0);
+/// When `HEAP_LIVE` crosses it, a cycle starts (the background worker is woken).
+pub(crate) static TRIGGER: AtomicU64 = AtomicU64::new(4 << 20);
+/// The heap goal: an allocation outside a guard that finds `HEAP_LIVE` above it while a cycle
+/// is due or running waits for (or runs) the cycle: gort's mark assist.
+pub(crate) static GOAL: AtomicU64 = AtomicU64::new(4 << 20);
+/// A collection is due.
+pub(crate) static GC_NEEDED: AtomicBool = AtomicBool::new(false);
+/// Cumulative objects and bytes allocated (flushed from caches).
+pub(crate) static MALLOCS: AtomicU64 = AtomicU64::new(0);
+pub(crate) static TOTAL_ALLOC: AtomicU64 = AtomicU64::new(0);
+/// `gctorture=N`: collect every N allocations (0 = off).
+pub(crate) static TORTURE: AtomicU64 = AtomicU64::new(0);
+static TORTURE_COUNT: AtomicU64 = AtomicU64::new(0);
+
+fn add_live(bytes: u64) {
+    let live = HEAP_LIVE.fetch_add(bytes, Relaxed) + bytes;
+    if live >= TRIGGER.load(Relaxed) {
+        GC_NEEDED.store(true, Relaxed);
+    }
+}
+
+/// Flushes a cache's counters into the globals.
+pub(crate) fn flush_counts(c: &mut Cache) {
+    MALLOCS.fetch_add(std::mem::take(&mut c.nmalloc), Relaxed);
+    TOTAL_ALLOC.fetch_add(std::mem::take(&mut c.bytes), Relaxed);
+}
+
+/// Allocates a slot of at least `size` bytes aligned to `align` (`class`: its size class from
+/// `class_for`, `None` for a large object), root count 1.
+///
+/// # Safety
+/// Called inside a guard, with `m` this thread's record.
+#[inline]
+pub(crate) unsafe fn alloc(
+    m: &Mutator,
+    class: Option<usize>,
+    size: usize,
+    align: usize,
+    needs_drop: bool,
+) -> usize {
+    let t = TORTURE.load(Relaxed);
+    if t != 0 && TORTURE_COUNT.fetch_add(1, Relaxed) % t == t - 1 {
+        GC_NEEDED.store(true, Relaxed);
+    }
+    // SAFETY: inside a guard on the owner thread (caller).
+    let cache = unsafe { m.cache() };
+    let Some(class) = class else {
+        // SAFETY: as above.
+        return unsafe { alloc_large(cache, size, align, needs_drop) };
+    };
+    loop {
+        let s = cache.spans[class].0;
+        if !s.is_null() {
+            // SAFETY: the cache holds `s`; we are its owner inside a guard (span.rs rules).
+            let span = unsafe { &mut *s };
+            // SAFETY: as above.
+            if let Some(i) = unsafe { span.next_free() } {
+                if MARKING.load(Relaxed) {
+                    // Allocate black: the mark bit before the root count, so a concurrent
+                    // root scan that sees rc = 1 (Acquire) sees the object marked and never
+                    // traces its uninitialised value.
+                    span.mark_atomic(i);
+                    cache.marked_bytes += span.elemsize as u64;
+                    span.rc(i).store(1, Release);
+                } else {
+                    span.rc(i).store(1, Relaxed);
+                }
+                if needs_drop {
+                    // SAFETY: the owner writes NEEDS_DROP of its cached span.
+                    unsafe { span.set(NEEDS_DROP, i) };
+                }
+                cache.nmalloc += 1;
+                cache.bytes += span.elemsize as u64;
+                return span.addr_of(i);
+            }
+        }
+        refill(cache, class);
+    }
+}
+
+#[cold]
+fn refill(cache: &mut Cache, class: usize) {
+    let mut h = HEAP.lock();
+    let old = cache.spans[class];
+    if !old.0.is_null() {
+        // SAFETY: the span is ours; the heap lock orders this with other refills.
+        unsafe {
+            (*old.0).cached = false;
+            (*old.0).nalloc = (*old.0).nelems;
+        }
+    }
+    let s = h.span_for_cache(class);
+    drop(h);
+    // SAFETY: a span just taken off the lists: no one else caches it.
+    let free = unsafe {
+        let span = &mut *s.0;
+        span.cached = true;
+        span.reset_cursor();
+        (span.nelems - span.count_alloc()) * span.elemsize
+    };
+    cache.spans[class] = s;
+    flush_counts(cache);
+    add_live(free as u64);
+}
+
+#[cold]
+unsafe fn alloc_large(cache: &mut Cache, size: usize, align: usize, needs_drop: bool) -> usize {
+    assert!(
+        align <= 64,
+        "gort gc: objects aligned to more than 64 bytes are not supported"
+    );
+    let s: SpanPtr = HEAP.lock().alloc_large(size);
+    // SAFETY: a fresh span that only we know of (the heap lock was released after it was
+    // listed, but the collector cannot run while we are inside a guard).
+    let span = unsafe { &mut *s.0 };
+    // SAFETY: as above: we are the only writer of its bitmaps now.
+    unsafe {
+        span.set(super::span::ALLOC, 0);
+        if needs_drop {
+            span.set(NEEDS_DROP, 0);
+        }
+    }
+    span.nalloc = 1;
+    if MARKING.load(Relaxed) {
+        span.mark_atomic(0);
+        cache.marked_bytes += span.elemsize as u64;
+    }
+    span.rc(0).store(1, Release);
+    cache.nmalloc += 1;
+    cache.bytes += span.elemsize as u64;
+    add_live(span.elemsize as u64);
+    span.addr_of(0)
+}
+
+/// The span of an object, for tests and the checker.
+#[allow(dead_code)]
+pub(crate) fn span_of(addr: usize) -> *mut Span {
+    Span::of(addr)
+}

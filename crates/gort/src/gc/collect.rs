@@ -1,0 +1,244 @@
+//! One collection cycle: sweep termination, STW1 (barrier on, snapshot the spans), concurrent
+//! mark, STW2 (finish the mark, release the caches, checkmark, queue the spans for sweeping,
+//! pace), the background sweep and scavenge, then the drops of dead objects with drop glue.
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::*};
+use std::sync::Mutex;
+use std::time::Instant;
+
+use super::alloc::{flush_counts, GC_NEEDED, GOAL, HEAP_LIVE, TRIGGER};
+use super::barrier::MARKING;
+use super::heap::SpanPtr;
+use super::mark::{checkmark, marker};
+use super::mutator::{in_guard, prune_dead, start_world, stop_world};
+use super::pacer::{heap_goal, trigger_for, Inputs, GOGC, MEMLIMIT};
+use super::stats;
+use super::sweep::{finish_sweep, run_pending_drops, IN_DROP};
+use super::trace_line::Cycle;
+use super::HEAP;
+
+/// Held for a whole cycle (not while drops run): one collector at a time.
+pub(crate) static COLLECT: Mutex<()> = Mutex::new(());
+/// `gccheckmark=1`.
+pub(crate) static CHECKMARK: AtomicBool = AtomicBool::new(false);
+/// `gctrace=1`.
+pub(crate) static GCTRACE: AtomicBool = AtomicBool::new(false);
+/// Live bytes marked by the last cycle (for re-pacing when the knobs change).
+static LAST_LIVE: AtomicU64 = AtomicU64::new(0);
+
+/// Starts a cycle if one is due: wakes the background worker, or, when the heap has reached
+/// its goal (the worker is behind) or in torture mode, collects on this thread (gort's mark
+/// assist: the allocating goroutine pays). Not inside a guard or a drop phase.
+#[inline]
+pub(crate) fn maybe_collect() {
+    super::init();
+    if GC_NEEDED.load(Relaxed) {
+        maybe_collect_slow();
+    }
+}
+
+#[cold]
+fn maybe_collect_slow() {
+    if in_guard() || IN_DROP.with(|d| d.get()) {
+        return;
+    }
+    if HEAP_LIVE.load(Relaxed) >= GOAL.load(Relaxed)
+        || super::alloc::TORTURE.load(Relaxed) != 0
+        || !super::worker::kick()
+    {
+        collect(false);
+    }
+}
+
+/// Recomputes the trigger after GOGC or the memory limit changed.
+pub(crate) fn repace() {
+    let goal = heap_goal(Inputs {
+        live: LAST_LIVE.load(Relaxed),
+        gogc: GOGC.load(Relaxed),
+        limit: MEMLIMIT.load(Relaxed),
+        ..Inputs::default()
+    });
+    TRIGGER.store(
+        goal - (goal - goal.min(LAST_LIVE.load(Relaxed))) / 5,
+        Relaxed,
+    );
+    GOAL.store(goal, Relaxed);
+    stats::NEXT_GC.store(goal, Relaxed);
+    if HEAP_LIVE.load(Relaxed) >= goal {
+        GC_NEEDED.store(true, Relaxed);
+    }
+}
+
+fn procs() -> usize {
+    if crate::sched::park::in_goroutine() {
+        crate::gomaxprocs()
+    } else {
+        crate::env::ncpu()
+    }
+}
+
+/// Releases every mutator's span cache and moves its grey buffer to `grey`. World stopped.
+fn release_caches(ms: &[std::sync::Arc<super::mutator::Mutator>], grey: &mut Vec<usize>) -> u64 {
+    let mut marked = 0;
+    for m in ms {
+        // SAFETY: the world is stopped: the collector may access every cache.
+        let c = unsafe { m.cache() };
+        for s in c.spans.iter_mut() {
+            if !s.0.is_null() {
+                // SAFETY: a span of the heap; world stopped.
+                unsafe { (*s.0).cached = false };
+                *s = SpanPtr(std::ptr::null_mut());
+            }
+        }
+        grey.append(&mut c.grey);
+        marked += std::mem::take(&mut c.marked_bytes);
+        flush_counts(c);
+    }
+    marked
+}
+
+/// Runs one full cycle (`forced`: Go's `runtime.GC`). Returns once the drops of the objects
+/// it found dead have run.
+///
+/// Phases (Go's): STW1 (sweep termination: turn the barrier on, snapshot the span list),
+/// concurrent mark on this thread while the world runs, STW2 (mark termination: drain what
+/// the barrier shaded, checkmark, sweep the bitmaps, pace), then the drops.
+pub(crate) fn collect(forced: bool) {
+    super::init();
+    assert!(!in_guard(), "gort gc: collect inside a heap operation");
+    run_pending_drops();
+    let lk = COLLECT.lock().unwrap_or_else(|e| e.into_inner());
+    if !forced && !GC_NEEDED.load(Relaxed) {
+        return; // another thread collected while we waited
+    }
+    GC_NEEDED.store(false, Relaxed);
+    // Sweep termination: the last cycle's sweep is finished (by its collector, under this
+    // lock), but make sure: mark bits must be clear and no span freed while marking.
+    finish_sweep(None);
+
+    // STW1.
+    let t0 = Instant::now();
+    let ms = stop_world();
+    let spans = HEAP.lock().all.clone();
+    let heap0 = HEAP_LIVE.load(Relaxed);
+    MARKING.store(true, Relaxed);
+    start_world();
+    drop(ms);
+    let t1 = Instant::now();
+
+    // Concurrent mark.
+    let mut marker = marker();
+    marker.scan_roots_concurrent(&spans);
+    drop(spans);
+
+    // STW2 (mark termination). Objects the barrier shaded into threads' local buffers may
+    // root large unmarked subgraphs: collect the buffers with the world stopped, and if there
+    // were any, restart and mark them concurrently (up to MAX_ROUNDS rounds, as Go's
+    // gcMarkDone re-checks), so the final pause only drains what is left.
+    const MAX_ROUNDS: u32 = 10;
+    let mut round = 0;
+    let ms = loop {
+        let ms = stop_world();
+        let mut grey = Vec::new();
+        for m in &ms {
+            // SAFETY: world stopped: the collector may access every cache.
+            grey.append(&mut unsafe { m.cache() }.grey);
+        }
+        round += 1;
+        if grey.is_empty() || round == MAX_ROUNDS {
+            marker.push_grey(&mut grey);
+            break ms;
+        }
+        start_world();
+        drop(ms);
+        marker.push_grey(&mut grey);
+        marker.drain_all();
+    };
+    let t2 = Instant::now();
+    let mut grey = Vec::new();
+    let mut live_bytes = release_caches(&ms, &mut grey);
+    marker.push_grey(&mut grey);
+    marker.drain_all();
+    live_bytes += marker.marked_bytes;
+    MARKING.store(false, Relaxed);
+    prune_dead();
+    let heap1 = HEAP_LIVE.load(Relaxed);
+    let mut h = HEAP.lock();
+    if CHECKMARK.load(Relaxed) {
+        checkmark(&h);
+    }
+    // Queue every span for sweeping (lazily by allocators, then by this thread after the
+    // pause): a copy of the per-class lists, no span is touched here.
+    for c in 0..h.by_class.len() {
+        let l = h.by_class[c].clone();
+        h.unswept[c] = l;
+        h.partial[c].clear();
+    }
+    HEAP_LIVE.store(live_bytes, Relaxed);
+    LAST_LIVE.store(live_bytes, Relaxed);
+
+    // Pace the next cycle.
+    let limit = MEMLIMIT.load(Relaxed);
+    let since_last = stats::since_last_end_ns();
+    let last_pause = stats::LAST_PAUSE.load(Relaxed);
+    let last_gc_cpu = stats::LAST_CYCLE_CPU.load(Relaxed);
+    let goal = heap_goal(Inputs {
+        live: live_bytes,
+        roots: 0,
+        gogc: GOGC.load(Relaxed),
+        limit,
+        overhead: 0,
+        limited: last_pause > 0 && last_gc_cpu >= since_last,
+    });
+    let mark_ns = (t2 - t1).as_nanos() as u64;
+    let trigger = trigger_for(
+        live_bytes,
+        goal,
+        heap1.saturating_sub(heap0),
+        mark_ns,
+        since_last,
+    );
+    GOAL.store(goal, Relaxed);
+    TRIGGER.store(trigger, Relaxed);
+    // Crossings of the old trigger during the mark do not call for another cycle.
+    GC_NEEDED.store(live_bytes >= trigger, Relaxed);
+    drop(h);
+    start_world();
+    let t3 = Instant::now();
+
+    // Return memory to the OS after the sweep (below): keep the free spans the heap will grow
+    // back into before the next cycle (up to the goal plus 10%, Go's scavenger target), never
+    // above the memory limit; release the rest.
+    let scavenge_target = if goal == u64::MAX {
+        live_bytes + live_bytes / 10
+    } else {
+        goal + goal / 10
+    }
+    .min(limit);
+
+    let procs = procs();
+    let stw1 = (t1 - t0).as_nanos() as u64;
+    let stw2 = (t3 - t2).as_nanos() as u64;
+    let n = stats::record(stw1, stw2, mark_ns, goal, forced, procs);
+    if GCTRACE.load(Relaxed) {
+        let c = Cycle {
+            n,
+            start_ns: stats::since_start_ns(t0),
+            cpu_pct: (stats::cpu_fraction(procs) * 100.0) as u64,
+            clock: [stw1, mark_ns, stw2],
+            cpu: [stw1 * procs as u64, 0, mark_ns, 0, stw2 * procs as u64],
+            heap0,
+            heap1,
+            heap2: live_bytes,
+            goal,
+            stacks: 0,
+            globals: 0,
+            procs,
+            forced,
+        };
+        eprintln!("{}", c.line());
+    }
+    finish_sweep(Some(scavenge_target));
+    drop(lk);
+    run_pending_drops();
+}

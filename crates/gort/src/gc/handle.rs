@@ -1,0 +1,282 @@
+//! `Gc<T>`: a handle to an object on the GC heap, rooted while it lives outside the heap.
+//!
+//! The rooting design (rust-gc's, made thread-safe; argued in docs/DESIGN.md, "GC heap"):
+//!
+//! * Every object has a root count (`rc`, beside its span). A handle is *rooted* (a flag in the
+//!   handle's low bit) when it lives anywhere outside the GC heap: stack, `Vec`, `Box`, statics,
+//!   other goroutines. Creating a rooted handle (`Gc::new`, `clone`) increments `rc`, dropping
+//!   one decrements it.
+//! * When a value moves into the heap (`Gc::new(value)`), the unroot pass (`Trace`) clears the
+//!   flag of every handle it contains and decrements their targets' `rc`: those handles are now
+//!   *edges*, found by tracing. A handle inside the heap can only be reached through `&`, and
+//!   cloning it yields a new rooted handle; the only way to move a handle out of the heap is
+//!   through `GcCell::borrow_mut`, whose contents are rooted while borrowed.
+//! * The collector's roots are the objects with `rc > 0`. Every handle that Rust code owns is
+//!   rooted, so its target and everything reachable from it is marked: no reachable object is
+//!   freed.
+//!
+//! Every change to `rc` or to a handle's flag happens inside a mutator guard, so the collector
+//! (which stops the world) sees a consistent graph.
+
+use std::marker::PhantomData;
+use std::num::NonZeroUsize;
+use std::sync::atomic::Ordering::Relaxed;
+
+use super::barrier::shade;
+use super::mutator::{with_guard, Mutator};
+use super::span::Span;
+use super::trace::{Pass, Trace, Visitor};
+
+const ROOTED: usize = 1;
+
+/// Per-type information the collector reads from an object's header.
+pub(crate) struct VTable {
+    /// Marks the object's children.
+    pub trace: unsafe fn(usize, &mut super::mark::Marker),
+    /// Drops the value in place.
+    pub drop: unsafe fn(usize),
+    /// `std::any::type_name` of the value, for error messages.
+    pub name: fn() -> &'static str,
+}
+
+/// An object as laid out in its slot: the header (its type's vtable) and the value.
+#[repr(C)]
+pub(crate) struct GcBox<T> {
+    vt: &'static VTable,
+    value: T,
+}
+
+/// The type-erased part of a handle; what visitors see. The object's address, with the
+/// rooted flag in bit 0. Non-zero, so `Option<Gc<T>>` is one word. It is written only with
+/// exclusive access (`&mut`: the unroot and root passes), inside guards.
+#[doc(hidden)]
+pub struct RawHandle {
+    word: NonZeroUsize,
+}
+
+impl RawHandle {
+    /// Address of the object (its header).
+    #[inline]
+    pub(crate) fn addr(&self) -> usize {
+        self.word.get() & !ROOTED
+    }
+
+    #[inline]
+    fn rooted(&self) -> bool {
+        self.word.get() & ROOTED != 0
+    }
+
+    #[inline]
+    fn new_rooted(addr: usize) -> RawHandle {
+        RawHandle {
+            word: NonZeroUsize::new(addr | ROOTED).unwrap(),
+        }
+    }
+
+    #[inline]
+    fn rc(&self) -> &std::sync::atomic::AtomicU32 {
+        let a = self.addr();
+        // SAFETY: a handle always points at a live object (the rooting invariant), whose
+        // span header lives at the 64 KiB boundary below it.
+        let s = unsafe { &*Span::of(a) };
+        s.rc(s.index_of(a))
+    }
+
+    /// Unroot pass: the handle moved into the heap. Called inside a guard.
+    pub(crate) fn unroot(&mut self, m: &Mutator) {
+        assert!(self.rooted(), "gort gc: unrooting a handle twice");
+        shade(m, self.addr());
+        self.rc().fetch_sub(1, Relaxed);
+        self.word = NonZeroUsize::new(self.addr()).unwrap();
+    }
+
+    /// Root pass: a heap cell's contents are borrowed mutably. Called inside a guard.
+    pub(crate) fn root(&mut self, m: &Mutator) {
+        assert!(!self.rooted(), "gort gc: rooting a handle twice");
+        shade(m, self.addr());
+        self.rc().fetch_add(1, Relaxed);
+        self.word = NonZeroUsize::new(self.addr() | ROOTED).unwrap();
+    }
+}
+
+/// Implemented by gort's own visitors (seals [`Visitor`]).
+pub(crate) trait GcMarker {}
+
+/// A handle to a `T` on the GC heap (Go's pointer): `Clone` copies the handle, not the value.
+///
+/// `T` is shared and immutable; mutate through [`GcCell`](super::GcCell) fields (their writes
+/// are the write barrier) or through atomics and locks in `#[gc(skip)]` fields.
+///
+/// `Gc<T>` is `Send` and `Sync` when `T` is `Send + Sync` (like `Arc<T>`).
+pub struct Gc<T: Trace> {
+    raw: RawHandle,
+    _t: PhantomData<*const T>,
+}
+
+// SAFETY: a Gc gives shared access to T from any thread that holds it (needs T: Sync) and the
+// object may be dropped by whichever thread collects (needs T: Send); rc and the flag are atomic.
+unsafe impl<T: Trace + Send + Sync> Send for Gc<T> {}
+// SAFETY: as above.
+unsafe impl<T: Trace + Send + Sync> Sync for Gc<T> {}
+
+unsafe fn trace_box<T: Trace>(addr: usize, m: &mut super::mark::Marker) {
+    // SAFETY: `addr` is a marked object of type T (its header named this function), alive
+    // while the world is stopped.
+    let b = unsafe { &*(addr as *const GcBox<T>) };
+    b.value.trace(m)
+}
+
+unsafe fn drop_box<T: Trace>(addr: usize) {
+    // SAFETY: `addr` is a dead object of type T that nobody can reach; it is dropped once
+    // (the collector moved it to the `fin` state exactly once).
+    unsafe { std::ptr::drop_in_place(addr as *mut GcBox<T>) }
+}
+
+struct Vt<T>(PhantomData<T>);
+impl<T: Trace> Vt<T> {
+    const CLASS: Option<usize> = super::sizeclass::class_for(
+        std::mem::size_of::<GcBox<T>>(),
+        std::mem::align_of::<GcBox<T>>(),
+    );
+    const VT: VTable = VTable {
+        trace: trace_box::<T>,
+        drop: drop_box::<T>,
+        name: std::any::type_name::<T>,
+    };
+}
+
+pub(crate) struct Unroot<'a>(pub &'a Mutator);
+impl GcMarker for Unroot<'_> {}
+impl Visitor for Unroot<'_> {
+    fn pass(&self) -> Pass {
+        Pass::Unroot
+    }
+    fn visit(&mut self, _: &RawHandle) {
+        unreachable!("rooting passes use trace_mut")
+    }
+    #[inline]
+    fn visit_mut(&mut self, h: &mut RawHandle) {
+        h.unroot(self.0)
+    }
+}
+
+pub(crate) struct Root<'a>(pub &'a Mutator);
+impl GcMarker for Root<'_> {}
+impl Visitor for Root<'_> {
+    fn pass(&self) -> Pass {
+        Pass::Root
+    }
+    fn visit(&mut self, _: &RawHandle) {
+        unreachable!("rooting passes use trace_mut")
+    }
+    #[inline]
+    fn visit_mut(&mut self, h: &mut RawHandle) {
+        h.root(self.0)
+    }
+}
+pub(crate) use Unroot as UnrootPass;
+
+impl<T: Trace + Send> Gc<T> {
+    /// Moves `value` onto the GC heap (may first run a collection, as Go's `new` may assist).
+    pub fn new(value: T) -> Gc<T> {
+        super::collect::maybe_collect();
+        with_guard(|m| {
+            let size = std::mem::size_of::<GcBox<T>>();
+            let align = std::mem::align_of::<GcBox<T>>();
+            // SAFETY: inside a guard with this thread's record.
+            let addr =
+                unsafe { super::alloc::alloc(m, Vt::<T>::CLASS, size, align, T::NEEDS_DROP) };
+            let p = addr as *mut GcBox<T>;
+            let mut value = value;
+            value.trace_mut(&mut Unroot(m));
+            // SAFETY: `alloc` returned a fresh slot of at least `size` bytes, aligned.
+            unsafe {
+                p.write(GcBox {
+                    vt: &Vt::<T>::VT,
+                    value,
+                })
+            };
+            Gc {
+                raw: RawHandle::new_rooted(addr),
+                _t: PhantomData,
+            }
+        })
+    }
+}
+
+impl<T: Trace> Gc<T> {
+    /// Whether two handles point at the same object.
+    pub fn ptr_eq(a: &Gc<T>, b: &Gc<T>) -> bool {
+        a.raw.addr() == b.raw.addr()
+    }
+
+    /// The object's address (stable: the collector never moves objects).
+    pub fn as_ptr(this: &Gc<T>) -> *const T {
+        // SAFETY: in bounds of the live object.
+        unsafe { std::ptr::addr_of!((*(this.raw.addr() as *const GcBox<T>)).value) }
+    }
+}
+
+impl<T: Trace> std::ops::Deref for Gc<T> {
+    type Target = T;
+    #[inline]
+    fn deref(&self) -> &T {
+        // SAFETY: the object is alive: this handle is rooted, or it is inside an object that
+        // the caller reached through a rooted handle and borrows (the rooting invariant); the
+        // collector never writes a live object's value.
+        unsafe { &(*(self.raw.addr() as *const GcBox<T>)).value }
+    }
+}
+
+impl<T: Trace> Clone for Gc<T> {
+    fn clone(&self) -> Gc<T> {
+        let addr = self.raw.addr();
+        with_guard(|m| {
+            shade(m, addr);
+            self.raw.rc().fetch_add(1, Relaxed)
+        });
+        Gc {
+            raw: RawHandle::new_rooted(addr),
+            _t: PhantomData,
+        }
+    }
+}
+
+impl<T: Trace> Drop for Gc<T> {
+    #[inline]
+    fn drop(&mut self) {
+        // An unrooted handle is an edge inside a (dead, being dropped) object: nothing to do,
+        // and its target must not be touched (it may be freed already).
+        if self.raw.rooted() {
+            with_guard(|m| {
+                shade(m, self.raw.addr());
+                self.raw.rc().fetch_sub(1, Relaxed)
+            });
+        }
+    }
+}
+
+// SAFETY: visits its one handle.
+unsafe impl<T: Trace> Trace for Gc<T> {
+    #[inline]
+    fn trace<V: Visitor>(&self, v: &mut V) {
+        v.visit(&self.raw)
+    }
+    #[inline]
+    fn trace_mut<V: Visitor>(&mut self, v: &mut V) {
+        v.visit_mut(&mut self.raw)
+    }
+    const NEEDS_DROP: bool = false;
+}
+
+impl<T: Trace + std::fmt::Debug> std::fmt::Debug for Gc<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        (**self).fmt(f)
+    }
+}
+
+impl<T: Trace + PartialEq> PartialEq for Gc<T> {
+    fn eq(&self, o: &Gc<T>) -> bool {
+        **self == **o
+    }
+}

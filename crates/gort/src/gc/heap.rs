@@ -1,0 +1,208 @@
+//! The page heap (Go's mheap + mcentral): arenas of spans, per-class lists of spans with free
+//! slots, the pool of empty spans, large objects, and returning memory to the OS.
+//!
+//! Small spans are carved from 4 MiB arenas (mapped once, 4 MiB aligned, never unmapped: the
+//! address space is reused and only the pages are returned with `MADV_DONTNEED`). A large
+//! object gets its own 64 KiB aligned mapping, unmapped when it dies.
+//!
+//! Everything here is behind one lock ([`Heap::lock`]): taken when a mutator's cache needs a
+//! span (once per 64 KiB of small objects), for each large object, and by the collector.
+
+use std::sync::Mutex;
+
+use super::sizeclass::{NCLASS, SIZES};
+use super::span::{large_layout, small_layout, Layout, Span, SPAN_BYTES};
+
+const ARENA_BYTES: usize = 4 << 20;
+
+/// Span pointers are only dereferenced under the rules of `span.rs`; moving them between
+/// threads is fine.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) struct SpanPtr(pub *mut Span);
+// SAFETY: a SpanPtr is an address; access to the span goes through span.rs's rules.
+unsafe impl Send for SpanPtr {}
+
+/// The heap's state, behind `Heap::inner`.
+pub(crate) struct HeapInner {
+    /// Per class: spans with free slots that no cache holds.
+    pub partial: Vec<Vec<SpanPtr>>,
+    /// Every span holding objects (small and large), for the collector.
+    pub all: Vec<SpanPtr>,
+    /// The same spans by class (0: large), to hand the sweeper its lists.
+    pub by_class: Vec<Vec<SpanPtr>>,
+    /// Per class: spans not yet swept since the last mark (lazy sweeping, `sweep.rs`).
+    pub unswept: Vec<Vec<SpanPtr>>,
+    /// Empty small spans: (base, released to the OS).
+    pub free: Vec<(usize, bool)>,
+    /// Bytes mapped from the OS (arenas + large objects).
+    pub mapped: usize,
+    /// Bytes of `mapped` returned with MADV_DONTNEED.
+    pub released: usize,
+    layouts: Vec<Layout>,
+}
+
+/// The global heap.
+pub(crate) struct Heap {
+    pub inner: Mutex<HeapInner>,
+}
+
+impl Heap {
+    pub(crate) const fn new() -> Heap {
+        Heap {
+            inner: Mutex::new(HeapInner {
+                partial: Vec::new(),
+                all: Vec::new(),
+                by_class: Vec::new(),
+                unswept: Vec::new(),
+                free: Vec::new(),
+                mapped: 0,
+                released: 0,
+                layouts: Vec::new(),
+            }),
+        }
+    }
+
+    pub(crate) fn lock(&self) -> std::sync::MutexGuard<'_, HeapInner> {
+        let mut g = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        if g.layouts.is_empty() {
+            g.layouts = (0..NCLASS)
+                .map(|c| small_layout((SIZES[c] as usize).max(8)))
+                .collect();
+            g.partial = (0..NCLASS).map(|_| Vec::new()).collect();
+            g.by_class = (0..NCLASS).map(|_| Vec::new()).collect();
+            g.unswept = (0..NCLASS).map(|_| Vec::new()).collect();
+        }
+        g
+    }
+}
+
+fn mmap_aligned(bytes: usize, align: usize) -> Option<usize> {
+    let len = bytes + align;
+    // SAFETY: anonymous private mapping with no address hint: no existing memory is affected.
+    let p = unsafe {
+        libc::mmap(
+            std::ptr::null_mut(),
+            len,
+            libc::PROT_READ | libc::PROT_WRITE,
+            libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
+            -1,
+            0,
+        )
+    };
+    if p == libc::MAP_FAILED {
+        return None;
+    }
+    let start = p as usize;
+    let base = (start + align - 1) & !(align - 1);
+    // SAFETY: both trimmed ranges lie inside the mapping just created and hold nothing.
+    unsafe {
+        if base > start {
+            libc::munmap(start as *mut _, base - start);
+        }
+        let end = start + len;
+        if end > base + bytes {
+            libc::munmap((base + bytes) as *mut _, end - (base + bytes));
+        }
+    }
+    Some(base)
+}
+
+fn out_of_memory(bytes: usize) -> ! {
+    eprintln!("fatal error: gort gc: out of memory mapping {bytes} bytes");
+    std::process::abort()
+}
+
+impl HeapInner {
+    /// A span of `class` with at least one free slot, taken off the lists for a cache.
+    pub(crate) fn span_for_cache(&mut self, class: usize) -> SpanPtr {
+        if let Some(s) = self.partial[class].pop() {
+            return s;
+        }
+        // Sweep unswept spans of this class until one has room (Go's mcentral.cacheSpan).
+        while let Some(s) = self.unswept[class].pop() {
+            // SAFETY: heap lock held; an unswept span is cached by no one.
+            let nalloc = unsafe { super::sweep::sweep_one(s) };
+            // SAFETY: as above.
+            if nalloc < unsafe { (*s.0).nelems } {
+                return s;
+            }
+        }
+        let base = match self.free.pop() {
+            Some((b, released)) => {
+                if released {
+                    self.released -= SPAN_BYTES;
+                }
+                b
+            }
+            None => {
+                let a = mmap_aligned(ARENA_BYTES, ARENA_BYTES)
+                    .unwrap_or_else(|| out_of_memory(ARENA_BYTES));
+                self.mapped += ARENA_BYTES;
+                for i in (1..ARENA_BYTES / SPAN_BYTES).rev() {
+                    self.free.push((a + i * SPAN_BYTES, false));
+                }
+                a
+            }
+        };
+        let elemsize = SIZES[class] as usize;
+        // SAFETY: `base` is an empty span of this heap: SPAN_BYTES aligned, mapped, unused.
+        let s = unsafe { Span::init(base, class, elemsize, self.layouts[class], SPAN_BYTES) };
+        self.all.push(SpanPtr(s));
+        self.by_class[class].push(SpanPtr(s));
+        SpanPtr(s)
+    }
+
+    /// A new span for one large object of `size` bytes.
+    pub(crate) fn alloc_large(&mut self, size: usize) -> SpanPtr {
+        let (l, bytes) = large_layout(size);
+        let base = mmap_aligned(bytes, SPAN_BYTES).unwrap_or_else(|| out_of_memory(bytes));
+        self.mapped += bytes;
+        // SAFETY: a fresh mapping of `bytes`, SPAN_BYTES aligned.
+        let s = unsafe { Span::init(base, 0, bytes - l.objs_off, l, bytes) };
+        self.all.push(SpanPtr(s));
+        self.by_class[0].push(SpanPtr(s));
+        SpanPtr(s)
+    }
+
+    /// Gives an empty span back: small spans to the pool, large ones to the OS.
+    ///
+    /// # Safety
+    /// The span holds no object, no cache holds it, and it was removed from `all`.
+    pub(crate) unsafe fn free_span(&mut self, s: SpanPtr) {
+        // SAFETY: the span header is valid until unmapped (caller: span is ours and empty).
+        let (class, bytes) = unsafe { ((*s.0).class, (*s.0).bytes) };
+        if class == 0 {
+            self.mapped -= bytes;
+            // SAFETY: the large object's own mapping; nothing in it is live (caller).
+            unsafe { libc::munmap(s.0 as *mut _, bytes) };
+        } else {
+            self.free.push((s.0 as usize, false));
+        }
+    }
+
+    /// Returns pooled empty spans to the OS (MADV_DONTNEED) beyond `keep` bytes.
+    pub(crate) fn scavenge(&mut self, keep: usize) -> usize {
+        let mut kept = 0;
+        let mut released = 0;
+        for (base, rel) in self.free.iter_mut().rev() {
+            if *rel {
+                continue;
+            }
+            if kept + SPAN_BYTES <= keep {
+                kept += SPAN_BYTES;
+                continue;
+            }
+            // SAFETY: an empty span of an arena: no object lives there; its contents may go.
+            unsafe { libc::madvise(*base as *mut _, SPAN_BYTES, libc::MADV_DONTNEED) };
+            *rel = true;
+            released += SPAN_BYTES;
+        }
+        self.released += released;
+        released
+    }
+
+    /// Bytes in spans holding objects or cached.
+    pub(crate) fn inuse_bytes(&self) -> usize {
+        self.mapped - self.free.len() * SPAN_BYTES
+    }
+}

@@ -1,0 +1,308 @@
+//! Mutators and the stop-the-world handshake.
+//!
+//! Every thread that touches the GC heap has a [`Mutator`] record (registered on first use):
+//! its allocation cache and a `busy` word. Every heap operation that changes what the collector
+//! reads (allocating, rooting/unrooting a handle, starting or ending a `GcCell` write) runs
+//! inside a *guard*: `busy = 1` before, `busy = 0` after. Guards are short, never park and run
+//! no user code.
+//!
+//! Stopping the world is a Dekker handshake: the collector stores `STOP = true` then waits
+//! until every mutator's `busy` is 0; a mutator stores `busy = 1` then loads `STOP`, and if it
+//! is set, clears `busy` and waits for the world to restart. Both store-then-load pairs are
+//! `SeqCst`, so in the single total order either the mutator sees `STOP` (and backs off) or
+//! the collector sees `busy = 1` (and waits). The guard's exit is a `Release` store that the
+//! collector's `SeqCst` load of `busy = 0` acquires, so everything a mutator did in its guards
+//! happens before the collector reads the heap; restarting is a `Release` store of
+//! `STOP = false` that guard entry acquires, so the collector's writes (sweep, cache resets)
+//! happen before the mutator's next guard.
+//!
+//! **Asymmetric fence.** A `SeqCst` store costs an `xchg` (~20 cycles) on every guard entry,
+//! i.e. on every allocation. Where Linux offers `membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED)`
+//! (4.14+), the mutator side becomes a plain store, a compiler fence and a plain load, and the
+//! collector, between its store of `STOP` and its loads of `busy`, calls `membarrier`, which
+//! makes every running thread of the process execute a full memory barrier: the same Dekker
+//! argument holds with the mutators' fences supplied by the kernel (the technique of Linux
+//! RCU, folly's asymmetric fence and .NET's `FlushProcessWriteBuffers`). Once enabled the mode
+//! never turns off; a collector in that mode still loads `busy` with `SeqCst`, so a mutator
+//! that entered on the `SeqCst` path before the switch is also covered.
+//!
+//! Reads need no guard: dereferencing a rooted handle, or an unrooted one inside an object
+//! reached through a rooted one, reads objects the collector keeps alive and never writes.
+
+use std::cell::{Cell, UnsafeCell};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering::*};
+use std::sync::{Arc, Condvar, Mutex};
+
+use super::heap::SpanPtr;
+use super::sizeclass::NCLASS;
+
+/// A thread's allocation cache (Go's mcache) and local counters. Access rule: only the owning
+/// thread inside a guard, or the collector with the world stopped.
+pub(crate) struct Cache {
+    /// Current span per class (null: none).
+    pub spans: [SpanPtr; NCLASS],
+    /// Objects allocated since the last flush.
+    pub nmalloc: u64,
+    /// Bytes (slot sizes) allocated since the last flush.
+    pub bytes: u64,
+    /// Objects this thread shaded grey through the write barrier, not yet handed to the marker.
+    pub grey: Vec<usize>,
+    /// Bytes this thread marked during the current mark: shaded by the barrier, or allocated
+    /// black (summed into the live heap at mark termination).
+    pub marked_bytes: u64,
+}
+
+/// One thread's record.
+pub(crate) struct Mutator {
+    busy: AtomicU32,
+    /// The thread exited; the collector releases its cache and unregisters it.
+    pub dead: AtomicBool,
+    cache: UnsafeCell<Cache>,
+}
+
+// SAFETY: `cache` is only accessed by the owner inside a guard or by the collector with the
+// world stopped (these exclude each other through the handshake); the rest is atomic.
+unsafe impl Sync for Mutator {}
+// SAFETY: as above; the SpanPtrs are addresses governed by span.rs.
+unsafe impl Send for Mutator {}
+
+impl Mutator {
+    fn new() -> Mutator {
+        Mutator {
+            busy: AtomicU32::new(0),
+            dead: AtomicBool::new(false),
+            cache: UnsafeCell::new(Cache {
+                spans: [SpanPtr(std::ptr::null_mut()); NCLASS],
+                nmalloc: 0,
+                bytes: 0,
+                grey: Vec::new(),
+                marked_bytes: 0,
+            }),
+        }
+    }
+
+    /// The cache.
+    ///
+    /// # Safety
+    /// The caller is the owner inside a guard, or the collector with the world stopped, and
+    /// holds no other reference to the cache.
+    #[allow(clippy::mut_from_ref)]
+    pub(crate) unsafe fn cache(&self) -> &mut Cache {
+        // SAFETY: exclusive by the access rule (caller).
+        unsafe { &mut *self.cache.get() }
+    }
+}
+
+static STOP: AtomicBool = AtomicBool::new(false);
+/// `membarrier` is registered: guard entry uses the light path (see the module docs).
+static ASYM: AtomicBool = AtomicBool::new(false);
+
+const MEMBARRIER_CMD_QUERY: libc::c_long = 0;
+const MEMBARRIER_CMD_PRIVATE_EXPEDITED: libc::c_long = 1 << 3;
+const MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED: libc::c_long = 1 << 4;
+
+fn membarrier(cmd: libc::c_long) -> libc::c_long {
+    // SAFETY: membarrier takes two integers and touches no memory of ours.
+    unsafe { libc::syscall(libc::SYS_membarrier, cmd, 0 as libc::c_long) }
+}
+
+/// Enables the asymmetric fence if the kernel supports it (once, from `gc::init`).
+pub(crate) fn init_fence() {
+    if std::env::var_os("GORT_GC_NO_MEMBARRIER").is_some() {
+        return;
+    }
+    let q = membarrier(MEMBARRIER_CMD_QUERY);
+    if q > 0
+        && q & MEMBARRIER_CMD_PRIVATE_EXPEDITED != 0
+        && membarrier(MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED) == 0
+    {
+        ASYM.store(true, SeqCst);
+    }
+}
+static WORLD: Mutex<()> = Mutex::new(());
+static RESTARTED: Condvar = Condvar::new();
+pub(crate) static REGISTRY: Mutex<Vec<Arc<Mutator>>> = Mutex::new(Vec::new());
+/// Used by threads whose own record is gone (thread-local destructors at thread exit).
+static FALLBACK: Mutex<Option<Arc<Mutator>>> = Mutex::new(None);
+
+struct Local {
+    m: Arc<Mutator>,
+    depth: Cell<u32>,
+}
+
+impl Drop for Local {
+    fn drop(&mut self) {
+        self.m.dead.store(true, Release);
+    }
+}
+
+thread_local! {
+    static LOCAL: Local = {
+        let m = Arc::new(Mutator::new());
+        REGISTRY.lock().unwrap_or_else(|e| e.into_inner()).push(m.clone());
+        Local { m, depth: Cell::new(0) }
+    };
+}
+
+/// Runs `f` inside a guard, with this thread's mutator record. Re-entrant.
+#[inline]
+pub(crate) fn with_guard<R>(f: impl FnOnce(&Mutator) -> R) -> R {
+    let mut f = Some(f);
+    let mut out = None;
+    let ok = LOCAL.try_with(|l| {
+        let d = l.depth.get();
+        if d == 0 {
+            enter(&l.m);
+        }
+        l.depth.set(d + 1);
+        let _exit = Exit(l);
+        out = Some((f.take().unwrap())(&l.m));
+    });
+    if ok.is_err() {
+        // Thread-local destructors: share one registered record under a lock.
+        let mut fb = FALLBACK.lock().unwrap_or_else(|e| e.into_inner());
+        let m = fb
+            .get_or_insert_with(|| {
+                let m = Arc::new(Mutator::new());
+                REGISTRY
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .push(m.clone());
+                m
+            })
+            .clone();
+        enter(&m);
+        let r = (f.take().unwrap())(&m);
+        m.busy.store(0, Release);
+        return r;
+    }
+    out.unwrap()
+}
+
+struct Exit<'a>(&'a Local);
+impl Drop for Exit<'_> {
+    fn drop(&mut self) {
+        let d = self.0.depth.get() - 1;
+        self.0.depth.set(d);
+        if d == 0 {
+            self.0.m.busy.store(0, Release);
+        }
+    }
+}
+
+/// Whether this thread is inside a guard (it must not start a collection then).
+pub(crate) fn in_guard() -> bool {
+    LOCAL.try_with(|l| l.depth.get() > 0).unwrap_or(false)
+}
+
+#[inline]
+fn enter(m: &Mutator) {
+    loop {
+        if ASYM.load(Relaxed) {
+            m.busy.store(1, Relaxed);
+            // The collector's membarrier supplies the full fence (module docs).
+            std::sync::atomic::compiler_fence(SeqCst);
+            if !STOP.load(Acquire) {
+                return;
+            }
+        } else {
+            m.busy.store(1, SeqCst);
+            if !STOP.load(SeqCst) {
+                return;
+            }
+        }
+        m.busy.store(0, SeqCst);
+        wait_restart();
+    }
+}
+
+#[cold]
+fn wait_restart() {
+    let mut g = WORLD.lock().unwrap_or_else(|e| e.into_inner());
+    while STOP.load(Acquire) {
+        g = RESTARTED.wait(g).unwrap_or_else(|e| e.into_inner());
+    }
+}
+
+/// Stops the world: returns once no mutator is inside a guard; until [`start_world`], guard
+/// entries wait. The caller must not be inside a guard.
+pub(crate) fn stop_world() -> Vec<Arc<Mutator>> {
+    debug_assert!(!in_guard());
+    {
+        let _g = WORLD.lock().unwrap_or_else(|e| e.into_inner());
+        STOP.store(true, SeqCst);
+    }
+    if ASYM.load(Relaxed) && membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED) != 0 {
+        eprintln!("fatal error: gort gc: membarrier failed after registration");
+        std::process::abort();
+    }
+    let ms = REGISTRY.lock().unwrap_or_else(|e| e.into_inner()).clone();
+    for m in &ms {
+        let mut spins = 0u32;
+        while m.busy.load(SeqCst) != 0 {
+            spins += 1;
+            if spins < 64 {
+                std::hint::spin_loop();
+            } else {
+                std::thread::yield_now();
+            }
+        }
+    }
+    ms
+}
+
+/// Restarts the world.
+pub(crate) fn start_world() {
+    let _g = WORLD.lock().unwrap_or_else(|e| e.into_inner());
+    STOP.store(false, Release);
+    RESTARTED.notify_all();
+}
+
+/// Drops the records of exited threads from the registry (world stopped, caches released).
+pub(crate) fn prune_dead() {
+    REGISTRY
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .retain(|m| !m.dead.load(Acquire));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::AtomicU64;
+
+    /// Mutators increment a pair of counters inside guards; the collector, with the world
+    /// stopped, must always see them equal.
+    #[test]
+    fn handshake_excludes_guards() {
+        static A: AtomicU64 = AtomicU64::new(0);
+        static B: AtomicU64 = AtomicU64::new(0);
+        let stop = Arc::new(AtomicBool::new(false));
+        let hs: Vec<_> = (0..3)
+            .map(|_| {
+                let stop = stop.clone();
+                std::thread::spawn(move || {
+                    while !stop.load(Relaxed) {
+                        with_guard(|_| {
+                            A.fetch_add(1, Relaxed);
+                            std::hint::spin_loop();
+                            B.fetch_add(1, Relaxed);
+                        });
+                    }
+                })
+            })
+            .collect();
+        let _l = super::super::collect::COLLECT
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        for _ in 0..200 {
+            stop_world();
+            assert_eq!(A.load(Relaxed), B.load(Relaxed));
+            start_world();
+        }
+        stop.store(true, Relaxed);
+        for h in hs {
+            h.join().unwrap();
+        }
+    }
+}

@@ -1,0 +1,111 @@
+//! GC statistics: cycle counts, the pause ring, CPU fraction, and the MemStats source.
+
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::OnceLock;
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+use crate::alloc::MemStats;
+
+pub(crate) static NUM_GC: AtomicU64 = AtomicU64::new(0);
+pub(crate) static NUM_FORCED: AtomicU64 = AtomicU64::new(0);
+pub(crate) static PAUSE_TOTAL: AtomicU64 = AtomicU64::new(0);
+pub(crate) static LAST_PAUSE: AtomicU64 = AtomicU64::new(0);
+/// Wall time of the last cycle's GC work (both pauses and the mark), for the CPU limiter.
+pub(crate) static LAST_CYCLE_CPU: AtomicU64 = AtomicU64::new(0);
+pub(crate) static MAX_PAUSE: AtomicU64 = AtomicU64::new(0);
+pub(crate) static PAUSES: [AtomicU64; 256] = [const { AtomicU64::new(0) }; 256];
+pub(crate) static LAST_GC_UNIX: AtomicU64 = AtomicU64::new(0);
+pub(crate) static NEXT_GC: AtomicU64 = AtomicU64::new(super::pacer::HEAP_MIN);
+pub(crate) static FREES: AtomicU64 = AtomicU64::new(0);
+static GC_CPU_NS: AtomicU64 = AtomicU64::new(0);
+static LAST_END_NS: AtomicU64 = AtomicU64::new(0);
+pub(crate) static START: OnceLock<Instant> = OnceLock::new();
+
+pub(crate) fn start() -> Instant {
+    *START.get_or_init(Instant::now)
+}
+
+pub(crate) fn since_start_ns(t: Instant) -> u64 {
+    t.saturating_duration_since(start()).as_nanos() as u64
+}
+
+/// Nanoseconds the mutators ran since the end of the last cycle.
+pub(crate) fn since_last_end_ns() -> u64 {
+    since_start_ns(Instant::now()).saturating_sub(LAST_END_NS.load(Relaxed))
+}
+
+pub(crate) fn add_gc_cpu(ns: u64) {
+    GC_CPU_NS.fetch_add(ns, Relaxed);
+}
+
+/// GC CPU time over all CPU time available since start (Go's GCCPUFraction).
+pub(crate) fn cpu_fraction(procs: usize) -> f64 {
+    let wall = since_start_ns(Instant::now()).max(1) as f64 * procs.max(1) as f64;
+    GC_CPU_NS.load(Relaxed) as f64 / wall
+}
+
+/// Records a finished cycle (its two pauses and its concurrent mark); returns its number.
+pub(crate) fn record(
+    stw1: u64,
+    stw2: u64,
+    mark: u64,
+    goal: u64,
+    forced: bool,
+    procs: usize,
+) -> u64 {
+    let n = NUM_GC.load(Relaxed) + 1;
+    let pause = stw1 + stw2;
+    // As Go: one PauseNs entry per cycle, the sum of its stop-the-world phases.
+    PAUSES[((n + 255) % 256) as usize].store(pause, Relaxed);
+    PAUSE_TOTAL.fetch_add(pause, Relaxed);
+    LAST_PAUSE.store(pause, Relaxed);
+    LAST_CYCLE_CPU.store(pause + mark, Relaxed);
+    MAX_PAUSE.fetch_max(stw1.max(stw2), Relaxed);
+    NEXT_GC.store(goal, Relaxed);
+    // Go charges a stop-the-world pause to every P, and the mark to the worker.
+    add_gc_cpu(pause * procs as u64 + mark);
+    if forced {
+        NUM_FORCED.fetch_add(1, Relaxed);
+    }
+    let unix = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as u64);
+    LAST_GC_UNIX.store(unix, Relaxed);
+    LAST_END_NS.store(since_start_ns(Instant::now()), Relaxed);
+    NUM_GC.store(n, Relaxed);
+    n
+}
+
+/// The MemStats source: the GC heap's figures, added to the malloc heap's.
+pub(crate) fn fill(m: &mut MemStats) {
+    let mallocs = super::alloc::MALLOCS.load(Relaxed);
+    let frees = FREES.load(Relaxed);
+    let live = super::alloc::HEAP_LIVE.load(Relaxed);
+    let objects = mallocs.saturating_sub(frees);
+    m.gc_heap_alloc = live;
+    m.gc_heap_objects = objects;
+    m.alloc += live;
+    m.heap_alloc += live;
+    m.heap_objects += objects;
+    m.mallocs += mallocs;
+    m.frees += frees;
+    m.total_alloc += super::alloc::TOTAL_ALLOC.load(Relaxed);
+    {
+        let h = super::HEAP.lock();
+        m.heap_inuse = h.inuse_bytes() as u64;
+        m.heap_released = h.released as u64;
+        m.heap_idle = (h.mapped - h.inuse_bytes()) as u64;
+    }
+    m.num_gc = NUM_GC.load(Relaxed) as u32;
+    m.num_forced_gc = NUM_FORCED.load(Relaxed) as u32;
+    m.pause_total_ns = PAUSE_TOTAL.load(Relaxed);
+    m.pause_ns = PAUSES.iter().map(|p| p.load(Relaxed)).collect();
+    m.next_gc = NEXT_GC.load(Relaxed);
+    m.last_gc = LAST_GC_UNIX.load(Relaxed);
+    let procs = if crate::sched::park::in_goroutine() {
+        crate::gomaxprocs()
+    } else {
+        crate::env::ncpu()
+    };
+    m.gc_cpu_fraction = cpu_fraction(procs);
+}

@@ -1,0 +1,249 @@
+//! The GC heap's contract: reachable objects survive (whatever holds their handles), the
+//! unreachable are freed (cycles too), drops run exactly once, knobs and statistics work.
+
+use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
+use std::sync::Mutex;
+
+use gort::gc::{self, Gc, GcCell, Trace};
+
+/// Tests in this file share one heap; the ones that count frees run alone.
+static SERIAL: Mutex<()> = Mutex::new(());
+fn serial() -> std::sync::MutexGuard<'static, ()> {
+    SERIAL.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+#[derive(Trace)]
+struct Node {
+    value: u64,
+    next: Option<Gc<Node>>,
+}
+
+fn list(n: u64) -> Option<Gc<Node>> {
+    let mut head = None;
+    for value in 0..n {
+        head = Some(Gc::new(Node { value, next: head }));
+    }
+    head
+}
+
+fn sum(mut l: Option<&Gc<Node>>) -> u64 {
+    let mut s = 0;
+    while let Some(n) = l {
+        s += n.value;
+        l = n.next.as_ref();
+    }
+    s
+}
+
+#[test]
+fn reachable_objects_survive_collections() {
+    let _s = serial();
+    let l = list(10_000);
+    let boxed = Box::new(list(100));
+    let v: Vec<_> = (0..50)
+        .map(|i| {
+            Gc::new(Node {
+                value: i,
+                next: None,
+            })
+        })
+        .collect();
+    for _ in 0..3 {
+        gc::gc();
+        let _garbage = list(1000);
+    }
+    assert_eq!(sum(l.as_ref()), 10_000 * 9_999 / 2);
+    assert_eq!(sum(boxed.as_ref().as_ref()), 100 * 99 / 2);
+    assert_eq!(v.iter().map(|n| n.value).sum::<u64>(), 50 * 49 / 2);
+}
+
+#[test]
+fn garbage_is_freed_and_stats_move() {
+    let _s = serial();
+    gc::gc();
+    let before = gort::read_mem_stats();
+    {
+        let _l = list(100_000);
+        let live = gc::heap_live();
+        assert!(live >= 100_000 * 24, "{live}");
+    }
+    gc::gc();
+    let after = gort::read_mem_stats();
+    assert!(after.num_gc > before.num_gc);
+    assert!(after.frees >= before.frees + 100_000);
+    assert!(after.num_forced_gc > before.num_forced_gc);
+    assert!(after.pause_total_ns > before.pause_total_ns);
+    let newest = after.pause_ns[((after.num_gc as usize) + 255) % 256];
+    assert!(newest > 0);
+    assert!(after.next_gc >= 4 << 20);
+    assert!(after.gc_heap_alloc < 2 << 20, "{}", after.gc_heap_alloc);
+}
+
+#[derive(Trace)]
+struct CycleNode {
+    other: GcCell<Option<Gc<CycleNode>>>,
+    #[gc(skip)]
+    _tracker: Tracker,
+}
+
+static DROPS: AtomicUsize = AtomicUsize::new(0);
+struct Tracker;
+impl Drop for Tracker {
+    fn drop(&mut self) {
+        DROPS.fetch_add(1, SeqCst);
+    }
+}
+
+#[test]
+fn cycles_are_collected_and_dropped_once() {
+    let _s = serial();
+    DROPS.store(0, SeqCst);
+    for _ in 0..1000 {
+        let a = Gc::new(CycleNode {
+            other: GcCell::new(None),
+            _tracker: Tracker,
+        });
+        let b = Gc::new(CycleNode {
+            other: GcCell::new(Some(a.clone())),
+            _tracker: Tracker,
+        });
+        *a.other.borrow_mut() = Some(b.clone());
+    }
+    // (Under GODEBUG=gctorture some pairs are collected already.)
+    assert!(DROPS.load(SeqCst) <= 2000);
+    gc::gc();
+    assert_eq!(DROPS.load(SeqCst), 2000);
+    gc::gc();
+    gc::gc();
+    assert_eq!(DROPS.load(SeqCst), 2000);
+}
+
+#[derive(Trace)]
+struct Holder {
+    slot: GcCell<Option<Gc<Node>>>,
+    many: GcCell<Vec<Gc<Node>>>,
+}
+
+#[test]
+fn handles_moved_out_of_cells_stay_alive() {
+    let _s = serial();
+    let h = Gc::new(Holder {
+        slot: GcCell::new(list(10)),
+        many: GcCell::new(Vec::new()),
+    });
+    let taken = h.slot.borrow_mut().take();
+    gc::gc();
+    let _garbage = list(5000);
+    gc::gc();
+    assert_eq!(sum(taken.as_ref()), 45);
+    // Moved back in: an edge again, kept alive through `h`.
+    *h.slot.borrow_mut() = taken;
+    h.many.borrow_mut().extend((0..100).map(|i| {
+        Gc::new(Node {
+            value: i,
+            next: None,
+        })
+    }));
+    gc::gc();
+    assert_eq!(sum(h.slot.borrow().as_ref()), 45);
+    assert_eq!(h.many.borrow().iter().map(|n| n.value).sum::<u64>(), 4950);
+    assert!(h.slot.try_borrow_mut().is_ok());
+    let r = h.slot.borrow();
+    assert!(h.slot.try_borrow_mut().is_err());
+    drop(r);
+}
+
+static GLOBAL: Mutex<Option<Gc<Node>>> = Mutex::new(None);
+
+#[test]
+fn handles_in_statics_and_other_threads_survive() {
+    let _s = serial();
+    *GLOBAL.lock().unwrap() = list(1000);
+    let shared = list(2000);
+    let hs: Vec<_> = (0..4)
+        .map(|_| {
+            let mine = shared.clone();
+            std::thread::spawn(move || {
+                for _ in 0..20 {
+                    let _g = list(500);
+                }
+                gc::gc();
+                sum(mine.as_ref())
+            })
+        })
+        .collect();
+    for h in hs {
+        assert_eq!(h.join().unwrap(), 2000 * 1999 / 2);
+    }
+    gc::gc();
+    assert_eq!(sum(GLOBAL.lock().unwrap().as_ref()), 1000 * 999 / 2);
+    *GLOBAL.lock().unwrap() = None;
+}
+
+#[test]
+fn torture_and_checkmark_keep_lists_intact() {
+    let _s = serial();
+    gc::set_checkmark(true);
+    gc::set_torture(97);
+    let keep = list(3000);
+    let mut rebuilt = 0;
+    for round in 0..20u64 {
+        let l = list(round * 10);
+        rebuilt += sum(l.as_ref());
+    }
+    gc::set_torture(0);
+    gc::set_checkmark(false);
+    assert_eq!(sum(keep.as_ref()), 3000 * 2999 / 2);
+    assert_eq!(
+        rebuilt,
+        (0..20u64)
+            .map(|r| (r * 10) * (r * 10).saturating_sub(1) / 2)
+            .sum()
+    );
+}
+
+#[derive(Trace)]
+enum Tree {
+    Leaf(u32),
+    Pair(Gc<Tree>, Gc<Tree>),
+    Big(Box<[u64; 8192]>, #[gc(skip)] String),
+}
+
+#[test]
+fn enums_large_objects_and_boxes() {
+    let _s = serial();
+    let big = Gc::new(Tree::Big(Box::new([7; 8192]), "x".into()));
+    let t = Gc::new(Tree::Pair(Gc::new(Tree::Leaf(1)), big));
+    let large = Gc::new([3u64; 10_000]); // 80 KB: a large object
+    gc::gc();
+    match &*t {
+        Tree::Pair(a, b) => {
+            assert!(matches!(**a, Tree::Leaf(1)));
+            assert!(matches!(&**b, Tree::Big(v, s) if v[8191] == 7 && s == "x"));
+        }
+        _ => panic!(),
+    }
+    assert_eq!(large.iter().sum::<u64>(), 30_000);
+}
+
+#[test]
+fn gogc_and_memory_limit_setters() {
+    let _s = serial();
+    let old = gc::set_gc_percent(50);
+    assert_eq!(gc::set_gc_percent(old), 50);
+    let old = gc::set_memory_limit(-1);
+    assert_eq!(old, i64::MAX);
+    assert_eq!(gc::set_memory_limit(1 << 40), i64::MAX);
+    assert_eq!(gc::set_memory_limit(i64::MAX), 1 << 40);
+}
+
+#[test]
+fn sync_pool_is_cleared_by_gc() {
+    let _s = serial();
+    let p = gort::sync::Pool::<u32>::empty();
+    p.put(7);
+    gc::gc();
+    assert_eq!(p.try_get(), None);
+    p.put(8);
+    assert_eq!(p.try_get(), Some(8));
+}

@@ -1,0 +1,135 @@
+//! `GODEBUG=gctrace=1` prints Go's line (checked in a child process), and bad GOGC /
+//! GOMEMLIMIT values are refused with clear errors.
+
+use std::process::Command;
+
+use gort::gc::{self, Gc, Trace};
+
+#[derive(Trace)]
+struct Blob {
+    next: Option<Gc<Blob>>,
+    #[gc(skip)]
+    _pad: [u64; 4],
+}
+
+fn child(test: &str, env: &[(&str, &str)]) -> std::process::Output {
+    let mut c = Command::new(std::env::current_exe().unwrap());
+    c.args([test, "--exact", "--nocapture", "--test-threads=1"])
+        .env("GC_TRACE_CHILD", "1");
+    for (k, v) in env {
+        c.env(k, v);
+    }
+    c.output().unwrap()
+}
+
+/// Run by `gctrace_prints_go_lines` in a child process.
+#[test]
+fn child_allocates_and_forces() {
+    if std::env::var_os("GC_TRACE_CHILD").is_none() {
+        return;
+    }
+    let mut keep = None;
+    for i in 0..200_000 {
+        let b = Gc::new(Blob {
+            next: None,
+            _pad: [i; 4],
+        });
+        if i % 1000 == 0 {
+            keep = Some(Gc::new(Blob {
+                next: keep.take(),
+                _pad: [0; 4],
+            }));
+        }
+        drop(b);
+    }
+    gc::gc();
+    assert!(keep.is_some());
+}
+
+#[test]
+fn gctrace_prints_go_lines() {
+    let out = child("child_allocates_and_forces", &[("GODEBUG", "gctrace=1")]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    let re = regex_lite(&err);
+    assert!(re.0 >= 2, "expected several cycles:\n{err}");
+    assert!(re.1, "the last line should be forced:\n{err}");
+}
+
+/// (number of well-formed gc lines, whether the last one ends in " (forced)")
+fn regex_lite(err: &str) -> (usize, bool) {
+    let lines: Vec<&str> = err.lines().filter(|l| l.starts_with("gc ")).collect();
+    for (i, l) in lines.iter().enumerate() {
+        // gc N @T.TTTs P%: A+B+C ms clock, D+E/F/G+H ms cpu, X->Y->Z MB, W MB goal, S MB stacks, L MB globals, K P
+        let rest = l.strip_prefix(&format!("gc {} @", i + 1)).expect(l);
+        let (t, rest) = rest.split_once("s ").expect(l);
+        assert_eq!(t.split_once('.').expect(l).1.len(), 3, "{l}");
+        let (_pct, rest) = rest.split_once("%: ").expect(l);
+        let (clock, rest) = rest.split_once(" ms clock, ").expect(l);
+        assert_eq!(clock.split('+').count(), 3, "{l}");
+        let (cpu, rest) = rest.split_once(" ms cpu, ").expect(l);
+        assert_eq!(cpu.split(['+', '/']).count(), 5, "{l}");
+        let (heap, rest) = rest.split_once(" MB, ").expect(l);
+        assert_eq!(heap.split("->").count(), 3, "{l}");
+        let (_goal, rest) = rest.split_once(" MB goal, ").expect(l);
+        let (_s, rest) = rest.split_once(" MB stacks, ").expect(l);
+        let (_g, rest) = rest.split_once(" MB globals, ").expect(l);
+        let rest = rest.strip_suffix(" (forced)").unwrap_or(rest);
+        assert!(rest.ends_with(" P"), "{l}");
+    }
+    let forced = lines.last().is_some_and(|l| l.ends_with(" (forced)"));
+    (lines.len(), forced)
+}
+
+#[test]
+fn bad_gogc_is_a_clear_error() {
+    let out = child("child_allocates_and_forces", &[("GOGC", "lots")]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        err.contains("invalid GOGC=\"lots\": expected a percentage such as 100, or off"),
+        "{err}"
+    );
+    let out = child("child_allocates_and_forces", &[("GOMEMLIMIT", "12MB")]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(err.contains("invalid GOMEMLIMIT=\"12MB\""), "{err}");
+}
+
+#[test]
+fn memory_limit_keeps_heap_near_limit_with_gogc_off() {
+    let out = child("child_limit", &[("GOGC", "off"), ("GOMEMLIMIT", "24MiB")]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+}
+
+/// Run by `memory_limit_keeps_heap_near_limit_with_gogc_off`: 8 MiB live, 400 MiB allocated.
+#[test]
+fn child_limit() {
+    if std::env::var_os("GC_TRACE_CHILD").is_none() {
+        return;
+    }
+    let mut live: Vec<Gc<Blob>> = Vec::new();
+    let mut peak = 0;
+    for i in 0..10_000_000u64 {
+        let b = Gc::new(Blob {
+            next: None,
+            _pad: [i; 4],
+        });
+        if live.len() < 200_000 {
+            live.push(b);
+        } else if i % 7 == 0 {
+            let k = (i as usize / 7) % live.len();
+            live[k] = b;
+        }
+        if i % 10_000 == 0 {
+            peak = peak.max(gc::heap_inuse());
+        }
+    }
+    let limit = 24u64 << 20;
+    assert!(gc::num_gc() > 5);
+    assert!(
+        peak <= limit + limit / 10,
+        "peak {peak} above limit {limit}"
+    );
+}
