@@ -74,6 +74,11 @@ fn workload() -> Ids {
             assert_eq!(pong_rx.recv().unwrap(), i);
         }
         ping_tx.close().unwrap();
+        // A forced collection of the GC heap: its cycle and pauses appear on the runtime
+        // track.
+        let kept = gort::Gc::new(7u64);
+        gort::gc();
+        assert_eq!(*kept, 7);
         done_tx.send(()).unwrap();
         Ids {
             main,
@@ -233,6 +238,23 @@ fn trace_of_a_known_workload() {
             .any(|e| e.get("name").unwrap().as_str() == Some(&syscall)),
         "no blocking-pool slice"
     );
+
+    // The forced GC: a `GC` slice, its two stop-the-world pauses, and a heap counter.
+    let runtime: Vec<&str> = events
+        .iter()
+        .filter(|e| e.get("ph").unwrap().as_str() != Some("M"))
+        .filter_map(|e| e.get("name").unwrap().as_str())
+        .collect();
+    assert!(runtime.contains(&"GC"), "no GC slice");
+    assert!(
+        runtime.contains(&"STW (GC sweep termination)"),
+        "{runtime:?}"
+    );
+    assert!(
+        runtime.contains(&"STW (GC mark termination)"),
+        "no mark termination STW"
+    );
+    assert!(runtime.contains(&"heap"), "no heap counter");
 
     // Tracing again works, and a new session holds none of the old events.
     let sink2 = Sink::default();

@@ -2,6 +2,7 @@
 //! mark, STW2 (finish the mark, release the caches, checkmark, queue the spans for sweeping,
 //! pace), the background sweep and scavenge, then the drops of dead objects with drop glue.
 
+use crate::trace::StwReason;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::*};
 use std::sync::Mutex;
 use std::time::Instant;
@@ -112,17 +113,21 @@ pub(crate) fn collect(forced: bool) {
         return; // another thread collected while we waited
     }
     GC_NEEDED.store(false, Relaxed);
+    crate::trace::gc_start();
     // Sweep termination: the last cycle's sweep is finished (by its collector, under this
     // lock), but make sure: mark bits must be clear and no span freed while marking.
     finish_sweep(None);
 
     // STW1.
     let t0 = Instant::now();
+    crate::trace::stw_start(StwReason::GcSweepTermination);
     let ms = stop_world();
     let spans = HEAP.lock().all.clone();
     let heap0 = HEAP_LIVE.load(Relaxed);
     MARKING.store(true, Relaxed);
     start_world();
+    crate::trace::stw_end();
+    crate::trace::heap_alloc(heap0);
     drop(ms);
     let t1 = Instant::now();
 
@@ -138,6 +143,7 @@ pub(crate) fn collect(forced: bool) {
     const MAX_ROUNDS: u32 = 10;
     let mut round = 0;
     let ms = loop {
+        crate::trace::stw_start(StwReason::GcMarkTermination);
         let ms = stop_world();
         let mut grey = Vec::new();
         for m in &ms {
@@ -150,6 +156,7 @@ pub(crate) fn collect(forced: bool) {
             break ms;
         }
         start_world();
+        crate::trace::stw_end();
         drop(ms);
         marker.push_grey(&mut grey);
         marker.drain_all();
@@ -204,6 +211,8 @@ pub(crate) fn collect(forced: bool) {
     GC_NEEDED.store(live_bytes >= trigger, Relaxed);
     drop(h);
     start_world();
+    crate::trace::stw_end();
+    crate::trace::heap_alloc(live_bytes);
     let t3 = Instant::now();
 
     // Return memory to the OS after the sweep (below): keep the free spans the heap will grow
@@ -239,6 +248,7 @@ pub(crate) fn collect(forced: bool) {
         eprintln!("{}", c.line());
     }
     finish_sweep(Some(scavenge_target));
+    crate::trace::gc_end();
     drop(lk);
     run_pending_drops();
 }

@@ -89,28 +89,24 @@ pub(crate) fn blocking_end(goid: u64) {
 
 /// For the GC: a collection begins (shown as a `GC` slice until [`gc_end`]).
 #[inline(always)]
-#[allow(dead_code)] // Called by the GC once it lands; tested directly until then.
 pub(crate) fn gc_start() {
     emit(Kind::GcStart, 0, 0);
 }
 
 /// For the GC: the collection ends.
 #[inline(always)]
-#[allow(dead_code)]
 pub(crate) fn gc_end() {
     emit(Kind::GcEnd, 0, 0);
 }
 
 /// For the GC: the world stops (shown as an `STW (reason)` slice until [`stw_end`]).
 #[inline(always)]
-#[allow(dead_code)]
 pub(crate) fn stw_start(reason: StwReason) {
     emit(Kind::StwStart, 0, reason as u64);
 }
 
 /// For the GC: the world restarts.
 #[inline(always)]
-#[allow(dead_code)]
 pub(crate) fn stw_end() {
     emit(Kind::StwEnd, 0, 0);
 }
@@ -118,7 +114,6 @@ pub(crate) fn stw_end() {
 /// For the GC and the allocator: the heap now holds `bytes` (a `heap` counter sample). Call
 /// it at GC phase changes or every few hundred KiB of allocation, not per allocation.
 #[inline(always)]
-#[allow(dead_code)]
 pub(crate) fn heap_alloc(bytes: u64) {
     emit(Kind::HeapAlloc, 0, bytes);
 }

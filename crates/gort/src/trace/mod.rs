@@ -76,7 +76,6 @@ use std::sync::atomic::AtomicU64;
 use std::sync::atomic::Ordering::{Relaxed, Release};
 use std::sync::Mutex;
 
-#[allow(unused_imports)] // The GC hooks are used once the GC lands.
 pub(crate) use event::StwReason;
 pub(crate) use hooks::*;
 
