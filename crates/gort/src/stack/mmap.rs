@@ -62,6 +62,8 @@ pub(crate) struct GoStack {
     len: usize,
     /// Tells Valgrind this is a stack (a no-op on real hardware); deregistered before unmapping.
     valgrind: ManuallyDrop<ValgrindStackRegistration>,
+    /// A goroutine ran on it since its cold pages were last released (or since it was mapped).
+    pub(crate) dirty: bool,
 }
 
 // SAFETY: a GoStack is nothing but the exclusive ownership of a range of anonymous memory that
@@ -136,6 +138,7 @@ impl GoStack {
                 lo: NonNull::new(lo as *mut u8).expect("mmap returned null"),
                 len,
                 valgrind: ManuallyDrop::new(ValgrindStackRegistration::new(lo as *mut u8, len)),
+                dirty: false,
             });
         }
         MAPS_TOTAL.fetch_add(1, Ordering::Relaxed);
@@ -182,6 +185,7 @@ impl GoStack {
         let rc = unsafe { libc::madvise(guard_hi as *mut libc::c_void, cold, libc::MADV_DONTNEED) };
         debug_assert_eq!(rc, 0, "madvise(MADV_DONTNEED) on a stack failed");
         RELEASES_TOTAL.fetch_add(1, Ordering::Relaxed);
+        self.dirty = false;
     }
 }
 

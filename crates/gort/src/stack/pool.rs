@@ -35,10 +35,12 @@
 //! * Stacks in a **per-P cache** are left alone. They are about to be reused, the cache is
 //!   bounded ([`LOCAL_MAX`] stacks), and a `madvise` there would put a system call (plus page
 //!   faults on reuse) back on the spawn path, which the cache exists to avoid.
-//! * Stacks **entering the global pool** are cold by construction (they overflowed a per-P
-//!   cache), so each gets `madvise(MADV_DONTNEED)` over all but its top
-//!   [`KEEP_HOT_BYTES`](super::mmap::KEEP_HOT_BYTES), once per transfer, before the lock is
-//!   taken. On a mostly untouched stack that costs about a microsecond, paid per batch move.
+//! * Stacks **idle in the global pool** for a whole scavenger period get
+//!   `madvise(MADV_DONTNEED)` over all but their top
+//!   [`KEEP_HOT_BYTES`](super::mmap::KEEP_HOT_BYTES), from sysmon, once per use (the stack's
+//!   `dirty` flag). Not on the way in: each `madvise` also shoots down the TLBs of the other
+//!   CPUs (an IPI each), and doing it in `put_batch` made it 36% of the time of a goroutine
+//!   that parks (ParkedGoroutine, perf). Stacks reused within the period never pay it.
 //!
 //! The worst case of dirty memory held is therefore `GOMAXPROCS * LOCAL_MAX` full stacks (e.g.
 //! 2 * 64 * 64 KiB = 8 MiB with the default size), plus `max_cached * KEEP_HOT_BYTES` in the
@@ -57,6 +59,8 @@ pub(crate) const LOCAL_BATCH: usize = 16;
 pub(crate) const GLOBAL_MAX: usize = 256;
 /// Hard bound of the global pool; stacks past it are unmapped at once.
 pub(crate) const GLOBAL_CAP: usize = 64 * 1024;
+/// Most idle stacks whose cold pages one scavenge releases (bounds sysmon's time per tick).
+pub(crate) const RELEASE_MAX: usize = 4096;
 /// How often sysmon scavenges the global pool.
 pub(crate) const SCAVENGE_PERIOD_NS: u64 = 500_000_000;
 /// Stacks mapped at once when a P's cache and the global pool are both empty.
@@ -215,15 +219,16 @@ impl GlobalStackPool {
         self.put_batch(std::iter::once(s));
     }
 
-    /// Gives stacks back: releases their cold pages, caches them, and unmaps what exceeds the
-    /// bound. Stacks of another size are unmapped at once.
+    /// Gives stacks back (marked dirty: the scavenger releases their cold pages if they stay
+    /// unused), and unmaps what exceeds the bound. Stacks of another size are unmapped at
+    /// once.
     pub(crate) fn put_batch(&self, stacks: impl IntoIterator<Item = GoStack>) {
         let mut incoming: Vec<GoStack> = Vec::new();
         for mut s in stacks {
             if s.usable_size() != self.stack_size {
                 continue; // dropped here: unmapped
             }
-            s.release_cold_pages();
+            s.dirty = true;
             incoming.push(s);
         }
         let surplus = {
@@ -244,22 +249,28 @@ impl GlobalStackPool {
     /// that stayed unused for the whole period (the oldest, coldest ones), and starts a new
     /// period. Returns how many went.
     pub(crate) fn scavenge(&self) -> usize {
-        let gone = {
+        let (gone, mut cold) = {
             let mut v = self.lock();
-            let idle = self
-                .low_water
-                .load(Ordering::Relaxed)
-                .min(v.len())
-                .saturating_sub(self.keep);
+            let idle_all = self.low_water.load(Ordering::Relaxed).min(v.len());
+            let idle = idle_all.saturating_sub(self.keep);
             let k = idle.div_ceil(2);
             let gone: Vec<GoStack> = v.drain(..k).collect();
+            // The rest of the idle bottom stays cached: take it out to release its cold
+            // pages without the lock (invariant 3), and put it back below.
+            let cold: Vec<GoStack> = v.drain(..(idle_all - k).min(RELEASE_MAX)).collect();
             self.cached.store(v.len(), Ordering::Relaxed);
-            self.low_water.store(v.len(), Ordering::Relaxed);
-            gone
+            (gone, cold)
         };
         let n = gone.len();
         self.doom(gone);
         self.reap();
+        for s in cold.iter_mut().filter(|s| s.dirty) {
+            s.release_cold_pages();
+        }
+        let mut v = self.lock();
+        v.splice(0..0, cold);
+        self.cached.store(v.len(), Ordering::Relaxed);
+        self.low_water.store(v.len(), Ordering::Relaxed);
         n
     }
 
@@ -534,6 +545,14 @@ mod tests {
         }
         let before = super::super::stack_stats().releases_total;
         global.put(s);
+        let resident = super::super::mmap::resident_pages(hi, usable);
+        assert!(
+            resident[0],
+            "not released on the way in (no madvise on the hot path)"
+        );
+        // One period to set the low-water mark, one in which the stack stays unused.
+        global.scavenge();
+        global.scavenge();
         assert!(super::super::stack_stats().releases_total > before);
         let resident = super::super::mmap::resident_pages(hi, usable);
         assert!(!resident[0], "deep page still resident in the global pool");
