@@ -40,10 +40,13 @@ impl<S: AsRawFd> NetFd<S> {
     /// such a read (or EAGAIN), the next read waits for a new edge without first trying a
     /// syscall that would fail with EAGAIN. That saves a syscall per message on
     /// request/response traffic, where Go (poll.FD.Read) always tries first.
+    ///
+    /// `op` returns the bytes read and, when known, the bytes still queued after the read
+    /// (`TCP_INQ`): 0 there means drained even when the read filled the buffer.
     pub(crate) fn read_stream(
         &self,
         buf_len: usize,
-        mut op: impl FnMut(&S) -> io::Result<usize>,
+        mut op: impl FnMut(&S) -> io::Result<(usize, Option<usize>)>,
     ) -> io::Result<usize> {
         crate::sched::park::preempt_point();
         self.pd.check(Mode::Read)?;
@@ -54,11 +57,11 @@ impl<S: AsRawFd> NetFd<S> {
             if try_first {
                 let seq = self.pd.read_edges();
                 match op(&self.sock) {
-                    Ok(n) if n > 0 && n < buf_len => {
+                    Ok((n, left)) if n > 0 && (n < buf_len || left == Some(0)) => {
                         self.pd.set_drained(seq);
                         return Ok(n);
                     }
-                    Ok(n) => {
+                    Ok((n, _)) => {
                         self.pd.clear_drained();
                         return Ok(n);
                     }

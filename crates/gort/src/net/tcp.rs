@@ -70,6 +70,8 @@ impl AsRawFd for TcpListener {
 /// `&TcpStream`, so one goroutine may read while another writes (share it in an `Arc`).
 pub struct TcpStream {
     fd: NetFd<std::net::TcpStream>,
+    /// `TCP_INQ` is on: reads learn whether they drained the receive queue (`inq.rs`).
+    inq: bool,
 }
 
 impl std::fmt::Debug for TcpStream {
@@ -124,14 +126,19 @@ impl TcpStream {
         }
         fd.set_deadline(Mode::Write, None);
         fd.sock.set_nodelay(true)?;
-        Ok(TcpStream { fd })
+        let inq = super::inq::enable(fd.sock.as_raw_fd());
+        Ok(TcpStream { fd, inq })
     }
 
     /// Wraps a std stream (made non-blocking here).
     pub fn from_std(s: std::net::TcpStream) -> io::Result<TcpStream> {
         s.set_nonblocking(true)?;
         let _ = s.set_nodelay(true);
-        Ok(TcpStream { fd: NetFd::new(s)? })
+        let inq = super::inq::enable(s.as_raw_fd());
+        Ok(TcpStream {
+            fd: NetFd::new(s)?,
+            inq,
+        })
     }
 
     /// Remote address.
@@ -178,7 +185,12 @@ impl TcpStream {
 
     fn read_impl(&self, buf: &mut [u8]) -> io::Result<usize> {
         let len = buf.len();
-        self.fd.read_stream(len, |mut s| s.read(buf))
+        if self.inq {
+            self.fd
+                .read_stream(len, |s| super::inq::recv(s.as_raw_fd(), buf))
+        } else {
+            self.fd.read_stream(len, |mut s| Ok((s.read(buf)?, None)))
+        }
     }
 
     fn write_impl(&self, buf: &[u8]) -> io::Result<usize> {
