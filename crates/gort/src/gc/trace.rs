@@ -123,62 +123,47 @@ unsafe impl<T: Trace> Trace for Box<T> {
     }
 }
 
-// SAFETY: visits every element.
-unsafe impl<T: Trace> Trace for Vec<T> {
-    fn trace<V: Visitor>(&self, v: &mut V) {
-        for x in self {
-            x.trace(v)
+/// `Trace` for a collection by iterating its elements (`$iter`/`$iter_mut` name the by-ref
+/// iterators: `iter`/`iter_mut` for sequences, `values`/`values_mut` for maps).
+macro_rules! trace_collection {
+    ($why:literal, [$($g:tt)*] $ty:ty, $iter:ident, $iter_mut:ident) => {
+        #[doc = $why]
+        // SAFETY: visits every element (see the doc line above for what is not visited).
+        unsafe impl<$($g)*> Trace for $ty {
+            fn trace<V: Visitor>(&self, v: &mut V) {
+                for x in self.$iter() {
+                    x.trace(v)
+                }
+            }
+            fn trace_mut<V: Visitor>(&mut self, v: &mut V) {
+                for x in self.$iter_mut() {
+                    x.trace_mut(v)
+                }
+            }
         }
-    }
-    fn trace_mut<V: Visitor>(&mut self, v: &mut V) {
-        for x in self {
-            x.trace_mut(v)
-        }
-    }
+    };
 }
 
-// SAFETY: visits every element.
-unsafe impl<T: Trace> Trace for std::collections::VecDeque<T> {
-    fn trace<V: Visitor>(&self, v: &mut V) {
-        for x in self {
-            x.trace(v)
-        }
-    }
-    fn trace_mut<V: Visitor>(&mut self, v: &mut V) {
-        for x in self {
-            x.trace_mut(v)
-        }
-    }
-}
-
-// SAFETY: visits every value. Keys are not visited (a key holding handles keeps them rooted:
-// a leak, never a dangling pointer), because a map gives no `&mut` access to its keys.
-unsafe impl<K: 'static, T: Trace, S: 'static> Trace for std::collections::HashMap<K, T, S> {
-    fn trace<V: Visitor>(&self, v: &mut V) {
-        for x in self.values() {
-            x.trace(v)
-        }
-    }
-    fn trace_mut<V: Visitor>(&mut self, v: &mut V) {
-        for x in self.values_mut() {
-            x.trace_mut(v)
-        }
-    }
-}
-
-// SAFETY: as for HashMap.
-unsafe impl<K: 'static, T: Trace> Trace for std::collections::BTreeMap<K, T> {
-    fn trace<V: Visitor>(&self, v: &mut V) {
-        for x in self.values() {
-            x.trace(v)
-        }
-    }
-    fn trace_mut<V: Visitor>(&mut self, v: &mut V) {
-        for x in self.values_mut() {
-            x.trace_mut(v)
-        }
-    }
-}
+trace_collection!("Visits every element.", [T: Trace] Vec<T>, iter, iter_mut);
+trace_collection!(
+    "Visits every element.",
+    [T: Trace] std::collections::VecDeque<T>,
+    iter,
+    iter_mut
+);
+trace_collection!(
+    "Visits every value. Keys are not visited (a key holding handles keeps them rooted: a \
+     leak, never a dangling pointer), because a map gives no `&mut` access to its keys.",
+    [K: 'static, T: Trace, S: 'static] std::collections::HashMap<K, T, S>,
+    values,
+    values_mut
+);
+trace_collection!(
+    "As for `HashMap`: values visited, keys not.",
+    [K: 'static, T: Trace] std::collections::BTreeMap<K, T>,
+    values,
+    values_mut
+);
 
 // SAFETY: visits every element.
 unsafe impl<T: Trace, const N: usize> Trace for [T; N] {
