@@ -180,8 +180,10 @@ fn stop_reset_race_across_goroutines() {
 
 #[test]
 fn timer_from_plain_thread() {
-    let t = Timer::new(20 * MS);
+    // The clock starts before the timer does, so a delay between the two cannot make the
+    // wait look shorter than it was.
     let start = Instant::now();
+    let t = Timer::new(20 * MS);
     t.recv();
     assert!(start.elapsed() >= 20 * MS);
     let n = Arc::new(AtomicUsize::new(0));
