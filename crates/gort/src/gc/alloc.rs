@@ -117,6 +117,11 @@ fn refill(cache: &mut Cache, class: usize) {
     add_live(free as u64);
 }
 
+/// Allocates a large object on a span of its own (`alloc`'s slow path).
+///
+/// # Safety
+/// As `alloc`: called inside a guard, with `cache` this thread's cache, so the collector
+/// cannot run while the fresh span is set up.
 #[cold]
 unsafe fn alloc_large(cache: &mut Cache, size: usize, align: usize, needs_drop: bool) -> usize {
     assert!(

@@ -30,10 +30,15 @@ use super::trace::{Pass, Trace, Visitor};
 const ROOTED: usize = 1;
 
 /// Per-type information the collector reads from an object's header.
+///
+/// # Safety (of calling the functions)
+/// The `usize` is the address of a live object whose header holds this very table (so it is
+/// a `GcBox<T>` of the table's `T`); `trace` runs while the world is stopped or under the
+/// marking protocol, `drop` once, on a dead object nobody can reach.
 pub(crate) struct VTable {
-    /// Marks the object's children.
+    /// Marks the object's children. See the struct's safety section.
     pub trace: unsafe fn(usize, &mut super::mark::Marker),
-    /// Drops the value in place.
+    /// Drops the value in place. See the struct's safety section.
     pub drop: unsafe fn(usize),
     /// `std::any::type_name` of the value, for error messages.
     pub name: fn() -> &'static str,
@@ -119,6 +124,10 @@ unsafe impl<T: Trace + Send + Sync> Send for Gc<T> {}
 // SAFETY: as above.
 unsafe impl<T: Trace + Send + Sync> Sync for Gc<T> {}
 
+/// `VTable::trace` for `T`.
+///
+/// # Safety
+/// `addr` is a live `GcBox<T>` (see `VTable`).
 unsafe fn trace_box<T: Trace>(addr: usize, m: &mut super::mark::Marker) {
     // SAFETY: `addr` is a marked object of type T (its header named this function), alive
     // while the world is stopped.
@@ -126,6 +135,10 @@ unsafe fn trace_box<T: Trace>(addr: usize, m: &mut super::mark::Marker) {
     b.value.trace(m)
 }
 
+/// `VTable::drop` for `T`.
+///
+/// # Safety
+/// `addr` is a dead, unreachable `GcBox<T>`, dropped only here and only once (see `VTable`).
 unsafe fn drop_box<T: Trace>(addr: usize) {
     // SAFETY: `addr` is a dead object of type T that nobody can reach; it is dropped once
     // (the collector moved it to the `fin` state exactly once).

@@ -214,8 +214,13 @@ where
     }
 }
 
-/// Type-erased operations on a stored task. Each takes the slot's address (`task`) or the
-/// task's address (`run`, `fail`).
+/// Type-erased operations on a stored task. Each takes the slot's address (`task`, `drop`)
+/// or the task's address (`run`, `fail`).
+///
+/// # Safety (of calling the functions)
+/// The table is the one `TaskCell::install` stored for the slot's current contents (so the
+/// pointers name a `Task<F, T>` of the table's types); `run` or `fail` is called once, by the
+/// goroutine or the M that starts it; `drop` once, with exclusive access (`TaskCell::clear`).
 pub(crate) struct TaskVTable {
     task: unsafe fn(*mut u8) -> *mut u8,
     run: unsafe fn(*mut u8),
