@@ -9,23 +9,20 @@
 mod json;
 
 use std::collections::BTreeMap;
-use std::io::Write;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use json::Value;
 
-#[derive(Clone, Default)]
-struct Sink(Arc<Mutex<Vec<u8>>>);
+/// A trace file in the temp directory, and a way to read it back once written.
+fn trace_file(name: &str) -> (std::fs::File, std::path::PathBuf) {
+    let path = std::env::temp_dir().join(format!("gort-trace-{}-{name}.json", std::process::id()));
+    (std::fs::File::create(&path).unwrap(), path)
+}
 
-impl Write for Sink {
-    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(b);
-        Ok(b.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
+fn read_back(path: &std::path::Path) -> String {
+    let text = std::fs::read_to_string(path).unwrap();
+    let _ = std::fs::remove_file(path);
+    text
 }
 
 /// Goroutine ids of the workload's parts.
@@ -98,18 +95,18 @@ fn ns(v: &Value) -> i64 {
 #[test]
 fn trace_of_a_known_workload() {
     assert!(gort::trace::stop().is_err(), "stop without start fails");
-    let sink = Sink::default();
-    gort::trace::start(sink.clone()).unwrap();
+    let (file, path) = trace_file("main");
+    gort::trace::start(file).unwrap();
     assert!(gort::trace::is_enabled());
     assert!(matches!(
-        gort::trace::start(Sink::default()),
+        gort::trace::start(std::io::sink()),
         Err(gort::trace::TraceError::AlreadyStarted)
     ));
     let ids = workload();
     gort::trace::stop().unwrap();
     assert!(!gort::trace::is_enabled());
 
-    let text = String::from_utf8(sink.0.lock().unwrap().clone()).unwrap();
+    let text = read_back(&path);
     let doc = json::parse(&text).unwrap_or_else(|e| panic!("trace JSON does not parse: {e}"));
     let end = ns(doc.get("otherData").unwrap().get("end_ns").unwrap()) / 1000;
     let events = doc.get("traceEvents").unwrap().as_array().unwrap();
@@ -257,10 +254,10 @@ fn trace_of_a_known_workload() {
     assert!(runtime.contains(&"heap"), "no heap counter");
 
     // Tracing again works, and a new session holds none of the old events.
-    let sink2 = Sink::default();
-    gort::trace::start(sink2.clone()).unwrap();
+    let (file2, path2) = trace_file("second");
+    gort::trace::start(file2).unwrap();
     gort::trace::stop().unwrap();
-    let text2 = String::from_utf8(sink2.0.lock().unwrap().clone()).unwrap();
+    let text2 = read_back(&path2);
     let doc2 = json::parse(&text2).unwrap();
     let evs2 = doc2.get("traceEvents").unwrap().as_array().unwrap();
     assert!(
