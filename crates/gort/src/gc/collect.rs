@@ -91,6 +91,10 @@ fn release_caches(ms: &[std::sync::Arc<super::mutator::Mutator>], grey: &mut Vec
                 *s = SpanPtr(std::ptr::null_mut());
             }
         }
+        for s in c.alt.drain(..) {
+            // SAFETY: as above.
+            unsafe { (*s.0).cached = false };
+        }
         grey.append(&mut c.grey);
         marked += std::mem::take(&mut c.marked_bytes);
         flush_counts(c);
@@ -179,7 +183,9 @@ pub(crate) fn collect(forced: bool) {
     for c in 0..h.by_class.len() {
         let l = h.by_class[c].clone();
         h.unswept[c] = l;
-        h.partial[c].clear();
+    }
+    for l in h.partial.values_mut() {
+        l.clear();
     }
     HEAP_LIVE.store(live_bytes, Relaxed);
     LAST_LIVE.store(live_bytes, Relaxed);

@@ -29,12 +29,13 @@ use super::trace::{Pass, Trace, Visitor};
 
 const ROOTED: usize = 1;
 
-/// Per-type information the collector reads from an object's header.
+/// Per-type information the collector reads from an object's span (objects have no header:
+/// every object in a span has the span's type, span.rs).
 ///
 /// # Safety (of calling the functions)
-/// The `usize` is the address of a live object whose header holds this very table (so it is
-/// a `GcBox<T>` of the table's `T`); `trace` runs while the world is stopped or under the
-/// marking protocol, `drop` once, on a dead object nobody can reach.
+/// The `usize` is the address of a live object in a span whose `vt` is this very table (so it
+/// is a `T` of the table's `T`); `trace` runs while the world is stopped or under the marking
+/// protocol, `drop` once, on a dead object nobody can reach.
 pub(crate) struct VTable {
     /// Marks the object's children. See the struct's safety section.
     pub trace: unsafe fn(usize, &mut super::mark::Marker),
@@ -44,11 +45,14 @@ pub(crate) struct VTable {
     pub name: fn() -> &'static str,
 }
 
-/// An object as laid out in its slot: the header (its type's vtable) and the value.
-#[repr(C)]
-pub(crate) struct GcBox<T> {
-    vt: &'static VTable,
-    value: T,
+impl VTable {
+    /// The type of spans that never hold objects (unit tests of the span layout).
+    #[allow(dead_code)]
+    pub(crate) const NONE: &'static VTable = &VTable {
+        trace: |_, _| unreachable!("gort gc: tracing an untyped span"),
+        drop: |_| unreachable!("gort gc: dropping from an untyped span"),
+        name: || "<untyped>",
+    };
 }
 
 /// The type-erased part of a handle; what visitors see. The object's address, with the
@@ -60,7 +64,7 @@ pub struct RawHandle {
 }
 
 impl RawHandle {
-    /// Address of the object (its header).
+    /// Address of the object.
     #[inline]
     pub(crate) fn addr(&self) -> usize {
         self.word.get() & !ROOTED
@@ -127,30 +131,28 @@ unsafe impl<T: Trace + Send + Sync> Sync for Gc<T> {}
 /// `VTable::trace` for `T`.
 ///
 /// # Safety
-/// `addr` is a live `GcBox<T>` (see `VTable`).
+/// `addr` is a live `T` (see `VTable`).
 unsafe fn trace_box<T: Trace>(addr: usize, m: &mut super::mark::Marker) {
-    // SAFETY: `addr` is a marked object of type T (its header named this function), alive
-    // while the world is stopped.
-    let b = unsafe { &*(addr as *const GcBox<T>) };
-    b.value.trace(m)
+    // SAFETY: `addr` is a marked object of type T (its span's type named this function),
+    // alive while marking runs (nothing is freed then).
+    let b = unsafe { &*(addr as *const T) };
+    b.trace(m)
 }
 
 /// `VTable::drop` for `T`.
 ///
 /// # Safety
-/// `addr` is a dead, unreachable `GcBox<T>`, dropped only here and only once (see `VTable`).
+/// `addr` is a dead, unreachable `T`, dropped only here and only once (see `VTable`).
 unsafe fn drop_box<T: Trace>(addr: usize) {
     // SAFETY: `addr` is a dead object of type T that nobody can reach; it is dropped once
     // (the collector moved it to the `fin` state exactly once).
-    unsafe { std::ptr::drop_in_place(addr as *mut GcBox<T>) }
+    unsafe { std::ptr::drop_in_place(addr as *mut T) }
 }
 
 struct Vt<T>(PhantomData<T>);
 impl<T: Trace> Vt<T> {
-    const CLASS: Option<usize> = super::sizeclass::class_for(
-        std::mem::size_of::<GcBox<T>>(),
-        std::mem::align_of::<GcBox<T>>(),
-    );
+    const CLASS: Option<usize> =
+        super::sizeclass::class_for(std::mem::size_of::<T>(), std::mem::align_of::<T>());
     const VT: VTable = VTable {
         trace: trace_box::<T>,
         drop: drop_box::<T>,
@@ -194,21 +196,18 @@ impl<T: Trace + Send> Gc<T> {
     pub fn new(value: T) -> Gc<T> {
         super::collect::maybe_collect();
         with_guard(|m| {
-            let size = std::mem::size_of::<GcBox<T>>();
-            let align = std::mem::align_of::<GcBox<T>>();
-            // SAFETY: inside a guard with this thread's record.
-            let addr =
-                unsafe { super::alloc::alloc(m, Vt::<T>::CLASS, size, align, T::NEEDS_DROP) };
-            let p = addr as *mut GcBox<T>;
+            let size = std::mem::size_of::<T>();
+            let align = std::mem::align_of::<T>();
+            // SAFETY: inside a guard with this thread's record; the slot's span is typed with
+            // T's table, and a T is written below, inside this guard.
+            let addr = unsafe {
+                super::alloc::alloc(m, Vt::<T>::CLASS, size, align, T::NEEDS_DROP, &Vt::<T>::VT)
+            };
+            let p = addr as *mut T;
             let mut value = value;
             value.trace_mut(&mut Unroot(m));
             // SAFETY: `alloc` returned a fresh slot of at least `size` bytes, aligned.
-            unsafe {
-                p.write(GcBox {
-                    vt: &Vt::<T>::VT,
-                    value,
-                })
-            };
+            unsafe { p.write(value) };
             Gc {
                 raw: RawHandle::new_rooted(addr),
                 _t: PhantomData,
@@ -225,8 +224,7 @@ impl<T: Trace> Gc<T> {
 
     /// The object's address (stable: the collector never moves objects).
     pub fn as_ptr(this: &Gc<T>) -> *const T {
-        // SAFETY: in bounds of the live object.
-        unsafe { std::ptr::addr_of!((*(this.raw.addr() as *const GcBox<T>)).value) }
+        this.raw.addr() as *const T
     }
 }
 
@@ -237,7 +235,7 @@ impl<T: Trace> std::ops::Deref for Gc<T> {
         // SAFETY: the object is alive: this handle is rooted, or it is inside an object that
         // the caller reached through a rooted handle and borrows (the rooting invariant); the
         // collector never writes a live object's value.
-        unsafe { &(*(self.raw.addr() as *const GcBox<T>)).value }
+        unsafe { &*(self.raw.addr() as *const T) }
     }
 }
 

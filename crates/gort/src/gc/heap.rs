@@ -8,8 +8,11 @@
 //! Everything here is behind one lock ([`Heap::lock`]): taken when a mutator's cache needs a
 //! span (once per 64 KiB of small objects), for each large object, and by the collector.
 
+use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::Mutex;
 
+use super::handle::VTable;
 use super::sizeclass::{NCLASS, SIZES};
 use super::span::{large_layout, small_layout, Layout, Span, SPAN_BYTES};
 
@@ -24,8 +27,9 @@ unsafe impl Send for SpanPtr {}
 
 /// The heap's state, behind `Heap::inner`.
 pub(crate) struct HeapInner {
-    /// Per class: spans with free slots that no cache holds.
-    pub partial: Vec<Vec<SpanPtr>>,
+    /// Per type (keyed by the address of its `VTable`): swept spans with free slots that no
+    /// cache holds.
+    pub partial: HashMap<usize, Vec<SpanPtr>, BuildHasherDefault<AddrHasher>>,
     /// Every span holding objects (small and large), for the collector.
     pub all: Vec<SpanPtr>,
     /// The same spans by class (0: large), to hand the sweeper its lists.
@@ -41,6 +45,25 @@ pub(crate) struct HeapInner {
     layouts: Vec<Layout>,
 }
 
+/// Hashes a `VTable` address (one multiply: the keys are distinct static addresses).
+#[derive(Default)]
+pub(crate) struct AddrHasher(u64);
+
+impl Hasher for AddrHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0 ^ b as u64).wrapping_mul(0x100_0000_01b3);
+        }
+    }
+    fn write_usize(&mut self, n: usize) {
+        let h = (n as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        self.0 = h ^ (h >> 29);
+    }
+}
+
 /// The global heap.
 pub(crate) struct Heap {
     pub inner: Mutex<HeapInner>,
@@ -50,7 +73,7 @@ impl Heap {
     pub(crate) const fn new() -> Heap {
         Heap {
             inner: Mutex::new(HeapInner {
-                partial: Vec::new(),
+                partial: HashMap::with_hasher(BuildHasherDefault::new()),
                 all: Vec::new(),
                 by_class: Vec::new(),
                 unswept: Vec::new(),
@@ -68,7 +91,6 @@ impl Heap {
             g.layouts = (0..NCLASS)
                 .map(|c| small_layout((SIZES[c] as usize).max(8)))
                 .collect();
-            g.partial = (0..NCLASS).map(|_| Vec::new()).collect();
             g.by_class = (0..NCLASS).map(|_| Vec::new()).collect();
             g.unswept = (0..NCLASS).map(|_| Vec::new()).collect();
         }
@@ -113,18 +135,32 @@ fn out_of_memory(bytes: usize) -> ! {
 }
 
 impl HeapInner {
-    /// A span of `class` with at least one free slot, taken off the lists for a cache.
-    pub(crate) fn span_for_cache(&mut self, class: usize) -> SpanPtr {
-        if let Some(s) = self.partial[class].pop() {
+    /// A span of `class` for objects of type `vt` with at least one free slot, taken off the
+    /// lists for a cache.
+    pub(crate) fn span_for_cache(&mut self, class: usize, vt: &'static VTable) -> SpanPtr {
+        let key = vt as *const VTable as usize;
+        if let Some(s) = self.partial.get_mut(&key).and_then(|l| l.pop()) {
             return s;
         }
-        // Sweep unswept spans of this class until one has room (Go's mcentral.cacheSpan).
+        // Sweep unswept spans of this class until one of this type has room, or one is empty
+        // (it takes the type) (Go's mcentral.cacheSpan). Others with room go to their type's
+        // partial list.
         while let Some(s) = self.unswept[class].pop() {
             // SAFETY: heap lock held; an unswept span is cached by no one.
             let nalloc = unsafe { super::sweep::sweep_one(s) };
-            // SAFETY: as above.
-            if nalloc < unsafe { (*s.0).nelems } {
+            // SAFETY: as above: the span is ours until we list or return it.
+            let span = unsafe { &mut *s.0 };
+            if nalloc == 0 {
+                // Empty: no object (and no object waiting for its drop) lives in it, so it
+                // may change type.
+                span.vt = vt;
                 return s;
+            }
+            if nalloc < span.nelems {
+                if std::ptr::eq(span.vt, vt) {
+                    return s;
+                }
+                self.push_partial(s);
             }
         }
         let base = match self.free.pop() {
@@ -146,19 +182,19 @@ impl HeapInner {
         };
         let elemsize = SIZES[class] as usize;
         // SAFETY: `base` is an empty span of this heap: SPAN_BYTES aligned, mapped, unused.
-        let s = unsafe { Span::init(base, class, elemsize, self.layouts[class], SPAN_BYTES) };
+        let s = unsafe { Span::init(base, class, elemsize, self.layouts[class], SPAN_BYTES, vt) };
         self.all.push(SpanPtr(s));
         self.by_class[class].push(SpanPtr(s));
         SpanPtr(s)
     }
 
-    /// A new span for one large object of `size` bytes.
-    pub(crate) fn alloc_large(&mut self, size: usize) -> SpanPtr {
+    /// A new span for one large object of `size` bytes and type `vt`.
+    pub(crate) fn alloc_large(&mut self, size: usize, vt: &'static VTable) -> SpanPtr {
         let (l, bytes) = large_layout(size);
         let base = mmap_aligned(bytes, SPAN_BYTES).unwrap_or_else(|| out_of_memory(bytes));
         self.mapped += bytes;
         // SAFETY: a fresh mapping of `bytes`, SPAN_BYTES aligned.
-        let s = unsafe { Span::init(base, 0, bytes - l.objs_off, l, bytes) };
+        let s = unsafe { Span::init(base, 0, bytes - l.objs_off, l, bytes, vt) };
         self.all.push(SpanPtr(s));
         self.by_class[0].push(SpanPtr(s));
         SpanPtr(s)
@@ -199,6 +235,13 @@ impl HeapInner {
         }
         self.released += released;
         released
+    }
+
+    /// Lists `s` (swept, uncached, with free slots) as partial for its type.
+    pub(crate) fn push_partial(&mut self, s: SpanPtr) {
+        // SAFETY: a span of the heap; its type is stable while it is listed (not empty).
+        let key = unsafe { (*s.0).vt } as *const VTable as usize;
+        self.partial.entry(key).or_default().push(s);
     }
 
     /// Bytes in spans holding objects or cached.

@@ -7,7 +7,7 @@
 
 use std::sync::atomic::Ordering::Relaxed;
 
-use super::handle::{GcMarker, RawHandle, VTable};
+use super::handle::{GcMarker, RawHandle};
 use super::heap::HeapInner;
 use super::span::{Span, ALLOC, CHECK, FIN, MARK};
 use super::trace::{Pass, Visitor};
@@ -44,8 +44,8 @@ impl Visitor for Marker {
 }
 
 fn type_name(addr: usize) -> &'static str {
-    // SAFETY: `addr` is an allocated object; its first word is its vtable (GcBox layout).
-    unsafe { ((*(addr as *const &'static VTable)).name)() }
+    // SAFETY: `addr` is an allocated object; its span header names its type.
+    unsafe { ((*Span::of(addr)).vt.name)() }
 }
 
 impl Marker {
@@ -146,9 +146,10 @@ impl Marker {
 
     fn drain(&mut self) {
         while let Some(a) = self.stack.pop() {
-            // SAFETY: `a` is a marked, allocated object (shade); its header is its vtable.
+            // SAFETY: `a` is a marked, allocated object (shade); its span's `vt` is its type's
+            // table (constant while the object lives, span.rs).
             unsafe {
-                let vt = *(a as *const &'static VTable);
+                let vt = (*Span::of(a)).vt;
                 (vt.trace)(a, self);
             }
         }

@@ -41,6 +41,9 @@ use super::sizeclass::NCLASS;
 pub(crate) struct Cache {
     /// Current span per class (null: none).
     pub spans: [SpanPtr; NCLASS],
+    /// Spans of other types than the current one of their class, not full (at most
+    /// `alloc::ALT_SPANS`, oldest first).
+    pub alt: Vec<SpanPtr>,
     /// Objects allocated since the last flush.
     pub nmalloc: u64,
     /// Bytes (slot sizes) allocated since the last flush.
@@ -73,6 +76,7 @@ impl Mutator {
             dead: AtomicBool::new(false),
             cache: UnsafeCell::new(Cache {
                 spans: [SpanPtr(std::ptr::null_mut()); NCLASS],
+                alt: Vec::new(),
                 nmalloc: 0,
                 bytes: 0,
                 grey: Vec::new(),

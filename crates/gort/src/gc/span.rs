@@ -1,5 +1,10 @@
-//! A span: one 64 KiB block (small objects of one size class) or one large object, with its
-//! metadata in a header at the start of the block, beside the objects.
+//! A span: one 64 KiB block (small objects of one size class *and one type*) or one large
+//! object, with its metadata in a header at the start of the block, beside the objects.
+//!
+//! Objects carry no header: the span header names the type of all its objects (`vt`, the
+//! type's [`VTable`]), as Go keeps type information per span rather than per object for small
+//! objects. A span is typed when a cache takes it fresh or empty, and keeps its type while any
+//! slot is allocated (or waits for its drop), so `vt` is constant while an object lives in it.
 //!
 //! ```text
 //!  base (64 KiB aligned)
@@ -25,6 +30,8 @@
 
 use std::sync::atomic::{AtomicU32, AtomicU64};
 
+use super::handle::VTable;
+
 /// log2 of the span size.
 pub(crate) const SPAN_SHIFT: usize = 16;
 /// Bytes per span (small-object spans are exactly this big and this aligned).
@@ -48,6 +55,9 @@ pub(crate) struct Span {
     pub objs: usize,
     /// Bytes of the whole mapping (SPAN_BYTES for small spans).
     pub bytes: usize,
+    /// The type of every object in the span. Written only while the span holds no object
+    /// (fresh, or found empty by a sweep) by the thread that owns it then (heap lock held).
+    pub vt: &'static VTable,
     div_magic: u64,
     maps: *mut u64,
     rc: *const AtomicU32,
@@ -125,6 +135,7 @@ impl Span {
         elemsize: usize,
         l: Layout,
         bytes: usize,
+        vt: &'static VTable,
     ) -> *mut Span {
         let s = base as *mut Span;
         let maps = (base + align_up(std::mem::size_of::<Span>(), 8)) as *mut u64;
@@ -139,6 +150,7 @@ impl Span {
                 nwords: l.nwords,
                 objs: base + l.objs_off,
                 bytes,
+                vt,
                 div_magic: (u32::MAX / elemsize.min(u32::MAX as usize) as u32) as u64 + 1,
                 maps,
                 rc,
@@ -324,7 +336,7 @@ mod tests {
             let mut mem = vec![0u64; SPAN_BYTES / 8 * 2];
             let base = (mem.as_mut_ptr() as usize + SPAN_MASK) & !SPAN_MASK;
             // SAFETY: `base` is SPAN_BYTES aligned inside `mem`, which is 2 spans long.
-            let s = unsafe { &*Span::init(base, 1, size, l, SPAN_BYTES) };
+            let s = unsafe { &*Span::init(base, 1, size, l, SPAN_BYTES, VTable::NONE) };
             for i in 0..l.nelems {
                 assert_eq!(s.index_of(s.addr_of(i)), i);
                 assert_eq!(Span::of(s.addr_of(i)) as usize, base);

@@ -14,7 +14,6 @@ use std::sync::atomic::Ordering::*;
 use std::sync::Mutex;
 use std::time::Instant;
 
-use super::handle::VTable;
 use super::heap::SpanPtr;
 use super::mutator::with_guard;
 use super::span::{Span, ALLOC, FIN, MARK, NEEDS_DROP};
@@ -73,7 +72,7 @@ pub(crate) fn finish_sweep(scavenge_target: Option<u64>) {
         if nalloc == 0 {
             s.empty = true;
         } else if class != 0 && nalloc < s.nelems {
-            h.partial[class].push(sp);
+            h.push_partial(sp);
         }
     }
     {
@@ -174,7 +173,7 @@ pub(crate) fn run_drops(drops: Vec<usize>) {
         // reused before `done` is set below. Its drop cannot dereference another dead object:
         // see `Trace`'s contract and docs/DESIGN.md ("Destructors").
         let r = std::panic::catch_unwind(|| unsafe {
-            let vt = *(addr as *const &'static VTable);
+            let vt = (*Span::of(addr)).vt;
             (vt.drop)(addr)
         });
         if r.is_err() {
