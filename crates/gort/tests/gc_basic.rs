@@ -253,6 +253,7 @@ fn sync_pool_is_cleared_by_gc() {
 /// interleaved, more than a cache keeps spans for, with and without drop glue, all survive
 /// collections with their contents and their own `trace`/`drop`.
 #[test]
+#[allow(non_snake_case)]
 fn many_types_of_one_size_class_interleave() {
     let _s = serial();
     static DROPS: AtomicUsize = AtomicUsize::new(0);
