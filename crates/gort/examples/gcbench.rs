@@ -1,0 +1,182 @@
+//! Hans Boehm's GCBench on gort's GC heap (the Go twin is `bench/go/cmd/gcbench`, same
+//! parameters and output): a stretch tree of depth 18, then a long-lived tree of depth 16 and
+//! a long-lived array of 500 000 doubles, then for depths 4, 6, .., 16 as many trees as make
+//! twice the stretch tree's nodes, built top down (`populate`: a node allocated first, its
+//! children stored into it afterwards, which needs `GcCell` fields) and bottom up
+//! (`make_tree`: children first), each dropped at once.
+//!
+//! ```sh
+//! cargo run --release -p gort --example gcbench
+//! GODEBUG=gctrace=1 cargo run --release -p gort --example gcbench
+//! ```
+//!
+//! Boehm's array is one GC allocation of pointer-free memory (`GC_MALLOC_ATOMIC`). Here it is
+//! a GC object owning a `Vec<f64>` that the collector does not scan (`#[gc(skip)]`): a
+//! `Gc<[f64; 500_000]>` would first build its 4 MB value on the goroutine's stack.
+use std::time::Instant;
+
+use gort::gc::{Gc, GcCell, Trace};
+
+const STRETCH_TREE_DEPTH: u32 = 18;
+const LONG_LIVED_TREE_DEPTH: u32 = 16;
+const ARRAY_SIZE: usize = 500_000;
+const MIN_TREE_DEPTH: u32 = 4;
+const MAX_TREE_DEPTH: u32 = 16;
+
+/// Boehm's `Node`: two child pointers and two unused ints.
+#[derive(Trace)]
+struct Node {
+    left: GcCell<Option<Gc<Node>>>,
+    right: GcCell<Option<Gc<Node>>>,
+    i: i32,
+    j: i32,
+}
+
+impl Node {
+    fn leaf() -> Node {
+        Node::with(None, None)
+    }
+    fn with(left: Option<Gc<Node>>, right: Option<Gc<Node>>) -> Node {
+        Node {
+            left: GcCell::new(left),
+            right: GcCell::new(right),
+            i: 0,
+            j: 0,
+        }
+    }
+}
+
+/// The long-lived array (see the module comment).
+#[derive(Trace)]
+struct Array {
+    #[gc(skip)]
+    data: Vec<f64>,
+}
+
+/// Nodes in a complete binary tree of depth `depth`.
+fn tree_size(depth: u32) -> u64 {
+    (1 << (depth + 1)) - 1
+}
+
+/// Trees of depth `depth` that make twice the stretch tree's nodes.
+fn num_iters(depth: u32) -> u64 {
+    2 * tree_size(STRETCH_TREE_DEPTH) / tree_size(depth)
+}
+
+/// Top-down construction: gives `node` two new children, then populates them.
+fn populate(depth: u32, node: &Node) {
+    if depth == 0 {
+        return;
+    }
+    let left = Gc::new(Node::leaf());
+    let right = Gc::new(Node::leaf());
+    *node.left.borrow_mut() = Some(left.clone());
+    *node.right.borrow_mut() = Some(right.clone());
+    populate(depth - 1, &left);
+    populate(depth - 1, &right);
+}
+
+/// Bottom-up construction: children first.
+fn make_tree(depth: u32) -> Gc<Node> {
+    if depth == 0 {
+        Gc::new(Node::leaf())
+    } else {
+        Gc::new(Node::with(
+            Some(make_tree(depth - 1)),
+            Some(make_tree(depth - 1)),
+        ))
+    }
+}
+
+/// Nodes reachable from `node` (the checks at the end).
+fn count(node: &Node) -> u64 {
+    let mut n = 1;
+    if let Some(l) = &*node.left.borrow() {
+        n += count(l);
+    }
+    if let Some(r) = &*node.right.borrow() {
+        n += count(r);
+    }
+    n
+}
+
+fn print_diagnostics() {
+    let m = gort::read_mem_stats();
+    println!(
+        " Heap in use {} KiB, live {} KiB, {} GCs so far",
+        gort::gc::heap_inuse() >> 10,
+        gort::gc::heap_live() >> 10,
+        m.num_gc
+    );
+}
+
+fn time_construction(depth: u32) {
+    let iters = num_iters(depth);
+    println!("Creating {iters} trees of depth {depth}");
+    let t = Instant::now();
+    for _ in 0..iters {
+        let temp = Gc::new(Node::leaf());
+        populate(depth, &temp);
+    }
+    println!(
+        "\tTop down construction took {} ms",
+        t.elapsed().as_millis()
+    );
+    let t = Instant::now();
+    for _ in 0..iters {
+        std::hint::black_box(make_tree(depth));
+    }
+    println!(
+        "\tBottom up construction took {} ms",
+        t.elapsed().as_millis()
+    );
+}
+
+#[gort::main]
+fn main() {
+    println!("Garbage Collector Test");
+    println!(
+        " Live storage will peak at {} bytes.\n",
+        2 * std::mem::size_of::<Node>() as u64 * tree_size(LONG_LIVED_TREE_DEPTH)
+            + (std::mem::size_of::<f64>() * ARRAY_SIZE) as u64
+    );
+    println!(" Stretching memory with a binary tree of depth {STRETCH_TREE_DEPTH}");
+    print_diagnostics();
+    let start = Instant::now();
+
+    // Stretch the memory space quickly.
+    std::hint::black_box(make_tree(STRETCH_TREE_DEPTH));
+
+    // A long-lived tree and array, live for the rest of the run.
+    println!(" Creating a long-lived binary tree of depth {LONG_LIVED_TREE_DEPTH}");
+    let long_lived = Gc::new(Node::leaf());
+    populate(LONG_LIVED_TREE_DEPTH, &long_lived);
+    println!(" Creating a long-lived array of {ARRAY_SIZE} doubles");
+    let mut data = vec![0.0; ARRAY_SIZE];
+    for (i, x) in data.iter_mut().enumerate().take(ARRAY_SIZE / 2) {
+        *x = 1.0 / i as f64;
+    }
+    let array = Gc::new(Array { data });
+    print_diagnostics();
+
+    let mut d = MIN_TREE_DEPTH;
+    while d <= MAX_TREE_DEPTH {
+        time_construction(d);
+        d += 2;
+    }
+
+    if count(&long_lived) != tree_size(LONG_LIVED_TREE_DEPTH) || array.data[1000] != 1.0 / 1000.0 {
+        println!("Failed");
+        std::process::exit(1);
+    }
+    let elapsed = start.elapsed();
+    print_diagnostics();
+    println!("Completed in {} ms.", elapsed.as_millis());
+    let m = gort::read_mem_stats();
+    println!(
+        "gort: NumGC {}, max pause {:.3} ms, total pause {:.1} ms",
+        m.num_gc,
+        gort::gc::max_pause_ns() as f64 / 1e6,
+        m.pause_total_ns as f64 / 1e6
+    );
+}
