@@ -126,14 +126,17 @@ pub(crate) fn collect(forced: bool) {
     let t0 = Instant::now();
     crate::trace::stw_start(StwReason::GcSweepTermination);
     let ms = stop_world();
-    let spans = HEAP.lock().all.clone();
     let heap0 = HEAP_LIVE.load(Relaxed);
     MARKING.store(true, Relaxed);
     start_world();
     crate::trace::stw_end();
+    let t1 = Instant::now();
     crate::trace::heap_alloc(heap0);
     drop(ms);
-    let t1 = Instant::now();
+    // The root scan's span list, taken after the restart: a superset of the spans that
+    // existed at STW1 (nothing is freed while marking runs, and `all` only grows then); the
+    // spans added since hold only black objects, so scanning them shades nothing new.
+    let spans = HEAP.lock().all.clone();
 
     // Concurrent mark.
     let mut marker = marker();
@@ -144,10 +147,15 @@ pub(crate) fn collect(forced: bool) {
     // root large unmarked subgraphs: collect the buffers with the world stopped, and if there
     // were any, restart and mark them concurrently (up to MAX_ROUNDS rounds, as Go's
     // gcMarkDone re-checks), so the final pause only drains what is left.
+    // Every round's pause counts, the wait for guards to exit included (Go's STW time starts
+    // when stopping starts).
     const MAX_ROUNDS: u32 = 10;
     let mut round = 0;
+    let mut early_rounds_ns = 0u64;
+    let mut t2;
     let ms = loop {
         crate::trace::stw_start(StwReason::GcMarkTermination);
+        t2 = Instant::now();
         let ms = stop_world();
         let mut grey = Vec::new();
         for m in &ms {
@@ -161,11 +169,11 @@ pub(crate) fn collect(forced: bool) {
         }
         start_world();
         crate::trace::stw_end();
+        early_rounds_ns += t2.elapsed().as_nanos() as u64;
         drop(ms);
         marker.push_grey(&mut grey);
         marker.drain_all();
     };
-    let t2 = Instant::now();
     let mut grey = Vec::new();
     let mut live_bytes = release_caches(&ms, &mut grey);
     marker.push_grey(&mut grey);
@@ -178,12 +186,13 @@ pub(crate) fn collect(forced: bool) {
     if CHECKMARK.load(Relaxed) {
         checkmark(&h);
     }
-    // Queue every span for sweeping (lazily by allocators, then by this thread after the
-    // pause): a copy of the per-class lists, no span is touched here.
-    for c in 0..h.by_class.len() {
-        let l = h.by_class[c].clone();
-        h.unswept[c] = l;
-    }
+    // Every span that exists now must be swept before anyone allocates from it again: no
+    // span is cached (released above) and none stays listed as partial. The sweep queue
+    // itself (copies of the per-class lists) is built after the restart, from the prefix of
+    // each list that exists now: the lists only grow until this thread's `finish_sweep`, and
+    // spans created in between are fresh (their objects allocated unmarked after this pause
+    // and must not be swept this cycle).
+    let queue_lens: Vec<usize> = h.by_class.iter().map(Vec::len).collect();
     for l in h.partial.values_mut() {
         l.clear();
     }
@@ -220,6 +229,13 @@ pub(crate) fn collect(forced: bool) {
     crate::trace::stw_end();
     crate::trace::heap_alloc(live_bytes);
     let t3 = Instant::now();
+    {
+        let mut h = HEAP.lock();
+        for (c, &n) in queue_lens.iter().enumerate() {
+            let l = h.by_class[c][..n].to_vec();
+            h.unswept[c] = l;
+        }
+    }
 
     // Return memory to the OS after the sweep (below): keep the free spans the heap will grow
     // back into before the next cycle (up to the goal plus 10%, Go's scavenger target), never
@@ -233,7 +249,7 @@ pub(crate) fn collect(forced: bool) {
 
     let procs = procs();
     let stw1 = (t1 - t0).as_nanos() as u64;
-    let stw2 = (t3 - t2).as_nanos() as u64;
+    let stw2 = (t3 - t2).as_nanos() as u64 + early_rounds_ns;
     let n = stats::record(stw1, stw2, mark_ns, goal, forced, procs);
     if GCTRACE.load(Relaxed) {
         let c = Cycle {
