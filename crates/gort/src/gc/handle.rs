@@ -79,7 +79,7 @@ impl RawHandle {
     }
 
     #[inline]
-    fn rc(&self) -> &std::sync::atomic::AtomicU32 {
+    pub(crate) fn rc(&self) -> &std::sync::atomic::AtomicU32 {
         let a = self.addr();
         // SAFETY: a handle always points at a live object (the rooting invariant), whose
         // span header lives at the 64 KiB boundary below it.
@@ -227,6 +227,29 @@ impl<T: Trace> Gc<T> {
     pub fn as_ptr(this: &Gc<T>) -> *const T {
         // SAFETY: in bounds of the live object.
         unsafe { std::ptr::addr_of!((*(this.raw.addr() as *const GcBox<T>)).value) }
+    }
+}
+
+/// For weak handles (`weak.rs`).
+impl<T: Trace> Gc<T> {
+    /// The handle's raw part (object address, root count).
+    #[inline]
+    pub(crate) fn raw(this: &Gc<T>) -> &RawHandle {
+        &this.raw
+    }
+
+    /// A rooted handle to the object at `addr`.
+    ///
+    /// # Safety
+    /// Called inside a guard; `addr` is a live object of type `T` (not freed, not in the `fin`
+    /// state); the caller counts the new handle in its root count (`rc += 1`) in the same
+    /// guard, before anything can drop the handle.
+    #[inline]
+    pub(crate) unsafe fn from_rooted_addr(addr: usize) -> Gc<T> {
+        Gc {
+            raw: RawHandle::new_rooted(addr),
+            _t: PhantomData,
+        }
     }
 }
 
