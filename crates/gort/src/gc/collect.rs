@@ -181,6 +181,7 @@ pub(crate) fn collect(forced: bool) {
     live_bytes += marker.marked_bytes;
     MARKING.store(false, Relaxed);
     prune_dead();
+    super::weak::clear_dead(); // weak handles to unmarked objects, before any sweep
     let heap1 = HEAP_LIVE.load(Relaxed);
     let mut h = HEAP.lock();
     if CHECKMARK.load(Relaxed) {

@@ -83,7 +83,7 @@ impl RawHandle {
     }
 
     #[inline]
-    fn rc(&self) -> &std::sync::atomic::AtomicU32 {
+    pub(crate) fn rc(&self) -> &std::sync::atomic::AtomicU32 {
         let a = self.addr();
         // SAFETY: a handle always points at a live object (the rooting invariant), whose
         // span header lives at the 64 KiB boundary below it.
@@ -225,6 +225,29 @@ impl<T: Trace> Gc<T> {
     /// The object's address (stable: the collector never moves objects).
     pub fn as_ptr(this: &Gc<T>) -> *const T {
         this.raw.addr() as *const T
+    }
+}
+
+/// For weak handles (`weak.rs`).
+impl<T: Trace> Gc<T> {
+    /// The handle's raw part (object address, root count).
+    #[inline]
+    pub(crate) fn raw(this: &Gc<T>) -> &RawHandle {
+        &this.raw
+    }
+
+    /// A rooted handle to the object at `addr`.
+    ///
+    /// # Safety
+    /// Called inside a guard; `addr` is a live object of type `T` (not freed, not in the `fin`
+    /// state); the caller counts the new handle in its root count (`rc += 1`) in the same
+    /// guard, before anything can drop the handle.
+    #[inline]
+    pub(crate) unsafe fn from_rooted_addr(addr: usize) -> Gc<T> {
+        Gc {
+            raw: RawHandle::new_rooted(addr),
+            _t: PhantomData,
+        }
     }
 }
 

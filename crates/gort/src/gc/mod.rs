@@ -82,6 +82,9 @@
 //!   and in the background (freeing dead objects without drop glue with bitmap operations),
 //!   then runs the drops of the others before their slots are reused. A background worker thread runs cycles when the
 //!   heap crosses the trigger; a goroutine that allocates past the goal collects itself.
+//! * **Weak handles** (`weak.rs`): `Weak<T>` (Go's `weak.Pointer`) shares one slot per object,
+//!   cleared at mark termination with the world stopped (before any sweep) when the object is
+//!   unmarked; an upgrade shades the object and roots it inside a guard.
 //! * **Pacing and telemetry** (`pacer.rs`, `stats.rs`, `trace_line.rs`): Go's heap goal,
 //!   GOGC/GOMEMLIMIT with a CPU limiter, `gctrace=1` in Go's format, MemStats fields.
 //!
@@ -133,6 +136,7 @@ mod stats;
 mod sweep;
 mod trace;
 mod trace_line;
+mod weak;
 mod worker;
 
 use std::sync::atomic::Ordering::Relaxed;
@@ -147,6 +151,9 @@ pub use pacer::{set_gc_percent, set_memory_limit};
 #[doc(hidden)]
 pub use trace::Pass;
 pub use trace::{Trace, Visitor};
+#[doc(hidden)]
+pub use weak::weak_slots;
+pub use weak::Weak;
 
 pub(crate) static HEAP: heap::Heap = heap::Heap::new();
 
