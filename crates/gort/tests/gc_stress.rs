@@ -140,7 +140,7 @@ fn goroutines_mutate_a_shared_graph_under_torture() {
     let ops = if long { 50_000 } else { 4_000 };
     gc::set_checkmark(true);
     gc::set_torture(257);
-    run_graph(ops);
+    run_graph(ops, 0);
     gc::set_torture(0);
     gc::set_checkmark(false);
     assert!(
@@ -160,7 +160,7 @@ fn concurrent_marking_races_mutators() {
     gc::set_checkmark(true);
     let old = gc::set_gc_percent(20);
     let before = gc::num_gc();
-    run_graph(ops);
+    run_graph(ops, 0);
     gc::set_gc_percent(old);
     gc::set_checkmark(false);
     assert!(
@@ -170,9 +170,49 @@ fn concurrent_marking_races_mutators() {
     );
 }
 
-fn run_graph(ops: usize) {
+/// Parallel marking: three dedicated mark workers (the collector and two helper threads) and
+/// assists share the work (a ballast list makes each mark long and the assist ratio high:
+/// GOGC=10 leaves little runway), while goroutines and threads mutate the graph; checkmark
+/// verifies every mark.
+#[test]
+fn parallel_workers_and_assists_race_mutators() {
+    let _s = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let long = std::env::var_os("GORT_LONG").is_some();
+    let ops = if long { 200_000 } else { 5_000 };
+    gc::set_checkmark(true);
+    gc::set_mark_workers(3);
+    let old = gc::set_gc_percent(10);
+    let before = gc::num_gc();
+    let assists = gc::assist_total_ns();
+    run_graph(ops, 150_000);
+    gc::set_gc_percent(old);
+    gc::set_mark_workers(0);
+    gc::set_checkmark(false);
+    assert!(
+        gc::num_gc() > before + 2,
+        "only {} cycles",
+        gc::num_gc() - before
+    );
+    assert!(gc::assist_total_ns() > assists, "no assist ran");
+}
+
+#[derive(Trace)]
+struct Ballast {
+    next: Option<Gc<Ballast>>,
+    #[gc(skip)]
+    _pad: [u64; 2],
+}
+
+fn run_graph(ops: usize, ballast: usize) {
     let rt = gort::Builder::new().gomaxprocs(4).build().unwrap();
     let reachable = rt.block_on(move || {
+        let mut list = None;
+        for i in 0..ballast as u64 {
+            list = Some(Gc::new(Ballast {
+                next: list,
+                _pad: [i; 2],
+            }));
+        }
         let mut rng = Rng(42);
         let mut g = Graph { slots: Vec::new() };
         for _ in 0..64 {
@@ -206,6 +246,13 @@ fn run_graph(ops: usize) {
             t.join().unwrap();
         }
         gc::gc();
+        let mut n = 0;
+        let mut cur = list.as_ref();
+        while let Some(b) = cur {
+            n += 1;
+            cur = b.next.as_ref();
+        }
+        assert_eq!(n, ballast);
         full_check(&g)
     });
     gc::set_torture(0);

@@ -18,16 +18,12 @@
 //! grey buffer (in its `Cache`), handed to the marker in batches and at mark termination.
 
 use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
-use std::sync::Mutex;
 
 use super::mutator::Mutator;
 use super::span::Span;
 
 /// Marking is running concurrently: the barrier is on, allocation is black.
 pub(crate) static MARKING: AtomicBool = AtomicBool::new(false);
-/// Batches of grey objects from mutators' buffers.
-pub(crate) static GREY: Mutex<Vec<Vec<usize>>> = Mutex::new(Vec::new());
-
 const BATCH: usize = 32;
 
 /// Shades the object at `addr` if marking is on. Inside a guard, on `m`'s thread.
@@ -49,8 +45,7 @@ fn shade_slow(m: &Mutator, addr: usize) {
         c.marked_bytes += s.elemsize as u64;
         c.grey.push(addr);
         if c.grey.len() >= BATCH {
-            let batch = std::mem::take(&mut c.grey);
-            GREY.lock().unwrap_or_else(|e| e.into_inner()).push(batch);
+            super::work::push(std::mem::take(&mut c.grey));
         }
     }
 }

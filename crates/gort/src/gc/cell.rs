@@ -2,8 +2,12 @@
 //!
 //! Rules (rust-gc's, with atomics so cells can be shared between goroutines):
 //!
-//! * `rooted` is true while the cell lives outside the GC heap (its contents' handles are then
-//!   rooted) and false inside (they are edges). The unroot/root passes flip it.
+//! * `ROOTED` (a bit of the cell's state word) is set while the cell lives outside the GC heap
+//!   (its contents' handles are then rooted) and clear inside (they are edges). The
+//!   unroot/root passes flip it (with `&mut` access, so a plain write).
+//! * The state word (32 bits, so a cell of one handle is 16 bytes) also holds the borrow state:
+//!   a writer bit, a count of shared borrows, and a count of markers reading the contents
+//!   concurrently (several markers may trace one cell at once: workers and assists).
 //! * Invariant: when the cell is not borrowed mutably, its contents are rooted iff `rooted`;
 //!   while it is borrowed mutably, its contents are rooted. `borrow_mut` on a heap cell roots the
 //!   contents (so anything moved out with `mem::replace` is a rooted handle), and the end of the
@@ -13,21 +17,25 @@
 //!   write while the world is stopped. Taking and ending a mutable borrow happen inside a guard.
 
 use std::cell::UnsafeCell;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::*};
+use std::sync::atomic::{AtomicU32, Ordering::*};
 
 use super::handle::{Root, UnrootPass};
 use super::mutator::with_guard;
 use super::trace::{Pass, Trace, Visitor};
 
-const WRITING: usize = usize::MAX;
-/// Set (beside any readers) while the concurrent marker reads the contents; a writer waits
-/// for it to clear instead of failing.
-const MARK_BIT: usize = 1 << (usize::BITS - 2);
+/// The cell lives outside the GC heap: its contents are rooted.
+const ROOTED: u32 = 1 << 31;
+/// A writer holds the cell.
+const WRITING: u32 = 1 << 30;
+/// One marker reading the contents; writers wait for markers instead of failing.
+const MARKER: u32 = 1 << 20;
+const MARKERS: u32 = ((1 << 10) - 1) * MARKER;
+/// Shared borrows.
+const READERS: u32 = MARKER - 1;
 
 /// A mutable container for GC fields (RefCell-like, thread-safe when `T: Send + Sync`).
 pub struct GcCell<T: Trace> {
-    rooted: AtomicBool,
-    borrow: AtomicUsize,
+    state: AtomicU32,
     value: UnsafeCell<T>,
 }
 
@@ -52,8 +60,7 @@ impl<T: Trace> GcCell<T> {
     /// A new cell (outside the heap until it is moved into one with `Gc::new`).
     pub fn new(value: T) -> GcCell<T> {
         GcCell {
-            rooted: AtomicBool::new(true),
-            borrow: AtomicUsize::new(0),
+            state: AtomicU32::new(ROOTED),
             value: UnsafeCell::new(value),
         }
     }
@@ -66,15 +73,12 @@ impl<T: Trace> GcCell<T> {
 
     /// Shared borrow.
     pub fn try_borrow(&self) -> Result<GcRef<'_, T>, BorrowError> {
-        let mut b = self.borrow.load(Relaxed);
+        let mut b = self.state.load(Relaxed);
         loop {
-            if b == WRITING || b & !MARK_BIT >= MARK_BIT - 1 {
+            if b & WRITING != 0 || b & READERS == READERS {
                 return Err(BorrowError);
             }
-            match self
-                .borrow
-                .compare_exchange_weak(b, b + 1, Acquire, Relaxed)
-            {
+            match self.state.compare_exchange_weak(b, b + 1, Acquire, Relaxed) {
                 Ok(_) => return Ok(GcRef { cell: self }),
                 Err(x) => b = x,
             }
@@ -89,15 +93,26 @@ impl<T: Trace> GcCell<T> {
     /// Exclusive borrow.
     pub fn try_borrow_mut(&self) -> Result<GcRefMut<'_, T>, BorrowError> {
         with_guard(|m| {
-            loop {
-                match self.borrow.compare_exchange(0, WRITING, Acquire, Relaxed) {
-                    Ok(_) => break,
-                    // The marker is reading the contents (a few handles): wait.
-                    Err(MARK_BIT) => std::hint::spin_loop(),
-                    Err(_) => return Err(BorrowError),
+            let mut b = self.state.load(Relaxed);
+            let rooted = loop {
+                if b & (WRITING | READERS) != 0 {
+                    return Err(BorrowError);
                 }
-            }
-            if !self.rooted.load(Relaxed) {
+                if b & MARKERS != 0 {
+                    // Markers are reading the contents (a few handles): wait.
+                    std::hint::spin_loop();
+                    b = self.state.load(Relaxed);
+                    continue;
+                }
+                match self
+                    .state
+                    .compare_exchange_weak(b, b | WRITING, Acquire, Relaxed)
+                {
+                    Ok(_) => break b & ROOTED != 0,
+                    Err(x) => b = x,
+                }
+            };
+            if !rooted {
                 // SAFETY: we hold the exclusive borrow.
                 unsafe { (*self.value.get()).trace_mut(&mut Root(m)) };
             }
@@ -154,7 +169,7 @@ impl<T: Trace> std::ops::Deref for GcRef<'_, T> {
 
 impl<T: Trace> Drop for GcRef<'_, T> {
     fn drop(&mut self) {
-        self.cell.borrow.fetch_sub(1, Release);
+        self.cell.state.fetch_sub(1, Release);
     }
 }
 
@@ -181,11 +196,11 @@ impl<T: Trace> std::ops::DerefMut for GcRefMut<'_, T> {
 impl<T: Trace> Drop for GcRefMut<'_, T> {
     fn drop(&mut self) {
         with_guard(|m| {
-            if !self.cell.rooted.load(Relaxed) {
-                // SAFETY: still exclusive until the store below.
+            if self.cell.state.load(Relaxed) & ROOTED == 0 {
+                // SAFETY: still exclusive until the writer bit is cleared below.
                 unsafe { (*self.cell.value.get()).trace_mut(&mut UnrootPass(m)) };
             }
-            self.cell.borrow.store(0, Release);
+            self.cell.state.fetch_and(!WRITING, Release);
         })
     }
 }
@@ -195,38 +210,44 @@ impl<T: Trace> Drop for GcRefMut<'_, T> {
 unsafe impl<T: Trace> Trace for GcCell<T> {
     fn trace<V: Visitor>(&self, v: &mut V) {
         debug_assert_eq!(v.pass(), Pass::Mark);
-        // Take the marker's read bit unless a writer holds the cell (then its contents are
-        // rooted and were shaded by the root pass if marking was on).
-        let mut b = self.borrow.load(Acquire);
+        // Count this marker in unless a writer holds the cell (then its contents are rooted
+        // and were shaded by the root pass if marking was on).
+        let mut b = self.state.load(Acquire);
         loop {
-            if b == WRITING {
+            if b & WRITING != 0 {
                 return;
             }
-            debug_assert_eq!(b & MARK_BIT, 0, "one marker at a time");
+            if b & MARKERS == MARKERS {
+                std::hint::spin_loop();
+                b = self.state.load(Acquire);
+                continue;
+            }
             match self
-                .borrow
-                .compare_exchange_weak(b, b | MARK_BIT, Acquire, Relaxed)
+                .state
+                .compare_exchange_weak(b, b + MARKER, Acquire, Relaxed)
             {
                 Ok(_) => break,
                 Err(x) => b = x,
             }
         }
-        // SAFETY: the mark bit excludes writers (they wait) until it is cleared below.
+        // SAFETY: a marker count excludes writers (they wait) until it is dropped below.
         unsafe { (*self.value.get()).trace(v) };
-        self.borrow.fetch_and(!MARK_BIT, Release);
+        self.state.fetch_sub(MARKER, Release);
     }
     fn trace_mut<V: Visitor>(&mut self, v: &mut V) {
         // A leaked (`mem::forget`) mutable borrow leaves WRITING set: its contents stay rooted.
-        let writing = *self.borrow.get_mut() == WRITING;
+        let st = self.state.get_mut();
+        let writing = *st & WRITING != 0;
+        let rooted = *st & ROOTED != 0;
         match v.pass() {
-            Pass::Unroot => assert!(
-                std::mem::replace(self.rooted.get_mut(), false),
-                "GcCell unrooted twice"
-            ),
-            Pass::Root => assert!(
-                !std::mem::replace(self.rooted.get_mut(), true),
-                "GcCell rooted twice"
-            ),
+            Pass::Unroot => {
+                assert!(rooted, "GcCell unrooted twice");
+                *st &= !ROOTED;
+            }
+            Pass::Root => {
+                assert!(!rooted, "GcCell rooted twice");
+                *st |= ROOTED;
+            }
             Pass::Mark => unreachable!("marking uses trace"),
         }
         if !writing {

@@ -12,53 +12,74 @@ use super::barrier::MARKING;
 use super::heap::SpanPtr;
 use super::mark::{checkmark, marker};
 use super::mutator::{in_guard, prune_dead, start_world, stop_world};
-use super::pacer::{heap_goal, trigger_for, Inputs, GOGC, MEMLIMIT};
+use super::pacer::{heap_goal, note_goal, trigger_for, Inputs, GOGC, MEMLIMIT};
 use super::stats;
-use super::sweep::{finish_sweep, run_pending_drops, IN_DROP};
+use super::sweep::{finish_sweep, run_pending_drops, IN_DROP, SWEEP_WANTED};
 use super::trace_line::Cycle;
+use super::work;
+use super::worker::{start_helpers, stop_helpers, thread_cpu_ns, Throttle};
 use super::HEAP;
 
 /// Held for a whole cycle (not while drops run): one collector at a time.
 pub(crate) static COLLECT: Mutex<()> = Mutex::new(());
 /// `gccheckmark=1`.
 pub(crate) static CHECKMARK: AtomicBool = AtomicBool::new(false);
+/// Testing knob: dedicated mark workers regardless of the Ps (0 = Go's split).
+pub(crate) static MARK_WORKERS: AtomicU64 = AtomicU64::new(0);
 /// `gctrace=1`.
 pub(crate) static GCTRACE: AtomicBool = AtomicBool::new(false);
 /// Live bytes marked by the last cycle (for re-pacing when the knobs change).
 static LAST_LIVE: AtomicU64 = AtomicU64::new(0);
+/// In-use span bytes beyond the live objects after the last sweep (span metadata, free slots
+/// of partly used spans): memory the limit must cover that the heap goal does not count.
+static LAST_OVERHEAD: AtomicU64 = AtomicU64::new(0);
 
-/// Starts a cycle if one is due: wakes the background worker, or, when the heap has reached
-/// its goal (the worker is behind) or in torture mode, collects on this thread (gort's mark
-/// assist: the allocating goroutine pays). Not inside a guard or a drop phase.
+/// Called before allocating `bytes`: while marking runs, charges the allocation to this
+/// thread's assist debt (`assist.rs`); starts a cycle if one is due: wakes the background
+/// worker, or, when the heap has reached its goal before a cycle could start, or in torture
+/// mode, collects on this thread. Not inside a guard or a drop phase.
 #[inline]
-pub(crate) fn maybe_collect() {
+pub(crate) fn maybe_collect(bytes: usize) {
     super::init();
-    if GC_NEEDED.load(Relaxed) {
-        maybe_collect_slow();
+    if GC_NEEDED.load(Relaxed) || MARKING.load(Relaxed) || SWEEP_WANTED.load(Relaxed) {
+        maybe_collect_slow(bytes);
     }
 }
 
 #[cold]
-fn maybe_collect_slow() {
+fn maybe_collect_slow(bytes: usize) {
     if in_guard() || IN_DROP.with(|d| d.get()) {
         return;
     }
-    if HEAP_LIVE.load(Relaxed) >= GOAL.load(Relaxed)
-        || super::alloc::TORTURE.load(Relaxed) != 0
-        || !super::worker::kick()
-    {
+    if SWEEP_WANTED.load(Relaxed) {
+        super::sweep::help();
+    }
+    let torture = super::alloc::TORTURE.load(Relaxed) != 0;
+    if MARKING.load(Relaxed) {
+        super::assist::charge(bytes as u64, torture);
+        if !torture {
+            return;
+        }
+    }
+    if !GC_NEEDED.load(Relaxed) {
+        return;
+    }
+    if HEAP_LIVE.load(Relaxed) >= GOAL.load(Relaxed) || torture || !super::worker::kick() {
         collect(false);
     }
 }
 
 /// Recomputes the trigger after GOGC or the memory limit changed.
 pub(crate) fn repace() {
-    let goal = heap_goal(Inputs {
+    let inputs = Inputs {
         live: LAST_LIVE.load(Relaxed),
         gogc: GOGC.load(Relaxed),
         limit: MEMLIMIT.load(Relaxed),
+        overhead: LAST_OVERHEAD.load(Relaxed),
         ..Inputs::default()
-    });
+    };
+    let goal = heap_goal(inputs);
+    note_goal(inputs, goal);
     TRIGGER.store(
         goal - (goal - goal.min(LAST_LIVE.load(Relaxed))) / 5,
         Relaxed,
@@ -127,10 +148,10 @@ pub(crate) fn collect(forced: bool) {
     crate::trace::stw_start(StwReason::GcSweepTermination);
     let ms = stop_world();
     let heap0 = HEAP_LIVE.load(Relaxed);
+    work::start_cycle(LAST_LIVE.load(Relaxed), heap0, GOAL.load(Relaxed));
     MARKING.store(true, Relaxed);
-    start_world();
+    let t1 = start_world();
     crate::trace::stw_end();
-    let t1 = Instant::now();
     crate::trace::heap_alloc(heap0);
     drop(ms);
     // The root scan's span list, taken after the restart: a superset of the spans that
@@ -138,10 +159,38 @@ pub(crate) fn collect(forced: bool) {
     // spans added since hold only black objects, so scanning them shades nothing new.
     let spans = HEAP.lock().all.clone();
 
-    // Concurrent mark.
+    // Concurrent mark: this thread is the first dedicated worker or the fractional one;
+    // helper threads are the other dedicated ones; assists help from allocating threads.
+    let procs = procs();
+    let (mut dedicated, frac) = work::worker_split(procs);
+    let forced_workers = MARK_WORKERS.load(Relaxed) as usize;
+    if forced_workers > 0 {
+        dedicated = forced_workers;
+    }
+    let share = if dedicated == 0 {
+        frac * procs as f64
+    } else {
+        0.0
+    };
+    start_helpers(dedicated.saturating_sub(1));
+    let cpu_mark0 = thread_cpu_ns();
+    let mut throttle = Throttle::new(share, procs);
     let mut marker = marker();
-    marker.scan_roots_concurrent(&spans);
-    drop(spans);
+    work::set_roots(spans);
+    loop {
+        if marker.take_work() {
+            marker.drain_shared(Some(&mut throttle));
+            work::idle();
+            throttle.check(&mut marker);
+            continue;
+        }
+        if work::quiescent() {
+            break;
+        }
+        std::thread::yield_now();
+    }
+    stop_helpers();
+    let bg_cpu = thread_cpu_ns() - cpu_mark0;
 
     // STW2 (mark termination). Objects the barrier shaded into threads' local buffers may
     // root large unmarked subgraphs: collect the buffers with the world stopped, and if there
@@ -167,19 +216,20 @@ pub(crate) fn collect(forced: bool) {
             marker.push_grey(&mut grey);
             break ms;
         }
-        start_world();
+        let restarted = start_world();
         crate::trace::stw_end();
-        early_rounds_ns += t2.elapsed().as_nanos() as u64;
+        early_rounds_ns += (restarted - t2).as_nanos() as u64;
         drop(ms);
         marker.push_grey(&mut grey);
         marker.drain_all();
     };
     let mut grey = Vec::new();
-    let mut live_bytes = release_caches(&ms, &mut grey);
+    let mut live_bytes = release_caches(&ms, &mut grey) + work::MARKED.swap(0, Relaxed);
     marker.push_grey(&mut grey);
     marker.drain_all();
     live_bytes += marker.marked_bytes;
     MARKING.store(false, Relaxed);
+    work::clear_roots();
     prune_dead();
     super::weak::clear_dead(); // weak handles to unmarked objects, before any sweep
     let heap1 = HEAP_LIVE.load(Relaxed);
@@ -188,12 +238,9 @@ pub(crate) fn collect(forced: bool) {
         checkmark(&h);
     }
     // Every span that exists now must be swept before anyone allocates from it again: no
-    // span is cached (released above) and none stays listed as partial. The sweep queue
-    // itself (copies of the per-class lists) is built after the restart, from the prefix of
-    // each list that exists now: the lists only grow until this thread's `finish_sweep`, and
-    // spans created in between are fresh (their objects allocated unmarked after this pause
-    // and must not be swept this cycle).
-    let queue_lens: Vec<usize> = h.by_class.iter().map(Vec::len).collect();
+    // span is cached (released above), none stays listed as partial, and all are queued for
+    // sweeping (a cursor per class, `HeapInner::unswept`).
+    h.queue_sweep();
     for l in h.partial.values_mut() {
         l.clear();
     }
@@ -205,14 +252,16 @@ pub(crate) fn collect(forced: bool) {
     let since_last = stats::since_last_end_ns();
     let last_pause = stats::LAST_PAUSE.load(Relaxed);
     let last_gc_cpu = stats::LAST_CYCLE_CPU.load(Relaxed);
-    let goal = heap_goal(Inputs {
+    let inputs = Inputs {
         live: live_bytes,
         roots: 0,
         gogc: GOGC.load(Relaxed),
         limit,
-        overhead: 0,
+        overhead: LAST_OVERHEAD.load(Relaxed),
         limited: last_pause > 0 && last_gc_cpu >= since_last,
-    });
+    };
+    let goal = heap_goal(inputs);
+    note_goal(inputs, goal);
     let mark_ns = (t2 - t1).as_nanos() as u64;
     let trigger = trigger_for(
         live_bytes,
@@ -226,17 +275,9 @@ pub(crate) fn collect(forced: bool) {
     // Crossings of the old trigger during the mark do not call for another cycle.
     GC_NEEDED.store(live_bytes >= trigger, Relaxed);
     drop(h);
-    start_world();
+    let t3 = start_world();
     crate::trace::stw_end();
     crate::trace::heap_alloc(live_bytes);
-    let t3 = Instant::now();
-    {
-        let mut h = HEAP.lock();
-        for (c, &n) in queue_lens.iter().enumerate() {
-            let l = h.by_class[c][..n].to_vec();
-            h.unswept[c] = l;
-        }
-    }
 
     // Return memory to the OS after the sweep (below): keep the free spans the heap will grow
     // back into before the next cycle (up to the goal plus 10%, Go's scavenger target), never
@@ -248,17 +289,24 @@ pub(crate) fn collect(forced: bool) {
     }
     .min(limit);
 
-    let procs = procs();
     let stw1 = (t1 - t0).as_nanos() as u64;
     let stw2 = (t3 - t2).as_nanos() as u64 + early_rounds_ns;
-    let n = stats::record(stw1, stw2, mark_ns, goal, forced, procs);
+    let assist_ns = work::ASSIST_NS.load(Relaxed);
+    let idle_ns = throttle.idle_ns.min(bg_cpu);
+    let n = stats::record(stw1, stw2, bg_cpu + assist_ns, goal, forced, procs);
     if GCTRACE.load(Relaxed) {
         let c = Cycle {
             n,
             start_ns: stats::since_start_ns(t0),
             cpu_pct: (stats::cpu_fraction(procs) * 100.0) as u64,
             clock: [stw1, mark_ns, stw2],
-            cpu: [stw1 * procs as u64, 0, mark_ns, 0, stw2 * procs as u64],
+            cpu: [
+                stw1 * procs as u64,
+                assist_ns,
+                bg_cpu - idle_ns,
+                idle_ns,
+                stw2 * procs as u64,
+            ],
             heap0,
             heap1,
             heap2: live_bytes,
@@ -271,6 +319,11 @@ pub(crate) fn collect(forced: bool) {
         eprintln!("{}", c.line());
     }
     finish_sweep(Some(scavenge_target));
+    let inuse = HEAP.lock().inuse_bytes() as u64;
+    // Smoothed: it may rise at once but falls by at most half per cycle (a sweep right after
+    // a burst of garbage would otherwise let the next goal jump and the heap overshoot).
+    let over = inuse.saturating_sub(live_bytes);
+    LAST_OVERHEAD.store(over.max(LAST_OVERHEAD.load(Relaxed) / 2), Relaxed);
     crate::trace::gc_end();
     drop(lk);
     run_pending_drops();

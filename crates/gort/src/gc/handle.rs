@@ -194,7 +194,7 @@ pub(crate) use Unroot as UnrootPass;
 impl<T: Trace + Send> Gc<T> {
     /// Moves `value` onto the GC heap (may first run a collection, as Go's `new` may assist).
     pub fn new(value: T) -> Gc<T> {
-        super::collect::maybe_collect();
+        super::collect::maybe_collect(std::mem::size_of::<T>());
         with_guard(|m| {
             let size = std::mem::size_of::<T>();
             let align = std::mem::align_of::<T>();

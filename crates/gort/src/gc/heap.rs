@@ -24,6 +24,9 @@ const ARENA_BYTES: usize = 4 << 20;
 pub(crate) struct SpanPtr(pub *mut Span);
 // SAFETY: a SpanPtr is an address; access to the span goes through span.rs's rules.
 unsafe impl Send for SpanPtr {}
+// SAFETY: as above: sharing the address shares nothing; markers that scan a shared snapshot
+// of spans read them under span.rs's rules (atomically while marking runs).
+unsafe impl Sync for SpanPtr {}
 
 /// The heap's state, behind `Heap::inner`.
 pub(crate) struct HeapInner {
@@ -34,10 +37,16 @@ pub(crate) struct HeapInner {
     pub all: Vec<SpanPtr>,
     /// The same spans by class (0: large), to hand the sweeper its lists.
     pub by_class: Vec<Vec<SpanPtr>>,
-    /// Per class: spans not yet swept since the last mark (lazy sweeping, `sweep.rs`).
-    pub unswept: Vec<Vec<SpanPtr>>,
+    /// Per class: the spans not yet swept since the last mark are `by_class[c][..unswept[c]]`
+    /// (lazy sweeping, `sweep.rs`; Go's sweepgen). Mark termination sets each cursor to its
+    /// list's length, O(classes) with the world stopped; spans created after it are appended
+    /// beyond the cursor (fresh: never swept this cycle). The lists are only appended to until
+    /// the cursors are all back to zero (`finish_sweep` retains after sweeping everything).
+    pub unswept: Vec<usize>,
     /// Empty small spans: (base, released to the OS).
-    pub free: Vec<(usize, bool)>,
+    pub free: Vec<(usize, bool, u64)>,
+    /// Mark terminations so far (ages the free spans: `scavenge_take`).
+    pub cycle: u64,
     /// Bytes mapped from the OS (arenas + large objects).
     pub mapped: usize,
     /// Bytes of `mapped` returned with MADV_DONTNEED.
@@ -78,6 +87,7 @@ impl Heap {
                 by_class: Vec::new(),
                 unswept: Vec::new(),
                 free: Vec::new(),
+                cycle: 0,
                 mapped: 0,
                 released: 0,
                 layouts: Vec::new(),
@@ -92,7 +102,7 @@ impl Heap {
                 .map(|c| small_layout((SIZES[c] as usize).max(8)))
                 .collect();
             g.by_class = (0..NCLASS).map(|_| Vec::new()).collect();
-            g.unswept = (0..NCLASS).map(|_| Vec::new()).collect();
+            g.unswept = vec![0; NCLASS];
         }
         g
     }
@@ -144,8 +154,22 @@ impl HeapInner {
         }
         // Sweep unswept spans of this class until one of this type has room, or one is empty
         // (it takes the type) (Go's mcentral.cacheSpan). Others with room go to their type's
-        // partial list.
-        while let Some(s) = self.unswept[class].pop() {
+        // partial list. At most SWEEP_BUDGET spans (Go's spanBudget is 100 of its 8 KiB
+        // spans): the caller is inside a guard, and a heap of full spans would otherwise keep
+        // it there (and a stop-the-world waiting) for milliseconds; past the budget it takes a
+        // fresh span and asks allocating threads to sweep outside their guards
+        // (`sweep::SWEEP_WANTED`).
+        const SWEEP_BUDGET: usize = 16;
+        let mut budget = SWEEP_BUDGET;
+        loop {
+            if budget == 0 {
+                super::sweep::SWEEP_WANTED.store(true, std::sync::atomic::Ordering::Relaxed);
+                break;
+            }
+            let Some(s) = self.pop_unswept(class) else {
+                break;
+            };
+            budget -= 1;
             // SAFETY: heap lock held; an unswept span is cached by no one.
             let nalloc = unsafe { super::sweep::sweep_one(s) };
             // SAFETY: as above: the span is ours until we list or return it.
@@ -164,7 +188,7 @@ impl HeapInner {
             }
         }
         let base = match self.free.pop() {
-            Some((b, released)) => {
+            Some((b, released, _)) => {
                 if released {
                     self.released -= SPAN_BYTES;
                 }
@@ -175,7 +199,7 @@ impl HeapInner {
                     .unwrap_or_else(|| out_of_memory(ARENA_BYTES));
                 self.mapped += ARENA_BYTES;
                 for i in (1..ARENA_BYTES / SPAN_BYTES).rev() {
-                    self.free.push((a + i * SPAN_BYTES, false));
+                    self.free.push((a + i * SPAN_BYTES, false, self.cycle));
                 }
                 a
             }
@@ -200,41 +224,80 @@ impl HeapInner {
         SpanPtr(s)
     }
 
-    /// Gives an empty span back: small spans to the pool, large ones to the OS.
+    /// Gives an empty span back: small spans to the pool; a large one's mapping is returned
+    /// (base, bytes) for the caller to unmap after releasing the lock.
     ///
     /// # Safety
     /// The span holds no object, no cache holds it, and it was removed from `all`.
-    pub(crate) unsafe fn free_span(&mut self, s: SpanPtr) {
+    #[must_use]
+    pub(crate) unsafe fn free_span(&mut self, s: SpanPtr) -> Option<(usize, usize)> {
         // SAFETY: the span header is valid until unmapped (caller: span is ours and empty).
         let (class, bytes) = unsafe { ((*s.0).class, (*s.0).bytes) };
         if class == 0 {
             self.mapped -= bytes;
-            // SAFETY: the large object's own mapping; nothing in it is live (caller).
-            unsafe { libc::munmap(s.0 as *mut _, bytes) };
+            Some((s.0 as usize, bytes))
         } else {
-            self.free.push((s.0 as usize, false));
+            self.free.push((s.0 as usize, false, self.cycle));
+            None
         }
     }
 
-    /// Returns pooled empty spans to the OS (MADV_DONTNEED) beyond `keep` bytes.
-    pub(crate) fn scavenge(&mut self, keep: usize) -> usize {
+    /// Takes the pooled empty spans beyond `keep` bytes that still hold pages off the free
+    /// list, for the caller to release (MADV_DONTNEED) without the lock and hand back with
+    /// [`scavenge_return`](Self::scavenge_return). Spans freed during the last cycle are kept
+    /// too, up to `max_keep` bytes in all (the memory limit's room): a heap that oscillates
+    /// reuses them in the next cycle, and releasing them would only turn into page faults (Go's
+    /// scavenger gets the same effect by releasing slowly in the background).
+    pub(crate) fn scavenge_take(&mut self, keep: usize, max_keep: usize) -> Vec<usize> {
         let mut kept = 0;
-        let mut released = 0;
-        for (base, rel) in self.free.iter_mut().rev() {
-            if *rel {
+        let mut take = Vec::new();
+        let mut i = self.free.len();
+        while i > 0 {
+            i -= 1;
+            let (base, rel, since) = self.free[i];
+            if rel {
                 continue;
             }
-            if kept + SPAN_BYTES <= keep {
+            if kept + SPAN_BYTES <= keep
+                || (since + 1 >= self.cycle && kept + SPAN_BYTES <= max_keep)
+            {
                 kept += SPAN_BYTES;
                 continue;
             }
-            // SAFETY: an empty span of an arena: no object lives there; its contents may go.
-            unsafe { libc::madvise(*base as *mut _, SPAN_BYTES, libc::MADV_DONTNEED) };
-            *rel = true;
-            released += SPAN_BYTES;
+            take.push(base);
+            // The element moved into `i` was visited already (we walk down).
+            self.free.swap_remove(i);
         }
-        self.released += released;
-        released
+        // Counted as released from now on (they are neither in use nor pooled with pages).
+        self.released += take.len() * SPAN_BYTES;
+        self.mapped -= take.len() * SPAN_BYTES;
+        take
+    }
+
+    /// Returns spans taken by [`scavenge_take`](Self::scavenge_take), their pages released.
+    pub(crate) fn scavenge_return(&mut self, bases: &[usize]) {
+        self.mapped += bases.len() * SPAN_BYTES;
+        let c = self.cycle;
+        self.free.extend(bases.iter().map(|&b| (b, true, c)));
+    }
+
+    /// Takes the next unswept span of `class`.
+    pub(crate) fn pop_unswept(&mut self, class: usize) -> Option<SpanPtr> {
+        let n = self.unswept[class];
+        if n == 0 {
+            return None;
+        }
+        self.unswept[class] = n - 1;
+        Some(self.by_class[class][n - 1])
+    }
+
+    /// Queues every span that exists now for sweeping (mark termination, world stopped).
+    pub(crate) fn queue_sweep(&mut self) {
+        self.cycle += 1;
+        for c in 0..self.by_class.len() {
+            debug_assert_eq!(self.unswept[c], 0, "sweep termination left spans unswept");
+            self.unswept[c] = self.by_class[c].len();
+        }
     }
 
     /// Lists `s` (swept, uncached, with free slots) as partial for its type.

@@ -1,11 +1,15 @@
 //! Marking: roots are the objects with a non-zero root count (scanned concurrently, see
-//! `scan_roots_concurrent`); a grey stack of object addresses is drained by calling each
-//! object's `trace` through its header, and refilled from the write barrier's batches.
+//! `scan_roots_concurrent`); each marker drains a private grey stack of object addresses by
+//! calling each object's `trace` through its span's type, shares work through the pool of
+//! `work.rs` (which also receives the write barrier's batches), and counts the bytes it traced
+//! (scan work, for the pacer's assist ratio and the assists' credit).
 //!
 //! `gccheckmark=1` runs a second, independent traversal into the `check` bitmap and fails
 //! loudly, naming the type, if it reaches an object the first one left white.
 
 use std::sync::atomic::Ordering::Relaxed;
+
+use super::work;
 
 use super::handle::{GcMarker, RawHandle};
 use super::heap::HeapInner;
@@ -26,6 +30,10 @@ pub(crate) struct Marker {
     pub marked_bytes: u64,
     /// Objects marked.
     pub marked_objects: u64,
+    /// Bytes traced and not yet added to `work::SCAN_DONE`.
+    scanned: u64,
+    /// Background marker: its scan work becomes credit for assists.
+    background: bool,
 }
 
 impl GcMarker for Marker {}
@@ -43,6 +51,12 @@ impl Visitor for Marker {
     }
 }
 
+/// Scan work charged for scanning the root counts of a span of `nelems` slots: a quarter of a
+/// byte per slot, about what the vectorised root-count scan costs next to tracing.
+pub(crate) fn root_scan_bytes(nelems: usize) -> u64 {
+    nelems as u64 / 4
+}
+
 fn type_name(addr: usize) -> &'static str {
     // SAFETY: `addr` is an allocated object; its span header names its type.
     unsafe { ((*Span::of(addr)).vt.name)() }
@@ -55,7 +69,84 @@ impl Marker {
             mode,
             marked_bytes: 0,
             marked_objects: 0,
+            scanned: 0,
+            background: true,
         }
+    }
+
+    /// A marker for an assist (its work is not credit for others).
+    pub(crate) fn assist() -> Marker {
+        let mut m = Marker::new(Mode::Mark);
+        m.background = false;
+        m
+    }
+
+    /// Adds the scan work done since the last flush to the cycle's counters.
+    pub(crate) fn flush_scan(&mut self) -> u64 {
+        let n = std::mem::take(&mut self.scanned);
+        work::SCAN_DONE.fetch_add(n, Relaxed);
+        if self.background {
+            work::BG_CREDIT.fetch_add(n as i64, Relaxed);
+            work::update_ratio(
+                super::alloc::HEAP_LIVE.load(Relaxed),
+                super::alloc::GOAL.load(Relaxed),
+            );
+        }
+        n
+    }
+
+    /// Hands the whole private stack to the pool (before sleeping or leaving).
+    pub(crate) fn give_all(&mut self) {
+        while !self.stack.is_empty() {
+            let n = self.stack.len().min(work::BATCH);
+            let at = self.stack.len() - n;
+            work::push(self.stack.split_off(at));
+        }
+    }
+
+    /// Hands half of the private stack to the pool if another marker wants work.
+    #[inline]
+    fn maybe_share(&mut self) {
+        if self.stack.len() >= 2 * work::BATCH
+            && (work::WANTED.load(Relaxed) || work::POOL_LEN.load(Relaxed) == 0)
+        {
+            let n = (self.stack.len() / 2).min(4 * work::BATCH);
+            let at = self.stack.len() - n;
+            let mut rest = self.stack.split_off(at);
+            while !rest.is_empty() {
+                let k = rest.len().min(work::BATCH);
+                let at = rest.len() - k;
+                work::push(rest.split_off(at));
+            }
+        }
+    }
+
+    /// Takes a batch from the pool onto the private stack; false if the pool was empty. The
+    /// caller is counted busy until it calls `work::idle`.
+    pub(crate) fn take_batch(&mut self) -> bool {
+        match work::pop_busy() {
+            Some(mut b) => {
+                self.stack.append(&mut b);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Traces grey objects until about `budget` bytes were traced or the private stack is
+    /// empty; returns the bytes traced.
+    pub(crate) fn drain_budget(&mut self, budget: u64) -> u64 {
+        let start = self.scanned;
+        let mut n = 0u32;
+        while self.scanned - start < budget {
+            let Some(a) = self.stack.pop() else { break };
+            self.trace_one(a);
+            n += 1;
+            if n.is_multiple_of(64) {
+                self.maybe_share();
+            }
+        }
+        self.scanned - start
     }
 
     #[inline]
@@ -100,16 +191,14 @@ impl Marker {
         self.stack.append(grey);
     }
 
-    /// Drains the grey stack and the mutators' grey batches until both are empty.
+    /// Drains the private stack and the pool until both are empty (alone: the world is
+    /// stopped or no other marker is active).
     pub(crate) fn drain_all(&mut self) {
         loop {
             self.drain();
-            let batches = std::mem::take(
-                &mut *super::barrier::GREY
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner()),
-            );
+            let batches = work::take_all();
             if batches.is_empty() {
+                self.flush_scan();
                 return;
             }
             for mut b in batches {
@@ -118,14 +207,17 @@ impl Marker {
         }
     }
 
-    /// Concurrent root scan over the spans that existed when marking started: every slot with
-    /// a root count is shaded. ALLOC is not read (owners write it concurrently); a slot
+    /// Root-scan job: shades every slot with a root count in `spans` (from the snapshot taken
+    /// when marking started). ALLOC is not read (owners write it concurrently); a slot
     /// allocated since is black (marked before its rc is published, see alloc.rs), a free slot
-    /// has rc 0.
-    pub(crate) fn scan_roots_concurrent(&mut self, spans: &[super::heap::SpanPtr]) {
+    /// has rc 0. The caller drains what this shaded.
+    pub(crate) fn scan_spans(&mut self, spans: &[super::heap::SpanPtr]) {
         for sp in spans {
-            // SAFETY: spans are not freed while marking runs (only the STW sweep frees).
+            // SAFETY: spans are not freed while marking runs (only the sweep frees, after
+            // mark termination).
             let s = unsafe { &*sp.0 };
+            // Scanning the root counts is scan work too (bounds an assist's slice).
+            self.scanned += root_scan_bytes(s.nelems);
             let mut lo = 0;
             while lo < s.nelems {
                 let hi = (lo + 64).min(s.nelems);
@@ -139,20 +231,61 @@ impl Marker {
                 }
                 lo = hi;
             }
-            self.drain();
         }
-        self.drain_all();
     }
 
+    /// Takes one piece of shared work (a grey batch, else a root-scan job) onto the private
+    /// stack; false if there was none. The caller is counted busy until it calls `work::idle`.
+    pub(crate) fn take_work(&mut self) -> bool {
+        if self.take_batch() {
+            return true;
+        }
+        match work::claim_roots() {
+            Some((spans, r)) => {
+                self.scan_spans(&spans[r]);
+                true
+            }
+            None => false,
+        }
+    }
+
+    #[inline]
+    fn trace_one(&mut self, a: usize) {
+        // SAFETY: `a` is a marked, allocated object (shade); its span's `vt` is its type's
+        // table (constant while the object lives, span.rs); nothing is freed while marking
+        // runs, and check mode runs with the world stopped.
+        unsafe {
+            let s = &*Span::of(a);
+            self.scanned += s.elemsize as u64;
+            (s.vt.trace)(a, self);
+        }
+    }
+
+    /// Drains the private stack alone (check mode, mark termination).
     fn drain(&mut self) {
         while let Some(a) = self.stack.pop() {
-            // SAFETY: `a` is a marked, allocated object (shade); its span's `vt` is its type's
-            // table (constant while the object lives, span.rs).
-            unsafe {
-                let vt = (*Span::of(a)).vt;
-                (vt.trace)(a, self);
+            self.trace_one(a);
+        }
+    }
+
+    /// Drains the private stack, sharing with other markers as they ask, and (the collector)
+    /// holding to its CPU share.
+    pub(crate) fn drain_shared(&mut self, mut throttle: Option<&mut super::worker::Throttle>) {
+        let mut n = 0u32;
+        while let Some(a) = self.stack.pop() {
+            self.trace_one(a);
+            n += 1;
+            if n.is_multiple_of(64) {
+                self.maybe_share();
+                if n.is_multiple_of(1024) {
+                    self.flush_scan();
+                    if let Some(t) = throttle.as_deref_mut() {
+                        t.check(self);
+                    }
+                }
             }
         }
+        self.flush_scan();
     }
 
     fn scan_roots(&mut self, h: &HeapInner) {

@@ -122,6 +122,7 @@
 //!    while its drop runs.
 
 pub(crate) mod alloc;
+mod assist;
 mod barrier;
 mod cell;
 pub(crate) mod collect;
@@ -137,6 +138,7 @@ mod sweep;
 mod trace;
 mod trace_line;
 mod weak;
+mod work;
 mod worker;
 
 use std::sync::atomic::Ordering::Relaxed;
@@ -213,6 +215,20 @@ pub fn set_torture(n: u64) {
 pub fn set_checkmark(on: bool) {
     init();
     collect::CHECKMARK.store(on, Relaxed);
+}
+
+/// Testing knob: run `n` dedicated mark workers (the collector thread and `n - 1` helpers)
+/// whatever GOMAXPROCS is; 0 restores Go's split (25% of the Ps, a fractional worker below 4).
+#[doc(hidden)]
+pub fn set_mark_workers(n: usize) {
+    init();
+    collect::MARK_WORKERS.store(n as u64, Relaxed);
+}
+
+/// Nanoseconds goroutines and threads spent in mark assists since the program started.
+#[doc(hidden)]
+pub fn assist_total_ns() -> u64 {
+    work::ASSIST_TOTAL_NS.load(Relaxed)
 }
 
 /// Bytes currently allocated on the GC heap (Go's `HeapAlloc` for this heap).

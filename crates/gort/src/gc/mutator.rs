@@ -255,11 +255,15 @@ pub(crate) fn stop_world() -> Vec<Arc<Mutator>> {
     ms
 }
 
-/// Restarts the world.
-pub(crate) fn start_world() {
+/// Restarts the world; returns when it did (guard entries proceed from then on), which ends
+/// the pause. Waking the threads that waited comes after: a woken thread may preempt the
+/// collector on its CPU for a scheduler tick, which is not a pause of anyone else.
+pub(crate) fn start_world() -> std::time::Instant {
     let _g = WORLD.lock().unwrap_or_else(|e| e.into_inner());
     STOP.store(false, Release);
+    let t = std::time::Instant::now();
     RESTARTED.notify_all();
+    t
 }
 
 /// Drops the records of exited threads from the registry (world stopped, caches released).

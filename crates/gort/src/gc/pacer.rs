@@ -1,16 +1,19 @@
-//! The pacer: when to collect next (Go's gcControllerState, reduced to what a stop-the-world
-//! collector needs) and the GOGC / GOMEMLIMIT knobs.
+//! The pacer: when to collect next (Go's gcControllerState) and the GOGC / GOMEMLIMIT knobs.
+//! The assist ratio, the other half of Go's controller, is in `work.rs`.
 //!
 //! * GOGC goal (Go 1.18+): `live + (live + roots) * GOGC / 100`, at least 4 MiB * GOGC/100;
 //!   GOGC < 0 (`off`) means no GOGC goal.
-//! * Memory-limit goal (Go 1.19+): the limit minus the memory gort holds outside the GC heap's
-//!   in-use spans that it knows of (free-but-unreleased spans, which the scavenger returns when
-//!   a limit is set), less a 5% headroom for span granularity.
+//! * Memory-limit goal (Go 1.19+): the limit minus the memory the heap holds beyond its live
+//!   objects (span metadata and the free slots of partly used spans, measured after the last
+//!   sweep: Go's "non-heap memory"), less a 5% headroom for span granularity. Free spans are
+//!   returned to the OS down to the limit (`HeapInner::scavenge_take`). Goroutine stacks and
+//!   the malloc heap are not counted (gort cannot yet tell their resident size cheaply).
 //! * The CPU limiter (Go's ~50% cap): if the last cycle's pause took at least as long as the
 //!   mutator ran since the cycle before, the limit goal is relaxed to twice the live heap, so a
 //!   limit below the live heap slows the program about 2x instead of collecting forever.
-//! * The trigger is the goal itself: marking is stop-the-world, so there is no concurrent mark
-//!   to start early (Go starts at 70-95% of the way to the goal for that reason).
+//! * The trigger (`trigger_for`) starts the concurrent mark early enough for the allocation
+//!   expected during it, between 70% and 95% of the way to the goal (Go's bounds); assists
+//!   (`assist.rs`) keep the heap under the hard goal (10% over) when the mark runs late.
 
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering::Relaxed};
 
@@ -58,6 +61,29 @@ pub(crate) fn heap_goal(i: Inputs) -> u64 {
         g.max(i.live + (64 << 10))
     };
     gogc_goal.min(limit_goal)
+}
+
+/// The most the heap may reach while a mark runs late (Go's hard goal): 10% over the goal,
+/// but never over a goal the memory limit set (the limit is what the user asked to hold).
+pub(crate) fn hard_goal(goal: u64) -> u64 {
+    if LIMIT_BOUND.load(Relaxed) {
+        goal
+    } else {
+        goal.saturating_add(goal / 10)
+    }
+}
+
+/// The current goal comes from the memory limit (it is below the GOGC goal).
+pub(crate) static LIMIT_BOUND: std::sync::atomic::AtomicBool =
+    std::sync::atomic::AtomicBool::new(false);
+
+/// Records which knob set the goal.
+pub(crate) fn note_goal(i: Inputs, goal: u64) {
+    let gogc_only = heap_goal(Inputs {
+        limit: i64::MAX as u64,
+        ..i
+    });
+    LIMIT_BOUND.store(goal < gogc_only, Relaxed);
 }
 
 /// When to start the next cycle: early enough that the allocation expected during the mark

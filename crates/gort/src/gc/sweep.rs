@@ -10,7 +10,7 @@
 //! objects whose drop has run (`done`) are freed.
 
 use std::cell::Cell;
-use std::sync::atomic::Ordering::*;
+use std::sync::atomic::{AtomicBool, Ordering::*};
 use std::sync::Mutex;
 use std::time::Instant;
 
@@ -49,37 +49,60 @@ pub(crate) unsafe fn sweep_one(sp: SpanPtr) -> usize {
     nalloc
 }
 
+/// An allocating thread found its class's unswept spans too many to sweep inside its guard
+/// (`HeapInner::span_for_cache`'s budget): allocating threads sweep outside their guards until
+/// the queue is empty (`help`), so refills find swept spans instead of growing the heap.
+pub(crate) static SWEEP_WANTED: AtomicBool = AtomicBool::new(false);
+
+/// Sweeps one unswept span (any class); false if none was left. Empty spans are flagged for
+/// `finish_sweep` to free; others with room go to their type's partial list.
+fn sweep_next(h: &mut super::heap::HeapInner) -> bool {
+    let Some(class) = h.unswept.iter().position(|&n| n > 0) else {
+        return false;
+    };
+    let sp = h.pop_unswept(class).expect("a class with unswept spans");
+    // SAFETY: heap lock held; taken off an unswept list.
+    let nalloc = unsafe { sweep_one(sp) };
+    // SAFETY: as above.
+    let s = unsafe { &mut *sp.0 };
+    if nalloc == 0 {
+        s.empty = true;
+    } else if class != 0 && nalloc < s.nelems {
+        h.push_partial(sp);
+    }
+    true
+}
+
+/// Sweeps up to 256 spans for an allocating thread, outside any guard (see `SWEEP_WANTED`).
+pub(crate) fn help() {
+    let t = Instant::now();
+    for _ in 0..256 {
+        if !sweep_next(&mut HEAP.lock()) {
+            SWEEP_WANTED.store(false, Relaxed);
+            break;
+        }
+    }
+    stats::add_gc_cpu(t.elapsed().as_nanos() as u64);
+}
+
 /// Sweeps every span still unswept, frees the empty ones, and scavenges so that in-use plus
 /// pooled spans stay within `scavenge_target` bytes (None: leave the pool). Takes the heap lock
 /// per span so allocating threads are not held up. The caller holds the collector lock
 /// (`COLLECT`): spans are freed here, which must not happen while a mark runs.
 pub(crate) fn finish_sweep(scavenge_target: Option<u64>) {
     let t = Instant::now();
-    loop {
-        let mut h = HEAP.lock();
-        let Some((class, sp)) = h
-            .unswept
-            .iter_mut()
-            .enumerate()
-            .find_map(|(c, l)| l.pop().map(|s| (c, s)))
-        else {
-            break;
-        };
-        // SAFETY: heap lock held; taken off an unswept list.
-        let nalloc = unsafe { sweep_one(sp) };
-        // SAFETY: as above.
-        let s = unsafe { &mut *sp.0 };
-        if nalloc == 0 {
-            s.empty = true;
-        } else if class != 0 && nalloc < s.nelems {
-            h.push_partial(sp);
-        }
-    }
-    {
+    while sweep_next(&mut HEAP.lock()) {}
+    SWEEP_WANTED.store(false, Relaxed);
+    // Unlist the empty spans under the lock; return memory to the OS (munmap, madvise) after
+    // releasing it: those system calls cost tens of microseconds each in a VM (TLB shootdowns),
+    // and an allocating thread waiting for the heap lock inside its guard would hold up the
+    // next stop-the-world.
+    let (unmap, release) = {
         let mut h = HEAP.lock();
         // SAFETY (closure): spans in `all` are valid under the heap lock.
         let empty = |p: &SpanPtr| unsafe { (*p.0).empty && !(*p.0).cached };
         let dead: Vec<SpanPtr> = h.all.iter().copied().filter(|p| empty(p)).collect();
+        let mut unmap = Vec::new();
         if !dead.is_empty() {
             h.all.retain(|p| !empty(p));
             for l in h.by_class.iter_mut() {
@@ -87,13 +110,33 @@ pub(crate) fn finish_sweep(scavenge_target: Option<u64>) {
             }
             for sp in dead {
                 // SAFETY: empty, uncached, off every list.
-                unsafe { h.free_span(sp) };
+                unmap.extend(unsafe { h.free_span(sp) });
             }
         }
-        if let Some(t) = scavenge_target {
-            let inuse = h.inuse_bytes() as u64;
-            h.scavenge(t.saturating_sub(inuse) as usize);
+        let release = match scavenge_target {
+            Some(t) => {
+                let inuse = h.inuse_bytes() as u64;
+                let limit = super::pacer::MEMLIMIT.load(Relaxed);
+                h.scavenge_take(
+                    t.saturating_sub(inuse) as usize,
+                    limit.saturating_sub(inuse).min(usize::MAX as u64) as usize,
+                )
+            }
+            None => Vec::new(),
+        };
+        (unmap, release)
+    };
+    for (base, bytes) in unmap {
+        // SAFETY: a dead large object's own mapping, off every list: nothing refers to it.
+        unsafe { libc::munmap(base as *mut _, bytes) };
+    }
+    if !release.is_empty() {
+        for &base in &release {
+            // SAFETY: empty spans taken off the free list: nobody uses them until they are
+            // returned below.
+            unsafe { libc::madvise(base as *mut _, super::span::SPAN_BYTES, libc::MADV_DONTNEED) };
         }
+        HEAP.lock().scavenge_return(&release);
     }
     stats::add_gc_cpu(t.elapsed().as_nanos() as u64);
 }
