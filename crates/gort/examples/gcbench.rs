@@ -2,7 +2,8 @@
 //! parameters and output): a stretch tree of depth 18, then a long-lived tree of depth 16 and
 //! a long-lived array of 500 000 doubles, then for depths 4, 6, .., 16 as many trees as make
 //! twice the stretch tree's nodes, built top down (`populate`: a node allocated first, its
-//! children stored into it afterwards, which needs `GcCell` fields) and bottom up
+//! children stored into it afterwards, through one-word `AtomicGc` fields, Go's pointer
+//! fields with their write barrier: a node is 24 bytes, as in Go) and bottom up
 //! (`make_tree`: children first), each dropped at once.
 //!
 //! ```sh
@@ -15,7 +16,7 @@
 //! `Gc<[f64; 500_000]>` would first build its 4 MB value on the goroutine's stack.
 use std::time::Instant;
 
-use gort::gc::{Gc, GcCell, Trace};
+use gort::gc::{AtomicGc, Gc, Trace};
 
 const STRETCH_TREE_DEPTH: u32 = 18;
 const LONG_LIVED_TREE_DEPTH: u32 = 16;
@@ -26,8 +27,8 @@ const MAX_TREE_DEPTH: u32 = 16;
 /// Boehm's `Node`: two child pointers and two unused ints.
 #[derive(Trace)]
 struct Node {
-    left: GcCell<Option<Gc<Node>>>,
-    right: GcCell<Option<Gc<Node>>>,
+    left: AtomicGc<Node>,
+    right: AtomicGc<Node>,
     i: i32,
     j: i32,
 }
@@ -38,8 +39,8 @@ impl Node {
     }
     fn with(left: Option<Gc<Node>>, right: Option<Gc<Node>>) -> Node {
         Node {
-            left: GcCell::new(left),
-            right: GcCell::new(right),
+            left: AtomicGc::new(left),
+            right: AtomicGc::new(right),
             i: 0,
             j: 0,
         }
@@ -70,8 +71,8 @@ fn populate(depth: u32, node: &Node) {
     }
     let left = Gc::new(Node::leaf());
     let right = Gc::new(Node::leaf());
-    *node.left.borrow_mut() = Some(left.clone());
-    *node.right.borrow_mut() = Some(right.clone());
+    node.left.store(Some(left.clone()));
+    node.right.store(Some(right.clone()));
     populate(depth - 1, &left);
     populate(depth - 1, &right);
 }
@@ -91,11 +92,11 @@ fn make_tree(depth: u32) -> Gc<Node> {
 /// Nodes reachable from `node` (the checks at the end).
 fn count(node: &Node) -> u64 {
     let mut n = 1;
-    if let Some(l) = &*node.left.borrow() {
-        n += count(l);
+    if let Some(l) = node.left.load() {
+        n += count(&l);
     }
-    if let Some(r) = &*node.right.borrow() {
-        n += count(r);
+    if let Some(r) = node.right.load() {
+        n += count(&r);
     }
     n
 }
@@ -134,6 +135,7 @@ fn time_construction(depth: u32) {
 
 #[gort::main]
 fn main() {
+    assert_eq!(std::mem::size_of::<Node>(), 24, "Go's node size");
     println!("Garbage Collector Test");
     println!(
         " Live storage will peak at {} bytes.\n",

@@ -34,7 +34,7 @@ pub mod time;
 pub mod trace;
 
 pub use alloc::{read_mem_stats, MemStats};
-pub use gc::{gc, Gc, GcCell, Trace, Weak};
+pub use gc::{gc, AtomicGc, Gc, GcCell, Trace, Weak};
 pub use gort_macros::main;
 pub use sched::{
     block_forever, blocking, go, goid, gomaxprocs, is_thread_locked, lock_os_thread, num_goroutine,

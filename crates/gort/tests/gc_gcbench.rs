@@ -1,11 +1,11 @@
 //! A scaled-down GCBench (the program is `examples/gcbench.rs`): a stretch tree, a long-lived
-//! tree built top down through `GcCell` writes and a long-lived array, then short-lived trees
+//! tree built top down through `AtomicGc` stores and a long-lived array, then short-lived trees
 //! built top down and bottom up. Every tree must have exactly `tree_size(depth)` nodes when it
 //! is complete, the long-lived tree and array must survive the collections that the
 //! allocation volume (about 45 MB, past the 4 MB minimum heap goal) triggers on its own, and
 //! `gccheckmark` verifies each of those cycles' marks.
 
-use gort::gc::{self, Gc, GcCell, Trace};
+use gort::gc::{self, AtomicGc, Gc, Trace};
 
 const STRETCH_TREE_DEPTH: u32 = 15;
 const LONG_LIVED_TREE_DEPTH: u32 = 12;
@@ -15,15 +15,15 @@ const MAX_TREE_DEPTH: u32 = 12;
 
 #[derive(Trace)]
 struct Node {
-    left: GcCell<Option<Gc<Node>>>,
-    right: GcCell<Option<Gc<Node>>>,
+    left: AtomicGc<Node>,
+    right: AtomicGc<Node>,
 }
 
 impl Node {
     fn with(left: Option<Gc<Node>>, right: Option<Gc<Node>>) -> Node {
         Node {
-            left: GcCell::new(left),
-            right: GcCell::new(right),
+            left: AtomicGc::new(left),
+            right: AtomicGc::new(right),
         }
     }
 }
@@ -48,8 +48,8 @@ fn populate(depth: u32, node: &Node) {
     }
     let left = Gc::new(Node::with(None, None));
     let right = Gc::new(Node::with(None, None));
-    *node.left.borrow_mut() = Some(left.clone());
-    *node.right.borrow_mut() = Some(right.clone());
+    node.left.store(Some(left.clone()));
+    node.right.store(Some(right.clone()));
     populate(depth - 1, &left);
     populate(depth - 1, &right);
 }
@@ -67,8 +67,8 @@ fn make_tree(depth: u32) -> Gc<Node> {
 
 /// Nodes reachable from `node`; also checks that every node has both children or neither.
 fn count(node: &Node) -> u64 {
-    match (&*node.left.borrow(), &*node.right.borrow()) {
-        (Some(l), Some(r)) => 1 + count(l) + count(r),
+    match (node.left.load(), node.right.load()) {
+        (Some(l), Some(r)) => 1 + count(&l) + count(&r),
         (None, None) => 1,
         _ => panic!("a node with one child"),
     }

@@ -314,3 +314,46 @@ impl<T: Trace + PartialEq> PartialEq for Gc<T> {
         **self == **o
     }
 }
+
+/// For `AtomicGc` (`atomic.rs`), which stores a handle's word in an `AtomicUsize`.
+impl RawHandle {
+    /// The handle's word: the object's address, with the rooted flag in bit 0.
+    #[inline]
+    pub(crate) fn word(&self) -> usize {
+        self.word.get()
+    }
+
+    /// A view of a handle word (rooted or not). Building one changes no root count; the caller
+    /// keeps the word's meaning (a word read from a live field names an allocated object).
+    #[inline]
+    pub(crate) fn from_word(word: NonZeroUsize) -> RawHandle {
+        RawHandle { word }
+    }
+}
+
+/// For `AtomicGc` (`atomic.rs`): moving a rooted handle into and out of a word.
+impl<T: Trace> Gc<T> {
+    /// The handle's word (rooted), without dropping the handle: its count in `rc` moves to
+    /// whoever keeps the word.
+    #[inline]
+    pub(crate) fn into_word(this: Gc<T>) -> usize {
+        let w = this.raw.word();
+        std::mem::forget(this);
+        w
+    }
+
+    /// Takes back a rooted handle from its word.
+    ///
+    /// # Safety
+    /// `word` came from `into_word` of a `Gc<T>` (so the object is a `T`) and its count in
+    /// `rc` is still held (the handle was not dropped or unrooted since): this returns that
+    /// ownership. Needs no guard (no count changes).
+    #[inline]
+    pub(crate) unsafe fn from_word(word: usize) -> Gc<T> {
+        debug_assert!(word & ROOTED != 0 && word != ROOTED);
+        Gc {
+            raw: RawHandle::from_word(NonZeroUsize::new(word).unwrap()),
+            _t: PhantomData,
+        }
+    }
+}

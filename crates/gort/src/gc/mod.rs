@@ -67,6 +67,9 @@
 //!   in their object's root count; moving a value into the heap unroots the handles it
 //!   contains (they become edges); `GcCell::borrow_mut` roots a cell's contents for the
 //!   duration of the borrow, which is the write barrier. Roots = objects with a root count.
+//! * **Pointer fields** (`atomic.rs`): `AtomicGc<T>`, one word (address + the outside-heap
+//!   flag); a store shades and unroots the new handle, swaps, and shades the old target (the
+//!   write barrier); a load shades and roots the target inside a guard.
 //! * **Heap** (`sizeclass.rs`, `span.rs`, `heap.rs`, `alloc.rs`): Go's 67 size classes in
 //!   64 KiB spans with the mark/alloc bitmaps and root counts in the span header; a per-thread
 //!   cache of one span per class (Go's mcache; per thread rather than per P because any thread
@@ -123,6 +126,7 @@
 
 pub(crate) mod alloc;
 mod assist;
+mod atomic;
 mod barrier;
 mod cell;
 pub(crate) mod collect;
@@ -144,6 +148,7 @@ mod worker;
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Once;
 
+pub use atomic::AtomicGc;
 pub use cell::{BorrowError, GcCell, GcRef, GcRefMut};
 pub use gort_macros::Trace;
 pub use handle::Gc;
