@@ -3,11 +3,11 @@
 //!
 //! # The problem
 //!
-//! A mutable pointer field written as `GcCell<Option<Gc<T>>>` costs 24 bytes (the cell's
-//! rooted flag and borrow word beside the 8-byte handle), and every write takes the borrow,
-//! roots the old contents (a root-count increment), then unroots the new ones. Boehm's GCBench
-//! node (two pointers, two `i32`) is then 56 bytes against Go's 24, and the benchmark runs
-//! about 3x slower than Go with twice the memory. Go's pointer field is one word written with a
+//! A mutable pointer field written as `GcCell<Option<Gc<T>>>` costs 16 bytes (the cell's
+//! state word beside the 8-byte handle; 24 before the rooted flag moved into that word), and
+//! every write takes the borrow, roots the old contents (a root-count increment), then unroots
+//! the new ones. Boehm's GCBench node (two pointers, two `i32`) was then 56 bytes against Go's
+//! 24, and the benchmark ran about 3x slower than Go with twice the memory. Go's pointer field is one word written with a
 //! write barrier; so is this one.
 //!
 //! ```
@@ -58,7 +58,7 @@
 //! * **load** (in a guard): read the word (`Acquire`), shade the target and increment its root
 //!   count (exactly `Gc::clone`), return a rooted handle.
 //! * **Marking** reads the word (`Acquire`) and marks its target; there is no lock against
-//!   writers (unlike `GcCell`'s marker bit): a writer's barrier covers both values (below).
+//!   writers (unlike `GcCell`'s marker count): a writer's barrier covers both values (below).
 //!
 //! # Why `load` is safe (the target is never freed under the loader)
 //!
@@ -94,10 +94,10 @@
 //!
 //! # Rejected alternatives
 //!
-//! * *`GcCell<Option<Gc<T>>>`* (the borrow word): 24 bytes, an exclusive borrow and two
+//! * *`GcCell<Option<Gc<T>>>`* (the borrow word): 16 bytes, an exclusive borrow and two
 //!   rooting passes per write, and a reader can fail or wait while a writer holds the cell.
 //!   It remains the tool for fields that are not a single pointer (vectors, maps, structs).
-//! * *A per-field lock* (a spin bit in the word, as `GcCell`'s marker bit): the marker and
+//! * *A per-field lock* (a spin bit in the word, as `GcCell`'s marker count): the marker and
 //!   the loaders would contend with writers; an atomic swap plus the barrier makes every
 //!   operation wait-free, as Go's are.
 //! * *Rooting the contents for the duration of a write* (as `GcCell::borrow_mut`): needed only

@@ -71,10 +71,13 @@
 //!   flag); a store shades and unroots the new handle, swaps, and shades the old target (the
 //!   write barrier); a load shades and roots the target inside a guard.
 //! * **Heap** (`sizeclass.rs`, `span.rs`, `heap.rs`, `alloc.rs`): Go's 67 size classes in
-//!   64 KiB spans with the mark/alloc bitmaps and root counts in the span header; a per-thread
-//!   cache of one span per class (Go's mcache; per thread rather than per P because any thread
-//!   may allocate); large objects on their own mappings; empty spans pooled and returned to
-//!   the OS (`MADV_DONTNEED`, or `munmap` for large ones).
+//!   64 KiB spans with the mark/alloc bitmaps and root counts in the span header; objects have
+//!   no header: a span holds objects of one type and names it (Go keeps type information per
+//!   span too), so a 16-byte node takes a 16-byte slot; a per-thread cache of one span per
+//!   class plus a few alternates for other types (Go's mcache; per thread rather than per P
+//!   because any thread may allocate); large objects on their own mappings; empty spans
+//!   pooled and returned to the OS (`MADV_DONTNEED` once idle for a cycle, `munmap` for large
+//!   ones).
 //! * **Collection** (`mutator.rs`, `barrier.rs`, `mark.rs`, `collect.rs`, `worker.rs`): every
 //!   heap-changing operation runs in a short *guard*; the collector stops the world with a
 //!   Dekker handshake on the guards (STW1) to turn the write barrier on, marks concurrently
@@ -83,8 +86,14 @@
 //!   overwritten), stops the world again (STW2) to finish the mark and queue every span for
 //!   sweeping, restarts it, sweeps lazily (allocators sweep the spans they need, `sweep.rs`)
 //!   and in the background (freeing dead objects without drop glue with bitmap operations),
-//!   then runs the drops of the others before their slots are reused. A background worker thread runs cycles when the
-//!   heap crosses the trigger; a goroutine that allocates past the goal collects itself.
+//!   then runs the drops of the others before their slots are reused.
+//! * **Workers and assists** (`worker.rs`, `work.rs`, `assist.rs`): Go's split of the mark:
+//!   25% of the Ps as dedicated workers (the collector thread plus helper threads), or a
+//!   fractional worker held to its CPU share below 4 Ps (unthrottled while the mutators leave
+//!   CPUs idle, Go's idle workers); allocating goroutines owe scan work in proportion to what
+//!   they allocate while marking runs and pay it from the workers' credit or by marking grey
+//!   objects and root-scan jobs from the shared pool, in slices short enough not to delay a
+//!   pause.
 //! * **Weak handles** (`weak.rs`): `Weak<T>` (Go's `weak.Pointer`) shares one slot per object,
 //!   cleared at mark termination with the world stopped (before any sweep) when the object is
 //!   unmarked; an upgrade shades the object and roots it inside a guard.
@@ -93,9 +102,9 @@
 //!
 //! # What is not (yet) Go's design
 //!
-//! One worker thread rather than 25% of the Ps (a fractional worker below 4 Ps); assists that
-//! run or wait for the cycle once the heap reaches the goal, not proportional scan credit.
-//! See docs/DESIGN.md.
+//! Workers are OS threads beside the Ps, not goroutines on them; the fractional worker sleeps
+//! to hold its share instead of being scheduled for it; root scanning visits every slot's root
+//! count (Go scans stacks and globals). See docs/DESIGN.md.
 //!
 //! # Rejected alternatives
 //!
