@@ -16,90 +16,17 @@
 //! `Gc<[f64; 500_000]>` would first build its 4 MB value on the goroutine's stack.
 use std::time::Instant;
 
-use gort::gc::{AtomicGc, Gc, Trace};
+use gort::gc::Gc;
+
+#[path = "common/gcbench_tree.rs"]
+mod tree;
+use tree::{array, count, make_tree, num_iters, populate, tree_size, Node};
 
 const STRETCH_TREE_DEPTH: u32 = 18;
 const LONG_LIVED_TREE_DEPTH: u32 = 16;
 const ARRAY_SIZE: usize = 500_000;
 const MIN_TREE_DEPTH: u32 = 4;
 const MAX_TREE_DEPTH: u32 = 16;
-
-/// Boehm's `Node`: two child pointers and two unused ints.
-#[derive(Trace)]
-struct Node {
-    left: AtomicGc<Node>,
-    right: AtomicGc<Node>,
-    i: i32,
-    j: i32,
-}
-
-impl Node {
-    fn leaf() -> Node {
-        Node::with(None, None)
-    }
-    fn with(left: Option<Gc<Node>>, right: Option<Gc<Node>>) -> Node {
-        Node {
-            left: AtomicGc::new(left),
-            right: AtomicGc::new(right),
-            i: 0,
-            j: 0,
-        }
-    }
-}
-
-/// The long-lived array (see the module comment).
-#[derive(Trace)]
-struct Array {
-    #[gc(skip)]
-    data: Vec<f64>,
-}
-
-/// Nodes in a complete binary tree of depth `depth`.
-fn tree_size(depth: u32) -> u64 {
-    (1 << (depth + 1)) - 1
-}
-
-/// Trees of depth `depth` that make twice the stretch tree's nodes.
-fn num_iters(depth: u32) -> u64 {
-    2 * tree_size(STRETCH_TREE_DEPTH) / tree_size(depth)
-}
-
-/// Top-down construction: gives `node` two new children, then populates them.
-fn populate(depth: u32, node: &Node) {
-    if depth == 0 {
-        return;
-    }
-    let left = Gc::new(Node::leaf());
-    let right = Gc::new(Node::leaf());
-    node.left.store(Some(left.clone()));
-    node.right.store(Some(right.clone()));
-    populate(depth - 1, &left);
-    populate(depth - 1, &right);
-}
-
-/// Bottom-up construction: children first.
-fn make_tree(depth: u32) -> Gc<Node> {
-    if depth == 0 {
-        Gc::new(Node::leaf())
-    } else {
-        Gc::new(Node::with(
-            Some(make_tree(depth - 1)),
-            Some(make_tree(depth - 1)),
-        ))
-    }
-}
-
-/// Nodes reachable from `node` (the checks at the end).
-fn count(node: &Node) -> u64 {
-    let mut n = 1;
-    if let Some(l) = node.left.load() {
-        n += count(&l);
-    }
-    if let Some(r) = node.right.load() {
-        n += count(&r);
-    }
-    n
-}
 
 fn print_diagnostics() {
     let m = gort::read_mem_stats();
@@ -112,7 +39,7 @@ fn print_diagnostics() {
 }
 
 fn time_construction(depth: u32) {
-    let iters = num_iters(depth);
+    let iters = num_iters(STRETCH_TREE_DEPTH, depth);
     println!("Creating {iters} trees of depth {depth}");
     let t = Instant::now();
     for _ in 0..iters {
@@ -154,11 +81,7 @@ fn main() {
     let long_lived = Gc::new(Node::leaf());
     populate(LONG_LIVED_TREE_DEPTH, &long_lived);
     println!(" Creating a long-lived array of {ARRAY_SIZE} doubles");
-    let mut data = vec![0.0; ARRAY_SIZE];
-    for (i, x) in data.iter_mut().enumerate().take(ARRAY_SIZE / 2) {
-        *x = 1.0 / i as f64;
-    }
-    let array = Gc::new(Array { data });
+    let array = array(ARRAY_SIZE);
     print_diagnostics();
 
     let mut d = MIN_TREE_DEPTH;

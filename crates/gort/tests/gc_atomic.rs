@@ -5,16 +5,13 @@
 //! verifies every mark; run also under `GODEBUG=gccheckmark=1,gctorture=50`).
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::*};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use gort::gc::{self, AtomicGc, Gc, GcCell, Trace, Weak};
 
-/// Tests in this file share one heap; they run one at a time.
-static SERIAL: Mutex<()> = Mutex::new(());
-fn serial() -> std::sync::MutexGuard<'static, ()> {
-    SERIAL.lock().unwrap_or_else(|e| e.into_inner())
-}
+mod gc_common;
+use gc_common::{payload, serial, verify_payload, Rng};
 
 #[derive(Trace, Debug)]
 struct Item {
@@ -24,19 +21,15 @@ struct Item {
     next: AtomicGc<Item>,
 }
 
-fn mix(id: u64, i: u64) -> u64 {
-    (id ^ i.wrapping_mul(0x9e37_79b9_7f4a_7c15)).wrapping_mul(0x100_0000_01b3) | 1
-}
-
 fn item(id: u64) -> Gc<Item> {
     item_with(id, None)
 }
 
 fn item_with(id: u64, next: Option<Gc<Item>>) -> Gc<Item> {
-    let data = std::array::from_fn(|i| mix(id, i as u64));
+    let (data, sum) = payload(id);
     Gc::new(Item {
         id,
-        sum: data.iter().fold(id, |a, &x| a.rotate_left(7) ^ x),
+        sum,
         data,
         next: AtomicGc::new(next),
     })
@@ -44,20 +37,7 @@ fn item_with(id: u64, next: Option<Gc<Item>>) -> Gc<Item> {
 
 /// Panics unless `it` is an intact item (any id).
 fn verify(it: &Item) {
-    for (i, &x) in it.data.iter().enumerate() {
-        assert_eq!(
-            x,
-            mix(it.id, i as u64),
-            "item {:#x}: word {i} corrupt",
-            it.id
-        );
-    }
-    assert_eq!(
-        it.data.iter().fold(it.id, |a, &x| a.rotate_left(7) ^ x),
-        it.sum,
-        "item {:#x}: checksum",
-        it.id
-    );
+    verify_payload(it.id, &it.data, it.sum);
 }
 
 /// Boehm's GCBench node: Go's is 24 bytes, so is this one.
@@ -302,19 +282,6 @@ fn atomic_fields_in_cells_and_skipped_fields() {
 }
 
 // ---- The race: stores and loads while collections run back to back. ----
-
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-}
 
 const SLOTS: usize = 64;
 

@@ -6,11 +6,8 @@ use std::sync::Mutex;
 
 use gort::gc::{self, Gc, GcCell, Trace};
 
-/// Tests in this file share one heap; the ones that count frees run alone.
-static SERIAL: Mutex<()> = Mutex::new(());
-fn serial() -> std::sync::MutexGuard<'static, ()> {
-    SERIAL.lock().unwrap_or_else(|e| e.into_inner())
-}
+mod gc_common;
+use gc_common::serial;
 
 #[derive(Trace)]
 struct Node {

@@ -5,74 +5,17 @@
 //! allocation volume (about 45 MB, past the 4 MB minimum heap goal) triggers on its own, and
 //! `gccheckmark` verifies each of those cycles' marks.
 
-use gort::gc::{self, AtomicGc, Gc, Trace};
+use gort::gc::{self, Gc};
+
+#[path = "../examples/common/gcbench_tree.rs"]
+mod tree;
+use tree::{array, count, make_tree, num_iters, populate, tree_size, Node};
 
 const STRETCH_TREE_DEPTH: u32 = 15;
 const LONG_LIVED_TREE_DEPTH: u32 = 12;
 const ARRAY_SIZE: usize = 10_000;
 const MIN_TREE_DEPTH: u32 = 4;
 const MAX_TREE_DEPTH: u32 = 12;
-
-#[derive(Trace)]
-struct Node {
-    left: AtomicGc<Node>,
-    right: AtomicGc<Node>,
-}
-
-impl Node {
-    fn with(left: Option<Gc<Node>>, right: Option<Gc<Node>>) -> Node {
-        Node {
-            left: AtomicGc::new(left),
-            right: AtomicGc::new(right),
-        }
-    }
-}
-
-#[derive(Trace)]
-struct Array {
-    #[gc(skip)]
-    data: Vec<f64>,
-}
-
-fn tree_size(depth: u32) -> u64 {
-    (1 << (depth + 1)) - 1
-}
-
-fn num_iters(depth: u32) -> u64 {
-    2 * tree_size(STRETCH_TREE_DEPTH) / tree_size(depth)
-}
-
-fn populate(depth: u32, node: &Node) {
-    if depth == 0 {
-        return;
-    }
-    let left = Gc::new(Node::with(None, None));
-    let right = Gc::new(Node::with(None, None));
-    node.left.store(Some(left.clone()));
-    node.right.store(Some(right.clone()));
-    populate(depth - 1, &left);
-    populate(depth - 1, &right);
-}
-
-fn make_tree(depth: u32) -> Gc<Node> {
-    if depth == 0 {
-        Gc::new(Node::with(None, None))
-    } else {
-        Gc::new(Node::with(
-            Some(make_tree(depth - 1)),
-            Some(make_tree(depth - 1)),
-        ))
-    }
-}
-
-/// Nodes reachable from `node`; also checks that every node has both children or neither.
-fn count(node: &Node) -> u64 {
-    match (node.left.load(), node.right.load()) {
-        (Some(l), Some(r)) => 1 + count(&l) + count(&r),
-        (None, None) => 1,
-        _ => panic!("a node with one child"),
-    }
-}
 
 #[test]
 fn gcbench_scaled_down() {
@@ -83,19 +26,15 @@ fn gcbench_scaled_down() {
     assert_eq!(count(&stretch), tree_size(STRETCH_TREE_DEPTH));
     drop(stretch);
 
-    let long_lived = Gc::new(Node::with(None, None));
+    let long_lived = Gc::new(Node::leaf());
     populate(LONG_LIVED_TREE_DEPTH, &long_lived);
-    let mut data = vec![0.0; ARRAY_SIZE];
-    for (i, x) in data.iter_mut().enumerate().take(ARRAY_SIZE / 2) {
-        *x = 1.0 / i as f64;
-    }
-    let array = Gc::new(Array { data });
+    let array = array(ARRAY_SIZE);
 
     let mut trees = 0;
     let mut d = MIN_TREE_DEPTH;
     while d <= MAX_TREE_DEPTH {
-        for _ in 0..num_iters(d) {
-            let top_down = Gc::new(Node::with(None, None));
+        for _ in 0..num_iters(STRETCH_TREE_DEPTH, d) {
+            let top_down = Gc::new(Node::leaf());
             populate(d, &top_down);
             assert_eq!(count(&top_down), tree_size(d), "top-down tree of depth {d}");
             let bottom_up = make_tree(d);

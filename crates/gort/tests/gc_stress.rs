@@ -7,6 +7,9 @@ use std::collections::HashSet;
 
 use gort::gc::{self, Gc, GcCell, Trace};
 
+mod gc_common;
+use gc_common::Rng;
+
 #[derive(Trace)]
 struct Node {
     id: u64,
@@ -25,19 +28,6 @@ fn checksum(id: u64, p: &[u64]) -> u64 {
         .fold(id.wrapping_mul(0x9e37_79b9_7f4a_7c15), |a, &x| {
             (a ^ x).wrapping_mul(0x100_0000_01b3)
         })
-}
-
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
 }
 
 fn new_node(g: &Graph, rng: &mut Rng) -> Gc<Node> {

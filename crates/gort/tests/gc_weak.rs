@@ -9,22 +9,8 @@ use std::time::{Duration, Instant};
 
 use gort::gc::{self, Gc, GcCell, Trace, Weak};
 
-/// Tests in this file share one heap and the weak registry; they run one at a time.
-static SERIAL: Mutex<()> = Mutex::new(());
-fn serial() -> std::sync::MutexGuard<'static, ()> {
-    SERIAL.lock().unwrap_or_else(|e| e.into_inner())
-}
-
-/// The `gctorture` value from GODEBUG, to restore after a test turned torture on.
-fn env_torture() -> u64 {
-    std::env::var("GODEBUG")
-        .ok()
-        .and_then(|d| {
-            d.split(',')
-                .find_map(|kv| kv.strip_prefix("gctorture=")?.parse().ok())
-        })
-        .unwrap_or(0)
-}
+mod gc_common;
+use gc_common::{env_torture, payload, serial, verify_payload, Rng};
 
 #[derive(Trace)]
 struct Item {
@@ -34,15 +20,11 @@ struct Item {
     next: GcCell<Option<Gc<Item>>>,
 }
 
-fn mix(id: u64, i: u64) -> u64 {
-    (id ^ i.wrapping_mul(0x9e37_79b9_7f4a_7c15)).wrapping_mul(0x100_0000_01b3) | 1
-}
-
 fn item(id: u64) -> Gc<Item> {
-    let data = std::array::from_fn(|i| mix(id, i as u64));
+    let (data, sum) = payload(id);
     Gc::new(Item {
         id,
-        sum: data.iter().fold(id, |a, &x| a.rotate_left(7) ^ x),
+        sum,
         data,
         next: GcCell::new(None),
     })
@@ -50,18 +32,7 @@ fn item(id: u64) -> Gc<Item> {
 
 /// Panics unless `it` is an intact item (any id).
 fn verify(it: &Item) {
-    for (i, &x) in it.data.iter().enumerate() {
-        assert_eq!(
-            x,
-            mix(it.id, i as u64),
-            "item {:#x}: word {i} corrupt",
-            it.id
-        );
-    }
-    assert_eq!(
-        it.data.iter().fold(it.id, |a, &x| a.rotate_left(7) ^ x),
-        it.sum
-    );
+    verify_payload(it.id, &it.data, it.sum);
 }
 
 #[test]
@@ -258,19 +229,6 @@ fn the_registry_drops_entries_without_weak_handles() {
     gc::gc();
     assert!(gc::weak_slots() <= base, "entries of dead objects pruned");
     assert!(weaks.iter().all(|w| w.upgrade().is_none()));
-}
-
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
 }
 
 const SLOTS: usize = 64;

@@ -2,59 +2,8 @@
 //! tree freed by its owner's drop. The scale for the GC'd versions (gort, Go, rust-gc,
 //! dumpster): the program of crates/gort/examples/binary_trees.rs with `Box` for `gort::Gc`;
 //! same output.
-struct Node {
-    left: Option<Box<Node>>,
-    right: Option<Box<Node>>,
-}
-
-fn bottom_up(depth: u32) -> Box<Node> {
-    if depth == 0 {
-        Box::new(Node {
-            left: None,
-            right: None,
-        })
-    } else {
-        Box::new(Node {
-            left: Some(bottom_up(depth - 1)),
-            right: Some(bottom_up(depth - 1)),
-        })
-    }
-}
-
-fn check(n: &Node) -> u32 {
-    match (&n.left, &n.right) {
-        (Some(l), Some(r)) => 1 + check(l) + check(r),
-        _ => 1,
-    }
-}
+gc_rivals::tree!(Box);
 
 fn main() {
-    let n: u32 = std::env::args()
-        .nth(1)
-        .map(|a| a.parse().expect("depth: a number such as 18"))
-        .unwrap_or(10);
-    let min_depth = 4;
-    let max_depth = n.max(min_depth + 2);
-    {
-        let stretch = max_depth + 1;
-        println!(
-            "stretch tree of depth {stretch}\t check: {}",
-            check(&bottom_up(stretch))
-        );
-    }
-    let long_lived = bottom_up(max_depth);
-    let mut d = min_depth;
-    while d <= max_depth {
-        let iterations = 1u32 << (max_depth - d + min_depth);
-        let mut chk = 0;
-        for _ in 0..iterations {
-            chk += check(&bottom_up(d));
-        }
-        println!("{iterations}\t trees of depth {d}\t check: {chk}");
-        d += 2;
-    }
-    println!(
-        "long lived tree of depth {max_depth}\t check: {}",
-        check(&long_lived)
-    );
+    gc_rivals::run(bottom_up, check);
 }
