@@ -17,6 +17,9 @@ use super::sizeclass::{NCLASS, SIZES};
 use super::span::{large_layout, small_layout, Layout, Span, SPAN_BYTES};
 
 const ARENA_BYTES: usize = 4 << 20;
+/// Spans (of 64 KiB) the scavenger releases per cycle at most, unless the memory limit
+/// requires more (`scavenge_take`).
+const SCAVENGE_PER_CYCLE: usize = 64;
 
 /// Span pointers are only dereferenced under the rules of `span.rs`; moving them between
 /// threads is fine.
@@ -247,7 +250,12 @@ impl HeapInner {
     /// [`scavenge_return`](Self::scavenge_return). Spans freed during the last cycle are kept
     /// too, up to `max_keep` bytes in all (the memory limit's room): a heap that oscillates
     /// reuses them in the next cycle, and releasing them would only turn into page faults (Go's
-    /// scavenger gets the same effect by releasing slowly in the background).
+    /// scavenger gets the same effect by releasing slowly in the background). At most
+    /// `SCAVENGE_PER_CYCLE` spans go per call unless the limit requires more: releasing memory
+    /// makes the kernel drain per-CPU page lists and compact in worker threads that preempt
+    /// the mutators (measured: kworker and kcompactd bursts of 1-4 ms during gc_latency's
+    /// scavenging of hundreds of MB per cycle), so it goes gradually, as Go's rate-limited
+    /// scavenger does.
     pub(crate) fn scavenge_take(&mut self, keep: usize, max_keep: usize) -> Vec<usize> {
         let mut kept = 0;
         let mut take = Vec::new();
@@ -258,8 +266,9 @@ impl HeapInner {
             if rel {
                 continue;
             }
+            let within_limit = kept + SPAN_BYTES <= max_keep;
             if kept + SPAN_BYTES <= keep
-                || (since + 1 >= self.cycle && kept + SPAN_BYTES <= max_keep)
+                || (within_limit && (since + 1 >= self.cycle || take.len() >= SCAVENGE_PER_CYCLE))
             {
                 kept += SPAN_BYTES;
                 continue;
