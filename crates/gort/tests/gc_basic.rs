@@ -333,3 +333,20 @@ fn many_types_of_one_size_class_interleave() {
     gc::gc();
     assert_eq!(DROPS.load(SeqCst), 4500);
 }
+
+/// `gort::debug::free_os_memory` (Go's `debug.FreeOSMemory`) collects and returns every free
+/// span's pages at once, past the scavenger's per-cycle rate limit.
+#[test]
+fn free_os_memory_returns_free_spans() {
+    let _s = serial();
+    {
+        let _l = list(400_000); // ~6 MB of 16-byte nodes
+    }
+    gort::debug::free_os_memory();
+    let m = gort::read_mem_stats();
+    assert!(m.heap_released >= 4 << 20, "released {}", m.heap_released);
+    assert_eq!(
+        m.heap_idle, m.heap_released,
+        "free spans still holding pages after free_os_memory"
+    );
+}

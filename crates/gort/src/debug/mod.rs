@@ -15,11 +15,12 @@ pub use crate::stack::{stack_stats, StackStats};
 pub use dump::{goroutine_dump, write_goroutine_dump};
 pub use schedtrace::sched_summary;
 
-/// Returns the goroutine stacks cached in the current runtime's global pool to the OS now,
-/// instead of waiting for sysmon's scavenger (Go's `debug.FreeOSMemory`, for stacks; the
-/// per-P caches keep their few dozen each). Outside a goroutine it acts on the process-wide
-/// runtime.
+/// Go's `debug.FreeOSMemory`: if the program used the GC heap, runs a full collection and
+/// returns every free GC span's pages to the OS; then returns the goroutine stacks cached in
+/// the current runtime's global pool (the per-P caches keep their few dozen each), instead of
+/// waiting for sysmon's scavenger. Outside a goroutine it acts on the process-wide runtime.
 pub fn free_os_memory() {
+    crate::gc::free_os_memory();
     match crate::sched::park::ctx() {
         Some(c) => c.shared().stacks.trim_all(),
         None => crate::sched::runtime::default_runtime()

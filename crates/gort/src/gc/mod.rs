@@ -208,6 +208,18 @@ pub fn gc() {
     collect::collect(true);
 }
 
+/// Go's `debug.FreeOSMemory` for the GC heap: a full collection, then every free span's pages
+/// returned to the OS at once (the per-cycle rate limit does not apply). Does nothing if the
+/// program never used the GC heap. Called by `gort::debug::free_os_memory`.
+pub(crate) fn free_os_memory() {
+    if !INIT.is_completed() || mutator::in_guard() {
+        return;
+    }
+    gc();
+    let release = HEAP.lock().scavenge_take(0, 0);
+    sweep::release_spans(&release);
+}
+
 /// Number of completed cycles (Go's `MemStats.NumGC`).
 pub fn num_gc() -> u64 {
     stats::NUM_GC.load(Relaxed)

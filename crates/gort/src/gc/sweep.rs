@@ -130,15 +130,22 @@ pub(crate) fn finish_sweep(scavenge_target: Option<u64>) {
         // SAFETY: a dead large object's own mapping, off every list: nothing refers to it.
         unsafe { libc::munmap(base as *mut _, bytes) };
     }
-    if !release.is_empty() {
-        for &base in &release {
-            // SAFETY: empty spans taken off the free list: nobody uses them until they are
-            // returned below.
-            unsafe { libc::madvise(base as *mut _, super::span::SPAN_BYTES, libc::MADV_DONTNEED) };
-        }
-        HEAP.lock().scavenge_return(&release);
-    }
+    release_spans(&release);
     stats::add_gc_cpu(t.elapsed().as_nanos() as u64);
+}
+
+/// Returns the pages of spans taken with `scavenge_take` to the OS and hands the spans back
+/// to the pool, released.
+pub(crate) fn release_spans(release: &[usize]) {
+    if release.is_empty() {
+        return;
+    }
+    for &base in release {
+        // SAFETY: empty spans taken off the free list: nobody uses them until they are
+        // returned below.
+        unsafe { libc::madvise(base as *mut _, super::span::SPAN_BYTES, libc::MADV_DONTNEED) };
+    }
+    HEAP.lock().scavenge_return(release);
 }
 
 /// Runs the drops the sweeps queued. No lock may be held (drops run user code).
