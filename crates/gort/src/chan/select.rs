@@ -202,6 +202,8 @@ macro_rules! common_arm_methods {
 impl<T> Arm for RecvArm<'_, T> {
     common_arm_methods!();
 
+    /// # Safety
+    /// The caller holds the channel's lock (`Arm::try_locked`'s contract).
     unsafe fn try_locked(&mut self) -> Option<Wake> {
         let c = self.chan?;
         // SAFETY: the lock is held (contract); the reference ends with this call.
@@ -242,6 +244,8 @@ impl<T> Arm for RecvArm<'_, T> {
 impl<T> Arm for SendArm<'_, T> {
     common_arm_methods!();
 
+    /// # Safety
+    /// The caller holds the channel's lock (`Arm::try_locked`'s contract).
     unsafe fn try_locked(&mut self) -> Option<Wake> {
         let c = self.chan?;
         let v = self.waiter.take()?;

@@ -29,6 +29,8 @@ pub(crate) const ASSIST_MIN: i64 = 64 << 10;
 const ASSIST_SLICE: u64 = 16 << 10;
 
 thread_local! {
+    /// This thread's assist grey stack, kept between slices (empty between them).
+    static STACK: Cell<Vec<usize>> = const { Cell::new(Vec::new()) };
     /// (cycle number the debt belongs to, scan bytes owed).
     static DEBT: Cell<(u64, i64)> = const { Cell::new((0, 0)) };
 }
@@ -116,7 +118,7 @@ fn mark_slice(budget: u64) -> u64 {
         if !MARKING.load(Relaxed) {
             return 0;
         }
-        let mut m = Marker::assist();
+        let mut m = Marker::assist(STACK.try_with(|c| c.take()).unwrap_or_default());
         let mut done = 0;
         while done < budget {
             if !m.take_work() {
@@ -128,6 +130,8 @@ fn mark_slice(budget: u64) -> u64 {
         }
         m.flush_scan();
         work::MARKED.fetch_add(m.marked_bytes, Relaxed);
+        let stack = m.into_stack();
+        let _ = STACK.try_with(|c| c.set(stack));
         done
     })
 }

@@ -75,10 +75,24 @@ impl Marker {
     }
 
     /// A marker for an assist (its work is not credit for others).
-    pub(crate) fn assist() -> Marker {
-        let mut m = Marker::new(Mode::Mark);
-        m.background = false;
-        m
+    /// `stack`: an empty grey stack to reuse (assists keep one per thread: a slice is a few
+    /// microseconds, too short to pay for allocating one).
+    pub(crate) fn assist(stack: Vec<usize>) -> Marker {
+        debug_assert!(stack.is_empty());
+        Marker {
+            stack,
+            mode: Mode::Mark,
+            marked_bytes: 0,
+            marked_objects: 0,
+            scanned: 0,
+            background: false,
+        }
+    }
+
+    /// The (empty) grey stack back, for reuse.
+    pub(crate) fn into_stack(self) -> Vec<usize> {
+        debug_assert!(self.stack.is_empty());
+        self.stack
     }
 
     /// Adds the scan work done since the last flush to the cycle's counters.

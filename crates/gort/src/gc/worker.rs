@@ -188,8 +188,6 @@ pub(crate) struct Throttle {
     win_proc: u64,
     win_mine: u64,
     idle_mode: bool,
-    /// Nanoseconds slept.
-    pub slept_ns: u64,
     /// Nanoseconds of marking done in idle mode (Go's idle worker time).
     pub idle_ns: u64,
 }
@@ -208,7 +206,6 @@ impl Throttle {
             win_proc: clock_ns(libc::CLOCK_PROCESS_CPUTIME_ID),
             win_mine: mine,
             idle_mode: LAST_IDLE.load(Relaxed),
-            slept_ns: 0,
             idle_ns: 0,
         }
     }
@@ -247,7 +244,6 @@ impl Throttle {
             let d = Duration::from_nanos(ahead.clamp(100_000, 2_000_000));
             m.give_all();
             std::thread::sleep(d);
-            self.slept_ns += d.as_nanos() as u64;
         }
     }
 }
