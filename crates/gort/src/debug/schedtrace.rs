@@ -49,13 +49,15 @@ pub(crate) fn format(shared: &Shared, detailed: bool) -> String {
     for p in shared.ps.iter() {
         let _ = writeln!(
             s,
-            "  P{}: status={} schedtick={} syscalltick={} m={} runqsize={} gfreecnt=0 timerslen=0",
+            "  P{}: status={} schedtick={} syscalltick={} m={} runqsize={} gfreecnt=0 timerslen=0 resident={} rehomed={}",
             p.id,
             p.status.load(Relaxed),
             p.schedtick.load(Relaxed),
             p.stalls.load(Relaxed),
             p.id,
             p.runq_len(),
+            p.counters.resident.load(Relaxed),
+            p.counters.rehomed.load(Relaxed),
         );
     }
     for p in shared.ps.iter() {

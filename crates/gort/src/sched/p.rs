@@ -57,6 +57,11 @@ pub(crate) struct Counters {
     pub(crate) parked: AtomicI64,
     /// Wake-ups performed by this P's M (owner increments).
     pub(crate) readied: AtomicU64,
+    /// Goroutines pinned here: started on this P's M and not finished (owner updates; other
+    /// Ps read it to place new goroutines, see `Worker::rehome`).
+    pub(crate) resident: AtomicUsize,
+    /// Goroutines this P handed to a less loaded P before their first run.
+    pub(crate) rehomed: AtomicU64,
 }
 
 pub(crate) struct P {

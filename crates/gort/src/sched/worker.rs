@@ -463,6 +463,10 @@ impl Worker<'_> {
         // The no-migration rule: a goroutine that has started runs only on its home M.
         match g.home.load(Acquire) {
             0 => {
+                if let Some(to) = self.rehome(&g) {
+                    shared.ps[to].push_inbox(g);
+                    return;
+                }
                 g.home.store(me, Release);
                 if !self.start(&g) {
                     return;
@@ -538,6 +542,46 @@ impl Worker<'_> {
         }
     }
 
+    /// Placement at first run. A started goroutine never moves (`mod.rs`), so the P where it
+    /// starts runs it for life. Starting on the spawner's P (runnext) suits short-lived and
+    /// producer/consumer goroutines, but it piles long-lived ones (a handler per accepted
+    /// connection) on whichever P runs the accept loop while other Ps starve: an echo load
+    /// ran on one P of two in most runs, at half the throughput. So before a goroutine's
+    /// first run its P compares its resident count (started, unfinished goroutines) with one
+    /// other P picked at random, and if it holds clearly more (by a quarter plus two) hands the
+    /// goroutine to that P's inbox. At most once per goroutine (`G::rehomed`), never to a P
+    /// that a locked or stuck goroutine holds. Resident counts are a proxy for load: goroutines
+    /// that sleep for long count like busy ones (a trade-off DESIGN.md discusses).
+    fn rehome(&mut self, g: &GRef) -> Option<usize> {
+        let shared = self.ctx.shared();
+        let n = shared.nprocs();
+        if n == 1 || g.rehomed.load(Relaxed) {
+            return None;
+        }
+        let p = self.ctx.p();
+        let mine = p.counters.resident.load(Relaxed);
+        if mine < 2 {
+            return None;
+        }
+        // SAFETY: we are P's M.
+        let rng = &mut unsafe { p.local() }.rng;
+        let v = (p.id + 1 + next_rand(rng) as usize % (n - 1)) % n;
+        let victim = &shared.ps[v];
+        let theirs = victim.counters.resident.load(Relaxed);
+        if mine <= theirs + theirs / 4 + 2
+            || victim.stalled.load(Relaxed)
+            || !victim.locked_g.load(Relaxed).is_null()
+        {
+            return None;
+        }
+        // Count it there now, not at its start: a burst of starts here must see the P it
+        // already sent goroutines to as loaded.
+        victim.counters.resident.fetch_add(1, Relaxed);
+        g.rehomed.store(true, Relaxed);
+        p.counters.rehomed.fetch_add(1, Relaxed);
+        Some(v)
+    }
+
     /// First run of `g` on this M: take a stack from the P's cache and create its coroutine.
     /// Returns false if no stack could be mapped; the goroutine then fails (its join returns
     /// the error as a panic payload) and the M goes on.
@@ -559,9 +603,16 @@ impl Worker<'_> {
                 });
                 // SAFETY: as above.
                 unsafe { *g.coro_mut() = Some(coro) };
+                if !g.rehomed.load(Relaxed) {
+                    // (A rehomed goroutine was counted here when it was handed over.)
+                    self.ctx.p().counters.resident.fetch_add(1, Relaxed);
+                }
                 true
             }
             Err(e) => {
+                if g.rehomed.load(Relaxed) {
+                    self.ctx.p().counters.resident.fetch_sub(1, Relaxed);
+                }
                 let msg = format!("gort: goroutine {} could not start: {e}", g.id);
                 eprintln!("{msg}");
                 // SAFETY: we dequeued `g` for its first run and it will never run.
@@ -580,6 +631,7 @@ impl Worker<'_> {
         // SAFETY: we are P's M.
         let local = unsafe { p.local() };
         local.stacks.put(coro.into_stack(), &shared.stacks);
+        p.counters.resident.fetch_sub(1, Relaxed);
         self.finish(&g);
         // Recycle the record if nobody else holds it (no Unparker, no queue, no JoinHandle;
         // a JoinHandle recycles it when it goes).
