@@ -122,6 +122,47 @@ fn two_cpu_bound_goroutines_run_on_two_threads_at_once() {
     });
 }
 
+/// Goroutines cannot move once started, so first-run placement is load balancing for
+/// their whole life. An accept-loop pattern (spawn a handler, it runs at once from runnext
+/// and parks waiting for input, spawn the next) used to pin every handler on the spawner's
+/// P; now a P that holds clearly more resident goroutines hands new ones to another P.
+#[test]
+fn long_lived_goroutines_spawned_one_by_one_spread_over_ps() {
+    let rt = rt(2);
+    let counts = rt.block_on(|| {
+        const N: usize = 40;
+        let (started_tx, started_rx) = gort::chan::bounded::<std::thread::ThreadId>(0);
+        let (release_tx, release_rx) = gort::chan::bounded::<()>(0);
+        let mut hs = Vec::new();
+        let mut per_thread = std::collections::HashMap::<_, usize>::new();
+        for _ in 0..N {
+            let (tx, rx) = (started_tx.clone(), release_rx.clone());
+            hs.push(gort::go(move || {
+                tx.send(std::thread::current().id()).unwrap();
+                let _ = rx.recv(); // Err once release_tx is closed
+            }));
+            *per_thread.entry(started_rx.recv().unwrap()).or_default() += 1;
+        }
+        release_tx.close().unwrap();
+        for h in hs {
+            h.join().unwrap();
+        }
+        per_thread
+    });
+    let mut v: Vec<usize> = counts.values().copied().collect();
+    v.sort_unstable();
+    assert_eq!(
+        v.len(),
+        2,
+        "all {} handlers ran on one P: {counts:?}",
+        v.iter().sum::<usize>()
+    );
+    assert!(
+        v[0] >= 10,
+        "handlers spread {v:?} over the two Ps, expected at least 10 on each"
+    );
+}
+
 #[test]
 fn blocking_does_not_stall_its_p() {
     // One P. A blocking call waits (blocking its OS thread) for a flag that only another
