@@ -163,6 +163,55 @@ fn long_lived_goroutines_spawned_one_by_one_spread_over_ps() {
     );
 }
 
+/// The hand-over above must not strand a goroutine behind a CPU hog: one handed to a P whose
+/// goroutine never calls into the runtime is moved on by sysmon (or stolen from the ring),
+/// so every new goroutine still runs while the hog spins on the other P.
+#[test]
+fn goroutines_handed_to_a_hogged_p_still_run() {
+    let rt = rt(2);
+    rt.block_on(|| {
+        let hogging = Arc::new(AtomicBool::new(false));
+        let stop = Arc::new(AtomicBool::new(false));
+        let (h2, s2) = (hogging.clone(), stop.clone());
+        let hog = gort::go(move || {
+            h2.store(true, SeqCst);
+            let t0 = Instant::now();
+            // No runtime call in this loop: only the other P can run anything.
+            while !s2.load(SeqCst) {
+                if t0.elapsed() > Duration::from_secs(20) {
+                    return false;
+                }
+                std::hint::spin_loop();
+            }
+            true
+        });
+        // Spin (not park) until another P took the hog, so this goroutine keeps its P.
+        while !hogging.load(SeqCst) {
+            std::hint::spin_loop();
+        }
+        let (started_tx, started_rx) = gort::chan::bounded::<()>(0);
+        let (release_tx, release_rx) = gort::chan::bounded::<()>(0);
+        let mut hs = Vec::new();
+        for _ in 0..30 {
+            let (tx, rx) = (started_tx.clone(), release_rx.clone());
+            hs.push(gort::go(move || {
+                tx.send(()).unwrap();
+                let _ = rx.recv();
+            }));
+            started_rx.recv().unwrap();
+        }
+        stop.store(true, SeqCst);
+        assert!(
+            hog.join().unwrap(),
+            "a new goroutine waited for the hog to finish"
+        );
+        release_tx.close().unwrap();
+        for h in hs {
+            h.join().unwrap();
+        }
+    });
+}
+
 #[test]
 fn blocking_does_not_stall_its_p() {
     // One P. A blocking call waits (blocking its OS thread) for a flag that only another

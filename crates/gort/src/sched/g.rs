@@ -34,7 +34,7 @@
 use std::cell::UnsafeCell;
 use std::panic::Location;
 use std::sync::atomic::Ordering::{Acquire, Relaxed};
-use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU32, AtomicU64, AtomicU8, AtomicUsize};
+use std::sync::atomic::{AtomicPtr, AtomicU32, AtomicU64, AtomicU8, AtomicUsize};
 use std::sync::Arc;
 
 use corosensei::{Coroutine, Yielder};
@@ -48,6 +48,9 @@ pub(crate) type Coro = Coroutine<(), (), (), GoStack>;
 
 /// A counted reference to a goroutine.
 pub(crate) type GRef = Arc<G>;
+
+/// `G::placed` after a hand-over whose resident count was taken back.
+pub(crate) const PLACED_UNCOUNTED: usize = usize::MAX;
 
 pub(crate) use super::gstate::{DEAD, NOTIFIED, PARKED, RUNNABLE, RUNNING};
 
@@ -129,9 +132,11 @@ pub(crate) struct G {
     pub(crate) state: AtomicU32,
     /// 0 while not started; then 1 + the index of the P (and its M) it is pinned to.
     pub(crate) home: AtomicUsize,
-    /// Set when a P handed this goroutine to a less loaded P before its first run, so that
-    /// it moves at most once (`Worker::rehome`).
-    pub(crate) rehomed: AtomicBool,
+    /// Hand-over before the first run (`Worker::rehome`): 0 = none yet; 1 + the index of the
+    /// P it was handed to, which counted it as resident then; [`PLACED_UNCOUNTED`] once it
+    /// was handed over and that count was taken back (sysmon's rescue). A goroutine is
+    /// handed over at most once.
+    pub(crate) placed: AtomicUsize,
     pub(crate) shared: Arc<Shared>,
     coro: UnsafeCell<Option<Coro>>,
     /// The goroutine's closure and result packet (`task.rs`; its own access rules).
@@ -181,7 +186,7 @@ impl G {
             created_at,
             state: AtomicU32::new(RUNNABLE),
             home: AtomicUsize::new(0),
-            rehomed: AtomicBool::new(false),
+            placed: AtomicUsize::new(0),
             shared,
             coro: UnsafeCell::new(None),
             task: TaskCell::new(),
@@ -204,7 +209,7 @@ impl G {
         self.created_at = created_at;
         *self.state.get_mut() = RUNNABLE;
         *self.home.get_mut() = 0;
-        *self.rehomed.get_mut() = false;
+        *self.placed.get_mut() = 0;
         *self.coro.get_mut() = None;
         self.task.clear();
         *self.yielder.get_mut() = std::ptr::null();

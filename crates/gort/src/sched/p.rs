@@ -194,9 +194,13 @@ impl P {
         !self.inbox.load(Relaxed).is_null()
     }
 
-    /// Owner only: takes every queued wake-up, oldest first (no allocation: the stack is
-    /// reversed in place, then appended).
-    pub(crate) fn take_inbox(&self, out: &mut VecDeque<GRef>) -> usize {
+    /// Takes every queued goroutine, oldest first: started ones (wake-ups) go to `out`,
+    /// unstarted ones (handed over by another P's `Worker::rehome`) to `fresh`, as they may
+    /// still run anywhere. No allocation: the stack is reversed in place, then appended.
+    ///
+    /// Meant for the owner; sysmon also calls it (`rescue_unstarted`): the list is taken
+    /// whole with one swap, so concurrent takers get disjoint lists.
+    pub(crate) fn take_inbox(&self, out: &mut VecDeque<GRef>, mut fresh: impl FnMut(GRef)) {
         let mut p = self.inbox.swap(std::ptr::null_mut(), Acquire);
         // Reverse the (newest-first) list through the intrusive links.
         let mut rev: *mut G = std::ptr::null_mut();
@@ -209,15 +213,34 @@ impl P {
             rev = p;
             p = next;
         }
-        let mut n = 0;
         while !rev.is_null() {
             // SAFETY: as above; from_raw takes back the reference push_inbox gave away.
             let g = unsafe { Arc::from_raw(rev) };
             rev = g.inbox_next.swap(std::ptr::null_mut(), Relaxed);
-            out.push_back(g);
-            n += 1;
+            if g.started() {
+                out.push_back(g);
+            } else {
+                fresh(g);
+            }
         }
-        n
+    }
+
+    /// sysmon, for a P stuck in one goroutine: moves the goroutines other Ps handed it before
+    /// their first run (`Worker::rehome`) to the global queue, so a P that is free runs them
+    /// instead. Started wake-ups go back to the inbox (they can only run here).
+    pub(crate) fn rescue_unstarted(&self, global: &mut Vec<GRef>) {
+        let mut started = VecDeque::new();
+        self.take_inbox(&mut started, |g| {
+            // Take back the count the hand-over made here.
+            if g.placed.load(Relaxed) == self.id + 1 {
+                self.counters.resident.fetch_sub(1, Relaxed);
+                g.placed.store(super::g::PLACED_UNCOUNTED, Relaxed);
+            }
+            global.push(g);
+        });
+        for g in started {
+            self.push_inbox(g);
+        }
     }
 
     /// Owner only: puts `g` in runnext, returning the goroutine it displaced.
@@ -262,6 +285,6 @@ impl Drop for P {
     fn drop(&mut self) {
         drop(self.swap_runnext(None));
         let mut v = VecDeque::new();
-        self.take_inbox(&mut v);
+        self.take_inbox(&mut v, drop);
     }
 }

@@ -5,7 +5,8 @@
 //!   CPU, or one stuck in a raw blocking call): it counts the stall (scheddetail shows it as
 //!   `syscalltick`), flags the running goroutine for cooperative preemption (it yields at its
 //!   next call into the runtime), marks the P stalled so idle Ps may take all of its goroutines
-//!   that have not started (runnext included), and wakes an idle P to do so;
+//!   that have not started (runnext included), moves the unstarted goroutines other Ps
+//!   handed it (`Worker::rehome`) from its inbox to the global queue, and wakes an idle P;
 //! * polls the network if goroutines wait on I/O and nobody polled for 10 ms (a busy P
 //!   polls only when it runs out of local work);
 //! * prints `GODEBUG=schedtrace` lines when due;
@@ -97,6 +98,11 @@ pub(crate) fn sysmon_main(shared: Arc<Shared>) {
                 p.stalls.fetch_add(1, Relaxed);
                 p.preempt.store(true, Relaxed);
                 p.stalled.store(true, Relaxed);
+                let mut fresh = Vec::new();
+                p.rescue_unstarted(&mut fresh);
+                if !fresh.is_empty() {
+                    shared.global_push(fresh);
+                }
                 shared.wakep();
                 acted = true;
             }

@@ -91,7 +91,7 @@ pub(crate) fn worker_main(shared: Arc<Shared>, pid: usize) {
     drop(p.swap_runnext(None));
     while p.ring.pop().is_some() {}
     let mut v = std::collections::VecDeque::new();
-    p.take_inbox(&mut v);
+    p.take_inbox(&mut v, drop);
     set_ctx(std::ptr::null());
 }
 
@@ -154,7 +154,13 @@ impl Worker<'_> {
                 }
             }
             if p.inbox_nonempty() {
-                p.take_inbox(&mut local.pinned);
+                // Goroutines handed over before their first run join the ring, where thieves
+                // can still take them if this P gets stuck (the pinned queue is ours alone).
+                p.take_inbox(&mut local.pinned, |g| {
+                    if let Err(spill) = p.ring.push(g) {
+                        shared.global_push(spill);
+                    }
+                });
                 p.pinned_len.store(local.local_len(), Relaxed);
             }
             if let Some(g) = p.swap_runnext(None) {
@@ -414,7 +420,12 @@ impl Worker<'_> {
                 return None;
             }
             p.stalled.store(true, Relaxed);
-            p.take_inbox(&mut local.pinned);
+            let mut fresh = Vec::new();
+            p.take_inbox(&mut local.pinned, |g| fresh.push(g));
+            if !fresh.is_empty() {
+                // Only the locked goroutine runs here: let other Ps start these.
+                shared.global_push(fresh);
+            }
             if let Some(g) = p.swap_runnext(None) {
                 if std::ptr::eq(Arc::as_ptr(&g), locked) {
                     return Some(g);
@@ -549,13 +560,13 @@ impl Worker<'_> {
     /// ran on one P of two in most runs, at half the throughput. So before a goroutine's
     /// first run its P compares its resident count (started, unfinished goroutines) with one
     /// other P picked at random, and if it holds clearly more (by a quarter plus two) hands the
-    /// goroutine to that P's inbox. At most once per goroutine (`G::rehomed`), never to a P
+    /// goroutine to that P's inbox. At most once per goroutine (`G::placed`), never to a P
     /// that a locked or stuck goroutine holds. Resident counts are a proxy for load: goroutines
     /// that sleep for long count like busy ones (a trade-off DESIGN.md discusses).
     fn rehome(&mut self, g: &GRef) -> Option<usize> {
         let shared = self.ctx.shared();
         let n = shared.nprocs();
-        if n == 1 || g.rehomed.load(Relaxed) {
+        if n == 1 || g.placed.load(Relaxed) != 0 {
             return None;
         }
         let p = self.ctx.p();
@@ -577,7 +588,7 @@ impl Worker<'_> {
         // Count it there now, not at its start: a burst of starts here must see the P it
         // already sent goroutines to as loaded.
         victim.counters.resident.fetch_add(1, Relaxed);
-        g.rehomed.store(true, Relaxed);
+        g.placed.store(v + 1, Relaxed);
         p.counters.rehomed.fetch_add(1, Relaxed);
         Some(v)
     }
@@ -603,15 +614,27 @@ impl Worker<'_> {
                 });
                 // SAFETY: as above.
                 unsafe { *g.coro_mut() = Some(coro) };
-                if !g.rehomed.load(Relaxed) {
-                    // (A rehomed goroutine was counted here when it was handed over.)
-                    self.ctx.p().counters.resident.fetch_add(1, Relaxed);
+                // Count it as resident here; a goroutine handed over was counted by the P it
+                // was handed to, which may not be us (a thief took it from that P's ring).
+                let me = self.ctx.p();
+                match g.placed.load(Relaxed) {
+                    x if x == me.id + 1 => {}
+                    0 | super::g::PLACED_UNCOUNTED => {
+                        me.counters.resident.fetch_add(1, Relaxed);
+                    }
+                    x => {
+                        shared.ps[x - 1].counters.resident.fetch_sub(1, Relaxed);
+                        me.counters.resident.fetch_add(1, Relaxed);
+                    }
                 }
                 true
             }
             Err(e) => {
-                if g.rehomed.load(Relaxed) {
-                    self.ctx.p().counters.resident.fetch_sub(1, Relaxed);
+                match g.placed.load(Relaxed) {
+                    0 | super::g::PLACED_UNCOUNTED => {}
+                    x => {
+                        shared.ps[x - 1].counters.resident.fetch_sub(1, Relaxed);
+                    }
                 }
                 let msg = format!("gort: goroutine {} could not start: {e}", g.id);
                 eprintln!("{msg}");
