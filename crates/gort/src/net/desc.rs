@@ -361,22 +361,27 @@ impl PollDesc {
     }
 }
 
-/// Parks the calling goroutine on I/O, counting it as a netpoll waiter and as pending work
-/// for the deadlock detector (incremented before parking, decremented after the wake-up).
+/// Parks the calling goroutine on I/O, counting it as a netpoll waiter, which also tells the
+/// deadlock detector that it waits for something outside the runtime. The count is per P
+/// (`Counters::io_waiters`); the poller's `waiters` counts Ps that have I/O waiters.
 fn park_io() {
     let p = poller();
     let c = ctx().expect("in a goroutine");
     let shared = c.shared();
-    shared.pending.fetch_add(1, AcqRel);
-    p.waiters.fetch_add(1, SeqCst);
+    let mine = &c.p().counters.io_waiters;
+    if mine.fetch_add(1, SeqCst) == 0 {
+        p.waiters.fetch_add(1, SeqCst);
+    }
     // If an idle P could block in the poller but none does, wake one to do it (otherwise
     // only busy Ps' searches and sysmon's 10 ms poll would see this socket's edges).
     if !p.blocked.load(SeqCst) && shared.npidle.load(SeqCst) > 0 {
         shared.wakep();
     }
     park(WaitReason::IoWait);
-    p.waiters.fetch_sub(1, SeqCst);
-    shared.pending.fetch_sub(1, AcqRel);
+    // Resumed on the same M (goroutines never migrate), so `c` is still our P.
+    if mine.fetch_sub(1, SeqCst) == 1 {
+        p.waiters.fetch_sub(1, SeqCst);
+    }
 }
 
 fn closed() -> io::Error {

@@ -33,7 +33,8 @@ pub(crate) struct Poller {
     registry: Registry,
     /// An eventfd registered under [`WAKE_TOKEN`] (mio's `Waker`).
     waker: Waker,
-    /// Goroutines parked waiting for readiness (Go's netpollWaiters).
+    /// Ps (of any runtime) with goroutines parked waiting for readiness (Go's
+    /// netpollWaiters, counted per P in `Counters::io_waiters`).
     pub(crate) waiters: AtomicUsize,
     /// An M is blocked in epoll_wait.
     pub(crate) blocked: AtomicBool,

@@ -62,6 +62,11 @@ pub(crate) struct Counters {
     pub(crate) resident: AtomicUsize,
     /// Goroutines this P handed to a less loaded P before their first run.
     pub(crate) rehomed: AtomicU64,
+    /// Goroutines homed here parked on network I/O (Go's netpollWaiters, per P): updated only
+    /// by this P's M (a goroutine parks and resumes on its home M), so that I/O waits touch no
+    /// cache line shared between Ps; the poller's process-wide count changes only when this
+    /// one goes from 0 to 1 or back (`net::desc::park_io`).
+    pub(crate) io_waiters: AtomicUsize,
 }
 
 pub(crate) struct P {

@@ -34,7 +34,8 @@ pub(crate) struct Shared {
     /// Goroutines spawned from outside any P of this runtime (the rest are counted per P).
     pub(crate) ext_spawned: AtomicU64,
     /// Outstanding work that will wake goroutines from outside the run queues: blocking-pool
-    /// calls, and (later) timers and I/O registrations. A deadlock needs this to be zero.
+    /// calls and armed timers (network waits are counted per P, `Counters::io_waiters`). A
+    /// deadlock needs this and those to be zero.
     pub(crate) pending: AtomicUsize,
     /// Wake-ups done from outside the runtime's Ms; with the per-P counters, the deadlock
     /// check requires all of them to stand still.

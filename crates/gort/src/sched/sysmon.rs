@@ -138,6 +138,10 @@ fn check_deadlock(shared: &Shared, suspect: Option<u64>) -> Option<u64> {
         && ng > 0
         && shared.nparked() == ng as i64
         && shared.pending.load(SeqCst) == 0
+        && shared
+            .ps
+            .iter()
+            .all(|p| p.counters.io_waiters.load(SeqCst) == 0)
         && shared.global_len.load(SeqCst) == 0;
     if !quiet {
         return None;

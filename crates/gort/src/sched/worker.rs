@@ -559,7 +559,7 @@ impl Worker<'_> {
     /// connection) on whichever P runs the accept loop while other Ps starve: an echo load
     /// ran on one P of two in most runs, at half the throughput. So before a goroutine's
     /// first run its P compares its resident count (started, unfinished goroutines) with one
-    /// other P picked at random, and if it holds clearly more (by a quarter plus two) hands the
+    /// other P picked at random, and if it holds clearly more (by two plus a sixteenth) hands the
     /// goroutine to that P's inbox. At most once per goroutine (`G::placed`), never to a P
     /// that a locked or stuck goroutine holds. Resident counts are a proxy for load: goroutines
     /// that sleep for long count like busy ones (a trade-off DESIGN.md discusses).
@@ -579,7 +579,7 @@ impl Worker<'_> {
         let v = (p.id + 1 + next_rand(rng) as usize % (n - 1)) % n;
         let victim = &shared.ps[v];
         let theirs = victim.counters.resident.load(Relaxed);
-        if mine <= theirs + theirs / 4 + 2
+        if mine <= theirs + theirs / 16 + 2
             || victim.stalled.load(Relaxed)
             || !victim.locked_g.load(Relaxed).is_null()
         {
