@@ -66,6 +66,17 @@ pub(crate) fn recv(fd: RawFd, buf: &mut [u8]) -> io::Result<(usize, Option<usize
     Ok((n as usize, inq))
 }
 
+/// A plain `recv` (no control message: cheaper than `recvmsg` in the kernel), for reads
+/// whose shortness alone tells whether they drained the queue.
+pub(crate) fn recv_plain(fd: RawFd, buf: &mut [u8]) -> io::Result<usize> {
+    // SAFETY: `buf` is valid for writes of its length for the duration of the call.
+    let n = unsafe { libc::recv(fd, buf.as_mut_ptr().cast(), buf.len(), 0) };
+    if n < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(n as usize)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

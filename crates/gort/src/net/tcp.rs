@@ -3,6 +3,7 @@
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, SocketAddr, ToSocketAddrs};
 use std::os::fd::{AsRawFd, RawFd};
+use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 use std::time::{Duration, Instant};
 
 use socket2::{Domain, Socket, Type};
@@ -72,6 +73,11 @@ pub struct TcpStream {
     fd: NetFd<std::net::TcpStream>,
     /// `TCP_INQ` is on: reads learn whether they drained the receive queue (`inq.rs`).
     inq: bool,
+    /// The last read filled its buffer, so the next one asks for `TCP_INQ` (a `recvmsg` with
+    /// a control message); after a short read, which says "drained" by itself, reads use the
+    /// cheaper plain `recv`. Readers with buffers larger than their messages (most servers)
+    /// so skip `recvmsg`'s extra cost; exact-size readers keep the hint.
+    inq_next: AtomicBool,
 }
 
 impl std::fmt::Debug for TcpStream {
@@ -127,7 +133,11 @@ impl TcpStream {
         fd.set_deadline(Mode::Write, None);
         fd.sock.set_nodelay(true)?;
         let inq = super::inq::enable(fd.sock.as_raw_fd());
-        Ok(TcpStream { fd, inq })
+        Ok(TcpStream {
+            fd,
+            inq,
+            inq_next: AtomicBool::new(true),
+        })
     }
 
     /// Wraps a std stream (made non-blocking here).
@@ -138,6 +148,7 @@ impl TcpStream {
         Ok(TcpStream {
             fd: NetFd::new(s)?,
             inq,
+            inq_next: AtomicBool::new(true),
         })
     }
 
@@ -185,12 +196,18 @@ impl TcpStream {
 
     fn read_impl(&self, buf: &mut [u8]) -> io::Result<usize> {
         let len = buf.len();
-        if self.inq {
-            self.fd
-                .read_stream(len, |s| super::inq::recv(s.as_raw_fd(), buf))
-        } else {
-            self.fd.read_stream(len, |mut s| Ok((s.read(buf)?, None)))
+        if !self.inq {
+            return self.fd.read_stream(len, |mut s| Ok((s.read(buf)?, None)));
         }
+        let n = self.fd.read_stream(len, |s| {
+            if self.inq_next.load(Relaxed) {
+                super::inq::recv(s.as_raw_fd(), buf)
+            } else {
+                Ok((super::inq::recv_plain(s.as_raw_fd(), buf)?, None))
+            }
+        })?;
+        self.inq_next.store(n == len && n > 0, Relaxed);
+        Ok(n)
     }
 
     fn write_impl(&self, buf: &[u8]) -> io::Result<usize> {
