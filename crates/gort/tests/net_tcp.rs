@@ -465,3 +465,45 @@ fn reads_after_a_short_read_wake_on_later_data_eof_and_deadline() {
     assert!(start.elapsed() < Duration::from_secs(5));
     t.join().unwrap();
 }
+
+/// Reads switch between a plain `recv` (after a short read) and `recvmsg` with `TCP_INQ`
+/// (after a read that filled its buffer). A plain read that fills its buffer while more
+/// bytes are queued must not leave the next read waiting for an edge that never comes.
+#[test]
+fn reads_of_mixed_sizes_never_wait_on_queued_bytes() {
+    let rt = rt(2);
+    rt.block_on(|| {
+        let l = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = l.local_addr().unwrap();
+        let (go_tx, go_rx) = gort::chan::bounded::<()>(0);
+        let writer = gort::go(move || {
+            let (mut s, _) = l.accept().unwrap();
+            s.write_all(b"hello").unwrap();
+            go_rx.recv().unwrap();
+            s.write_all(b"AAAABBBBCCCC").unwrap();
+            go_rx.recv().unwrap();
+            s.write_all(b"DD").unwrap();
+        });
+        let mut c = TcpStream::connect(addr).unwrap();
+        c.set_read_deadline(Some(Instant::now() + Duration::from_secs(10)));
+        let mut big = [0u8; 64];
+        // Short read: the next read is a plain recv.
+        assert_eq!(c.read(&mut big).unwrap(), 5);
+        go_tx.send(()).unwrap();
+        // Wait until all twelve bytes are queued, so the plain read below fills its buffer
+        // with more behind it.
+        gort::time::sleep(50 * MS);
+        let mut four = [0u8; 4];
+        c.read_exact(&mut four).unwrap();
+        assert_eq!(&four, b"AAAA");
+        c.read_exact(&mut four).unwrap(); // queued: must not wait
+        assert_eq!(&four, b"BBBB");
+        c.read_exact(&mut four).unwrap(); // the TCP_INQ read, which drains the queue
+        assert_eq!(&four, b"CCCC");
+        go_tx.send(()).unwrap();
+        assert_eq!(c.read(&mut big).unwrap(), 2); // waits for the next edge
+        assert_eq!(&big[..2], b"DD");
+        writer.join().unwrap();
+        assert_eq!(c.read(&mut big).unwrap(), 0);
+    });
+}
