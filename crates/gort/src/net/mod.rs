@@ -31,9 +31,15 @@
 //!   receive queue was empty; until the poller delivers another read edge (or ever delivered
 //!   a hang-up), the next read parks without first trying the syscall that would fail with
 //!   EAGAIN. With `TCP_INQ` (`inq.rs`) a read that fills the buffer also reports whether it
-//!   drained the queue. Echo traffic (200k messages, 64 B, read with `read_exact`): 400k
-//!   `recvmsg` calls, none failing, where Go makes 800k `read`s, half of them EAGAIN. The
+//!   drained the queue; that needs `recvmsg` and a control message, which cost measurably
+//!   more in the kernel than a plain `recv`, so a socket asks for it only after a read that
+//!   filled its buffer (a short read says "drained" by itself). Echo traffic (200k messages,
+//!   64 B; the client reads with `read_exact`, the server into 4 KiB): 200k `recvmsg` and 200k
+//!   `recv` calls, none failing, where Go makes 800k `read`s, half of them EAGAIN. The
 //!   argument is at `PollDesc::drained_unchanged`.
+//! * A goroutine parked on I/O is counted in its P's `io_waiters` (only that P's M touches
+//!   it); the poller's process-wide `waiters` counts Ps with I/O waiters, so a wait touches no
+//!   cache line that another P writes (a shared counter was a third of the wait path's time).
 //! * Plain threads using these sockets wait in `poll(2)` on the fd itself.
 //! * Name resolution runs on the blocking pool (`resolve.rs`); file I/O should use
 //!   `gort::blocking(|| std::fs::...)`, as regular files are always "ready" to epoll.
@@ -50,6 +56,11 @@
 //!   cross-thread wake-up even when the runtime is busy, and the poller cannot sleep until
 //!   the next timer of a P. Polling from the scheduler's search delivers readiness in the
 //!   thread that will run the goroutine whenever it is that P's own.
+//! * *An epoll instance per P* (goroutines never migrate, so each P could poll only for its
+//!   own): with 2 Ps, 53% of the events a poll delivers wake a goroutine homed on the other
+//!   P (echo, measured), but forwarding one through that P's inbox costs less than the extra
+//!   `epoll_wait`s of polling twice as often, and a socket shared by goroutines of two Ps
+//!   would need two registrations.
 //! * *io_uring*: completion-based (buffers owned by the kernel during the operation) fits an
 //!   async API, not `Read::read(&mut [u8])` on a goroutine that may be woken by a deadline.
 //! * *Raw libc epoll* (our first version): works, but mio is the well-kept layer every Rust

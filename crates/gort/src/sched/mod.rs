@@ -20,7 +20,9 @@
 //! * **One M per P, for life.** Since a parked goroutine must wake on its own M, gort binds
 //!   each P to one worker thread. Work still spreads: new goroutines go to the spawning P's
 //!   `runnext`/ring and idle Ps steal half of a ring (Go's runqsteal), so placement happens at
-//!   first run rather than at every resume.
+//!   first run rather than at every resume. Since that placement lasts a goroutine's life, a
+//!   P about to start a goroutine while holding clearly more resident (started, unfinished)
+//!   goroutines than another P hands it over first (`Worker::rehome`).
 //! * **Queues.** Per P: `runnext`, a lock-free ring of 256 unstarted goroutines, an owner-only
 //!   FIFO of started runnable goroutines (`pinned`) and a lock-free inbox for wake-ups from
 //!   other threads. One global queue (unstarted only) checked every 61 ticks.
