@@ -61,3 +61,14 @@ pub fn env_torture() -> u64 {
         })
         .unwrap_or(0)
 }
+
+/// `gctorture=N` from GODEBUG (0 when unset), so a test can pause torture around a build
+/// step whose cost it would make quadratic, and restore it (`gort::gc::set_torture`).
+pub fn godebug_torture() -> u64 {
+    std::env::var("GODEBUG")
+        .unwrap_or_default()
+        .split(',')
+        .find_map(|kv| kv.strip_prefix("gctorture="))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0)
+}
