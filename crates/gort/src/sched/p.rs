@@ -43,6 +43,18 @@ pub(crate) struct Local {
     pub(crate) gfree: Vec<GRef>,
 }
 
+/// `Counters::parked`, alone on its cache line.
+#[repr(align(128))]
+#[derive(Default)]
+pub(crate) struct Parked(AtomicI64);
+
+impl std::ops::Deref for Parked {
+    type Target = AtomicI64;
+    fn deref(&self) -> &AtomicI64 {
+        &self.0
+    }
+}
+
 /// Per-P event counters, summed on demand (num_goroutine, the deadlock check). Kept per P so
 /// that spawning and exiting touch no cache line shared between Ps.
 #[repr(align(128))]
@@ -53,8 +65,9 @@ pub(crate) struct Counters {
     /// Goroutines that finished (or failed to start) on this P's M (owner increments).
     pub(crate) exited: AtomicU64,
     /// Goroutines homed here that are parked: +1 by the owner when a park commits, -1 by
-    /// whoever wakes one (any thread).
-    pub(crate) parked: AtomicI64,
+    /// whoever wakes one (any thread). On a cache line of its own: wakers on other Ps write
+    /// it, and would otherwise steal the line the owner's counters live on at every wake-up.
+    pub(crate) parked: Parked,
     /// Wake-ups performed by this P's M (owner increments).
     pub(crate) readied: AtomicU64,
     /// Goroutines pinned here: started on this P's M and not finished (owner updates; other
