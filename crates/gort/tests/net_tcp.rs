@@ -13,9 +13,15 @@ fn rt(n: usize) -> gort::Runtime {
 
 const MS: Duration = Duration::from_millis(1);
 
-fn echo_server() -> SocketAddr {
+/// A listener on a free loopback port, and its address.
+fn listen() -> (TcpListener, SocketAddr) {
     let l = TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = l.local_addr().unwrap();
+    (l, addr)
+}
+
+fn echo_server() -> SocketAddr {
+    let (l, addr) = listen();
     gort::go(move || {
         let _ = gort::net::serve(&l, |mut s| {
             let mut buf = [0u8; 4096];
@@ -91,8 +97,7 @@ fn large_transfer_both_directions() {
 fn read_deadline_fires_and_clears() {
     let rt = rt(2);
     rt.block_on(|| {
-        let l = TcpListener::bind("127.0.0.1:0").unwrap();
-        let addr = l.local_addr().unwrap();
+        let (l, addr) = listen();
         let srv = gort::go(move || {
             let (mut s, _) = l.accept().unwrap();
             gort::time::sleep(300 * MS);
@@ -125,8 +130,7 @@ fn read_deadline_fires_and_clears() {
 fn deadline_set_while_reading_wakes_the_reader() {
     let rt = rt(2);
     rt.block_on(|| {
-        let l = TcpListener::bind("127.0.0.1:0").unwrap();
-        let addr = l.local_addr().unwrap();
+        let (l, addr) = listen();
         let _keep = gort::go(move || {
             let (_s, _) = l.accept().unwrap();
             gort::time::sleep(500 * MS);
@@ -147,8 +151,7 @@ fn deadline_set_while_reading_wakes_the_reader() {
 fn write_deadline_on_full_buffer() {
     let rt = rt(2);
     rt.block_on(|| {
-        let l = TcpListener::bind("127.0.0.1:0").unwrap();
-        let addr = l.local_addr().unwrap();
+        let (l, addr) = listen();
         let srv = gort::go(move || {
             let (s, _) = l.accept().unwrap();
             gort::time::sleep(400 * MS);
@@ -171,8 +174,7 @@ fn write_deadline_on_full_buffer() {
 fn connection_reset_by_linger_zero_close() {
     let rt = rt(2);
     rt.block_on(|| {
-        let l = TcpListener::bind("127.0.0.1:0").unwrap();
-        let addr = l.local_addr().unwrap();
+        let (l, addr) = listen();
         let srv = gort::go(move || {
             let (s, _) = l.accept().unwrap();
             let mut b = [0u8; 1];
@@ -193,8 +195,7 @@ fn connection_reset_by_linger_zero_close() {
 fn half_close_peer_reads_eof_and_writes_back() {
     let rt = rt(2);
     rt.block_on(|| {
-        let l = TcpListener::bind("127.0.0.1:0").unwrap();
-        let addr = l.local_addr().unwrap();
+        let (l, addr) = listen();
         let srv = gort::go(move || {
             let (mut s, _) = l.accept().unwrap();
             let mut all = Vec::new();
@@ -241,8 +242,7 @@ fn accept_deadline() {
 #[test]
 fn sockets_work_from_plain_threads() {
     let rt = rt(2);
-    let l = TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = l.local_addr().unwrap();
+    let (l, addr) = listen();
     let srv = rt.go(move || {
         let (mut s, _) = l.accept().unwrap();
         let mut b = [0u8; 3];
@@ -368,8 +368,7 @@ fn idle_runtime_wakes_from_the_blocking_netpoll_promptly() {
 fn concurrent_readers_of_one_stream_are_all_woken() {
     let rt = rt(2);
     rt.block_on(|| {
-        let l = TcpListener::bind("127.0.0.1:0").unwrap();
-        let addr = l.local_addr().unwrap();
+        let (l, addr) = listen();
         let c = Arc::new(TcpStream::connect(addr).unwrap());
         let (mut s, _) = l.accept().unwrap();
         let readers: Vec<_> = (0..3)
@@ -403,8 +402,7 @@ fn concurrent_readers_of_one_stream_are_all_woken() {
 fn reads_after_a_short_read_wake_on_later_data_eof_and_deadline() {
     let rt = rt(2);
     rt.block_on(|| {
-        let l = TcpListener::bind("127.0.0.1:0").unwrap();
-        let addr = l.local_addr().unwrap();
+        let (l, addr) = listen();
         let writer = gort::go(move || {
             let (mut s, _) = l.accept().unwrap();
             for chunk in [&b"ab"[..], b"cde", b"f"] {
@@ -426,8 +424,7 @@ fn reads_after_a_short_read_wake_on_later_data_eof_and_deadline() {
         writer.join().unwrap();
 
         // Deadline after a short read.
-        let l = TcpListener::bind("127.0.0.1:0").unwrap();
-        let addr = l.local_addr().unwrap();
+        let (l, addr) = listen();
         let hold = gort::go(move || {
             let (mut s, _) = l.accept().unwrap();
             s.write_all(b"x").unwrap();
@@ -473,8 +470,7 @@ fn reads_after_a_short_read_wake_on_later_data_eof_and_deadline() {
 fn reads_of_mixed_sizes_never_wait_on_queued_bytes() {
     let rt = rt(2);
     rt.block_on(|| {
-        let l = TcpListener::bind("127.0.0.1:0").unwrap();
-        let addr = l.local_addr().unwrap();
+        let (l, addr) = listen();
         let (go_tx, go_rx) = gort::chan::bounded::<()>(0);
         let writer = gort::go(move || {
             let (mut s, _) = l.accept().unwrap();
