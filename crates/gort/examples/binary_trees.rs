@@ -36,36 +36,12 @@ fn check(n: &Node) -> u32 {
     }
 }
 
+#[path = "common/binary_trees_run.rs"]
+mod driver;
+
 #[gort::main]
 fn main() {
-    let n: u32 = std::env::args()
-        .nth(1)
-        .map(|a| a.parse().expect("depth: a number such as 18"))
-        .unwrap_or(10);
-    let min_depth = 4;
-    let max_depth = n.max(min_depth + 2);
-    {
-        let stretch = max_depth + 1;
-        println!(
-            "stretch tree of depth {stretch}\t check: {}",
-            check(&bottom_up(stretch))
-        );
-    }
-    let long_lived = bottom_up(max_depth);
-    let mut d = min_depth;
-    while d <= max_depth {
-        let iterations = 1u32 << (max_depth - d + min_depth);
-        let mut chk = 0;
-        for _ in 0..iterations {
-            chk += check(&bottom_up(d));
-        }
-        println!("{iterations}\t trees of depth {d}\t check: {chk}");
-        d += 2;
-    }
-    println!(
-        "long lived tree of depth {max_depth}\t check: {}",
-        check(&long_lived)
-    );
+    driver::run(bottom_up, check);
     if std::env::var_os("BT_STATS").is_some() {
         let m = gort::read_mem_stats();
         eprintln!(

@@ -8,7 +8,7 @@ use std::collections::HashSet;
 use gort::gc::{self, Gc, GcCell, Trace};
 
 mod gc_common;
-use gc_common::Rng;
+use gc_common::{serial, Rng};
 
 #[derive(Trace)]
 struct Node {
@@ -121,11 +121,9 @@ fn full_check(g: &Graph) -> usize {
     seen.len()
 }
 
-static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
-
 #[test]
 fn goroutines_mutate_a_shared_graph_under_torture() {
-    let _s = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let _s = serial();
     let long = std::env::var_os("GORT_LONG").is_some();
     let ops = if long { 50_000 } else { 4_000 };
     gc::set_checkmark(true);
@@ -144,7 +142,7 @@ fn goroutines_mutate_a_shared_graph_under_torture() {
 /// cycles back to back), and checkmark verifies every concurrent mark at mark termination.
 #[test]
 fn concurrent_marking_races_mutators() {
-    let _s = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let _s = serial();
     let long = std::env::var_os("GORT_LONG").is_some();
     let ops = if long { 200_000 } else { 5_000 };
     gc::set_checkmark(true);
@@ -166,7 +164,7 @@ fn concurrent_marking_races_mutators() {
 /// verifies every mark.
 #[test]
 fn parallel_workers_and_assists_race_mutators() {
-    let _s = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let _s = serial();
     let long = std::env::var_os("GORT_LONG").is_some();
     let ops = if long { 200_000 } else { 5_000 };
     gc::set_checkmark(true);

@@ -243,22 +243,20 @@ impl P {
         }
     }
 
-    /// sysmon, for a P stuck in one goroutine: moves the goroutines other Ps handed it before
-    /// their first run (`Worker::rehome`) to the global queue, so a P that is free runs them
-    /// instead. Started wake-ups go back to the inbox (they can only run here).
-    pub(crate) fn rescue_unstarted(&self, global: &mut Vec<GRef>) {
+    /// sysmon, for a P stuck in one goroutine: takes the goroutines other Ps handed it before
+    /// their first run (`Worker::rehome`), for the global queue, so that a P that is free runs
+    /// them instead. Started wake-ups go back to the inbox (they can only run here).
+    pub(crate) fn rescue_unstarted(&self, shared: &super::runtime::Shared) -> Vec<GRef> {
         let mut started = VecDeque::new();
+        let mut fresh = Vec::new();
         self.take_inbox(&mut started, |g| {
-            // Take back the count the hand-over made here.
-            if g.placed.load(Relaxed) == self.id + 1 {
-                self.counters.resident.fetch_sub(1, Relaxed);
-                g.placed.store(super::g::PLACED_UNCOUNTED, Relaxed);
-            }
-            global.push(g);
+            shared.unplace(&g);
+            fresh.push(g);
         });
         for g in started {
             self.push_inbox(g);
         }
+        fresh
     }
 
     /// Owner only: puts `g` in runnext, returning the goroutine it displaced.

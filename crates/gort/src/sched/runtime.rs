@@ -175,6 +175,17 @@ impl Shared {
         }
     }
 
+    /// Takes back the resident count that handing `g` over before its first run
+    /// (`Worker::rehome`) made on the P it chose; nothing if it was not handed over or the
+    /// count was already taken back.
+    pub(crate) fn unplace(&self, g: &super::g::G) {
+        let x = g.placed.load(Relaxed);
+        if x != 0 && x != super::g::PLACED_UNCOUNTED {
+            self.ps[x - 1].counters.resident.fetch_sub(1, Relaxed);
+            g.placed.store(super::g::PLACED_UNCOUNTED, Relaxed);
+        }
+    }
+
     /// Wakes sysmon early (the last P went idle, or work arrived while it slept long).
     pub(crate) fn poke_sysmon(&self) {
         let mut poked = self.sysmon_lock.lock().unwrap();

@@ -98,8 +98,7 @@ pub(crate) fn sysmon_main(shared: Arc<Shared>) {
                 p.stalls.fetch_add(1, Relaxed);
                 p.preempt.store(true, Relaxed);
                 p.stalled.store(true, Relaxed);
-                let mut fresh = Vec::new();
-                p.rescue_unstarted(&mut fresh);
+                let fresh = p.rescue_unstarted(&shared);
                 if !fresh.is_empty() {
                     shared.global_push(fresh);
                 }

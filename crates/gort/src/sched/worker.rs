@@ -617,25 +617,14 @@ impl Worker<'_> {
                 // Count it as resident here; a goroutine handed over was counted by the P it
                 // was handed to, which may not be us (a thief took it from that P's ring).
                 let me = self.ctx.p();
-                match g.placed.load(Relaxed) {
-                    x if x == me.id + 1 => {}
-                    0 | super::g::PLACED_UNCOUNTED => {
-                        me.counters.resident.fetch_add(1, Relaxed);
-                    }
-                    x => {
-                        shared.ps[x - 1].counters.resident.fetch_sub(1, Relaxed);
-                        me.counters.resident.fetch_add(1, Relaxed);
-                    }
+                if g.placed.load(Relaxed) != me.id + 1 {
+                    shared.unplace(g);
+                    me.counters.resident.fetch_add(1, Relaxed);
                 }
                 true
             }
             Err(e) => {
-                match g.placed.load(Relaxed) {
-                    0 | super::g::PLACED_UNCOUNTED => {}
-                    x => {
-                        shared.ps[x - 1].counters.resident.fetch_sub(1, Relaxed);
-                    }
-                }
+                shared.unplace(g);
                 let msg = format!("gort: goroutine {} could not start: {e}", g.id);
                 eprintln!("{msg}");
                 // SAFETY: we dequeued `g` for its first run and it will never run.
