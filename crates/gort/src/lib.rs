@@ -26,8 +26,7 @@ pub mod fs;
 pub mod gc;
 pub mod net;
 pub mod prof;
-pub(crate) mod sched;
-pub(crate) mod stack;
+pub(crate) mod rt;
 pub mod sync;
 pub mod testing;
 pub mod time;
@@ -36,12 +35,12 @@ pub mod trace;
 pub use alloc::{read_mem_stats, MemStats};
 pub use gc::{gc, AtomicGc, Gc, GcCell, Trace, Weak};
 pub use gort_macros::main;
-pub use sched::{
+pub use rt::sched::{
     block_forever, blocking, go, goid, gomaxprocs, is_thread_locked, lock_os_thread, num_goroutine,
     park, try_go, unlock_os_thread, yield_now, Builder, Error, JoinHandle, Runtime, SpawnError,
     Unparker, WaitReason, DEFAULT_STACK_SIZE,
 };
-pub use stack::{mappings_per_stack, max_map_count, StackError, StackErrorKind};
+pub use rt::stack::{mappings_per_stack, max_map_count, StackError, StackErrorKind};
 
 #[doc(hidden)]
 pub mod __private {

@@ -119,6 +119,8 @@ const PATTERNS: &[(Class, &[&str])] = &[
             "runtime.lockWithRank",
             "runtime.futex",
             "gort::sync::",
+            "gort::rt::parking::",
+            "gort::rt::spinlock::",
         ],
     ),
     (
@@ -140,7 +142,7 @@ const PATTERNS: &[(Class, &[&str])] = &[
             "runtime.netpoll",
             "runtime.epollwait",
             "internal/poll.runtime_poll",
-            "gort::netpoll::",
+            "gort::rt::netpoll::",
         ],
     ),
     (
@@ -163,7 +165,8 @@ const PATTERNS: &[(Class, &[&str])] = &[
             "runtime.newproc",
             "runtime.ready",
             "runtime.goready",
-            "gort::sched::",
+            "gort::rt::sched::",
+            "gort::rt::timer::",
         ],
     ),
     (
@@ -185,9 +188,9 @@ const ALLOC_EXACT: &[&str] = &["malloc", "free", "realloc", "calloc", "posix_mem
 /// scheduler, the task trampoline): transparent, so that a goroutine's samples are charged by
 /// what it runs, not to the scheduler that started it.
 const TRANSPARENT: &[&str] = &[
-    "gort::sched::task::",
-    "gort::sched::worker::Worker::start::{{closure}}",
-    "<gort::sched::worker::Worker>::start::{{closure}}",
+    "gort::rt::sched::task::",
+    "gort::rt::sched::worker::Worker::start::{{closure}}",
+    "<gort::rt::sched::worker::Worker>::start::{{closure}}",
     "corosensei::",
 ];
 
@@ -295,9 +298,9 @@ mod tests {
             class_of("<alloc::raw_vec::RawVecInner>::grow_amortized"),
             Some(Class::Alloc)
         );
-        assert_eq!(class_of("gort::sched::task::Task<F,T>::run_erased"), None);
+        assert_eq!(class_of("gort::rt::sched::task::Task<F,T>::run_erased"), None);
         assert_eq!(
-            class_of("gort::sched::worker::Worker::find_runnable"),
+            class_of("gort::rt::sched::worker::Worker::find_runnable"),
             Some(Class::Sched)
         );
         assert_eq!(class_of("sync.(*Mutex).lockSlow"), Some(Class::Lock));

@@ -103,7 +103,7 @@ pub fn read_mem_stats() -> MemStats {
         frees: c.frees,
         heap_alloc: live,
         heap_objects: c.mallocs.saturating_sub(c.frees),
-        stack_inuse: crate::stack::stack_stats().bytes_reserved as u64,
+        stack_inuse: crate::rt::stack::stack_stats().bytes_reserved as u64,
         ..MemStats::default()
     };
     for s in &SOURCES {

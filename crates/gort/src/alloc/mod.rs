@@ -63,11 +63,11 @@
 //! See [`MemStats`] for which fields mean exactly what Go's do and which differ.
 
 pub(crate) mod counters;
+pub(crate) mod fpwalk;
 mod global;
 pub(crate) mod memstats;
 pub(crate) mod profile;
 pub(crate) mod sample;
-pub(crate) mod stack;
 
 pub use counters::{read_alloc_counters, thread_has_own_block, AllocCounters};
 pub use global::CountingAlloc;

@@ -17,7 +17,7 @@
 
 use std::sync::atomic::{AtomicBool, AtomicU16, AtomicU64, AtomicUsize, Ordering};
 
-use super::stack::{self, MAX_DEPTH};
+use super::fpwalk::{self, MAX_DEPTH};
 
 const NBUCKETS: usize = 2048;
 const NLIVE: usize = 16384;
@@ -131,7 +131,7 @@ fn bucket_for(pcs: &[usize]) -> usize {
 /// bounds are known.
 pub(crate) fn record_alloc(p: *mut u8, size: usize) {
     let mut pcs = [0usize; MAX_DEPTH];
-    let n = stack::capture(&mut pcs);
+    let n = fpwalk::capture(&mut pcs);
     let idx = bucket_for(&pcs[..n]);
     let b = &BUCKETS[idx];
     b.alloc_objects.fetch_add(1, Ordering::Relaxed);

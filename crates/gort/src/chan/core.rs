@@ -8,9 +8,9 @@ use std::panic::Location;
 use std::ptr;
 
 use super::error::{CloseError, RecvError, SendError, TryRecvError, TrySendError};
-use crate::sync::shim::Unparker;
-use crate::sync::spin::SpinLock;
-use crate::sync::wait::{Links, Node, Parking, WaitList};
+use crate::rt::loom::Unparker;
+use crate::rt::parking::{Links, Node, Parking, WaitList};
+use crate::rt::spinlock::SpinLock;
 use crate::WaitReason;
 
 /// A parked sender or receiver (Go's sudog), on its owner's stack (see `sync::wait`).

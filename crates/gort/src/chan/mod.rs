@@ -68,6 +68,7 @@ pub(crate) mod core;
 mod error;
 mod iter;
 mod macros;
+pub(crate) mod timer;
 pub mod select;
 
 use std::panic::Location;
@@ -134,9 +135,9 @@ impl<T> Sender<T> {
         if d.is_zero() {
             return Err(SendTimeoutError::Timeout(v));
         }
-        let timer = crate::time::after(d);
+        let timer = timer::Timeout::after(d);
         let mut send = SendArm::new(self, v);
-        let mut timeout = RecvArm::new(&timer);
+        let mut timeout = RecvArm::new(&timer.rx);
         match select_arms([&mut send as &mut dyn Arm, &mut timeout], true) {
             Some(0) => send
                 .take()
@@ -202,9 +203,9 @@ impl<T> Receiver<T> {
             Err(TryRecvError::Empty) if d.is_zero() => return Err(RecvTimeoutError::Timeout),
             Err(TryRecvError::Empty) => {}
         }
-        let timer = crate::time::after(d);
+        let timer = timer::Timeout::after(d);
         let mut recv = RecvArm::new(self);
-        let mut timeout = RecvArm::new(&timer);
+        let mut timeout = RecvArm::new(&timer.rx);
         match select_arms([&mut recv as &mut dyn Arm, &mut timeout], true) {
             Some(0) => recv.take().map_err(|RecvError| RecvTimeoutError::Closed),
             _ => Err(RecvTimeoutError::Timeout),

@@ -16,8 +16,8 @@ use std::panic::Location;
 use super::core::{Chan, RecvTry, SendTry, Waiter};
 use super::error::{RecvError, SendError};
 use super::{Receiver, Sender};
-use crate::sync::shim::Unparker;
-use crate::sync::wait::Parking;
+use crate::rt::loom::Unparker;
+use crate::rt::parking::Parking;
 use crate::WaitReason;
 
 /// A ready arm's wake-up, to run after every lock is released.
@@ -29,29 +29,57 @@ pub struct Wake(Option<Unparker>);
 pub struct SelectParking(Parking);
 
 /// One arm of a `select` (implementation detail of [`select!`](crate::select)).
+///
+/// Sealed: `select_arms` trusts every arm's `addr`, `lock` and `unlock` (it skips locking a
+/// channel whose address it has already locked), so only gort's [`RecvArm`] and [`SendArm`]
+/// may implement it, and its methods cannot be named outside gort. A user impl is rejected:
+///
+/// ```compile_fail
+/// struct Liar;
+/// impl gort::chan::Arm for Liar {}
+/// ```
+///
+/// and so is a call of its methods on a real arm:
+///
+/// ```compile_fail
+/// let (_tx, rx) = gort::chan::bounded::<i32>(1);
+/// let arm = gort::chan::RecvArm::new(&rx);
+/// arm.lock();
+/// ```
 #[doc(hidden)]
-pub trait Arm {
-    /// The channel's address, 0 for a disabled (nil) arm.
-    fn addr(&self) -> usize;
-    /// Locks the channel.
-    fn lock(&self);
-    /// # Safety
-    /// The caller holds the channel's lock.
-    unsafe fn unlock(&self);
-    /// Tries the operation; `Some` if it completed (the result is stored in the arm).
-    /// # Safety
-    /// The caller holds the channel's lock.
-    unsafe fn try_locked(&mut self) -> Option<Wake>;
-    /// Links this arm's waiter node.
-    /// # Safety
-    /// The caller holds the lock; the arm and `p` stay in place until [`dequeue`](Arm::dequeue).
-    unsafe fn enqueue(&self, p: &SelectParking, case: usize);
-    /// Unlinks the waiter node if still linked.
-    /// # Safety
-    /// The caller holds the lock.
-    unsafe fn dequeue(&self);
-    /// Collects the result after this arm was selected while parked.
-    fn finish(&mut self);
+pub trait Arm: sealed::ArmOps {}
+
+impl<T> Arm for RecvArm<'_, T> {}
+impl<T> Arm for SendArm<'_, T> {}
+
+mod sealed {
+    use super::{SelectParking, Wake};
+
+    /// The operations of an [`Arm`](super::Arm); public in a private module, so nothing
+    /// outside gort can implement or call them.
+    pub trait ArmOps {
+        /// The channel's address, 0 for a disabled (nil) arm.
+        fn addr(&self) -> usize;
+        /// Locks the channel.
+        fn lock(&self);
+        /// # Safety
+        /// The caller holds the channel's lock.
+        unsafe fn unlock(&self);
+        /// Tries the operation; `Some` if it completed (the result is stored in the arm).
+        /// # Safety
+        /// The caller holds the channel's lock.
+        unsafe fn try_locked(&mut self) -> Option<Wake>;
+        /// Links this arm's waiter node.
+        /// # Safety
+        /// The caller holds the lock; the arm and `p` stay in place until [`dequeue`](ArmOps::dequeue).
+        unsafe fn enqueue(&self, p: &SelectParking, case: usize);
+        /// Unlinks the waiter node if still linked.
+        /// # Safety
+        /// The caller holds the lock.
+        unsafe fn dequeue(&self);
+        /// Collects the result after this arm was selected while parked.
+        fn finish(&mut self);
+    }
 }
 
 /// Things a receive arm accepts: a receiver, or `Option` of one (`None` disables the arm, like
@@ -199,7 +227,7 @@ macro_rules! common_arm_methods {
     };
 }
 
-impl<T> Arm for RecvArm<'_, T> {
+impl<T> sealed::ArmOps for RecvArm<'_, T> {
     common_arm_methods!();
 
     /// # Safety
@@ -241,7 +269,7 @@ impl<T> Arm for RecvArm<'_, T> {
     }
 }
 
-impl<T> Arm for SendArm<'_, T> {
+impl<T> sealed::ArmOps for SendArm<'_, T> {
     common_arm_methods!();
 
     /// # Safety

@@ -7,13 +7,9 @@
 //! it was created, in the shape Go prints frames (function line, then a tab and file:line), so
 //! tools that read Go dumps can read these.
 
-pub(crate) mod dump;
-pub(crate) mod schedtrace;
-pub(crate) mod sigquit;
-
-pub use crate::stack::{stack_stats, StackStats};
-pub use dump::{goroutine_dump, write_goroutine_dump};
-pub use schedtrace::sched_summary;
+pub use crate::rt::sched::schedtrace::sched_summary;
+pub use crate::rt::sched::traceback::{goroutine_dump, write_goroutine_dump};
+pub use crate::rt::stack::{stack_stats, StackStats};
 
 /// Go's `debug.FreeOSMemory`: if the program used the GC heap, runs a full collection and
 /// returns every free GC span's pages to the OS; then returns the goroutine stacks cached in
@@ -21,9 +17,9 @@ pub use schedtrace::sched_summary;
 /// waiting for sysmon's scavenger. Outside a goroutine it acts on the process-wide runtime.
 pub fn free_os_memory() {
     crate::gc::free_os_memory();
-    match crate::sched::park::ctx() {
+    match crate::rt::sched::park::ctx() {
         Some(c) => c.shared().stacks.trim_all(),
-        None => crate::sched::runtime::default_runtime()
+        None => crate::rt::sched::runtime::default_runtime()
             .shared
             .stacks
             .trim_all(),

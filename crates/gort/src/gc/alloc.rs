@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::*};
 
 use super::barrier::MARKING;
 use super::handle::VTable;
-use super::heap::{HeapInner, SpanPtr};
+use super::mheap::{HeapInner, SpanPtr};
 use super::mutator::{Cache, Mutator};
 use super::span::{Span, NEEDS_DROP};
 use super::HEAP;

@@ -90,8 +90,8 @@ fn pause(waits: u32) {
         while t.elapsed() < Duration::from_micros(5) {
             std::hint::spin_loop();
         }
-    } else if crate::sched::park::in_goroutine() {
-        crate::time::sleep(Duration::from_micros(50));
+    } else if crate::rt::sched::park::in_goroutine() {
+        crate::rt::timer::sleep(Duration::from_micros(50));
     } else {
         std::thread::sleep(Duration::from_micros(50));
     }

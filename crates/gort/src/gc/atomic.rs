@@ -127,7 +127,7 @@ use std::sync::atomic::{AtomicUsize, Ordering::*};
 use super::barrier::shade;
 use super::handle::{Gc, RawHandle};
 use super::mutator::{with_guard, Mutator};
-use super::trace::{Pass, Trace, Visitor};
+use super::visit::{Pass, Trace, Visitor};
 
 /// Bit 0: the field lives outside the heap (as `RawHandle`'s rooted flag).
 const ROOTED: usize = 1;

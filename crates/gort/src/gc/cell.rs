@@ -21,7 +21,7 @@ use std::sync::atomic::{AtomicU32, Ordering::*};
 
 use super::handle::{Root, UnrootPass};
 use super::mutator::with_guard;
-use super::trace::{Pass, Trace, Visitor};
+use super::visit::{Pass, Trace, Visitor};
 
 /// The cell lives outside the GC heap: its contents are rooted.
 const ROOTED: u32 = 1 << 31;
@@ -147,7 +147,7 @@ impl<T: Trace> GcCell<T> {
 }
 
 fn yield_now() {
-    if crate::sched::park::in_goroutine() {
+    if crate::rt::sched::park::in_goroutine() {
         crate::yield_now()
     } else {
         std::thread::yield_now()

@@ -2,20 +2,20 @@
 //! mark, STW2 (finish the mark, release the caches, checkmark, queue the spans for sweeping,
 //! pace), the background sweep and scavenge, then the drops of dead objects with drop glue.
 
-use crate::trace::StwReason;
+use crate::rt::exectrace::StwReason;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::*};
 use std::sync::Mutex;
 use std::time::Instant;
 
 use super::alloc::{flush_counts, GC_NEEDED, GOAL, HEAP_LIVE, TRIGGER};
 use super::barrier::MARKING;
-use super::heap::SpanPtr;
+use super::gctrace::Cycle;
 use super::mark::{checkmark, marker};
+use super::mheap::SpanPtr;
 use super::mutator::{in_guard, prune_dead, start_world, stop_world};
 use super::pacer::{heap_goal, note_goal, trigger_for, Inputs, GOGC, MEMLIMIT};
 use super::stats;
 use super::sweep::{finish_sweep, run_pending_drops, IN_DROP, SWEEP_WANTED};
-use super::trace_line::Cycle;
 use super::work;
 use super::worker::{start_helpers, stop_helpers, thread_cpu_ns, Throttle};
 use super::HEAP;
@@ -92,7 +92,7 @@ pub(crate) fn repace() {
 }
 
 fn procs() -> usize {
-    if crate::sched::park::in_goroutine() {
+    if crate::rt::sched::park::in_goroutine() {
         crate::gomaxprocs()
     } else {
         crate::env::ncpu()
@@ -138,21 +138,21 @@ pub(crate) fn collect(forced: bool) {
         return; // another thread collected while we waited
     }
     GC_NEEDED.store(false, Relaxed);
-    crate::trace::gc_start();
+    crate::rt::exectrace::gc_start();
     // Sweep termination: the last cycle's sweep is finished (by its collector, under this
     // lock), but make sure: mark bits must be clear and no span freed while marking.
     finish_sweep(None);
 
     // STW1.
     let t0 = Instant::now();
-    crate::trace::stw_start(StwReason::GcSweepTermination);
+    crate::rt::exectrace::stw_start(StwReason::GcSweepTermination);
     let ms = stop_world();
     let heap0 = HEAP_LIVE.load(Relaxed);
     work::start_cycle(LAST_LIVE.load(Relaxed), heap0, GOAL.load(Relaxed));
     MARKING.store(true, Relaxed);
     let t1 = start_world();
-    crate::trace::stw_end();
-    crate::trace::heap_alloc(heap0);
+    crate::rt::exectrace::stw_end();
+    crate::rt::exectrace::heap_alloc(heap0);
     drop(ms);
     // The root scan's span list, taken after the restart: a superset of the spans that
     // existed at STW1 (nothing is freed while marking runs, and `all` only grows then); the
@@ -203,7 +203,7 @@ pub(crate) fn collect(forced: bool) {
     let mut early_rounds_ns = 0u64;
     let mut t2;
     let ms = loop {
-        crate::trace::stw_start(StwReason::GcMarkTermination);
+        crate::rt::exectrace::stw_start(StwReason::GcMarkTermination);
         t2 = Instant::now();
         let ms = stop_world();
         let mut grey = Vec::new();
@@ -217,7 +217,7 @@ pub(crate) fn collect(forced: bool) {
             break ms;
         }
         let restarted = start_world();
-        crate::trace::stw_end();
+        crate::rt::exectrace::stw_end();
         early_rounds_ns += (restarted - t2).as_nanos() as u64;
         drop(ms);
         marker.push_grey(&mut grey);
@@ -276,8 +276,8 @@ pub(crate) fn collect(forced: bool) {
     GC_NEEDED.store(live_bytes >= trigger, Relaxed);
     drop(h);
     let t3 = start_world();
-    crate::trace::stw_end();
-    crate::trace::heap_alloc(live_bytes);
+    crate::rt::exectrace::stw_end();
+    crate::rt::exectrace::heap_alloc(live_bytes);
 
     // Return memory to the OS after the sweep (below): keep the free spans the heap will grow
     // back into before the next cycle (up to the goal plus 10%, Go's scavenger target), never
@@ -324,7 +324,7 @@ pub(crate) fn collect(forced: bool) {
     // a burst of garbage would otherwise let the next goal jump and the heap overshoot).
     let over = inuse.saturating_sub(live_bytes);
     LAST_OVERHEAD.store(over.max(LAST_OVERHEAD.load(Relaxed) / 2), Relaxed);
-    crate::trace::gc_end();
+    crate::rt::exectrace::gc_end();
     drop(lk);
     run_pending_drops();
 }

@@ -25,7 +25,7 @@ use std::sync::atomic::Ordering::Relaxed;
 use super::barrier::shade;
 use super::mutator::{with_guard, Mutator};
 use super::span::Span;
-use super::trace::{Pass, Trace, Visitor};
+use super::visit::{Pass, Trace, Visitor};
 
 const ROOTED: usize = 1;
 

@@ -12,9 +12,9 @@ use std::sync::atomic::Ordering::Relaxed;
 use super::work;
 
 use super::handle::{GcMarker, RawHandle};
-use super::heap::HeapInner;
+use super::mheap::HeapInner;
 use super::span::{Span, ALLOC, CHECK, FIN, MARK};
-use super::trace::{Pass, Visitor};
+use super::visit::{Pass, Visitor};
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Mode {
@@ -225,7 +225,7 @@ impl Marker {
     /// when marking started). ALLOC is not read (owners write it concurrently); a slot
     /// allocated since is black (marked before its rc is published, see alloc.rs), a free slot
     /// has rc 0. The caller drains what this shaded.
-    pub(crate) fn scan_spans(&mut self, spans: &[super::heap::SpanPtr]) {
+    pub(crate) fn scan_spans(&mut self, spans: &[super::mheap::SpanPtr]) {
         for sp in spans {
             // SAFETY: spans are not freed while marking runs (only the sweep frees, after
             // mark termination).

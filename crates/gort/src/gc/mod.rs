@@ -139,17 +139,17 @@ mod atomic;
 mod barrier;
 mod cell;
 pub(crate) mod collect;
+mod gctrace;
 mod handle;
-pub(crate) mod heap;
 pub(crate) mod mark;
+pub(crate) mod mheap;
 pub(crate) mod mutator;
 mod pacer;
 mod sizeclass;
 pub(crate) mod span;
 mod stats;
 mod sweep;
-mod trace;
-mod trace_line;
+mod visit;
 mod weak;
 mod work;
 mod worker;
@@ -165,13 +165,13 @@ pub use handle::Gc;
 pub use handle::RawHandle;
 pub use pacer::{set_gc_percent, set_memory_limit};
 #[doc(hidden)]
-pub use trace::Pass;
-pub use trace::{Trace, Visitor};
+pub use visit::Pass;
+pub use visit::{Trace, Visitor};
 #[doc(hidden)]
 pub use weak::weak_slots;
 pub use weak::Weak;
 
-pub(crate) static HEAP: heap::Heap = heap::Heap::new();
+pub(crate) static HEAP: mheap::Heap = mheap::Heap::new();
 
 static INIT: Once = Once::new();
 

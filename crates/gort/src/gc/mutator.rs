@@ -33,7 +33,7 @@ use std::cell::{Cell, UnsafeCell};
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering::*};
 use std::sync::{Arc, Condvar, Mutex};
 
-use super::heap::SpanPtr;
+use super::mheap::SpanPtr;
 use super::sizeclass::NCLASS;
 
 /// A thread's allocation cache (Go's mcache) and local counters. Access rule: only the owning

@@ -102,7 +102,7 @@ pub(crate) fn fill(m: &mut MemStats) {
     m.pause_ns = PAUSES.iter().map(|p| p.load(Relaxed)).collect();
     m.next_gc = NEXT_GC.load(Relaxed);
     m.last_gc = LAST_GC_UNIX.load(Relaxed);
-    let procs = if crate::sched::park::in_goroutine() {
+    let procs = if crate::rt::sched::park::in_goroutine() {
         crate::gomaxprocs()
     } else {
         crate::env::ncpu()

@@ -14,7 +14,7 @@ use std::sync::atomic::{AtomicBool, Ordering::*};
 use std::sync::Mutex;
 use std::time::Instant;
 
-use super::heap::SpanPtr;
+use super::mheap::SpanPtr;
 use super::mutator::with_guard;
 use super::span::{Span, ALLOC, FIN, MARK, NEEDS_DROP};
 use super::{stats, HEAP};
@@ -56,7 +56,7 @@ pub(crate) static SWEEP_WANTED: AtomicBool = AtomicBool::new(false);
 
 /// Sweeps one unswept span (any class); false if none was left. Empty spans are flagged for
 /// `finish_sweep` to free; others with room go to their type's partial list.
-fn sweep_next(h: &mut super::heap::HeapInner) -> bool {
+fn sweep_next(h: &mut super::mheap::HeapInner) -> bool {
     let Some(class) = h.unswept.iter().position(|&n| n > 0) else {
         return false;
     };

@@ -96,7 +96,7 @@ use super::barrier::shade;
 use super::handle::Gc;
 use super::mutator::{in_guard, with_guard};
 use super::span::{Span, MARK};
-use super::trace::{Trace, Visitor};
+use super::visit::{Trace, Visitor};
 
 /// The shared cell of an object's weak handles: its address, 0 once the object died.
 struct Slot {

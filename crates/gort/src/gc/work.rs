@@ -48,7 +48,7 @@
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, AtomicUsize, Ordering::*};
 use std::sync::{Arc, Mutex};
 
-use super::heap::SpanPtr;
+use super::mheap::SpanPtr;
 
 /// Addresses per pool batch.
 pub(crate) const BATCH: usize = 256;

@@ -5,7 +5,7 @@ use std::io;
 use std::os::fd::AsRawFd;
 use std::time::Instant;
 
-use super::desc::{Mode, PollDesc};
+use crate::rt::netpoll::desc::{Mode, PollDesc};
 
 pub(crate) struct NetFd<S: AsRawFd> {
     pub(crate) sock: S,
@@ -25,7 +25,7 @@ impl<S: AsRawFd> NetFd<S> {
         mode: Mode,
         mut op: impl FnMut(&S) -> io::Result<R>,
     ) -> io::Result<R> {
-        crate::sched::park::preempt_point();
+        crate::rt::sched::park::preempt_point();
         self.pd.check(mode)?;
         loop {
             match op(&self.sock) {
@@ -48,7 +48,7 @@ impl<S: AsRawFd> NetFd<S> {
         buf_len: usize,
         mut op: impl FnMut(&S) -> io::Result<(usize, Option<usize>)>,
     ) -> io::Result<usize> {
-        crate::sched::park::preempt_point();
+        crate::rt::sched::park::preempt_point();
         self.pd.check(Mode::Read)?;
         // After a wait, always try the syscall: the wait may have ended on a plain thread's
         // poll(2), which delivers no edge to the hint.

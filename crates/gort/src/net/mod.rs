@@ -83,10 +83,8 @@
 //! * `P::in_netpoll` is stored (SeqCst) before the blocking M's last look for work and read
 //!   (after a SeqCst fence) by wakers after they publish work: one of the two sees the other.
 
-pub(crate) mod desc;
 mod fd;
 mod inq;
-pub(crate) mod poll;
 mod resolve;
 mod serve;
 mod tcp;

@@ -8,9 +8,9 @@ use std::time::{Duration, Instant};
 
 use socket2::{Domain, Socket, Type};
 
-use super::desc::Mode;
 use super::fd::NetFd;
 use super::resolve::{each_addr, resolve};
+use crate::rt::netpoll::desc::Mode;
 
 /// A TCP socket server, listening for connections (Go's `net.TCPListener`).
 pub struct TcpListener {

@@ -5,9 +5,9 @@ use std::net::{SocketAddr, ToSocketAddrs};
 use std::os::fd::{AsRawFd, RawFd};
 use std::time::Instant;
 
-use super::desc::Mode;
 use super::fd::NetFd;
 use super::resolve::{each_addr, resolve};
+use crate::rt::netpoll::desc::Mode;
 
 /// A UDP socket (Go's `net.UDPConn`).
 pub struct UdpSocket {

@@ -7,8 +7,8 @@ use std::os::unix::net as stdunix;
 use std::path::Path;
 use std::time::Instant;
 
-use super::desc::Mode;
 use super::fd::NetFd;
+use crate::rt::netpoll::desc::Mode;
 
 /// A Unix socket server (Go's `net.UnixListener`).
 pub struct UnixListener {

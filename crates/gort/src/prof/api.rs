@@ -5,7 +5,7 @@ use std::io::{self, Write};
 use std::time::Duration;
 
 use super::profile::Profile;
-use super::{contention, cpu, goroutine, heap};
+use super::{contention, cpu, goroutine, heap_profile};
 
 /// Runs `f` where deep stacks are fine: symbolization (DWARF parsing) and gzip use far more
 /// stack than a goroutine's 256 KiB default, so from a goroutine `f` runs on the blocking
@@ -13,7 +13,7 @@ use super::{contention, cpu, goroutine, heap};
 /// for the heap profile.
 pub(crate) fn off_goroutine<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
     let f = move || crate::alloc::sample::without_sampling(f);
-    if crate::sched::park::in_goroutine() {
+    if crate::rt::sched::park::in_goroutine() {
         crate::blocking(f)
     } else {
         f()
@@ -53,7 +53,7 @@ pub fn stop_cpu_profile() -> io::Result<Option<Profile>> {
 /// Sleeps the calling goroutine (or thread, outside goroutines).
 pub fn cpu_profile_for(d: Duration) -> io::Result<Profile> {
     cpu::start(None, cpu::DEFAULT_CPU_HZ)?;
-    if crate::sched::park::in_goroutine() {
+    if crate::rt::sched::park::in_goroutine() {
         crate::time::sleep(d);
     } else {
         std::thread::sleep(d);
@@ -63,7 +63,9 @@ pub fn cpu_profile_for(d: Duration) -> io::Result<Profile> {
 
 /// Writes the heap profile (Go's `pprof.WriteHeapProfile`, the "heap" profile at debug 0).
 pub fn write_heap_profile(mut w: impl Write) -> io::Result<()> {
-    w.write_all(&encoded(off_goroutine(|| heap::build("inuse_space")))?)
+    w.write_all(&encoded(off_goroutine(|| {
+        heap_profile::build("inuse_space")
+    }))?)
 }
 
 /// The names [`lookup`] knows, as Go's `pprof.Profiles` lists them.
@@ -99,8 +101,8 @@ impl Lookup {
             return goroutine::build(); // reads the caller's runtime; no symbolization
         }
         off_goroutine(move || match name {
-            "heap" => heap::build("inuse_space"),
-            "allocs" => heap::build("alloc_space"),
+            "heap" => heap_profile::build("inuse_space"),
+            "allocs" => heap_profile::build("alloc_space"),
             "mutex" => contention::build_mutex(),
             _ => contention::build_block(),
         })
@@ -112,7 +114,7 @@ impl Lookup {
         match (self.name, debug) {
             (_, 0) => w.write_all(&encoded(self.build())?),
             ("goroutine", 1) => goroutine::write_text(w),
-            ("goroutine", _) => w.write_all(crate::debug::goroutine_dump().as_bytes()),
+            ("goroutine", _) => w.write_all(crate::rt::sched::traceback::goroutine_dump().as_bytes()),
             (name, _) => {
                 let p = self.build();
                 let text = off_goroutine(move || {

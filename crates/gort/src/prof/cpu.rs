@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use super::profile::{LabelValue, Profile, Sample};
 use super::symbolize::Symbolizer;
-use super::{labels, ring, signal, threads};
+use super::{labels, ring, signal};
 
 /// Go's default: 100 samples per second of CPU time per thread.
 pub const DEFAULT_CPU_HZ: u64 = 100;
@@ -56,7 +56,7 @@ pub(crate) fn start(writer: Option<Box<dyn Write + Send>>, hz: u64) -> io::Resul
         })?;
     let period_ns = 1_000_000_000 / hz.clamp(1, 1_000_000);
     signal::ACTIVE.store(true, Relaxed);
-    threads::start(period_ns);
+    crate::rt::hooks::cputimer::start(period_ns);
     *running = Some(Running {
         writer,
         stop,
@@ -73,7 +73,7 @@ pub(crate) fn stop() -> io::Result<Option<Profile>> {
     let Some(r) = RUNNING.lock().unwrap_or_else(|e| e.into_inner()).take() else {
         return Ok(None);
     };
-    threads::stop();
+    crate::rt::hooks::cputimer::stop();
     // Signals already pending are delivered within microseconds; let them land in the ring
     // rather than be dropped by the handler.
     std::thread::sleep(Duration::from_millis(2));

@@ -10,8 +10,8 @@ use std::collections::BTreeMap;
 use std::sync::atomic::Ordering::{Acquire, Relaxed};
 
 use super::profile::{Frame, Line, Profile, Sample};
-use crate::sched::g::{G, NOTIFIED, PARKED};
-use crate::sched::runtime::Shared;
+use crate::rt::sched::g::{G, NOTIFIED, PARKED};
+use crate::rt::sched::runtime::Shared;
 
 /// `(function, file, line)`: a frame as a grouping key.
 type Site = (String, String, u32);
@@ -49,9 +49,9 @@ fn stack_of(g: &G) -> Vec<Frame> {
 }
 
 fn shared_with<T>(f: impl FnOnce(&Shared) -> T) -> T {
-    match crate::sched::park::ctx() {
+    match crate::rt::sched::park::ctx() {
         Some(c) => f(c.shared()),
-        None => f(&crate::sched::runtime::default_runtime().shared),
+        None => f(&crate::rt::sched::runtime::default_runtime().shared),
     }
 }
 

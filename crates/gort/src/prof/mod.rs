@@ -60,7 +60,7 @@ mod api;
 mod contention;
 mod cpu;
 mod goroutine;
-mod heap;
+mod heap_profile;
 pub mod http;
 pub(crate) mod labels;
 mod profile;
@@ -68,7 +68,6 @@ mod proto;
 mod ring;
 mod signal;
 mod symbolize;
-mod threads;
 
 pub use api::{
     cpu_profile_for, lookup, profile_names, start_cpu_profile, start_cpu_profile_with_rate,
@@ -76,12 +75,9 @@ pub use api::{
 };
 pub use contention::{set_block_profile_rate, set_mutex_profile_fraction};
 pub use cpu::DEFAULT_CPU_HZ;
-pub use heap::scale_heap_sample;
+pub use heap_profile::scale_heap_sample;
 pub use labels::{labels, with_labels};
 pub use profile::{Frame, LabelValue, Line, Profile, Sample};
-
-pub(crate) use contention::{block_end, block_start, mutex_event, mutex_profiling, nanotime};
-pub(crate) use threads::{register_thread, ThreadGuard};
 
 /// Serializes this crate's unit tests that use process-wide profiling state.
 #[cfg(test)]
@@ -96,5 +92,5 @@ pub(crate) fn now_unix_nanos() -> i64 {
 
 /// Number of threads currently registered for CPU profiling (diagnostics).
 pub fn profiled_threads() -> usize {
-    threads::registered()
+    crate::rt::hooks::cputimer::registered()
 }

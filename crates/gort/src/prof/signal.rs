@@ -3,13 +3,12 @@
 //! What the handler touches, and why each is async-signal-safe:
 //! * `ACTIVE`, a static atomic (relaxed load);
 //! * the interrupted registers, from the kernel-provided `ucontext_t`;
-//! * four const-initialised thread-locals without destructors (this module's cached thread
-//!   stack bounds, the goroutine stack bounds the scheduler declares in `alloc/stack.rs`, the
-//!   running goroutine id from `stack/overflow.rs`, the label slot in `labels.rs`). Such
-//!   thread-locals are plain TLS reads: no lazy initialisation, no destructor registration,
-//!   no allocation;
+//! * the thread's current-goroutine record (`rt/current.rs`: the running goroutine's id, stack
+//!   bounds and label set, the thread's cached stack bounds), a const-initialised
+//!   thread-local without a destructor: a plain TLS read, no lazy initialisation, no
+//!   destructor registration, no allocation;
 //! * stack memory between the interrupted stack pointer and the top of the stack it lies in
-//!   (`alloc::stack::walk` reads nothing else), which is mapped and readable;
+//!   (`alloc::fpwalk::walk` reads nothing else), which is mapped and readable;
 //! * the ring buffer (`ring.rs`): static atomics, no waiting.
 //!
 //! It takes no lock and calls no libc function, so it cannot deadlock against the code it
@@ -18,7 +17,6 @@
 //! arrives after profiling stopped (one already pending when the timers were deleted) finds
 //! `ACTIVE` false and returns, where the default action would kill the process.
 
-use std::cell::Cell;
 use std::io;
 use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 use std::sync::Once;
@@ -27,12 +25,6 @@ use super::ring::{self, CPU_DEPTH};
 
 /// Whether samples are being recorded.
 pub(crate) static ACTIVE: AtomicBool = AtomicBool::new(false);
-
-thread_local! {
-    /// The thread's own stack bounds, cached when the thread registers (`threads.rs`), since
-    /// the handler cannot call `pthread_getattr_np` (it may allocate).
-    pub(crate) static THREAD_BOUNDS: Cell<(usize, usize)> = const { Cell::new((0, 0)) };
-}
 
 /// Installs the handler once per process.
 pub(crate) fn install() -> io::Result<()> {
@@ -92,8 +84,10 @@ extern "C" fn handler(_sig: libc::c_int, _info: *mut libc::siginfo_t, uctx: *mut
     let mut pcs = [0usize; CPU_DEPTH];
     pcs[0] = pc;
     let mut n = 1;
-    let (glo, ghi) = crate::alloc::stack::declared_bounds();
-    let (tlo, thi) = THREAD_BOUNDS.try_with(|b| b.get()).unwrap_or((0, 0));
+    // The goroutine's stack (or the thread's own, cached when the thread registered for
+    // profiling, `rt/hooks/cputimer.rs`), and the thread's own.
+    let (glo, ghi) = crate::alloc::fpwalk::declared_bounds();
+    let (tlo, thi) = crate::rt::current::thread_stack();
     let hi = if glo <= sp && sp < ghi {
         ghi
     } else if tlo <= sp && sp < thi {
@@ -103,10 +97,13 @@ extern "C" fn handler(_sig: libc::c_int, _info: *mut libc::siginfo_t, uctx: *mut
     };
     if hi != 0 {
         let mut rest = [0usize; CPU_DEPTH - 1];
-        let k = crate::alloc::stack::walk(fp, sp, hi, &mut rest);
+        let k = crate::alloc::fpwalk::walk(fp, sp, hi, &mut rest);
         pcs[1..=k].copy_from_slice(&rest[..k]);
         n += k;
     }
-    let goid = crate::stack::current_goid();
-    ring::push(goid, super::labels::current_id(goid), &pcs[..n]);
+    ring::push(
+        crate::rt::current::goid(),
+        super::labels::current_id(),
+        &pcs[..n],
+    );
 }

@@ -5,8 +5,8 @@
 use std::panic::Location;
 
 use super::mutex::MutexGuard;
-use super::spin::SpinLock;
-use super::wait::{PlainWaiter, WaitList};
+use crate::rt::parking::{PlainWaiter, WaitList};
+use crate::rt::spinlock::SpinLock;
 use crate::WaitReason;
 
 /// A condition variable for [`Mutex`](super::Mutex) guards.

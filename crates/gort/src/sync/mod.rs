@@ -39,23 +39,20 @@
 //! * Lock acquisition is `Acquire` (or `AcqRel` on the slow-path CAS), release is `Release`,
 //!   so an unlock happens before the next lock; a semaphore handoff is ordered by the
 //!   semaphore's spin lock and the `done` Release/Acquire pair.
-//! * All atomics and park/unpark go through `shim`, which swaps in shuttle's model-checked
-//!   versions for this crate's unit tests.
+//! * All atomics and park/unpark go through the model-checking shim (`crate::rt::loom`), which
+//!   swaps in shuttle's versions under `--cfg gort_model` (`model_tests.rs`).
 
 mod cond;
 mod mutex;
 mod once;
 mod pool;
+pub(crate) mod runtime_sema;
 mod rwlock;
-pub(crate) mod sema;
 mod semaphore;
-pub(crate) mod shim;
-pub(crate) mod spin;
-pub(crate) mod wait;
 mod waitgroup;
 
-#[cfg(test)]
-mod tests;
+#[cfg(all(test, gort_model))]
+mod model_tests;
 
 pub use cond::Cond;
 pub use mutex::{Mutex, MutexGuard};

@@ -15,8 +15,8 @@ use std::panic::Location;
 use std::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed, Release};
 use std::time::Instant;
 
-use super::sema::Sema;
-use super::shim::AtomicI32;
+use super::runtime_sema::Sema;
+use crate::rt::loom::AtomicI32;
 use crate::WaitReason;
 
 const LOCKED: i32 = 1;
@@ -39,12 +39,7 @@ fn can_spin(iter: u32) -> bool {
 }
 
 fn do_spin() {
-    #[cfg(not(test))]
-    for _ in 0..30 {
-        std::hint::spin_loop();
-    }
-    #[cfg(test)]
-    shuttle::thread::yield_now();
+    crate::rt::loom::spin_hint(30);
 }
 
 impl RawMutex {

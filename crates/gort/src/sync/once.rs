@@ -6,7 +6,7 @@ use std::panic::Location;
 use std::sync::atomic::Ordering::{Acquire, Relaxed, Release};
 
 use super::mutex::RawMutex;
-use super::shim::AtomicBool;
+use crate::rt::loom::AtomicBool;
 
 /// Runs a function exactly once (Go's sync.Once). Callers that arrive while it runs park
 /// until it has returned; its effects happen before any `call_once` returns.

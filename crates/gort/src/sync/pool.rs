@@ -11,7 +11,7 @@
 use std::cell::Cell;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering::Relaxed};
 
-use super::spin::SpinLock;
+use crate::rt::spinlock::SpinLock;
 
 #[repr(align(128))]
 struct Slot<T> {
@@ -55,7 +55,7 @@ fn thread_index() -> usize {
 }
 
 fn nslots() -> usize {
-    if crate::sched::park::in_goroutine() {
+    if crate::rt::sched::park::in_goroutine() {
         crate::gomaxprocs()
     } else {
         std::thread::available_parallelism().map_or(1, |n| n.get())

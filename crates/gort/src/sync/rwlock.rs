@@ -9,8 +9,8 @@ use std::panic::Location;
 use std::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed};
 
 use super::mutex::RawMutex;
-use super::sema::Sema;
-use super::shim::AtomicI32;
+use super::runtime_sema::Sema;
+use crate::rt::loom::AtomicI32;
 use crate::WaitReason;
 
 const MAX_READERS: i32 = 1 << 30;

@@ -3,8 +3,8 @@
 
 use std::panic::Location;
 
-use super::spin::SpinLock;
-use super::wait::{PlainWaiter, WaitList};
+use crate::rt::parking::{PlainWaiter, WaitList};
+use crate::rt::spinlock::SpinLock;
 use crate::WaitReason;
 
 struct State {

@@ -5,8 +5,8 @@
 use std::panic::Location;
 use std::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed};
 
-use super::sema::Sema;
-use super::shim::AtomicU64;
+use super::runtime_sema::Sema;
+use crate::rt::loom::AtomicU64;
 use crate::WaitReason;
 
 /// Waits for a collection of goroutines to finish.

@@ -12,7 +12,7 @@ pub(crate) struct Profiles {
     block: Option<String>,
     cpu: bool,
     /// The benchmarking thread's CPU-profile timer (benchmark bodies run on it).
-    _thread: Option<crate::prof::ThreadGuard>,
+    _thread: Option<crate::rt::hooks::cputimer::ThreadGuard>,
 }
 
 impl Profiles {
@@ -32,7 +32,7 @@ impl Profiles {
         let mut thread = None;
         if let Some(path) = &cfg.cpuprofile {
             let f = std::fs::File::create(path).map_err(|e| format!("testing: {e}"))?;
-            thread = Some(crate::prof::register_thread());
+            thread = Some(crate::rt::hooks::cputimer::register_thread());
             crate::prof::start_cpu_profile(std::io::BufWriter::new(f))
                 .map_err(|e| format!("testing: can't start cpu profile: {e}"))?;
         }

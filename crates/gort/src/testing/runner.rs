@@ -220,8 +220,6 @@ mod tests {
 
     #[inline(never)]
     fn bench_burn_for_profile(b: &mut B) {
-        // (gort::sync is shuttle's model in unit tests: the contention profiles stay empty
-        // here; tests/prof_contention.rs fills them.)
         let mut x = 0u64;
         for _ in b.iter() {
             let until = Instant::now() + std::time::Duration::from_millis(20);

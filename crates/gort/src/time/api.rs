@@ -3,28 +3,16 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use super::clock;
-use super::timer::{Kind, TimerInner};
 use crate::chan::{Receiver, RecvTarget};
-use crate::sched::g::WaitReason;
-use crate::sched::park::{in_goroutine, park, Unparker};
+use crate::rt::sched::runtime::Shared;
+use crate::rt::timer::{clock, Callback, Kind, TimerInner};
 
 /// Pauses the calling goroutine for at least `d` (Go's `time.Sleep`); its P runs other
 /// goroutines meanwhile. Outside a goroutine it sleeps the thread. A zero duration returns at
 /// once.
+#[track_caller]
 pub fn sleep(d: Duration) {
-    if d.is_zero() {
-        return;
-    }
-    if !in_goroutine() {
-        std::thread::sleep(d);
-        return;
-    }
-    let t = TimerInner::new(Kind::Wake(Unparker::current()));
-    t.reset(clock::deadline_after(d), 0);
-    while t.is_armed() {
-        park(WaitReason::Sleep);
-    }
+    crate::rt::timer::sleep(d)
 }
 
 /// Pauses until `deadline` (no-op if it has passed).
@@ -32,29 +20,40 @@ pub fn sleep_until(deadline: Instant) {
     sleep(deadline.saturating_duration_since(Instant::now()))
 }
 
-fn new_slot() -> Arc<TimerInner> {
-    let (tx, rx) = crate::chan::bounded(1);
-    TimerInner::new(Kind::Slot(tx, rx))
-}
+/// `after_func`'s callback: runs the function in a new goroutine of the runtime the timer was
+/// armed in (the process-wide runtime for timers armed on plain threads).
+struct Func(Arc<dyn Fn() + Send + Sync>);
 
-fn chan_of(t: &TimerInner) -> &Receiver<Instant> {
-    match &t.kind {
-        Kind::Slot(_, rx) => rx,
-        _ => unreachable!("a channel timer has a channel"),
+impl Callback for Func {
+    fn fire(&self, _: u64, owner: Option<&Arc<Shared>>) {
+        let f = self.0.clone();
+        let default;
+        let rt = match owner {
+            Some(o) => o,
+            None => {
+                default = crate::rt::sched::runtime::default_runtime().shared.clone();
+                &default
+            }
+        };
+        let _ = crate::rt::sched::spawn::spawn_on(rt, move || f(), std::panic::Location::caller());
     }
 }
 
+fn new_slot() -> (Arc<TimerInner>, Receiver<Instant>) {
+    crate::chan::timer::timer_channel()
+}
+
 /// Receives the next value of a channel timer, parking until it fires.
-fn recv(t: &TimerInner) -> Instant {
-    match chan_of(t).recv() {
+fn recv(rx: &Receiver<Instant>) -> Instant {
+    match rx.recv() {
         Ok(v) => v,
         // The timer keeps its sender, so its channel never closes.
         Err(_) => unreachable!("a timer channel is never closed"),
     }
 }
 
-fn try_recv(t: &TimerInner) -> Option<Instant> {
-    chan_of(t).try_recv().ok()
+fn try_recv(rx: &Receiver<Instant>) -> Option<Instant> {
+    rx.try_recv().ok()
 }
 
 /// A one-shot timer (Go's `time.Timer`): fires once, `d` after it was made or last reset,
@@ -82,6 +81,7 @@ fn try_recv(t: &TimerInner) -> Option<Instant> {
 /// on such a timer may be reported as deadlocked (as with any wait on a plain thread).
 pub struct Timer {
     t: Arc<TimerInner>,
+    rx: Receiver<Instant>,
 }
 
 impl std::fmt::Debug for Timer {
@@ -95,25 +95,25 @@ impl std::fmt::Debug for Timer {
 impl Timer {
     /// A timer that fires after `d`.
     pub fn new(d: Duration) -> Timer {
-        let t = new_slot();
+        let (t, rx) = new_slot();
         t.reset(clock::deadline_after(d), 0);
-        Timer { t }
+        Timer { t, rx }
     }
 
     /// Waits for the timer to fire and returns when it did. Waits forever on a stopped timer
     /// whose value was already taken (as a receive from Go's stopped timer channel does).
     pub fn recv(&self) -> Instant {
-        recv(&self.t)
+        recv(&self.rx)
     }
 
     /// The timer's channel (Go's `t.C`): receives the fire time, once per arming.
     pub fn c(&self) -> &Receiver<Instant> {
-        chan_of(&self.t)
+        &self.rx
     }
 
     /// The fire time if the timer has fired and the value was not taken yet.
     pub fn try_recv(&self) -> Option<Instant> {
-        try_recv(&self.t)
+        try_recv(&self.rx)
     }
 
     /// Stops the timer. Returns true if this call stopped it, false if it had already fired or
@@ -159,6 +159,7 @@ pub fn after(d: Duration) -> Timer {
 /// misses ticks rather than queueing them.
 pub struct Ticker {
     t: Arc<TimerInner>,
+    rx: Receiver<Instant>,
 }
 
 impl std::fmt::Debug for Ticker {
@@ -177,25 +178,25 @@ fn period_ns(d: Duration) -> u64 {
 impl Ticker {
     /// A ticker with period `d`. Panics if `d` is zero (as Go's NewTicker does).
     pub fn new(d: Duration) -> Ticker {
-        let t = new_slot();
+        let (t, rx) = new_slot();
         t.reset(clock::deadline_after(d), period_ns(d));
-        Ticker { t }
+        Ticker { t, rx }
     }
 
     /// Waits for the next tick.
     pub fn recv(&self) -> Instant {
-        recv(&self.t)
+        recv(&self.rx)
     }
 
     /// The ticker's channel (Go's `t.C`), usable in [`select!`](crate::select) (as is the
     /// `Ticker` itself).
     pub fn c(&self) -> &Receiver<Instant> {
-        chan_of(&self.t)
+        &self.rx
     }
 
     /// A tick that arrived and was not taken yet.
     pub fn try_recv(&self) -> Option<Instant> {
-        try_recv(&self.t)
+        try_recv(&self.rx)
     }
 
     /// Stops the ticker; no more ticks are delivered.
@@ -224,7 +225,7 @@ pub fn after_func<F>(d: Duration, f: F) -> FuncTimer
 where
     F: Fn() + Send + Sync + 'static,
 {
-    let t = TimerInner::new(Kind::Func(Arc::new(f)));
+    let t = TimerInner::new(Kind::Call(Box::new(Func(Arc::new(f)))));
     t.reset(clock::deadline_after(d), 0);
     FuncTimer { t }
 }

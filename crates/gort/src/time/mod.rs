@@ -51,10 +51,5 @@
 //! * The clock is monotonic ns since a process-wide base (`clock.rs`).
 
 mod api;
-pub(crate) mod clock;
-pub(crate) mod heap;
-pub(crate) mod timer;
 
 pub use api::{after, after_func, sleep, sleep_until, FuncTimer, Ticker, Timer};
-pub(crate) use heap::TimerHeap;
-pub(crate) use timer::run_due;

@@ -20,10 +20,10 @@ use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::io::{self, Write};
 
-use super::buf::Collected;
-use super::clock::Conv;
-use super::event::{Kind, StwReason};
-use crate::sched::WaitReason;
+use crate::rt::exectrace::buf::Collected;
+use crate::rt::exectrace::clock::Conv;
+use crate::rt::exectrace::event::{Kind, StwReason};
+use crate::rt::sched::WaitReason;
 
 const PID_THREADS: u32 = 1;
 const PID_GOROUTINES: u32 = 2;

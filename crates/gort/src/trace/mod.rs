@@ -63,24 +63,15 @@
 //! * Goroutine ids are per runtime: tracing two runtimes at once merges their goroutines'
 //!   tracks by id.
 
-mod buf;
-pub(crate) mod clock;
-mod event;
-mod hooks;
 mod json;
 #[cfg(test)]
 pub(crate) mod tests;
 
 use std::io::Write;
-use std::sync::atomic::AtomicU64;
 use std::sync::atomic::Ordering::{Relaxed, Release};
 use std::sync::Mutex;
 
-pub(crate) use event::StwReason;
-pub(crate) use hooks::*;
-
-/// The session generation; 0 while tracing is off. Read by every hook.
-static GEN: AtomicU64 = AtomicU64::new(0);
+use crate::rt::exectrace::{buf, clock, GEN};
 
 /// Default bound on the memory of recorded events.
 pub const DEFAULT_BUFFER_LIMIT: usize = 16 << 20;

@@ -8,7 +8,7 @@ pub(crate) mod cli_json;
 use std::io::Write;
 use std::sync::{Arc, Mutex};
 
-use super::StwReason;
+use crate::rt::exectrace::StwReason;
 
 /// Held by every test in the crate that starts a trace.
 pub(crate) static LOCK: Mutex<()> = Mutex::new(());
@@ -49,15 +49,15 @@ fn named<'a>(doc: &'a cli_json::Value, name: &str) -> Vec<&'a cli_json::Value> {
 #[test]
 fn gc_hooks_make_slices_and_counters() {
     let doc = traced(super::DEFAULT_BUFFER_LIMIT, || {
-        super::heap_alloc(1000);
-        super::gc_start();
-        super::stw_start(StwReason::GcSweepTermination);
-        super::stw_end();
-        super::heap_alloc(4096);
-        super::stw_start(StwReason::GcMarkTermination);
-        super::stw_end();
-        super::gc_end();
-        super::heap_alloc(2048);
+        crate::rt::exectrace::heap_alloc(1000);
+        crate::rt::exectrace::gc_start();
+        crate::rt::exectrace::stw_start(StwReason::GcSweepTermination);
+        crate::rt::exectrace::stw_end();
+        crate::rt::exectrace::heap_alloc(4096);
+        crate::rt::exectrace::stw_start(StwReason::GcMarkTermination);
+        crate::rt::exectrace::stw_end();
+        crate::rt::exectrace::gc_end();
+        crate::rt::exectrace::heap_alloc(2048);
     });
     let gc = named(&doc, "GC");
     let slices: Vec<_> = gc
@@ -90,10 +90,10 @@ fn gc_hooks_make_slices_and_counters() {
 fn memory_limit_keeps_the_newest_events() {
     // Two chunks' worth of limit, ten chunks of events: the oldest are dropped and the trace
     // starts after them.
-    let n = 10 * super::buf::CHUNK_EVENTS as u64;
-    let doc = traced(2 * super::buf::CHUNK_BYTES, || {
+    let n = 10 * crate::rt::exectrace::buf::CHUNK_EVENTS as u64;
+    let doc = traced(2 * crate::rt::exectrace::buf::CHUNK_BYTES, || {
         for i in 0..n {
-            super::heap_alloc(i);
+            crate::rt::exectrace::heap_alloc(i);
         }
     });
     let heap: Vec<f64> = named(&doc, "heap")
@@ -119,8 +119,8 @@ fn off_records_nothing() {
     {
         let _l = LOCK.lock().unwrap_or_else(|e| e.into_inner());
         assert!(!super::is_enabled());
-        super::gc_start();
-        super::gc_end();
+        crate::rt::exectrace::gc_start();
+        crate::rt::exectrace::gc_end();
     }
     let doc = traced(super::DEFAULT_BUFFER_LIMIT, || {});
     assert!(named(&doc, "GC").is_empty());
@@ -131,9 +131,9 @@ fn off_records_nothing() {
 /// overlap: the writer's guarantees do not depend on the recorder's.
 #[test]
 fn writer_invariants_hold_for_random_events() {
-    use super::buf::Collected;
-    use super::clock::{Anchor, Conv};
-    use super::event::{Event, Kind};
+    use crate::rt::exectrace::buf::Collected;
+    use crate::rt::exectrace::clock::{Anchor, Conv};
+    use crate::rt::exectrace::event::{Event, Kind};
     let mut rng = 0x9E37_79B9_7F4A_7C15u64;
     let mut next = move || {
         rng ^= rng << 13;

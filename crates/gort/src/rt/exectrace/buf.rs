@@ -1,0 +1,296 @@
+//! Per-thread event buffers: fixed-size chunks, appended to without locks, collected at stop.
+//!
+//! # Ownership
+//!
+//! * A thread's **current chunk** is written only by that thread (the owner): it writes slot
+//!   `i`, then publishes `len = i + 1` with `Release`. Readers load `len` with `Acquire` and
+//!   read only slots below it, which are never written again while the chunk is current.
+//! * A full chunk (or one left from an earlier session) goes to the global `FULL` list and the
+//!   thread takes a fresh one. The swap (push the old chunk, publish the new `current`)
+//!   happens under the `FULL` lock, so a reader that holds that lock sees every chunk exactly
+//!   once: in `FULL` or as some thread's current chunk, never both, never neither.
+//! * Over the memory limit, the oldest chunk in `FULL` is recycled as the new current chunk
+//!   (a flight recorder: the trace keeps its newest part), and `dropped_until` remembers the
+//!   newest timestamp thrown away, so the trace can start where it is complete again.
+//!   Recycling stops once `stop` starts draining, so nothing `stop` reads is overwritten.
+//! * Chunk memory is freed by `ThreadBuf::drop` (a current chunk) or by `start`/`stop` (the
+//!   `FULL` list), both under the session lock, never while `stop` reads.
+
+use std::cell::{Cell, OnceCell, UnsafeCell};
+use std::collections::VecDeque;
+use std::mem::MaybeUninit;
+use std::sync::atomic::Ordering::{Acquire, Relaxed, Release};
+use std::sync::atomic::{fence, AtomicPtr, AtomicU64, AtomicUsize};
+use std::sync::{Arc, Mutex};
+
+use super::event::Event;
+
+/// Events per chunk (24 KiB).
+pub(crate) const CHUNK_EVENTS: usize = 1024;
+/// Bytes of one chunk, for the memory limit.
+pub(crate) const CHUNK_BYTES: usize = CHUNK_EVENTS * std::mem::size_of::<Event>();
+
+pub(crate) struct Chunk {
+    /// The session (trace generation) the events belong to; set before the chunk is published.
+    gen: AtomicU64,
+    /// The track (thread buffer id) the events belong to; set like `gen`.
+    track: AtomicU64,
+    /// Slots below `len` are written and final (see the module comment).
+    len: AtomicUsize,
+    events: Box<[UnsafeCell<MaybeUninit<Event>>]>,
+}
+
+// SAFETY: `events` slots are written only by the chunk's owner thread, each before `len`
+// (Release) covers it, and read by others only below `len` (Acquire); recycling, which
+// rewrites slots, happens only to chunks no reader can reach (module comment).
+unsafe impl Sync for Chunk {}
+
+impl Chunk {
+    fn new() -> Box<Chunk> {
+        Box::new(Chunk {
+            gen: AtomicU64::new(0),
+            track: AtomicU64::new(0),
+            len: AtomicUsize::new(0),
+            events: (0..CHUNK_EVENTS)
+                .map(|_| UnsafeCell::new(MaybeUninit::uninit()))
+                .collect(),
+        })
+    }
+
+    /// The published events.
+    fn read(&self) -> impl DoubleEndedIterator<Item = Event> + '_ {
+        let n = self.len.load(Acquire);
+        // SAFETY: slots below `len` were written before `len` was published (Acquire above
+        // pairs with the owner's Release) and are not written again while readable.
+        (0..n).map(move |i| unsafe { (*self.events[i].get()).assume_init() })
+    }
+}
+
+/// A thread's buffer, shared between the thread and `stop`.
+pub(crate) struct ThreadBuf {
+    pub(crate) id: u64,
+    pub(crate) name: String,
+    /// The chunk this thread writes; owned (from `Box::into_raw`); changed under `FULL`.
+    current: AtomicPtr<Chunk>,
+}
+
+impl Drop for ThreadBuf {
+    fn drop(&mut self) {
+        let p = *self.current.get_mut();
+        if !p.is_null() {
+            // SAFETY: `current` owns its chunk (it came from Box::into_raw and is in no list),
+            // and the last reference is gone, so nobody reads it.
+            drop(unsafe { Box::from_raw(p) });
+        }
+    }
+}
+
+struct Full {
+    chunks: VecDeque<Box<Chunk>>,
+    draining: bool,
+    limit: usize,
+    dropped_until: u64,
+}
+
+static FULL: Mutex<Full> = Mutex::new(Full {
+    chunks: VecDeque::new(),
+    draining: true,
+    limit: 0,
+    dropped_until: 0,
+});
+static REGISTRY: Mutex<Vec<Arc<ThreadBuf>>> = Mutex::new(Vec::new());
+static NEXT_TRACK: AtomicU64 = AtomicU64::new(1);
+
+/// The owner thread's view of its buffer: plain cells in a `const` thread-local without a
+/// destructor, so a hook reaches them with one thread-pointer-relative access (no lazy
+/// initialisation check). The `Arc` that keeps the chunk alive is in `HOLDER`.
+struct Local {
+    chunk: Cell<*mut Chunk>,
+    len: Cell<usize>,
+    gen: Cell<u64>,
+}
+
+/// Keeps this thread's `ThreadBuf` alive; its destructor detaches `LOCAL` from the chunk,
+/// so a hook run later in the thread's teardown cannot write a chunk that `start` may free.
+struct Holder(OnceCell<Arc<ThreadBuf>>);
+
+impl Drop for Holder {
+    fn drop(&mut self) {
+        let _ = LOCAL.try_with(|l| {
+            l.chunk.set(std::ptr::null_mut());
+            l.gen.set(0);
+        });
+    }
+}
+
+thread_local! {
+    static LOCAL: Local = const {
+        Local {
+            chunk: Cell::new(std::ptr::null_mut()),
+            len: Cell::new(0),
+            gen: Cell::new(0),
+        }
+    };
+    static HOLDER: Holder = const { Holder(OnceCell::new()) };
+}
+
+/// Appends `ev` to this thread's buffer for session `gen`. No lock unless a chunk is full.
+#[inline]
+pub(crate) fn push(gen: u64, ev: Event) {
+    LOCAL.with(|l| {
+        let mut c = l.chunk.get();
+        let mut i = l.len.get();
+        if c.is_null() || i == CHUNK_EVENTS || l.gen.get() != gen {
+            if !l.refill(gen) {
+                return;
+            }
+            c = l.chunk.get();
+            i = 0;
+        }
+        // SAFETY: `c` is this thread's current chunk, owned by our ThreadBuf, which `HOLDER`
+        // keeps alive while `chunk` is set (Holder::drop clears it); only this thread writes
+        // it, slot `i` is not yet published, and the Release store publishes it (module
+        // comment).
+        unsafe {
+            (*(*c).events[i].get()).write(ev);
+            (*c).len.store(i + 1, Release);
+        }
+        l.len.set(i + 1);
+    });
+}
+
+impl Local {
+    /// Retires the current chunk and takes a new one; false if this thread is exiting (the
+    /// event is dropped).
+    #[cold]
+    #[inline(never)]
+    fn refill(&self, gen: u64) -> bool {
+        // Pairs with `start`'s Release store of the generation: FULL was reset before it.
+        fence(Acquire);
+        let Ok(buf) = HOLDER.try_with(|h| h.0.get_or_init(register).clone()) else {
+            return false;
+        };
+        let old = self.chunk.get();
+        let mut full = FULL.lock().unwrap_or_else(|e| e.into_inner());
+        if !old.is_null() {
+            // SAFETY: `old` is our current chunk, owned through `buf.current`; ownership
+            // moves to FULL and `current` is replaced below, under the same lock.
+            full.chunks.push_back(unsafe { Box::from_raw(old) });
+        }
+        let new = if !full.draining && full.chunks.len() > full.limit.max(1) {
+            let c = full
+                .chunks
+                .pop_front()
+                .expect("over the limit, so not empty");
+            // One thread appends in time order: the last event is the newest (a scan of the
+            // whole chunk here cost 3% of a traced ping-pong).
+            let last = c.read().next_back().map_or(0, |e| e.ticks);
+            if c.gen.load(Relaxed) == gen {
+                full.dropped_until = full.dropped_until.max(last);
+            }
+            c.len.store(0, Relaxed);
+            c
+        } else {
+            Chunk::new()
+        };
+        new.gen.store(gen, Relaxed);
+        new.track.store(buf.id, Relaxed);
+        let p = Box::into_raw(new);
+        buf.current.store(p, Release);
+        drop(full);
+        self.chunk.set(p);
+        self.len.set(0);
+        self.gen.set(gen);
+        true
+    }
+}
+
+fn register() -> Arc<ThreadBuf> {
+    let name = match crate::rt::sched::park::ctx() {
+        Some(c) => format!("P{}", c.p().id),
+        None => std::thread::current()
+            .name()
+            .unwrap_or("thread")
+            .to_string(),
+    };
+    let b = Arc::new(ThreadBuf {
+        id: NEXT_TRACK.fetch_add(1, Relaxed),
+        name,
+        current: AtomicPtr::new(std::ptr::null_mut()),
+    });
+    REGISTRY
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .push(b.clone());
+    b
+}
+
+/// Resets the buffers for a new session (called under the session lock, before the new
+/// generation is published). `limit_bytes` bounds the memory of full chunks.
+pub(crate) fn reset(limit_bytes: usize) {
+    let mut full = FULL.lock().unwrap_or_else(|e| e.into_inner());
+    full.chunks.clear();
+    full.draining = false;
+    full.limit = (limit_bytes / CHUNK_BYTES).max(2);
+    full.dropped_until = 0;
+    drop(full);
+    // Buffers of exited threads (only the registry holds them) go now.
+    REGISTRY
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .retain(|b| Arc::strong_count(b) > 1);
+}
+
+/// Everything recorded in session `gen`, by track.
+pub(crate) struct Collected {
+    /// (track id, track name, events in recording order).
+    pub(crate) tracks: Vec<(u64, String, Vec<Event>)>,
+    /// Events at or before this tick may be missing (the memory limit recycled them).
+    pub(crate) dropped_until: u64,
+}
+
+/// Stops recycling and gathers session `gen`'s events (called under the session lock, after
+/// the generation was cleared).
+pub(crate) fn collect(gen: u64) -> Collected {
+    let mut full = FULL.lock().unwrap_or_else(|e| e.into_inner());
+    full.draining = true;
+    let chunks = std::mem::take(&mut full.chunks);
+    let dropped_until = full.dropped_until;
+    let bufs: Vec<Arc<ThreadBuf>> = REGISTRY.lock().unwrap_or_else(|e| e.into_inner()).clone();
+    let currents: Vec<*mut Chunk> = bufs.iter().map(|b| b.current.load(Acquire)).collect();
+    drop(full);
+    let mut tracks: Vec<(u64, String, Vec<Event>)> = bufs
+        .iter()
+        .map(|b| (b.id, b.name.clone(), Vec::new()))
+        .collect();
+    let mut add = |c: &Chunk| {
+        if c.gen.load(Relaxed) != gen {
+            return;
+        }
+        let id = c.track.load(Relaxed);
+        if let Some(t) = tracks.iter_mut().find(|t| t.0 == id) {
+            t.2.extend(c.read());
+        }
+    };
+    for c in &chunks {
+        add(c);
+    }
+    for &p in &currents {
+        // SAFETY: a current chunk stays allocated while its ThreadBuf lives (we hold `bufs`)
+        // and, if its thread retires it meanwhile, while it sits in FULL, which only the next
+        // `start` clears (not before we return: the session lock).
+        if let Some(c) = unsafe { p.as_ref() } {
+            add(c);
+        }
+    }
+    drop(chunks);
+    for t in &mut tracks {
+        // Full chunks came first, the current one last: restore recording order.
+        t.2.sort_by_key(|e| e.ticks);
+    }
+    tracks.retain(|t| !t.2.is_empty());
+    Collected {
+        tracks,
+        dropped_until,
+    }
+}

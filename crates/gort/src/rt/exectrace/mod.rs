@@ -1,0 +1,134 @@
+//! The execution trace's recording side in the runtime core: the session generation, the
+//! per-thread event buffers (`buf.rs`), the event encoding (`event.rs`), the clock
+//! (`clock.rs`), and the hooks the runtime calls. The writer (start, stop, the JSON output)
+//! is the `crate::trace` tool; the design essay is there.
+//!
+//! The hooks the runtime calls. Each is one relaxed load and a predicted branch when tracing
+//! is off; when on, it reads the clock and appends 24 bytes to this thread's buffer.
+//!
+//! Hooks that take a `&G` read its fields only when tracing is on.
+
+use std::sync::atomic::Ordering::Relaxed;
+
+pub(crate) mod buf;
+pub(crate) mod clock;
+pub(crate) mod event;
+
+use std::sync::atomic::AtomicU64;
+
+pub(crate) use event::StwReason;
+use event::{Event, Kind};
+
+/// The session generation; 0 while tracing is off. Read by every hook, written by
+/// `crate::trace`'s start and stop.
+pub(crate) static GEN: AtomicU64 = AtomicU64::new(0);
+use crate::rt::sched::g::G;
+
+#[inline(always)]
+fn emit(kind: Kind, goid: u64, arg: u64) {
+    let gen = GEN.load(Relaxed);
+    if gen != 0 {
+        record(gen, kind, goid, arg);
+    }
+}
+
+#[inline(never)]
+fn record(gen: u64, kind: Kind, goid: u64, arg: u64) {
+    buf::push(gen, Event::new(clock::ticks(), kind, goid, arg));
+}
+
+/// Goroutine `goid` was created by `parent` (0 outside goroutines).
+#[inline(always)]
+pub(crate) fn go_create(goid: u64, parent: u64) {
+    emit(Kind::GoCreate, goid, parent);
+}
+
+/// This M is about to resume `g`.
+#[inline(always)]
+pub(crate) fn go_start(g: &G) {
+    emit(Kind::GoStart, g.id(), 0);
+}
+
+/// `g` switched back to its M to park; its wait reason is set. Called before the park
+/// commits, so a wake-up's timestamp follows it.
+#[inline(always)]
+pub(crate) fn go_block(g: &G) {
+    if GEN.load(Relaxed) != 0 {
+        emit(Kind::GoBlock, g.id(), g.wait_reason.load(Relaxed) as u64);
+    }
+}
+
+/// `g` became runnable: woken while parked, or its park did not commit (a wake-up raced
+/// with the switch). Called by the waker, often on another core: it reads only `g.id`
+/// (the wait reason is in the goroutine's block event), not fields its M is writing.
+#[inline(always)]
+pub(crate) fn go_unblock(g: &G) {
+    emit(Kind::GoUnblock, g.id(), 0);
+}
+
+/// `g` yielded and stays runnable.
+#[inline(always)]
+pub(crate) fn go_sched(g: &G) {
+    emit(Kind::GoSched, g.id(), 0);
+}
+
+/// `g` returned.
+#[inline(always)]
+pub(crate) fn go_end(g: &G) {
+    emit(Kind::GoEnd, g.id(), 0);
+}
+
+/// This M's P has no work and its M goes to sleep.
+#[inline(always)]
+pub(crate) fn proc_stop() {
+    emit(Kind::ProcStop, 0, 0);
+}
+
+/// This M's P woke up.
+#[inline(always)]
+pub(crate) fn proc_start() {
+    emit(Kind::ProcStart, 0, 0);
+}
+
+/// A blocking-pool thread starts `goid`'s call.
+#[inline(always)]
+pub(crate) fn blocking_begin(goid: u64) {
+    emit(Kind::BlockingBegin, goid, 0);
+}
+
+/// A blocking-pool thread finished `goid`'s call.
+#[inline(always)]
+pub(crate) fn blocking_end(goid: u64) {
+    emit(Kind::BlockingEnd, goid, 0);
+}
+
+/// For the GC: a collection begins (shown as a `GC` slice until [`gc_end`]).
+#[inline(always)]
+pub(crate) fn gc_start() {
+    emit(Kind::GcStart, 0, 0);
+}
+
+/// For the GC: the collection ends.
+#[inline(always)]
+pub(crate) fn gc_end() {
+    emit(Kind::GcEnd, 0, 0);
+}
+
+/// For the GC: the world stops (shown as an `STW (reason)` slice until [`stw_end`]).
+#[inline(always)]
+pub(crate) fn stw_start(reason: StwReason) {
+    emit(Kind::StwStart, 0, reason as u64);
+}
+
+/// For the GC: the world restarts.
+#[inline(always)]
+pub(crate) fn stw_end() {
+    emit(Kind::StwEnd, 0, 0);
+}
+
+/// For the GC and the allocator: the heap now holds `bytes` (a `heap` counter sample). Call
+/// it at GC phase changes or every few hundred KiB of allocation, not per allocation.
+#[inline(always)]
+pub(crate) fn heap_alloc(bytes: u64) {
+    emit(Kind::HeapAlloc, 0, bytes);
+}

@@ -1,0 +1,28 @@
+//! The runtime core: the layer everything else builds on.
+//!
+//! * `sched/`: goroutines, Ps and Ms, run queues, park/unpark, sysmon, the blocking pool,
+//!   goroutine dumps, schedtrace and the deadlock report.
+//! * `stack/`: goroutine stacks (mapped, guarded, pooled) and the overflow handler.
+//! * `current.rs`: the per-thread current-goroutine record (Go's `g`).
+//! * `parking.rs`, `spinlock.rs`: the parking record and waiter queues every blocking
+//!   operation of `chan` and `sync` is built on, and the runtime's spin lock.
+//! * `timer/`: the per-P timer heaps, with two kinds of timer: wake and call.
+//! * `netpoll/`: the poller and the per-descriptor poll records.
+//! * `exectrace/`, `hooks/`: the execution trace's and the profilers' hooks (recording only;
+//!   the `trace` and `prof` tools write the files).
+//! * `loom.rs`: the model-checking shim for the lock-free and parking protocols.
+//!
+//! Nothing here imports Go's packages (`chan`, `sync`, `time`, `net`, `gc`, `fs`) or the tools
+//! (`prof`, `debug`, `trace`, `testing`); `tests/layering.rs` enforces it. The layer map and
+//! the rules of who may touch which field are in `docs/DESIGN.md`.
+
+pub(crate) mod current;
+pub(crate) mod exectrace;
+pub(crate) mod hooks;
+pub(crate) mod loom;
+pub(crate) mod netpoll;
+pub(crate) mod parking;
+pub(crate) mod sched;
+pub(crate) mod spinlock;
+pub(crate) mod stack;
+pub(crate) mod timer;

@@ -1,0 +1,557 @@
+//! The runtime: its shared state, the builder and the `Runtime` handle.
+
+use std::collections::VecDeque;
+use std::panic::Location;
+use std::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed, Release, SeqCst};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize};
+use std::sync::{Arc, Condvar, Mutex, OnceLock};
+use std::time::Instant;
+
+use super::blocking::BlockingPool;
+use super::g::{GRef, G};
+use super::p::P;
+use super::spawn::{spawn_on, JoinHandle};
+use crate::env::{ConfigError, GoDebug};
+use crate::rt::stack::{GlobalStackPool, StackError, StackPool};
+
+/// Default goroutine stack reservation. Memory is committed only as the stack is used.
+pub const DEFAULT_STACK_SIZE: usize = 256 * 1024;
+
+/// Everything the Ms of one runtime share.
+pub(crate) struct Shared {
+    pub(crate) ps: Box<[P]>,
+    global: Mutex<VecDeque<GRef>>,
+    /// Finished G records shared between Ps (Go's sched.gFree): Ps that only free (they run
+    /// goroutines others spawned) hand batches to Ps that only allocate.
+    pub(crate) gfree: Mutex<Vec<GRef>>,
+    pub(crate) global_len: AtomicUsize,
+    pub(crate) idle_ps: Mutex<Vec<usize>>,
+    pub(crate) npidle: AtomicUsize,
+    /// Ps whose M waits for its locked goroutine (counted as idle by the deadlock check).
+    pub(crate) nlockedwait: AtomicUsize,
+    pub(crate) nmspinning: AtomicUsize,
+    pub(crate) next_goid: AtomicU64,
+    /// Goroutines spawned from outside any P of this runtime (the rest are counted per P).
+    pub(crate) ext_spawned: AtomicU64,
+    /// Outstanding work that will wake goroutines from outside the run queues: blocking-pool
+    /// calls and armed timers (network waits are counted per P, `Counters::io_waiters`). A
+    /// deadlock needs this and those to be zero.
+    pub(crate) pending: AtomicUsize,
+    /// Wake-ups done from outside the runtime's Ms; with the per-P counters, the deadlock
+    /// check requires all of them to stand still.
+    pub(crate) epoch: AtomicU64,
+    /// allgs of started goroutines, sharded by home P (registered by the home M at start, so
+    /// each shard's lock is taken by one M, plus diagnostics).
+    pub(crate) allgs: Box<[Mutex<Vec<GRef>>]>,
+    pub(crate) stacks: GlobalStackPool,
+    pub(crate) blocking: BlockingPool,
+    pub(crate) shutdown: AtomicBool,
+    pub(crate) start: Instant,
+    /// A coarse clock (ns since `start`) for park timestamps: updated by sysmon every tick
+    /// (at most 10 ms apart while any P runs) and by each M leaving idle, so parking reads no
+    /// clock. Goroutine dumps only print waits of a minute or more.
+    pub(crate) coarse_ns: AtomicU64,
+    pub(crate) godebug: GoDebug,
+    pub(crate) detect_deadlock: bool,
+    /// Set once a deadlock is found: the report (Go's message and the goroutine list).
+    pub(crate) deadlock: OnceLock<String>,
+    /// Threads outside the runtime waiting on it (block_on, join from a plain thread): woken
+    /// when a deadlock is found.
+    pub(crate) external_waiters: Mutex<Vec<std::thread::Thread>>,
+    pub(crate) sysmon_lock: Mutex<bool>,
+    /// True while sysmon sleeps without a timeout (every P idle); a P leaving idle wakes it.
+    pub(crate) sysmon_deep_sleep: AtomicBool,
+    pub(crate) sysmon_cv: Condvar,
+    /// Threads created by this runtime (Ms: workers, sysmon, blocking pool), for schedtrace.
+    pub(crate) threads: AtomicUsize,
+}
+
+impl Shared {
+    fn new(nprocs: usize, stack_size: usize, godebug: GoDebug, detect_deadlock: bool) -> Shared {
+        Shared {
+            ps: (0..nprocs).map(|i| P::new(i, StackPool::new())).collect(),
+            global: Mutex::new(VecDeque::new()),
+            gfree: Mutex::new(Vec::new()),
+            global_len: AtomicUsize::new(0),
+            idle_ps: Mutex::new(Vec::with_capacity(nprocs)),
+            npidle: AtomicUsize::new(0),
+            nlockedwait: AtomicUsize::new(0),
+            nmspinning: AtomicUsize::new(0),
+            next_goid: AtomicU64::new(1),
+            ext_spawned: AtomicU64::new(0),
+            pending: AtomicUsize::new(0),
+            epoch: AtomicU64::new(0),
+            allgs: (0..nprocs).map(|_| Mutex::new(Vec::new())).collect(),
+            stacks: GlobalStackPool::new(stack_size),
+            blocking: BlockingPool::new(),
+            shutdown: AtomicBool::new(false),
+            start: Instant::now(),
+            coarse_ns: AtomicU64::new(0),
+            godebug,
+            detect_deadlock,
+            deadlock: OnceLock::new(),
+            external_waiters: Mutex::new(Vec::new()),
+            sysmon_lock: Mutex::new(false),
+            sysmon_deep_sleep: AtomicBool::new(false),
+            sysmon_cv: Condvar::new(),
+            threads: AtomicUsize::new(0),
+        }
+    }
+
+    #[cfg(test)]
+    pub(crate) fn for_tests() -> Arc<Shared> {
+        Arc::new(Shared::new(
+            1,
+            DEFAULT_STACK_SIZE,
+            GoDebug::default(),
+            false,
+        ))
+    }
+
+    pub(crate) fn nprocs(&self) -> usize {
+        self.ps.len()
+    }
+
+    pub(crate) fn nanotime(&self) -> u64 {
+        self.start.elapsed().as_nanos() as u64
+    }
+
+    /// Reads the clock and refreshes the coarse clock.
+    pub(crate) fn tick_coarse(&self) -> u64 {
+        let now = self.nanotime();
+        self.coarse_ns.store(now, Relaxed);
+        now
+    }
+
+    /// Adds unstarted goroutines to the global queue and wakes an idle P.
+    pub(crate) fn global_push(&self, gs: impl IntoIterator<Item = GRef>) {
+        let mut q = self.global.lock().unwrap();
+        q.extend(gs);
+        self.global_len.store(q.len(), SeqCst);
+        drop(q);
+        self.wakep();
+    }
+
+    /// Takes up to `max` goroutines from the global queue.
+    pub(crate) fn global_take(&self, max: usize, out: &mut Vec<GRef>) {
+        if self.global_len.load(Acquire) == 0 {
+            return;
+        }
+        let mut q = self.global.lock().unwrap();
+        let n = max.min(q.len());
+        out.extend(q.drain(..n));
+        self.global_len.store(q.len(), SeqCst);
+    }
+
+    /// Go's wakep: if a P is idle and no M is spinning, wake one to look for work.
+    pub(crate) fn wakep(&self) {
+        if self.npidle.load(SeqCst) == 0 || self.nmspinning.load(SeqCst) != 0 {
+            return;
+        }
+        if self
+            .nmspinning
+            .compare_exchange(0, 1, SeqCst, Relaxed)
+            .is_err()
+        {
+            return;
+        }
+        let mut idle = self.idle_ps.lock().unwrap();
+        match idle.pop() {
+            Some(pid) => {
+                // Hand over the spinning token while holding the idle-list lock: `unidle`
+                // (which takes the same lock) then either finds the P still listed, or finds
+                // the token already set, never "not listed, no token yet".
+                let p = &self.ps[pid];
+                p.woken_spinning.store(true, Release);
+                p.idle.store(false, SeqCst);
+                self.npidle.fetch_sub(1, SeqCst);
+                drop(idle);
+                p.unpark_m();
+            }
+            None => {
+                drop(idle);
+                self.nmspinning.fetch_sub(1, SeqCst);
+            }
+        }
+    }
+
+    /// Takes back the resident count that handing `g` over before its first run
+    /// (`Worker::rehome`) made on the P it chose; nothing if it was not handed over or the
+    /// count was already taken back.
+    pub(crate) fn unplace(&self, g: &super::g::G) {
+        let x = g.placed.load(Relaxed);
+        if x != 0 && x != super::g::PLACED_UNCOUNTED {
+            self.ps[x - 1].counters.resident.fetch_sub(1, Relaxed);
+            g.placed.store(super::g::PLACED_UNCOUNTED, Relaxed);
+        }
+    }
+
+    /// Wakes sysmon early (the last P went idle, or work arrived while it slept long).
+    pub(crate) fn poke_sysmon(&self) {
+        let mut poked = self.sysmon_lock.lock().unwrap();
+        *poked = true;
+        self.sysmon_cv.notify_one();
+    }
+
+    /// Live goroutines: spawned and not finished.
+    pub(crate) fn ngoroutines(&self) -> usize {
+        let mut n = self.ext_spawned.load(SeqCst) as i64;
+        for p in self.ps.iter() {
+            n += p.counters.spawned.load(SeqCst) as i64 - p.counters.exited.load(SeqCst) as i64;
+        }
+        n.max(0) as usize
+    }
+
+    /// Goroutines parked now.
+    pub(crate) fn nparked(&self) -> i64 {
+        self.ps.iter().map(|p| p.counters.parked.load(SeqCst)).sum()
+    }
+
+    /// A number that changes whenever a goroutine is spawned, exits or is woken.
+    pub(crate) fn activity(&self) -> u64 {
+        let mut n = self
+            .epoch
+            .load(SeqCst)
+            .wrapping_add(self.ext_spawned.load(SeqCst));
+        for p in self.ps.iter() {
+            let c = &p.counters;
+            n = n
+                .wrapping_add(c.spawned.load(SeqCst))
+                .wrapping_add(c.exited.load(SeqCst))
+                .wrapping_add(c.readied.load(SeqCst));
+        }
+        n
+    }
+
+    /// Called by the home M when `g` starts.
+    pub(crate) fn register_g(&self, g: &GRef, home: usize) {
+        let mut shard = self.allgs[home].lock().unwrap();
+        g.reg_index.store(shard.len(), Relaxed);
+        shard.push(g.clone());
+    }
+
+    /// Called by the home M when `g` is gone (no-op if it never started).
+    pub(crate) fn unregister_g(&self, g: &G) {
+        let i = g.reg_index.load(Relaxed);
+        if i == usize::MAX {
+            return;
+        }
+        let home = g.home.load(Relaxed) - 1;
+        let mut shard = self.allgs[home].lock().unwrap();
+        shard.swap_remove(i);
+        if let Some(moved) = shard.get(i) {
+            moved.reg_index.store(i, Relaxed);
+        }
+    }
+
+    /// A snapshot of every live goroutine.
+    pub(crate) fn all_gs(&self) -> Vec<GRef> {
+        let mut v: Vec<GRef> = self
+            .allgs
+            .iter()
+            .flat_map(|s| s.lock().unwrap().clone())
+            .collect();
+        v.sort_by_key(|g| g.id());
+        v
+    }
+
+    pub(crate) fn is_deadlocked(&self) -> bool {
+        self.deadlock.get().is_some()
+    }
+
+    /// Registers the calling plain thread as waiting on this runtime.
+    pub(crate) fn add_external_waiter(&self) {
+        self.external_waiters
+            .lock()
+            .unwrap()
+            .push(std::thread::current());
+    }
+
+    pub(crate) fn remove_external_waiter(&self) {
+        let me = std::thread::current().id();
+        let mut w = self.external_waiters.lock().unwrap();
+        if let Some(i) = w.iter().position(|t| t.id() == me) {
+            w.swap_remove(i);
+        }
+    }
+
+    /// Declares a deadlock: records the report and wakes every outside waiter.
+    pub(crate) fn declare_deadlock(&self, report: String) {
+        if self.deadlock.set(report).is_ok() {
+            for t in self.external_waiters.lock().unwrap().iter() {
+                t.unpark();
+            }
+        }
+    }
+
+    pub(crate) fn bump_epoch(&self) {
+        self.epoch.fetch_add(1, AcqRel);
+    }
+}
+
+/// An error starting or using the runtime.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum Error {
+    /// A bad setting (GOMAXPROCS, GODEBUG, a builder value).
+    Config(ConfigError),
+    /// A goroutine stack could not be mapped.
+    Stack(StackError),
+    /// The OS refused to start a runtime thread.
+    Thread(std::io::Error),
+    /// Every goroutine is parked and nothing can wake them.
+    Deadlock(String),
+}
+
+impl std::fmt::Display for Error {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Error::Config(e) => write!(f, "{e}"),
+            Error::Stack(e) => write!(f, "{e}"),
+            Error::Thread(e) => write!(f, "cannot start a runtime thread: {e}"),
+            Error::Deadlock(report) => write!(f, "{report}"),
+        }
+    }
+}
+
+impl std::error::Error for Error {}
+
+impl From<ConfigError> for Error {
+    fn from(e: ConfigError) -> Self {
+        Error::Config(e)
+    }
+}
+
+impl From<StackError> for Error {
+    fn from(e: StackError) -> Self {
+        Error::Stack(e)
+    }
+}
+
+/// Configures and starts a [`Runtime`].
+///
+/// ```
+/// let rt = gort::Builder::new().gomaxprocs(2).build().unwrap();
+/// assert_eq!(rt.block_on(|| 6 * 7), 42);
+/// ```
+#[derive(Debug, Clone)]
+pub struct Builder {
+    gomaxprocs: Option<usize>,
+    stack_size: usize,
+    godebug: Option<GoDebug>,
+    detect_deadlock: bool,
+}
+
+impl Default for Builder {
+    fn default() -> Self {
+        Builder::new()
+    }
+}
+
+impl Builder {
+    /// Defaults: GOMAXPROCS and GODEBUG from the environment, 256 KiB stacks, deadlock
+    /// detection on.
+    pub fn new() -> Builder {
+        Builder {
+            gomaxprocs: None,
+            stack_size: DEFAULT_STACK_SIZE,
+            godebug: None,
+            detect_deadlock: true,
+        }
+    }
+
+    /// Number of Ps (overrides the `GOMAXPROCS` environment variable).
+    pub fn gomaxprocs(mut self, n: usize) -> Builder {
+        self.gomaxprocs = Some(n);
+        self
+    }
+
+    /// Usable size of each goroutine stack (virtual; committed lazily). Rounded up to pages.
+    pub fn stack_size(mut self, bytes: usize) -> Builder {
+        self.stack_size = bytes;
+        self
+    }
+
+    /// GODEBUG settings (overrides the `GODEBUG` environment variable).
+    pub fn godebug(mut self, s: &str) -> Result<Builder, ConfigError> {
+        self.godebug = Some(GoDebug::parse(s)?);
+        Ok(self)
+    }
+
+    /// Turns the deadlock detector off. It assumes that only goroutines wake goroutines; a
+    /// program whose goroutines wait for plain OS threads may want it off.
+    pub fn detect_deadlock(mut self, on: bool) -> Builder {
+        self.detect_deadlock = on;
+        self
+    }
+
+    /// Starts the runtime: GOMAXPROCS worker threads (one M per P) and sysmon.
+    pub fn build(self) -> Result<Runtime, Error> {
+        let nprocs = match self.gomaxprocs {
+            Some(n) => crate::env::parse_gomaxprocs(&n.to_string())?,
+            None => crate::env::gomaxprocs_from_env()?.unwrap_or_else(crate::env::ncpu),
+        };
+        let godebug = match self.godebug {
+            Some(d) => d,
+            None => GoDebug::from_env()?,
+        };
+        // The GC reads these lazily; refuse bad values here, where they can be reported.
+        crate::env::gogc_from_env()?;
+        crate::env::gomemlimit_from_env()?;
+        if self.stack_size < 16 * 1024 {
+            return Err(Error::Config(ConfigError {
+                name: "stack_size".into(),
+                value: self.stack_size.to_string(),
+                expected: "at least 16384 bytes",
+            }));
+        }
+        crate::rt::stack::install_overflow_handler();
+        let shared = Arc::new(Shared::new(
+            nprocs,
+            self.stack_size,
+            godebug,
+            self.detect_deadlock,
+        ));
+        let mut threads = Vec::new();
+        for pid in 0..nprocs {
+            let s = shared.clone();
+            let t = std::thread::Builder::new()
+                .name(format!("gort-p{pid}"))
+                .spawn(move || super::worker::worker_main(s, pid))
+                .map_err(Error::Thread)?;
+            threads.push(t);
+        }
+        let s = shared.clone();
+        threads.push(
+            std::thread::Builder::new()
+                .name("gort-sysmon".into())
+                .spawn(move || super::sysmon::sysmon_main(s))
+                .map_err(Error::Thread)?,
+        );
+        shared.threads.fetch_add(threads.len(), Relaxed);
+        crate::rt::sched::sigquit::register(&shared);
+        Ok(Runtime {
+            shared,
+            threads: Mutex::new(threads),
+        })
+    }
+}
+
+/// A running gort runtime: Ps, their Ms, sysmon and the blocking pool.
+///
+/// Dropping it stops the threads. Goroutines still parked at that point are never resumed;
+/// their stacks are leaked rather than unwound on a foreign thread.
+pub struct Runtime {
+    pub(crate) shared: Arc<Shared>,
+    threads: Mutex<Vec<std::thread::JoinHandle<()>>>,
+}
+
+impl std::fmt::Debug for Runtime {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Runtime")
+            .field("gomaxprocs", &self.shared.nprocs())
+            .finish()
+    }
+}
+
+impl Runtime {
+    /// A runtime with the default settings (see [`Builder::new`]).
+    pub fn new() -> Result<Runtime, Error> {
+        Builder::new().build()
+    }
+
+    /// Builds a runtime from the environment.
+    pub fn builder() -> Builder {
+        Builder::new()
+    }
+
+    /// Number of Ps.
+    pub fn gomaxprocs(&self) -> usize {
+        self.shared.nprocs()
+    }
+
+    /// Spawns a goroutine on this runtime (from any thread).
+    #[track_caller]
+    pub fn go<F, T>(&self, f: F) -> JoinHandle<T>
+    where
+        F: FnOnce() -> T + Send + 'static,
+        T: Send + 'static,
+    {
+        spawn_on(&self.shared, f, Location::caller()).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// Runs `f` as the main goroutine and blocks the calling thread until it returns.
+    ///
+    /// A panic in `f` is resumed here. If every goroutine parks with nothing left to wake
+    /// them, this panics with Go's `all goroutines are asleep - deadlock!` and the list of
+    /// goroutines; use [`Runtime::try_block_on`] to get that as an error instead.
+    #[track_caller]
+    pub fn block_on<F, T>(&self, f: F) -> T
+    where
+        F: FnOnce() -> T + Send + 'static,
+        T: Send + 'static,
+    {
+        match self.try_block_on(f) {
+            Ok(v) => v,
+            Err(e) => panic!("{e}"),
+        }
+    }
+
+    /// Like [`Runtime::block_on`], but a deadlock or spawn failure is returned as an error.
+    #[track_caller]
+    pub fn try_block_on<F, T>(&self, f: F) -> Result<T, Error>
+    where
+        F: FnOnce() -> T + Send + 'static,
+        T: Send + 'static,
+    {
+        if super::park::in_goroutine() {
+            panic!("gort: block_on called from a goroutine; use go(...) and join() instead");
+        }
+        let h = spawn_on(&self.shared, f, Location::caller())?;
+        let _prof = crate::rt::hooks::cputimer::register_thread(); // CPU-profile timer while profiling
+        match h.join_or_deadlock() {
+            Ok(Ok(v)) => Ok(v),
+            Ok(Err(payload)) => std::panic::resume_unwind(payload),
+            Err(report) => Err(Error::Deadlock(report)),
+        }
+    }
+
+    /// Number of live goroutines.
+    pub fn num_goroutine(&self) -> usize {
+        self.shared.ngoroutines()
+    }
+}
+
+impl Drop for Runtime {
+    fn drop(&mut self) {
+        self.shared.shutdown.store(true, SeqCst);
+        for p in self.shared.ps.iter() {
+            p.unpark_m(); // also breaks a netpoll wait
+        }
+        self.shared.poke_sysmon();
+        self.shared.blocking.shutdown();
+        let me = std::thread::current().id();
+        for t in self.threads.lock().unwrap().drain(..) {
+            if t.thread().id() != me {
+                let _ = t.join();
+            }
+        }
+        crate::rt::sched::sigquit::unregister(&self.shared);
+        // Break the reference cycles G -> Shared -> queues -> G.
+        self.shared.global.lock().unwrap().clear();
+        self.shared.gfree.lock().unwrap().clear();
+        for shard in self.shared.allgs.iter() {
+            shard.lock().unwrap().clear();
+        }
+    }
+}
+
+/// The process-wide runtime used by `gort::go` outside any runtime (Go has exactly one).
+pub(crate) fn default_runtime() -> &'static Runtime {
+    static DEFAULT: OnceLock<Runtime> = OnceLock::new();
+    DEFAULT.get_or_init(|| {
+        Builder::new()
+            .build()
+            .unwrap_or_else(|e| panic!("gort: cannot start the runtime: {e}"))
+    })
+}

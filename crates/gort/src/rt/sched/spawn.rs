@@ -1,0 +1,280 @@
+//! Spawning goroutines (`go`) and joining them (`JoinHandle`).
+//!
+//! No allocation on the hot path: the G record comes from the P's free list, the closure and
+//! its result packet live in the record's inline task slot (`task.rs`), and the stack comes
+//! from the P's cache (no mmap). A new goroutine goes to `runnext` of the spawning P (the
+//! displaced one to the ring) and an idle P is woken to steal, as in Go; spawns from outside
+//! the runtime go to the global queue.
+
+use std::panic::Location;
+use std::ptr::NonNull;
+use std::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed};
+use std::sync::Arc;
+
+use super::g::{GRef, WaitReason, DEAD, G};
+use super::park::{ctx, current, Unparker};
+use super::runtime::{default_runtime, Error, Shared};
+use super::task::{Packet, Task, DONE};
+
+/// Goroutine ids a P reserves at once.
+const GOID_BATCH: u64 = 16;
+
+/// An owned permission to join a goroutine (wait for it to finish and take its result).
+///
+/// Like `std::thread::JoinHandle`: dropping it detaches the goroutine.
+pub struct JoinHandle<T> {
+    /// The goroutine's record: keeps its task slot (and so `packet`) alive and unmoved.
+    /// `None` only once `drop` has handed the record back.
+    g: Option<GRef>,
+    /// The result packet inside `g`'s task slot (`task.rs`).
+    packet: NonNull<Packet<T>>,
+    id: u64,
+}
+
+// SAFETY: the handle owns the right to join: the packet it points into is kept alive by `g`
+// and synchronised by the packet's state (`task.rs`); T: Send crosses threads once, as in
+// `std::thread::JoinHandle`, which is Send and Sync for the same bounds.
+unsafe impl<T: Send> Send for JoinHandle<T> {}
+// SAFETY: `&JoinHandle` only reads the packet's atomic state (`is_finished`, `id`).
+unsafe impl<T: Send> Sync for JoinHandle<T> {}
+
+impl<T> std::fmt::Debug for JoinHandle<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("JoinHandle")
+            .field("goroutine", &self.id)
+            .finish()
+    }
+}
+
+impl<T> JoinHandle<T> {
+    /// The goroutine's id.
+    pub fn id(&self) -> u64 {
+        self.id
+    }
+
+    /// True once the goroutine has finished.
+    pub fn is_finished(&self) -> bool {
+        self.packet().state.load(Acquire) == DONE
+    }
+
+    fn packet(&self) -> &Packet<T> {
+        // SAFETY: `packet` points into the task slot of `g`, which we hold (see the field).
+        unsafe { self.packet.as_ref() }
+    }
+
+    fn shared(&self) -> &Arc<Shared> {
+        &self
+            .g
+            .as_ref()
+            .expect("the record is held until drop")
+            .shared
+    }
+
+    /// Waits for the goroutine to finish. `Err` carries its panic payload, as
+    /// `std::thread::JoinHandle::join` does. Called from a goroutine this parks the goroutine,
+    /// not the thread.
+    ///
+    /// Called from a plain thread while the runtime deadlocks, it returns `Err` with the
+    /// deadlock report (a `String`) as the payload instead of waiting forever.
+    #[track_caller]
+    pub fn join(self) -> std::thread::Result<T> {
+        match self.join_or_deadlock() {
+            Ok(r) => r,
+            Err(report) => Err(Box::new(report)),
+        }
+    }
+
+    /// Waits; `Err(report)` if the runtime deadlocked while a plain thread waited.
+    #[track_caller]
+    pub(crate) fn join_or_deadlock(self) -> Result<std::thread::Result<T>, String> {
+        super::park::preempt_point();
+        let at = Location::caller();
+        let external = !super::park::in_goroutine();
+        let packet = self.packet();
+        let shared = self.shared();
+        if packet.state.load(Acquire) != DONE {
+            if external {
+                shared.add_external_waiter();
+            }
+            // SAFETY: we are the single joiner (JoinHandle is not Clone and join takes self).
+            if unsafe { packet.set_waiter(Unparker::current()) } {
+                while packet.state.load(Acquire) != DONE {
+                    if external && shared.is_deadlocked() {
+                        shared.remove_external_waiter();
+                        return Err(shared.deadlock.get().cloned().unwrap_or_default());
+                    }
+                    super::park::park_at(WaitReason::Join, at);
+                }
+            }
+            if external {
+                shared.remove_external_waiter();
+            }
+        }
+        // SAFETY: DONE was observed with Acquire.
+        let r = unsafe { packet.take_result() };
+        Ok(r.expect("a finished goroutine left its result"))
+    }
+}
+
+impl<T> Drop for JoinHandle<T> {
+    fn drop(&mut self) {
+        // SAFETY: called once; we do not use the packet afterwards.
+        unsafe { self.packet().detach() };
+        // A finished record that only we still hold goes back to this P's free list (the
+        // joiner's P: for join-heavy code the exit path sees our reference and cannot).
+        let Some(g) = self.g.take() else { return };
+        if Arc::strong_count(&g) == 1 && g.state.load(Acquire) == DEAD {
+            if let Some(c) = ctx().filter(|c| std::ptr::eq(c.shared, Arc::as_ptr(&g.shared))) {
+                super::worker::recycle_g(c, g);
+            }
+        }
+    }
+}
+
+/// Error returned by [`try_go`] when a goroutine cannot be created.
+pub type SpawnError = Error;
+
+/// Starts a goroutine running `f` and returns a handle to join it (Go's `go` statement).
+///
+/// Called from a goroutine it uses that goroutine's runtime; elsewhere the process-wide
+/// runtime, built on first use from `GOMAXPROCS`/`GODEBUG`.
+///
+/// # Panics
+/// When no stack can be mapped (see [`try_go`] for the error) or the environment holds an
+/// invalid setting.
+#[track_caller]
+pub fn go<F, T>(f: F) -> JoinHandle<T>
+where
+    F: FnOnce() -> T + Send + 'static,
+    T: Send + 'static,
+{
+    try_go(f).unwrap_or_else(|e| panic!("gort: go: {e}"))
+}
+
+/// Like [`go`], but a failure to create the goroutine (its stack could not be mapped,
+/// for instance because `vm.max_map_count` is exhausted) is returned as an error.
+#[track_caller]
+pub fn try_go<F, T>(f: F) -> Result<JoinHandle<T>, SpawnError>
+where
+    F: FnOnce() -> T + Send + 'static,
+    T: Send + 'static,
+{
+    let at = Location::caller();
+    match ctx() {
+        Some(c) => {
+            // SAFETY: the Ctx's Shared is kept alive by the worker's Arc; we clone it.
+            let shared = unsafe {
+                Arc::increment_strong_count(c.shared);
+                Arc::from_raw(c.shared)
+            };
+            spawn_on(&shared, f, at)
+        }
+        None => spawn_on(&default_runtime().shared, f, at),
+    }
+}
+
+pub(crate) fn spawn_on<F, T>(
+    shared: &Arc<Shared>,
+    f: F,
+    at: &'static Location<'static>,
+) -> Result<JoinHandle<T>, Error>
+where
+    F: FnOnce() -> T + Send + 'static,
+    T: Send + 'static,
+{
+    let worker = ctx().filter(|c| std::ptr::eq(c.shared, Arc::as_ptr(shared)));
+    crate::rt::stack::check_headroom(shared.stacks.stack_size())?;
+    let parent = current().map_or(0, |(_, g)| g.id());
+    let id = match worker {
+        Some(c) => {
+            // SAFETY: we are this P's M.
+            let local = unsafe { c.p().local() };
+            if local.goid_next == local.goid_end {
+                // Go's goidcache: reserve ids 16 at a time.
+                local.goid_next = shared.next_goid.fetch_add(GOID_BATCH, Relaxed);
+                local.goid_end = local.goid_next + GOID_BATCH;
+            }
+            local.goid_next += 1;
+            c.p().counters.spawned.fetch_add(1, AcqRel);
+            local.goid_next - 1
+        }
+        None => {
+            shared.ext_spawned.fetch_add(1, AcqRel);
+            shared.next_goid.fetch_add(1, Relaxed)
+        }
+    };
+    let mut g = match worker.and_then(|c| reuse_g(c, shared)) {
+        Some(mut g) => {
+            // The free list holds only records of this runtime that nobody else references.
+            Arc::get_mut(&mut g)
+                .expect("a free G record is unshared")
+                .reset(id, parent, at);
+            g
+        }
+        None => Arc::new(G::new(id, parent, at, shared.clone())),
+    };
+    let labels = crate::rt::current::labels();
+    let unshared = Arc::get_mut(&mut g).expect("a new G record is unshared");
+    unshared.install(Task::new(f));
+    *unshared.curg.labels.get_mut() = labels;
+    // SAFETY: we just installed a task with result type T.
+    let packet = unsafe { g.task.packet::<T>() };
+    let packet = NonNull::new(packet.cast_mut()).expect("a task slot is never null");
+    let handle = JoinHandle {
+        g: Some(g.clone()),
+        packet,
+        id,
+    };
+    crate::rt::exectrace::go_create(id, parent);
+    match worker {
+        Some(c) if c.p().locked_g.load(Relaxed).is_null() => {
+            if let Some(old) = c.p().swap_runnext(Some(g)) {
+                super::worker::requeue(c, old);
+            }
+            // Wake an idle P only when there is something it can take: the ring (runnext
+            // alone is this P's next pick, and an idle M costs a futex wake-up).
+            if !c.p().ring.is_empty() {
+                shared.wakep();
+            }
+        }
+        _ => shared.global_push([g]),
+    }
+    super::park::preempt_point();
+    Ok(handle)
+}
+
+/// A finished G record from this P's free list, refilled from the global list in batches.
+fn reuse_g(c: &super::park::Ctx, shared: &Shared) -> Option<super::g::GRef> {
+    // SAFETY: we are this P's M.
+    let local = unsafe { c.p().local() };
+    if local.gfree.is_empty() {
+        let mut global = shared.gfree.lock().ok()?;
+        let n = global.len().min(32);
+        let at = global.len() - n;
+        local.gfree.extend(global.drain(at..));
+    }
+    local.gfree.pop()
+}
+
+/// The calling goroutine's id (Go hides it; gort exposes it for diagnostics). 0 outside a
+/// goroutine.
+pub fn goid() -> u64 {
+    current().map_or(0, |(_, g)| g.id())
+}
+
+/// Number of live goroutines in the current runtime (the process-wide one outside
+/// goroutines). Go's `runtime.NumGoroutine`.
+pub fn num_goroutine() -> usize {
+    match ctx() {
+        Some(c) => c.shared().ngoroutines(),
+        None => default_runtime().num_goroutine(),
+    }
+}
+
+/// Number of Ps of the current runtime (Go's `runtime.GOMAXPROCS(0)`).
+pub fn gomaxprocs() -> usize {
+    match ctx() {
+        Some(c) => c.shared().nprocs(),
+        None => default_runtime().gomaxprocs(),
+    }
+}

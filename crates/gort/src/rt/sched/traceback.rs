@@ -1,0 +1,108 @@
+//! Goroutine dumps and the deadlock report.
+
+use std::fmt::Write as _;
+use std::sync::atomic::Ordering::{Acquire, Relaxed};
+
+use crate::rt::sched::g::{G, PARKED, RUNNABLE, RUNNING};
+use crate::rt::sched::runtime::Shared;
+
+/// Go's status words for a goroutine's header line.
+fn status(g: &G, now_ns: u64) -> String {
+    let s = g.state.load(Acquire) & !crate::rt::sched::g::NOTIFIED;
+    match s {
+        RUNNING => "running".into(),
+        RUNNABLE => "runnable".into(),
+        PARKED => {
+            let reason = g.reason().as_str();
+            let waited = now_ns.saturating_sub(g.wait_since.load(Relaxed));
+            let minutes = waited / 60_000_000_000;
+            if minutes >= 1 {
+                format!(
+                    "{reason}, {minutes} minute{}",
+                    if minutes == 1 { "" } else { "s" }
+                )
+            } else {
+                reason.into()
+            }
+        }
+        _ => "dead".into(),
+    }
+}
+
+/// Appends one goroutine's record (Go's layout) to `out`.
+pub(crate) fn write_g(out: &mut String, g: &G, now_ns: u64) {
+    let _ = writeln!(out, "goroutine {} [{}]:", g.id(), status(g, now_ns));
+    let parked = g.parked_at.load(Relaxed);
+    if !parked.is_null() && g.state.load(Acquire) & !crate::rt::sched::g::NOTIFIED == PARKED {
+        // SAFETY: parked_at only ever holds `&'static Location` pointers.
+        let loc = unsafe { &*parked };
+        let _ = writeln!(
+            out,
+            "gort.park({})\n\t{}:{}",
+            g.reason().as_str(),
+            loc.file(),
+            loc.line()
+        );
+    } else if !g.started() {
+        let _ = writeln!(out, "gort.goexit(not started)");
+    }
+    let _ = writeln!(
+        out,
+        "created by gort.go in goroutine {}\n\t{}:{}",
+        g.parent,
+        g.created_at.file(),
+        g.created_at.line()
+    );
+}
+
+/// Every goroutine of `shared`, separated by blank lines, as Go prints them.
+pub(crate) fn dump(shared: &Shared) -> String {
+    let now = shared.nanotime();
+    let mut out = String::new();
+    let gs = shared.all_gs();
+    for (i, g) in gs.iter().enumerate() {
+        if i > 0 {
+            out.push('\n');
+        }
+        write_g(&mut out, g, now);
+    }
+    // Goroutines that have never parked (running, runnable, or not started) are not in allgs.
+    let queued = shared.ngoroutines().saturating_sub(gs.len());
+    if queued > 0 {
+        let _ = write!(
+            out,
+            "\n({queued} more goroutines are running or runnable and have never parked)\n"
+        );
+    }
+    out
+}
+
+/// Go's fatal message followed by the goroutine list.
+pub(crate) fn deadlock_report(shared: &Shared) -> String {
+    format!(
+        "fatal error: all goroutines are asleep - deadlock!\n\n{}",
+        dump(shared)
+    )
+}
+
+/// A dump of every goroutine of the current runtime (the process-wide one outside
+/// goroutines), in Go's format:
+///
+/// ```text
+/// goroutine 7 [chan receive, 3 minutes]:
+/// gort.park(chan receive)
+///     src/main.rs:12
+/// created by gort.go in goroutine 1
+///     src/main.rs:30
+/// ```
+pub fn goroutine_dump() -> String {
+    match crate::rt::sched::park::ctx() {
+        Some(c) => dump(c.shared()),
+        None => dump(&crate::rt::sched::runtime::default_runtime().shared),
+    }
+}
+
+/// Writes [`goroutine_dump`] to `w`.
+pub fn write_goroutine_dump(mut w: impl std::io::Write) -> std::io::Result<()> {
+    w.write_all(goroutine_dump().as_bytes())
+}
