@@ -56,7 +56,10 @@ fn module_path(rel: &Path) -> Vec<String> {
 }
 
 fn is_test_file(rel: &Path) -> bool {
-    let stem = rel.file_stem().map(|s| s.to_string_lossy()).unwrap_or_default();
+    let stem = rel
+        .file_stem()
+        .map(|s| s.to_string_lossy())
+        .unwrap_or_default();
     stem == "tests" || stem.ends_with("_tests")
 }
 
@@ -92,19 +95,29 @@ fn ident_at(s: &str) -> &str {
 
 /// The first path segments that `line` names through `crate::`, resolved with `roots` (root
 /// re-exports and exported macros), plus `super::` paths resolved against `module`.
-fn referenced(line: &str, module: &[String], is_mod_rs: bool, roots: &HashMap<String, String>) -> Vec<String> {
+fn referenced(
+    line: &str,
+    module: &[String],
+    is_mod_rs: bool,
+    roots: &HashMap<String, String>,
+) -> Vec<String> {
     let mut found = Vec::new();
     let mut rest = line;
     while let Some(k) = rest.find("crate::") {
         let before = &rest[..k];
         let after = &rest[k + "crate::".len()..];
         rest = after;
-        if before.ends_with('$') || before.ends_with(|c: char| c.is_ascii_alphanumeric() || c == '_') {
+        if before.ends_with('$')
+            || before.ends_with(|c: char| c.is_ascii_alphanumeric() || c == '_')
+        {
             continue; // `$crate::` in macros names the crate's public paths, checked at use
         }
         let names: Vec<&str> = if let Some(group) = after.strip_prefix('{') {
             let end = group.find('}').unwrap_or(group.len());
-            group[..end].split(',').map(|n| ident_at(n.trim())).collect()
+            group[..end]
+                .split(',')
+                .map(|n| ident_at(n.trim()))
+                .collect()
         } else {
             vec![ident_at(after)]
         };
@@ -156,7 +169,9 @@ fn root_names(files: &BTreeMap<PathBuf, String>) -> HashMap<String, String> {
     if let Some(lib) = files.get(Path::new("lib.rs")) {
         let joined = lib.replace('\n', " ");
         for stmt in joined.split(';') {
-            let Some(k) = stmt.find("pub use ") else { continue };
+            let Some(k) = stmt.find("pub use ") else {
+                continue;
+            };
             let path = stmt[k + 8..].trim();
             let path = path.strip_prefix("rt::").map_or(path, |_| path);
             let top = ident_at(path).to_string();
@@ -203,7 +218,10 @@ fn check(files: &BTreeMap<PathBuf, String>) -> Vec<String> {
         let module = module_path(rel);
         let Some(top) = module.first() else { continue }; // lib.rs: the root may name anything
         let Some(own) = rank(top) else {
-            bad.push(format!("{}: top-level module `{top}` has no layer in tests/layering.rs", rel.display()));
+            bad.push(format!(
+                "{}: top-level module `{top}` has no layer in tests/layering.rs",
+                rel.display()
+            ));
             continue;
         };
         if is_test_file(rel) {
@@ -269,7 +287,10 @@ fn an_import_from_core_into_a_package_fails_the_check() {
     for (file, code) in [
         ("rt/sched/worker.rs", "use crate::chan::Sender;"),
         ("rt/sched/worker.rs", "use crate::{rt, time};"),
-        ("rt/timer/timer.rs", "    Slot(crate::chan::Sender<Instant>),"),
+        (
+            "rt/timer/timer.rs",
+            "    Slot(crate::chan::Sender<Instant>),",
+        ),
         ("rt/sched/p.rs", "let g = crate::Gc::new(1);"),
         ("sync/mutex.rs", "crate::prof::mutex_event(since);"),
         ("gc/collect.rs", "crate::trace::stw_start();"),
@@ -300,6 +321,9 @@ fn allowed_imports_pass_the_check() {
 /// A `super::` path out of a package into a higher one is caught too.
 #[test]
 fn super_paths_are_resolved() {
-    let bad = check(&tree(&[("lib.rs", ""), ("rt/sched/p.rs", "use super::super::super::net::TcpStream;")]));
+    let bad = check(&tree(&[
+        ("lib.rs", ""),
+        ("rt/sched/p.rs", "use super::super::super::net::TcpStream;"),
+    ]));
     assert_eq!(bad.len(), 1, "{bad:?}");
 }

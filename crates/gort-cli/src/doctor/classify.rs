@@ -298,7 +298,10 @@ mod tests {
             class_of("<alloc::raw_vec::RawVecInner>::grow_amortized"),
             Some(Class::Alloc)
         );
-        assert_eq!(class_of("gort::rt::sched::task::Task<F,T>::run_erased"), None);
+        assert_eq!(
+            class_of("gort::rt::sched::task::Task<F,T>::run_erased"),
+            None
+        );
         assert_eq!(
             class_of("gort::rt::sched::worker::Worker::find_runnable"),
             Some(Class::Sched)

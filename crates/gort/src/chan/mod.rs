@@ -61,15 +61,16 @@
 //!   it, and the k-th receive before the (k+C)-th send completes (the memory-model section of `docs/DESIGN.md`).
 //! * A value handed to a parked operation is published by `done.store(Release)` and read
 //!   after `done.load(Acquire)`.
-//! * Timed operations (the timers issue) will add a deadline to `Parking::wait`, racing the
-//!   timer's claim on `selected` with the channels' claims; nothing else changes.
+//! * Timed operations (`send_timeout`, `recv_timeout`) are a select with one more arm: a
+//!   timer channel (`timer.rs`) whose claim on `selected` races the channel's, as Go's
+//!   `select` with a `time.After` arm does.
 
 pub(crate) mod core;
 mod error;
 mod iter;
 mod macros;
-pub(crate) mod timer;
 pub mod select;
+pub(crate) mod timer;
 
 use std::panic::Location;
 use std::sync::Arc;

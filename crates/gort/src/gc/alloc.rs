@@ -13,7 +13,7 @@ use super::barrier::MARKING;
 use super::handle::VTable;
 use super::mheap::{HeapInner, SpanPtr};
 use super::mutator::{Cache, Mutator};
-use super::span::{Span, NEEDS_DROP};
+use super::span::NEEDS_DROP;
 use super::HEAP;
 
 /// Bytes in allocated slots plus the free slots of cached spans (Go's heapLive): what the
@@ -209,10 +209,4 @@ unsafe fn alloc_large(
     cache.bytes += span.elemsize as u64;
     add_live(span.elemsize as u64);
     span.addr_of(0)
-}
-
-/// The span of an object, for tests and the checker.
-#[allow(dead_code)]
-pub(crate) fn span_of(addr: usize) -> *mut Span {
-    Span::of(addr)
 }

@@ -114,7 +114,9 @@ impl Lookup {
         match (self.name, debug) {
             (_, 0) => w.write_all(&encoded(self.build())?),
             ("goroutine", 1) => goroutine::write_text(w),
-            ("goroutine", _) => w.write_all(crate::rt::sched::traceback::goroutine_dump().as_bytes()),
+            ("goroutine", _) => {
+                w.write_all(crate::rt::sched::traceback::goroutine_dump().as_bytes())
+            }
             (name, _) => {
                 let p = self.build();
                 let text = off_goroutine(move || {

@@ -85,8 +85,8 @@ impl Parking {
         u
     }
 
-    /// Parks until a waker completes this record. The one place a blocked operation waits, and
-    /// so the extension point for deadlines (timed operations will race a timer's claim here).
+    /// Parks until a waker completes this record. The one place a blocked operation waits
+    /// (timed operations add a timer channel arm to a select, whose claim races here).
     #[inline]
     pub(crate) fn wait(&self, reason: WaitReason, at: &'static Location<'static>) {
         // Park until completed. A spin-then-park variant (spinning while the P had nothing

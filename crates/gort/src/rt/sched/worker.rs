@@ -1,6 +1,7 @@
 //! The M loop: find a runnable goroutine, run it until it yields, parks or exits, repeat.
 //!
-//! Search order (Go's findRunnable, less GC until it lands):
+//! Search order (Go's findRunnable; GC work is not scheduled here: mark workers are threads
+//! of their own and assists run on the allocating goroutine, see `crate::gc`):
 //! 0. run this P's due timers (`crate::time`): fired sleeps land in runnext/pinned;
 //! 1. every 61st tick, one goroutine from the global queue (fairness);
 //! 2. wake-ups from the inbox join the pinned queue;

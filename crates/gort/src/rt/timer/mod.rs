@@ -5,7 +5,7 @@
 
 pub(crate) mod clock;
 pub(crate) mod queue;
-pub(crate) mod timer;
+pub(crate) mod record;
 
 pub(crate) use queue::TimerHeap;
-pub(crate) use timer::{run_due, sleep, Callback, Kind, TimerInner};
+pub(crate) use record::{run_due, sleep, Callback, Kind, TimerInner};

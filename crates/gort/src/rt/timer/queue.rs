@@ -11,7 +11,7 @@ use std::sync::atomic::AtomicU64;
 use std::sync::atomic::Ordering::{Acquire, Release};
 use std::sync::{Arc, Mutex};
 
-use super::timer::TimerInner;
+use super::record::TimerInner;
 
 /// One arming of a timer: valid while `t`'s sequence number is still `seq`.
 pub(crate) struct Entry {

@@ -18,7 +18,7 @@ fn child_mode() -> Option<String> {
 
 /// Re-runs test `name` of this module in a child process with `CHILD_ENV=mode`.
 fn run_child(name: &str, mode: &str) -> Output {
-    // module_path!() is "gort::stack::overflow::tests"; test names omit the crate.
+    // module_path!() is "gort::rt::stack::overflow::tests"; test names omit the crate.
     let module = module_path!().split_once("::").unwrap().1;
     Command::new(std::env::current_exe().unwrap())
         .args([
