@@ -304,12 +304,26 @@ fn check(p: &Profile) -> Result<()> {
         bail!("malformed profile: string table must start with \"\"");
     }
     let n = p.sample_type.len();
+    // Per sample type, the sum of |value| must fit in an i64: reports add
+    // values up, and a sum past 2^63 has no meaningful percentage.
+    let mut sums = vec![0u128; n];
     for s in &p.sample {
         if s.value.len() != n {
             bail!(
                 "malformed profile: sample has {} values for {} sample types",
                 s.value.len(),
                 n
+            );
+        }
+        for (sum, v) in sums.iter_mut().zip(&s.value) {
+            *sum += u128::from(v.unsigned_abs());
+        }
+    }
+    for (i, sum) in sums.iter().enumerate() {
+        if *sum > i64::MAX as u128 {
+            bail!(
+                "malformed profile: the {} values add up past 2^63-1 (out of range)",
+                p.str(p.sample_type[i].r#type)
             );
         }
     }
