@@ -7,6 +7,7 @@
 use anyhow::Result;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::io::Write;
+use std::path::PathBuf;
 
 #[derive(Parser, Debug)]
 #[command(
@@ -59,7 +60,7 @@ pub enum Command {
 pub struct BenchstatArgs {
     /// Benchmark output files: the first is the baseline (`-` reads stdin).
     #[arg(required = true, value_name = "FILE")]
-    pub files: Vec<String>,
+    pub files: Vec<std::ffi::OsString>,
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
@@ -93,7 +94,7 @@ pub enum PprofCmd {
 #[derive(Args, Debug)]
 pub struct TopArgs {
     /// Profile file (gzipped or plain protobuf).
-    pub file: String,
+    pub file: PathBuf,
     /// Sample type: an index or a name such as `cpu` or `alloc_space`.
     #[arg(long, value_name = "N|NAME")]
     pub sample_index: Option<String>,
@@ -105,10 +106,10 @@ pub struct TopArgs {
 #[derive(Args, Debug)]
 pub struct FlameArgs {
     /// Profile file.
-    pub file: String,
+    pub file: PathBuf,
     /// Output SVG path.
     #[arg(short, long, default_value = "flame.svg")]
-    pub output: String,
+    pub output: PathBuf,
     /// Sample type: an index or a name.
     #[arg(long, value_name = "N|NAME")]
     pub sample_index: Option<String>,
@@ -117,9 +118,9 @@ pub struct FlameArgs {
 #[derive(Args, Debug)]
 pub struct DiffArgs {
     /// Baseline profile.
-    pub a: String,
+    pub a: PathBuf,
     /// New profile.
-    pub b: String,
+    pub b: PathBuf,
     /// Sample type: an index or a name.
     #[arg(long, value_name = "N|NAME")]
     pub sample_index: Option<String>,
@@ -131,10 +132,10 @@ pub struct DiffArgs {
 #[derive(Args, Debug)]
 pub struct GctraceArgs {
     /// gctrace output (`-` reads stdin); non-gctrace lines are ignored.
-    pub file: String,
+    pub file: PathBuf,
     /// Write an SVG chart of heap sizes and pauses.
     #[arg(long, value_name = "OUT.svg")]
-    pub svg: Option<String>,
+    pub svg: Option<PathBuf>,
     /// Model another setting, e.g. `GOGC=200` or `GOGC=off,GOMEMLIMIT=512MiB`.
     #[arg(long, value_name = "GOGC=N,GOMEMLIMIT=X")]
     pub what_if: Vec<String>,
@@ -143,7 +144,7 @@ pub struct GctraceArgs {
 #[derive(Args, Debug)]
 pub struct TraceArgs {
     /// Trace file written by gort (`-` reads stdin).
-    pub file: String,
+    pub file: PathBuf,
     /// How many goroutines to list, by running time.
     #[arg(long, default_value_t = 10)]
     pub top: usize,
@@ -153,19 +154,19 @@ pub struct TraceArgs {
 pub struct DoctorArgs {
     /// Analyse this existing CPU profile instead of running a command.
     #[arg(long)]
-    pub profile: Option<String>,
+    pub profile: Option<PathBuf>,
     /// Benchmark output to use as evidence (allocs/op, B/op).
     #[arg(long)]
-    pub bench: Option<String>,
+    pub bench: Option<PathBuf>,
     /// gctrace output to use as evidence (GC CPU %).
     #[arg(long)]
-    pub gctrace: Option<String>,
+    pub gctrace: Option<PathBuf>,
     /// Allocation profile to use as evidence.
     #[arg(long)]
-    pub memprofile: Option<String>,
+    pub memprofile: Option<PathBuf>,
     /// Keep the profiles the run writes in this directory.
     #[arg(long)]
-    pub keep: Option<String>,
+    pub keep: Option<PathBuf>,
     /// The command to run, after `--`.
     #[arg(last = true, value_name = "COMMAND")]
     pub command: Vec<String>,
@@ -212,7 +213,11 @@ fn print(s: &str) -> Result<()> {
 fn run(cli: Cli) -> Result<i32> {
     match cli.cmd {
         Command::Benchstat(a) => {
-            let inputs = crate::benchstat::load(&a.files)?;
+            let (inputs, warnings) = crate::benchstat::load(&a.files)?;
+            // As Go's benchstat: one line per result line that did not parse.
+            for w in warnings {
+                eprintln!("{w}");
+            }
             let report = crate::benchstat::analyze(&inputs);
             match a.format {
                 Format::Text => print(&crate::benchstat::table::to_text(&report))?,
@@ -235,10 +240,12 @@ fn run(cli: Cli) -> Result<i32> {
         }
         Command::Pprof(PprofCmd::Flame(a)) => {
             let p = crate::pprof::proto::load(&a.file)?;
-            let svg = crate::pprof::flame::svg(&p, a.sample_index.as_deref(), &a.file)?;
+            let title = a.file.to_string_lossy();
+            let svg = crate::pprof::flame::svg(&p, a.sample_index.as_deref(), &title)?;
+            let out = a.output.display();
             std::fs::write(&a.output, svg)
-                .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", a.output))?;
-            eprintln!("wrote {}", a.output);
+                .map_err(|e| anyhow::anyhow!("cannot write {out}: {e}"))?;
+            eprintln!("wrote {out}");
         }
         Command::Pprof(PprofCmd::Diff(a)) => {
             let pa = crate::pprof::proto::load(&a.a)?;
@@ -251,24 +258,30 @@ fn run(cli: Cli) -> Result<i32> {
             )?)?;
         }
         Command::Gctrace(a) => {
+            let settings = a
+                .what_if
+                .iter()
+                .map(|w| crate::gctrace::whatif::Setting::parse(w))
+                .collect::<Result<Vec<_>>>()?;
             let text = crate::input::read_text(&a.file)?;
+            let name = crate::input::display(&a.file);
             let trace = crate::gctrace::parse::parse(&text);
+            if let Some(bad) = &trace.out_of_range {
+                anyhow::bail!("{name}: {bad}");
+            }
             if trace.cycles.is_empty() {
-                anyhow::bail!(
-                    "{}: no gctrace lines (run the program with GODEBUG=gctrace=1)",
-                    a.file
-                );
+                anyhow::bail!("{name}: no gctrace lines (run the program with GODEBUG=gctrace=1)");
             }
             print(&crate::gctrace::report::render(&trace))?;
-            for w in &a.what_if {
-                let setting = crate::gctrace::whatif::Setting::parse(w)?;
-                print(&crate::gctrace::whatif::render(&trace, &setting))?;
+            for setting in &settings {
+                print(&crate::gctrace::whatif::render(&trace, setting))?;
             }
             if let Some(path) = &a.svg {
                 let svg = crate::gctrace::svg::render(&trace);
+                let out = path.display();
                 std::fs::write(path, svg)
-                    .map_err(|e| anyhow::anyhow!("cannot write {path}: {e}"))?;
-                eprintln!("wrote {path}");
+                    .map_err(|e| anyhow::anyhow!("cannot write {out}: {e}"))?;
+                eprintln!("wrote {out}");
             }
         }
         Command::Trace(a) => print(&crate::trace::run(&a.file, a.top)?)?,

@@ -13,8 +13,10 @@ pub mod scale;
 pub mod stats;
 pub mod table;
 
-use crate::benchfmt::{self, BenchResult};
+use crate::benchfmt::{self, BenchResult, Config};
 use anyhow::{bail, Result};
+use std::collections::HashMap;
+use std::hash::{Hash, Hasher};
 
 /// One input file: its label and its results.
 pub struct Input {
@@ -34,8 +36,14 @@ pub struct Cell {
 /// One table: a unit within a configuration group.
 #[derive(Debug, Clone)]
 pub struct Table {
-    /// Configuration lines specific to this table's group.
-    pub group: Vec<(String, String)>,
+    /// Index of this table's configuration group (tables of one group are
+    /// adjacent).
+    pub group: usize,
+    /// Configuration lines to print before the table, as benchstat prints
+    /// them: every non-common key for the first table (empty when its group
+    /// lacks the key), then only the keys whose value changed since the
+    /// previous table.
+    pub header: Vec<(String, String)>,
     pub unit: String,
     pub cols: Vec<String>,
     pub rows: Vec<String>,
@@ -44,92 +52,176 @@ pub struct Table {
 }
 
 /// Result of the analysis.
+#[derive(Debug, Default)]
 pub struct Report {
     /// Configuration shared by every result.
     pub common: Vec<(String, String)>,
     pub tables: Vec<Table>,
 }
 
-/// Reads inputs from paths (`-` is stdin).
-pub fn load(paths: &[String]) -> Result<Vec<Input>> {
+/// Reads inputs from paths (`-` is stdin). Returns the inputs and one
+/// warning per result line that did not parse.
+pub fn load(paths: &[std::ffi::OsString]) -> Result<(Vec<Input>, Vec<String>)> {
     let mut inputs = Vec::new();
+    let mut warnings = Vec::new();
     for p in paths {
+        let label = p.to_string_lossy().into_owned();
         let text = crate::input::read_text(p)?;
-        let results = benchfmt::parse(&text);
-        if results.is_empty() {
-            bail!("{p}: no benchmark results (lines like `BenchmarkName-8  1000  123 ns/op`)");
+        let parsed = benchfmt::parse_file(&text, &label);
+        warnings.extend(parsed.warnings);
+        if parsed.results.is_empty() {
+            bail!("{label}: no benchmark results (lines like `BenchmarkName-8  1000  123 ns/op`)");
         }
         inputs.push(Input {
-            label: p.clone(),
-            results,
+            label,
+            results: parsed.results,
         });
     }
-    Ok(inputs)
+    Ok((inputs, warnings))
 }
 
-fn push_unique<T: PartialEq + Clone>(v: &mut Vec<T>, x: &T) -> usize {
-    match v.iter().position(|y| y == x) {
-        Some(i) => i,
-        None => {
-            v.push(x.clone());
-            v.len() - 1
-        }
+/// First-appearance index of strings.
+#[derive(Default)]
+struct Order<'a> {
+    items: Vec<&'a str>,
+    index: HashMap<&'a str, usize>,
+}
+
+impl<'a> Order<'a> {
+    fn add(&mut self, s: &'a str) -> usize {
+        *self.index.entry(s).or_insert_with(|| {
+            self.items.push(s);
+            self.items.len() - 1
+        })
     }
 }
 
 /// Builds all tables.
+///
+/// Linear in the input apart from the configuration work, which is linear
+/// in the total size of the *distinct* configurations (results that share
+/// a configuration share its [`Config`] span, so it is looked at once).
 pub fn analyze(inputs: &[Input]) -> Report {
-    // Split configuration into common and per-group keys.
     let all: Vec<&BenchResult> = inputs.iter().flat_map(|i| i.results.iter()).collect();
-    let mut common: Vec<(String, String)> = match all.first() {
-        Some(r) => r.config.clone(),
-        None => Vec::new(),
-    };
-    common.retain(|kv| all.iter().all(|r| r.config.contains(kv)));
-    let group_of = |r: &BenchResult| -> Vec<(String, String)> {
-        r.config
-            .iter()
-            .filter(|kv| !common.contains(kv))
-            .cloned()
-            .collect()
+    let Some(first) = all.first() else {
+        return Report::default();
     };
 
-    let mut groups: Vec<Vec<(String, String)>> = Vec::new();
+    // Global pair and key ids across files.
+    let mut pairs = Pairs::default();
     for r in &all {
-        push_unique(&mut groups, &group_of(r));
+        pairs.add_store(&r.config);
     }
-    let cols: Vec<String> = inputs.iter().map(|i| i.label.clone()).collect();
-    let mut tables = Vec::new();
-    for g in &groups {
-        let mut units: Vec<String> = Vec::new();
-        let mut rows: Vec<String> = Vec::new();
-        for r in all.iter().filter(|r| &group_of(r) == g) {
-            push_unique(&mut rows, &r.name);
-            for (_, u) in &r.values {
-                push_unique(&mut units, &scale::tidy_unit(u).0);
+
+    // Distinct configurations, in order of first use.
+    let mut span_index: HashMap<(usize, u32, u32), usize> = HashMap::new();
+    let mut distinct: Vec<&Config> = Vec::new();
+    let mut config_of: Vec<usize> = Vec::with_capacity(all.len());
+    for r in &all {
+        let i = *span_index.entry(r.config.span()).or_insert_with(|| {
+            distinct.push(&r.config);
+            distinct.len() - 1
+        });
+        config_of.push(i);
+    }
+
+    // Common pairs: in the first configuration and in every other one.
+    let mut common_ids: Vec<u32> = pairs.gids(&first.config).collect();
+    let mut stamp: Vec<usize> = vec![usize::MAX; pairs.pairs.len()];
+    for (di, c) in distinct.iter().enumerate().skip(1) {
+        if common_ids.is_empty() {
+            break;
+        }
+        for g in pairs.gids(c) {
+            stamp[g as usize] = di;
+        }
+        common_ids.retain(|&g| stamp[g as usize] == di);
+    }
+    let mut is_common = vec![false; pairs.pairs.len()];
+    for &g in &common_ids {
+        is_common[g as usize] = true;
+    }
+
+    // Groups: distinct configurations minus the common pairs, found by a
+    // hash of the remaining ids and confirmed by comparing them. Fields:
+    // the keys of non-common pairs, in order of first appearance.
+    let mut field_pos: Vec<usize> = vec![usize::MAX; pairs.keys.len()];
+    let mut fields: Vec<u32> = Vec::new();
+    let mut by_hash: HashMap<u64, Vec<usize>> = HashMap::new();
+    let mut groups: Vec<&Config> = Vec::new();
+    let mut group_of_config: Vec<usize> = Vec::with_capacity(distinct.len());
+    for c in &distinct {
+        let own = |c| own_ids(&pairs, &is_common, c);
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        for g in own(c) {
+            g.hash(&mut h);
+            let k = pairs.pair_key[g as usize] as usize;
+            if field_pos[k] == usize::MAX {
+                field_pos[k] = fields.len();
+                fields.push(k as u32);
             }
         }
-        for unit in &units {
+        let bucket = by_hash.entry(h.finish()).or_default();
+        let gi = match bucket.iter().find(|&&gi| own(groups[gi]).eq(own(c))) {
+            Some(&gi) => gi,
+            None => {
+                groups.push(c);
+                bucket.push(groups.len() - 1);
+                groups.len() - 1
+            }
+        };
+        group_of_config.push(gi);
+    }
+
+    // One pass over the results: rows and units per group in order of
+    // appearance, values per (group, unit, row, column).
+    struct GroupData<'a> {
+        rows: Order<'a>,
+        units: Order<'a>,
+        cells: HashMap<(usize, usize, usize), Vec<f64>>,
+    }
+    let mut data: Vec<GroupData> = (0..groups.len())
+        .map(|_| GroupData {
+            rows: Order::default(),
+            units: Order::default(),
+            cells: HashMap::new(),
+        })
+        .collect();
+    let mut tidy: HashMap<&str, (String, f64)> = HashMap::new();
+    for r in &all {
+        for (_, u) in &r.values {
+            tidy.entry(u.as_str())
+                .or_insert_with(|| scale::tidy_unit(u));
+        }
+    }
+    let tidy = tidy;
+    let mut k = 0;
+    for (ci, input) in inputs.iter().enumerate() {
+        for r in &input.results {
+            let g = group_of_config[config_of[k]];
+            k += 1;
+            let d = &mut data[g];
+            let row = d.rows.add(&r.name);
+            for (v, u) in &r.values {
+                let (tu, f) = &tidy[u.as_str()];
+                let unit = d.units.add(tu);
+                d.cells.entry((unit, row, ci)).or_default().push(v * *f);
+            }
+        }
+    }
+
+    let cols: Vec<String> = inputs.iter().map(|i| i.label.clone()).collect();
+    let mut tables = Vec::new();
+    for (g, mut d) in data.into_iter().enumerate() {
+        let rows: Vec<String> = d.rows.items.iter().map(|s| s.to_string()).collect();
+        for (ui, unit) in d.units.items.iter().enumerate() {
             let mut cells = vec![vec![None; cols.len()]; rows.len()];
             let mut any = false;
-            for (ri, name) in rows.iter().enumerate() {
-                for (ci, input) in inputs.iter().enumerate() {
-                    let mut vals = Vec::new();
-                    for r in input
-                        .results
-                        .iter()
-                        .filter(|r| &r.name == name && &group_of(r) == g)
-                    {
-                        for (v, u) in &r.values {
-                            let (tu, f) = scale::tidy_unit(u);
-                            if &tu == unit {
-                                vals.push(v * f);
-                            }
-                        }
-                    }
-                    if !vals.is_empty() {
+            for (ri, row) in cells.iter_mut().enumerate() {
+                for (ci, cell) in row.iter_mut().enumerate() {
+                    if let Some(vals) = d.cells.remove(&(ui, ri, ci)) {
                         any = true;
-                        cells[ri][ci] = Some(Cell {
+                        *cell = Some(Cell {
                             summary: stats::summarize(&vals),
                             values: vals,
                             cmp: None,
@@ -137,16 +229,17 @@ pub fn analyze(inputs: &[Input]) -> Report {
                     }
                 }
                 // Compare each later column with the first.
-                if let Some(base) = cells[ri][0].clone() {
-                    for cell in cells[ri].iter_mut().skip(1).flatten() {
-                        cell.cmp = Some(stats::mann_whitney(&base.values, &cell.values));
+                if let Some(base) = row[0].as_ref().map(|c| c.values.clone()) {
+                    for cell in row.iter_mut().skip(1).flatten() {
+                        cell.cmp = Some(stats::mann_whitney(&base, &cell.values));
                     }
                 }
             }
             if any {
                 tables.push(Table {
-                    group: g.clone(),
-                    unit: unit.clone(),
+                    group: g,
+                    header: Vec::new(),
+                    unit: unit.to_string(),
                     cols: cols.clone(),
                     rows: rows.clone(),
                     cells,
@@ -154,7 +247,135 @@ pub fn analyze(inputs: &[Input]) -> Report {
             }
         }
     }
+    let common = common_ids
+        .iter()
+        .map(|&g| {
+            let (k, v) = pairs.pairs[g as usize];
+            (k.to_string(), v.to_string())
+        })
+        .collect();
+    set_headers(&mut tables, &pairs, &fields, &field_pos, &groups);
     Report { common, tables }
+}
+
+/// The global ids of a configuration's non-common pairs.
+fn own_ids<'c>(
+    pairs: &'c Pairs,
+    is_common: &'c [bool],
+    c: &'c Config,
+) -> impl Iterator<Item = u32> + 'c {
+    pairs.gids(c).filter(move |&g| !is_common[g as usize])
+}
+
+/// Configuration pairs and keys numbered across all files.
+#[derive(Default)]
+struct Pairs<'a> {
+    ids: HashMap<(&'a str, &'a str), u32>,
+    pairs: Vec<(&'a str, &'a str)>,
+    /// Key id of each pair.
+    pair_key: Vec<u32>,
+    key_ids: HashMap<&'a str, u32>,
+    keys: Vec<&'a str>,
+    /// Per file (store id): global id of each of its pair ids.
+    translate: HashMap<usize, Vec<u32>>,
+}
+
+impl<'a> Pairs<'a> {
+    fn add_store(&mut self, c: &'a Config) {
+        if self.translate.contains_key(&c.store_id()) {
+            return;
+        }
+        let mut t = Vec::with_capacity(c.all_pairs().len());
+        for (k, v) in c.all_pairs() {
+            let key = match self.key_ids.get(k.as_str()) {
+                Some(&id) => id,
+                None => {
+                    self.keys.push(k);
+                    self.key_ids.insert(k, (self.keys.len() - 1) as u32);
+                    (self.keys.len() - 1) as u32
+                }
+            };
+            let id = match self.ids.get(&(k.as_str(), v.as_str())) {
+                Some(&id) => id,
+                None => {
+                    self.pairs.push((k, v));
+                    self.pair_key.push(key);
+                    let id = (self.pairs.len() - 1) as u32;
+                    self.ids.insert((k, v), id);
+                    id
+                }
+            };
+            t.push(id);
+        }
+        self.translate.insert(c.store_id(), t);
+    }
+
+    /// The global pair ids of a configuration, in order.
+    fn gids<'c>(&'c self, c: &'c Config) -> impl Iterator<Item = u32> + 'c {
+        let t = &self.translate[&c.store_id()];
+        c.ids().iter().map(move |&i| t[i as usize])
+    }
+}
+
+/// Fills in each table's [`Table::header`]: for the first table every
+/// field, then the fields that changed since the previous table. Linear in
+/// the number of fields for the first table and in the sizes of the two
+/// configurations at each change of group (array stamps, no hashing).
+fn set_headers(
+    tables: &mut [Table],
+    pairs: &Pairs,
+    fields: &[u32],
+    field_pos: &[usize],
+    groups: &[&Config],
+) {
+    let mut pair_stamp = vec![usize::MAX; pairs.pairs.len()];
+    let mut key_stamp = vec![usize::MAX; pairs.keys.len()];
+    let mut value: Vec<&str> = vec![""; pairs.keys.len()];
+    let mut prev: Option<usize> = None;
+    for (ti, t) in tables.iter_mut().enumerate() {
+        let cur = groups[t.group];
+        let mut changed: Vec<(usize, u32, &str)> = Vec::new();
+        match prev {
+            None => {
+                for g in pairs.gids(cur) {
+                    value[pairs.pair_key[g as usize] as usize] = pairs.pairs[g as usize].1;
+                }
+                changed.extend(
+                    fields
+                        .iter()
+                        .enumerate()
+                        .map(|(i, &k)| (i, k, value[k as usize])),
+                );
+            }
+            Some(p) if p == t.group => {}
+            Some(p) => {
+                let before = groups[p];
+                for g in pairs.gids(before) {
+                    pair_stamp[g as usize] = ti;
+                }
+                for g in pairs.gids(cur) {
+                    let k = pairs.pair_key[g as usize];
+                    key_stamp[k as usize] = ti;
+                    if pair_stamp[g as usize] != ti {
+                        changed.push((field_pos[k as usize], k, pairs.pairs[g as usize].1));
+                    }
+                }
+                for g in pairs.gids(before) {
+                    let k = pairs.pair_key[g as usize];
+                    if key_stamp[k as usize] != ti {
+                        changed.push((field_pos[k as usize], k, ""));
+                    }
+                }
+                changed.retain(|c| c.0 != usize::MAX);
+                changed.sort_by_key(|c| c.0);
+            }
+        }
+        t.header = changed
+            .into_iter()
+            .map(|(_, k, v)| (pairs.keys[k as usize].to_string(), v.to_string()))
+            .collect();
+        prev = Some(t.group);
+    }
 }
 
 /// Geomean summary of one column: `(summary, ratio vs base, warnings)`.

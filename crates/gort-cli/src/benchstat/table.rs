@@ -143,16 +143,12 @@ pub fn to_text(report: &Report) -> String {
     for (k, v) in &report.common {
         let _ = writeln!(out, "{k}: {v}");
     }
-    let mut last_group: Option<&Vec<(String, String)>> = None;
     for (ti, t) in report.tables.iter().enumerate() {
         if ti > 0 {
             out.push('\n');
         }
-        if last_group != Some(&t.group) {
-            for (k, v) in &t.group {
-                let _ = writeln!(out, "{k}: {v}");
-            }
-            last_group = Some(&t.group);
+        for (k, v) in &t.header {
+            let _ = writeln!(out, "{k}: {v}");
         }
         out.push_str(&table_text(t));
     }
@@ -300,8 +296,8 @@ pub fn to_csv(report: &Report) -> (String, Vec<String>) {
         if ti > 0 {
             out.push('\n');
         }
-        for (k, v) in &t.group {
-            let _ = writeln!(out, "{k}: {v}");
+        for (k, v) in &t.header {
+            let _ = writeln!(out, "{}", csv_field(&format!("{k}: {v}")));
         }
         let mut head1 = vec![String::new()];
         let mut head2 = vec![String::new()];

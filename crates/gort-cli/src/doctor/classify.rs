@@ -250,20 +250,20 @@ impl Breakdown {
 /// Charges every sample to a class.
 pub fn classify(st: &Stacks) -> Breakdown {
     let mut b = Breakdown::default();
-    for (frames, v) in &st.stacks {
+    for (stack, v) in st.iter() {
         let v = v.saturating_abs();
         b.total = b.total.saturating_add(v);
         let mut class = Class::User;
-        let mut culprit = frames.first().map(|f| f.name.clone()).unwrap_or_default();
-        for f in frames.iter().rev() {
+        let mut culprit = stack.leaf().map(|f| f.name.to_string()).unwrap_or_default();
+        for f in stack.frames().rev() {
             if let Some(c) = class_of(&f.name) {
                 class = c;
-                culprit = f.name.clone();
+                culprit = f.name.to_string();
                 break;
             }
         }
         if class == Class::Alloc
-            && frames.iter().any(|f| {
+            && stack.frames().any(|f| {
                 f.name.starts_with("fmt.")
                     || f.name.starts_with("alloc::fmt::format")
                     || f.name.contains("::to_string")

@@ -37,7 +37,8 @@ pub fn main(a: DoctorArgs) -> Result<i32> {
     if !a.command.is_empty() {
         let (dir, cleanup) = match &a.keep {
             Some(d) => {
-                std::fs::create_dir_all(d).with_context(|| format!("cannot create {d}"))?;
+                std::fs::create_dir_all(d)
+                    .with_context(|| format!("cannot create {}", d.display()))?;
                 (std::path::PathBuf::from(d), false)
             }
             None => {
@@ -190,7 +191,7 @@ fn pct_of(v: i64, total: i64) -> f64 {
 pub fn analyze(ev: &Evidence) -> Result<String> {
     let cpu = ev.cpu.as_ref().context("no CPU profile to analyse")?;
     let idx = graph::sample_index(cpu, None)?;
-    let st = graph::stacks(cpu, idx);
+    let st = graph::stacks(cpu, idx)?;
     let b = classify(&st);
     let v = verdict(&b);
     let mut o = String::new();
@@ -277,8 +278,11 @@ pub fn analyze(ev: &Evidence) -> Result<String> {
         );
     }
     if let Some(m) = &ev.mem {
-        if let Ok(i) = graph::sample_index(m, Some("alloc_space")) {
-            let mg = graph::graph(&graph::stacks(m, i), 0.0);
+        if let Some(st) = graph::sample_index(m, Some("alloc_space"))
+            .ok()
+            .and_then(|i| graph::stacks(m, i).ok())
+        {
+            let mg = graph::graph(&st, 0.0);
             let _ = writeln!(o, "  allocation profile (alloc_space, flat):");
             for n in mg.nodes.iter().take(3).filter(|n| n.flat > 0) {
                 let _ = writeln!(
@@ -418,7 +422,7 @@ mod tests {
 
     fn verdict_of(stacks: &[(&[&str], i64)]) -> String {
         let p = synthetic("cpu", "nanoseconds", stacks);
-        let st = graph::stacks(&p, 0);
+        let st = graph::stacks(&p, 0).expect("stacks");
         verdict(&classify(&st)).label
     }
 

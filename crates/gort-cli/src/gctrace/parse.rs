@@ -38,6 +38,10 @@ pub struct Trace {
     pub malformed: usize,
     /// How many separate traces (cycle numbering restarts) were seen.
     pub runs: usize,
+    /// The first line whose numbers cannot be (negative sizes or times,
+    /// more than 100% CPU, sizes past a petabyte), as `line N: why`.
+    /// Such lines are left out of `cycles`.
+    pub out_of_range: Option<String>,
 }
 
 /// Parses a whole text; never fails. When cycle numbers restart (the
@@ -46,11 +50,17 @@ pub struct Trace {
 pub fn parse(text: &str) -> Trace {
     let mut t = Trace::default();
     let mut runs: Vec<Vec<Cycle>> = vec![Vec::new()];
-    for line in text.lines() {
+    for (lineno, line) in text.lines().enumerate() {
         let Some(pos) = find_start(line) else {
             continue;
         };
         match parse_line(&line[pos..]) {
+            Some(c) if c.check().is_err() => {
+                if t.out_of_range.is_none() {
+                    let why = c.check().err().unwrap_or_default();
+                    t.out_of_range = Some(format!("line {}: {why}", lineno + 1));
+                }
+            }
             Some(c) => {
                 let cur = runs.last_mut().expect("non-empty");
                 if cur.last().is_some_and(|p| c.n <= p.n) {
@@ -155,7 +165,51 @@ pub fn parse_line(line: &str) -> Option<Cycle> {
     Some(c)
 }
 
+/// Largest heap size accepted, in MiB (a petabyte).
+pub const MAX_MIB: f64 = 1e9;
+/// Longest time accepted: program seconds and phase milliseconds (31 years).
+pub const MAX_SECONDS: f64 = 1e9;
+/// Largest GOMAXPROCS accepted.
+pub const MAX_PROCS: u32 = 1 << 20;
+
+fn in_range(what: &str, v: f64, max: f64, unit: &str) -> Result<(), String> {
+    if (0.0..=max).contains(&v) {
+        Ok(())
+    } else {
+        Err(format!(
+            "{what} {v} {unit} is out of range (0 to {max:e} {unit})"
+        ))
+    }
+}
+
 impl Cycle {
+    /// Checks that every number could come from Go: no negative sizes or
+    /// times, at most 100% CPU, nothing absurdly large.
+    pub fn check(&self) -> Result<(), String> {
+        in_range("time", self.t, MAX_SECONDS, "s")?;
+        in_range("GC CPU", self.pct, 100.0, "%")?;
+        for v in self.clock {
+            in_range("clock time", v, MAX_SECONDS * 1e3, "ms")?;
+        }
+        for v in self.cpu {
+            in_range("CPU time", v, MAX_SECONDS * 1e3, "ms")?;
+        }
+        for v in self.heap {
+            in_range("heap size", v, MAX_MIB, "MB")?;
+        }
+        in_range("heap goal", self.goal, MAX_MIB, "MB")?;
+        for v in [self.stacks, self.globals].into_iter().flatten() {
+            in_range("root size", v, MAX_MIB, "MB")?;
+        }
+        if self.procs > MAX_PROCS {
+            return Err(format!(
+                "{} P is out of range (at most {MAX_PROCS})",
+                self.procs
+            ));
+        }
+        Ok(())
+    }
+
     /// STW pauses of this cycle in wall ms: sweep termination, mark termination.
     pub fn pauses(&self) -> [f64; 2] {
         [self.clock[0], self.clock[2]]

@@ -53,22 +53,8 @@ impl Setting {
                 .split_once('=')
                 .with_context(|| format!("--what-if: expected KEY=VALUE, got {part:?}"))?;
             match k.trim().to_ascii_uppercase().as_str() {
-                "GOGC" => {
-                    let v = v.trim();
-                    out.gogc = if v.eq_ignore_ascii_case("off") {
-                        None
-                    } else {
-                        let n: f64 = v
-                            .parse()
-                            .with_context(|| format!("--what-if: bad GOGC value {v:?}"))?;
-                        if n < 0.0 {
-                            None
-                        } else {
-                            Some(n)
-                        }
-                    };
-                }
-                "GOMEMLIMIT" => out.memlimit = Some(parse_bytes(v.trim())?),
+                "GOGC" => out.gogc = parse_gogc(v.trim())?,
+                "GOMEMLIMIT" => out.memlimit = parse_bytes(v.trim())?,
                 other => bail!("--what-if: unknown setting {other:?} (use GOGC or GOMEMLIMIT)"),
             }
         }
@@ -76,30 +62,52 @@ impl Setting {
     }
 }
 
-/// Parses a GOMEMLIMIT value: bytes with optional B, KiB, MiB, GiB, TiB.
-pub fn parse_bytes(v: &str) -> Result<f64> {
-    let units = [
-        ("TiB", MIB * MIB),
-        ("GiB", MIB * 1024.0),
-        ("MiB", MIB),
-        ("KiB", 1024.0),
-        ("B", 1.0),
-    ];
-    for (suffix, f) in units {
-        if let Some(n) = v.strip_suffix(suffix) {
-            let n: f64 = n
-                .trim()
-                .parse()
-                .with_context(|| format!("--what-if: bad GOMEMLIMIT {v:?}"))?;
-            if n.is_finite() && n > 0.0 {
-                return Ok(n * f);
-            }
-            bail!("--what-if: GOMEMLIMIT must be positive, got {v:?}");
-        }
+/// Parses a GOGC value as Go's runtime reads it: `off`, or a 32-bit
+/// integer, negative meaning off. Anything else (fractions, NaN,
+/// exponents, out-of-range numbers) is an error, where Go would silently
+/// fall back to 100.
+pub fn parse_gogc(v: &str) -> Result<Option<f64>> {
+    if v.eq_ignore_ascii_case("off") {
+        return Ok(None);
     }
-    match v.parse::<f64>() {
-        Ok(n) if n.is_finite() && n > 0.0 => Ok(n),
-        _ => bail!("--what-if: bad GOMEMLIMIT {v:?} (use e.g. 512MiB or 2GiB)"),
+    match v.parse::<i32>() {
+        Ok(n) if n < 0 => Ok(None),
+        Ok(n) => Ok(Some(n as f64)),
+        Err(_) => bail!(
+            "--what-if: bad GOGC value {v:?} (use off or an integer from 0 to {})",
+            i32::MAX
+        ),
+    }
+}
+
+/// Parses a GOMEMLIMIT value as Go's runtime reads it: `off`, or a
+/// non-negative integer number of bytes with an optional B, KiB, MiB,
+/// GiB or TiB suffix, at most 2^63-1 bytes. None means no limit.
+pub fn parse_bytes(v: &str) -> Result<Option<f64>> {
+    if v.eq_ignore_ascii_case("off") {
+        return Ok(None);
+    }
+    let units: [(&str, u64); 5] = [
+        ("TiB", 1 << 40),
+        ("GiB", 1 << 30),
+        ("MiB", 1 << 20),
+        ("KiB", 1 << 10),
+        ("B", 1),
+    ];
+    let (num, factor) = units
+        .iter()
+        .find_map(|(suffix, f)| v.strip_suffix(suffix).map(|n| (n, *f)))
+        .unwrap_or((v, 1));
+    let bytes = num
+        .parse::<u64>()
+        .ok()
+        .and_then(|n| n.checked_mul(factor))
+        .filter(|n| *n <= i64::MAX as u64);
+    match bytes {
+        Some(b) => Ok(Some(b as f64)),
+        None => bail!(
+            "--what-if: bad GOMEMLIMIT {v:?} (use off or a whole number of bytes up to 2^63-1, with an optional B, KiB, MiB, GiB or TiB suffix: 512MiB, 2GiB)"
+        ),
     }
 }
 
@@ -289,10 +297,16 @@ pub fn render(t: &Trace, s: &Setting) -> String {
                 }
             );
         }
-        None => {
+        None if p.limited => {
             let _ = writeln!(
                 out,
                 "  cycles: continuous — the limit is at or below the live heap; the runtime caps GC at ~50% CPU and the program slows down"
+            );
+        }
+        None => {
+            let _ = writeln!(
+                out,
+                "  cycles: continuous — at this GOGC the goal is the live heap itself, so each cycle starts as the previous one ends"
             );
         }
     }
@@ -328,7 +342,27 @@ mod tests {
         assert_eq!(s.memlimit, Some(512.0 * MIB));
         assert!(Setting::parse("GOGC=abc").is_err());
         assert!(Setting::parse("FOO=1").is_err());
-        assert_eq!(parse_bytes("1GiB").expect("ok"), 1024.0 * MIB);
+        assert_eq!(parse_bytes("1GiB").expect("ok"), Some(1024.0 * MIB));
+        assert_eq!(parse_bytes("off").expect("ok"), None);
+        assert_eq!(parse_bytes("0").expect("ok"), Some(0.0));
+        for bad in [
+            "0.5B",
+            "-1MiB",
+            "1e3",
+            "NaN",
+            "16777216TiB",
+            "9223372036854775808",
+        ] {
+            assert!(parse_bytes(bad).is_err(), "{bad}");
+        }
+        assert_eq!(Setting::parse("GOGC=-1").expect("ok").gogc, None);
+        assert_eq!(Setting::parse("GOGC=0").expect("ok").gogc, Some(0.0));
+        for bad in ["NaN", "-inf", "1e308", "inf", "1.5", "2147483648"] {
+            let e = Setting::parse(&format!("GOGC={bad}"))
+                .unwrap_err()
+                .to_string();
+            assert!(e.contains("bad GOGC value"), "{e}");
+        }
     }
 
     #[test]

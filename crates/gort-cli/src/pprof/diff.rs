@@ -40,8 +40,8 @@ pub fn rows(
 ) -> Result<(Vec<Row>, i64, i64, String)> {
     let ia = sample_index(a, choice)?;
     let ib = sample_index(b, choice)?;
-    let sa = stacks(a, ia);
-    let sb = stacks(b, ib);
+    let sa = stacks(a, ia)?;
+    let sb = stacks(b, ib)?;
     if sa.sample_type != sb.sample_type {
         bail!(
             "sample types differ: {} in A, {} in B (choose one with --sample-index)",

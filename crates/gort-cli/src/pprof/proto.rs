@@ -146,24 +146,154 @@ impl Profile {
     }
 }
 
-/// Decodes bytes (gzip or plain) into a checked profile.
+/// Memory the decompressed and decoded profile may take, for an input of
+/// `n` bytes: 40 bytes per input byte plus 40 MiB. Real profiles need a
+/// small fraction of it (a gzipped CPU profile decompresses about 5x and
+/// decodes to about 10x that); crafted ones (a gzip of empty strings or
+/// empty samples) would need hundreds of times their size, and are refused.
+pub fn budget(n: usize) -> u64 {
+    40 * n as u64 + (40 << 20)
+}
+
+/// Decodes bytes (gzip or plain) into a checked profile, refusing profiles
+/// whose decompressed or decoded size would exceed [`budget`].
 pub fn decode(bytes: &[u8]) -> Result<Profile> {
+    let budget = budget(bytes.len());
     let raw;
-    let data = if bytes.starts_with(&[0x1f, 0x8b]) {
+    let gzipped = bytes.starts_with(&[0x1f, 0x8b]);
+    let data = if gzipped {
         let mut out = Vec::new();
         flate2::read::MultiGzDecoder::new(bytes)
-            .take(1 << 30)
+            .take(budget + 1)
             .read_to_end(&mut out)
             .context("not a valid gzip stream")?;
+        if out.len() as u64 > budget {
+            bail!(
+                "malformed profile: a {}-byte gzip that decompresses to more than {} MiB (a gzip bomb?)",
+                bytes.len(),
+                budget >> 20
+            );
+        }
         raw = out;
         &raw[..]
     } else {
         bytes
     };
+    let decompressed = if gzipped { data.len() as u64 } else { 0 };
+    let need = decoded_size(data)
+        .ok_or_else(|| anyhow::anyhow!("not a pprof profile (protobuf decode failed)"))?;
+    if decompressed + need > budget {
+        bail!(
+            "malformed profile: decoding it would take {} MiB, more than the {} MiB allowed for a {}-byte file (a crafted profile?)",
+            (decompressed + need) >> 20,
+            budget >> 20,
+            bytes.len()
+        );
+    }
     let p = <Profile as prost::Message>::decode(data)
         .context("not a pprof profile (protobuf decode failed)")?;
     check(&p)?;
     Ok(p)
+}
+
+/// One protobuf field: number, and its varint value or payload.
+enum Field<'a> {
+    Varint(u32),
+    Bytes(u32, &'a [u8]),
+    Fixed,
+}
+
+/// Splits a message into fields; None when it is not valid protobuf.
+fn fields(mut buf: &[u8]) -> impl Iterator<Item = Option<Field<'_>>> {
+    use prost::encoding::{decode_key, decode_varint, WireType};
+    std::iter::from_fn(move || {
+        if buf.is_empty() {
+            return None;
+        }
+        let field = (|| {
+            let (tag, wt) = decode_key(&mut buf).ok()?;
+            Some(match wt {
+                WireType::Varint => {
+                    decode_varint(&mut buf).ok()?;
+                    Field::Varint(tag)
+                }
+                WireType::LengthDelimited => {
+                    let n = usize::try_from(decode_varint(&mut buf).ok()?).ok()?;
+                    if n > buf.len() {
+                        return None;
+                    }
+                    let (payload, rest) = buf.split_at(n);
+                    buf = rest;
+                    Field::Bytes(tag, payload)
+                }
+                WireType::SixtyFourBit | WireType::ThirtyTwoBit => {
+                    let n = if wt == WireType::SixtyFourBit { 8 } else { 4 };
+                    if n > buf.len() {
+                        return None;
+                    }
+                    buf = &buf[n..];
+                    Field::Fixed
+                }
+                WireType::StartGroup | WireType::EndGroup => return None,
+            })
+        })();
+        if field.is_none() {
+            buf = &[];
+            return Some(None);
+        }
+        Some(field)
+    })
+}
+
+/// Number of varints in a packed payload (each ends with a byte < 0x80).
+fn packed_count(payload: &[u8]) -> u64 {
+    payload.iter().filter(|b| **b < 0x80).count() as u64
+}
+
+/// Upper bound of the heap memory prost allocates decoding `data` as a
+/// [`Profile`], from one pass over its fields (no allocation): vectors at
+/// twice their length (growth by doubling), strings at their length.
+fn decoded_size(data: &[u8]) -> Option<u64> {
+    use std::mem::size_of;
+    let vec = |n: u64, each: usize| 2 * n * each as u64;
+    let ints = |f: &Field| match f {
+        Field::Varint(_) | Field::Fixed => 1,
+        Field::Bytes(_, p) => packed_count(p),
+    };
+    let mut total = 0u64;
+    for f in fields(data) {
+        let f = f?;
+        total += match &f {
+            Field::Bytes(1, _) => vec(1, size_of::<ValueType>()),
+            Field::Bytes(2, sample) => {
+                let mut n = vec(1, size_of::<Sample>());
+                for g in fields(sample) {
+                    let g = g?;
+                    n += match &g {
+                        Field::Bytes(1 | 2, _) | Field::Varint(1 | 2) => vec(ints(&g), 8),
+                        Field::Bytes(3, _) => vec(1, size_of::<Label>()),
+                        _ => 0,
+                    };
+                }
+                n
+            }
+            Field::Bytes(3, _) => vec(1, size_of::<Mapping>()),
+            Field::Bytes(4, loc) => {
+                let mut n = vec(1, size_of::<Location>());
+                for g in fields(loc) {
+                    if let Field::Bytes(4, _) = g? {
+                        n += vec(1, size_of::<Line>());
+                    }
+                }
+                n
+            }
+            Field::Bytes(5, _) => vec(1, size_of::<Function>()),
+            Field::Bytes(6, s) => vec(1, size_of::<String>()) + s.len() as u64,
+            Field::Bytes(13, _) | Field::Varint(13) => vec(ints(&f), 8),
+            _ => 0,
+        };
+    }
+    Some(total)
 }
 
 fn check(p: &Profile) -> Result<()> {
@@ -174,12 +304,26 @@ fn check(p: &Profile) -> Result<()> {
         bail!("malformed profile: string table must start with \"\"");
     }
     let n = p.sample_type.len();
+    // Per sample type, the sum of |value| must fit in an i64: reports add
+    // values up, and a sum past 2^63 has no meaningful percentage.
+    let mut sums = vec![0u128; n];
     for s in &p.sample {
         if s.value.len() != n {
             bail!(
                 "malformed profile: sample has {} values for {} sample types",
                 s.value.len(),
                 n
+            );
+        }
+        for (sum, v) in sums.iter_mut().zip(&s.value) {
+            *sum += u128::from(v.unsigned_abs());
+        }
+    }
+    for (i, sum) in sums.iter().enumerate() {
+        if *sum > i64::MAX as u128 {
+            bail!(
+                "malformed profile: the {} values add up past 2^63-1 (out of range)",
+                p.str(p.sample_type[i].r#type)
             );
         }
     }
@@ -251,7 +395,8 @@ pub fn synthetic(type_name: &str, unit: &str, stacks: &[(&[&str], i64)]) -> Prof
 }
 
 /// Reads and decodes a profile file.
-pub fn load(path: &str) -> Result<Profile> {
+pub fn load(path: impl AsRef<std::path::Path>) -> Result<Profile> {
+    let path = path.as_ref();
     let bytes = crate::input::read_bytes(path)?;
-    decode(&bytes).with_context(|| path.to_string())
+    decode(&bytes).with_context(|| crate::input::display(path))
 }

@@ -84,7 +84,7 @@ pub fn format_time(nanos: i64) -> String {
 /// Renders the top table.
 pub fn render(p: &Profile, choice: Option<&str>, nodecount: Option<usize>) -> Result<String> {
     let idx = sample_index(p, choice)?;
-    let st = stacks(p, idx);
+    let st = stacks(p, idx)?;
     let g = graph(&st, NODE_FRACTION);
     let min_value = g
         .nodes

@@ -13,8 +13,10 @@ pub mod report;
 use anyhow::Result;
 
 /// Reads `path` (`-` for stdin) and returns the text summary with the top `top` goroutines.
-pub fn run(path: &str, top: usize) -> Result<String> {
+pub fn run(path: impl AsRef<std::path::Path>, top: usize) -> Result<String> {
+    let path = path.as_ref();
     let text = crate::input::read_text(path)?;
-    let trace = model::parse(&text).map_err(|e| anyhow::anyhow!("{path}: {e}"))?;
+    let trace =
+        model::parse(&text).map_err(|e| anyhow::anyhow!("{}: {e}", crate::input::display(path)))?;
     Ok(report::render(&report::summarize(&trace), top))
 }

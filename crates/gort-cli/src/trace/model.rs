@@ -81,11 +81,26 @@ fn compact(e: &Value) -> Option<Ev> {
         ph,
         pid: num(e, "pid")?,
         tid: num(e, "tid").unwrap_or(0.0),
-        ts: num(e, "ts").unwrap_or(0.0),
-        dur: num(e, "dur").unwrap_or(0.0),
+        // Not filtered: an infinite or NaN time is an error, not zero.
+        ts: e.get("ts").and_then(Value::as_f64).unwrap_or(0.0),
+        dur: e.get("dur").and_then(Value::as_f64).unwrap_or(0.0),
         name: text(e, "name")?.to_string(),
         arg,
     })
+}
+
+/// Largest time accepted, in microseconds (about 31 years): sums of such
+/// times stay finite, so no report prints `inf` or `NaN%`.
+pub const MAX_US: f64 = 1e15;
+
+fn check_time(what: &str, us: f64) -> Result<(), String> {
+    if us.abs() <= MAX_US {
+        Ok(())
+    } else {
+        Err(format!(
+            "event {what} {us} is out of range (at most {MAX_US:e} microseconds)"
+        ))
+    }
 }
 
 /// Parses a trace file's text. Errors name what is wrong in one line.
@@ -127,6 +142,8 @@ pub fn parse(input: &str) -> Result<Trace, String> {
         if e.dur < 0.0 || e.tid < 0.0 {
             continue;
         }
+        check_time("ts", e.ts)?;
+        check_time("dur", e.dur)?;
         let (pid, tid, name) = (e.pid, e.tid, e.name.as_str());
         let span = Span {
             ts: e.ts * 1000.0,
@@ -171,6 +188,11 @@ pub fn parse(input: &str) -> Result<Trace, String> {
     }
     let other = doc.get("otherData");
     let window = |k: &str| other.and_then(|o| num(o, k));
+    for k in ["start_ns", "end_ns"] {
+        if let Some(v) = window(k) {
+            check_time(k, v / 1000.0)?;
+        }
+    }
     t.start_ns = window("start_ns").unwrap_or(lo);
     t.end_ns = window("end_ns").unwrap_or(hi).max(t.start_ns);
     for ((pid, tid), name) in &thread_names {

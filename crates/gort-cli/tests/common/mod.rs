@@ -63,3 +63,42 @@ pub fn find_go_tool(name: &str) -> Option<PathBuf> {
     }
     None
 }
+
+/// The address-space bound the parsers must stay within for an input of
+/// `n` bytes: 64 bytes per input byte plus 64 MiB (the binary's own
+/// mappings, about 10 MiB, included).
+pub fn memory_bound(n: usize) -> u64 {
+    64 * n as u64 + (64 << 20)
+}
+
+/// Runs gort with `RLIMIT_AS` set to `limit` bytes (through `sh -c
+/// 'ulimit -v'`), returning its output and how long it ran. An allocation
+/// past the limit makes gort abort, which [`assert_bounded`] reports.
+pub fn gort_limited(args: &[&std::ffi::OsStr], limit: u64) -> (Output, std::time::Duration) {
+    let start = std::time::Instant::now();
+    let out = Command::new("sh")
+        .arg("-c")
+        .arg(format!("ulimit -v {}; exec \"$0\" \"$@\"", limit / 1024))
+        .arg(env!("CARGO_BIN_EXE_gort"))
+        .args(args)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("run gort under a memory limit");
+    (out, start.elapsed())
+}
+
+/// Asserts gort finished by itself (exit 0, or 1 with a one-line error)
+/// rather than being killed or aborting on a failed allocation.
+pub fn assert_bounded(out: &Output, what: &str) {
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        matches!(out.status.code(), Some(0 | 1)),
+        "{what}: gort ended with {} (memory limit hit?): {}",
+        out.status,
+        stderr.chars().take(500).collect::<String>()
+    );
+    if out.status.code() == Some(1) {
+        let errors: Vec<&str> = stderr.lines().filter(|l| l.starts_with("gort:")).collect();
+        assert_eq!(errors.len(), 1, "{what}: want one error line, got {stderr}");
+    }
+}
