@@ -138,6 +138,9 @@ pub fn parse(text: &str) -> Vec<BenchResult> {
     parse_file(text, "").results
 }
 
+/// A result line waiting for its configuration: (line span, name, iterations, values).
+type Pending = ((u32, u32), String, u64, Vec<(f64, String)>);
+
 /// Parses a whole file named `file` (used in warnings).
 pub fn parse_file(text: &str, file: &str) -> Parsed {
     let mut store = Store::default();
@@ -149,7 +152,7 @@ pub fn parse_file(text: &str, file: &str) -> Parsed {
     let mut pos: HashMap<&str, usize> = HashMap::new();
     // `Some((start, end))` while `store.log[start..end] == cur`.
     let mut span: Option<(u32, u32)> = None;
-    let mut pending: Vec<((u32, u32), String, u64, Vec<(f64, String)>)> = Vec::new();
+    let mut pending: Vec<Pending> = Vec::new();
     let mut warnings = Vec::new();
     for (lineno, line) in text.lines().enumerate() {
         if let Some((k, v)) = config_line(line) {

@@ -60,8 +60,8 @@ pub fn main(a: DoctorArgs) -> Result<i32> {
                 eprintln!("gort doctor: the command exited with {}", out.status);
                 exit = 1;
             }
-            ev.cpu = Some(proto::load(&out.cpu.display().to_string())?);
-            ev.mem = proto::load(&out.mem.display().to_string()).ok();
+            ev.cpu = Some(proto::load(out.cpu.display().to_string())?);
+            ev.mem = proto::load(out.mem.display().to_string()).ok();
             // `go test` writes the test binary's output (results and its
             // gctrace) to stdout; the go command's own GC lines go to stderr.
             let go_test = a.command.get(1).map(String::as_str) == Some("test");
