@@ -22,8 +22,8 @@ for procs in 1 2; do
   : >"$work/old-$procs.txt"; : >"$work/new-$procs.txt"
   for r in $(seq 1 "$rounds"); do
     echo "GOMAXPROCS=$procs round $r/$rounds" >&2
-    GOMAXPROCS=$procs "$old" -bench '^(PingPong|ParkPingPong|Spawn|Yield)$' -benchtime 200ms >>"$work/old-$procs.txt"
-    GOMAXPROCS=$procs "$new" -bench '^(PingPong|ParkPingPong|Spawn|Yield)$' -benchtime 200ms >>"$work/new-$procs.txt"
+    GOMAXPROCS=$procs "$old" -bench '^Benchmark(PingPong|ParkPingPong|Spawn|Yield)$' -benchtime 200ms >>"$work/old-$procs.txt"
+    GOMAXPROCS=$procs "$new" -bench '^Benchmark(PingPong|ParkPingPong|Spawn|Yield)$' -benchtime 200ms >>"$work/new-$procs.txt"
   done
   echo "== GOMAXPROCS=$procs: $base vs HEAD"
   ./target/release/gort benchstat "$work/old-$procs.txt" "$work/new-$procs.txt"
