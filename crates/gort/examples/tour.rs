@@ -49,15 +49,32 @@ fn main() {
             gort::go(move || {
                 r.fetch_add(1, SeqCst);
                 let t = Instant::now();
-                while r.load(SeqCst) < gort::gomaxprocs() && t.elapsed() < Duration::from_secs(2) {
+                while r.load(SeqCst) < gort::gomaxprocs() && t.elapsed() < Duration::from_secs(10) {
                     std::hint::spin_loop();
                 }
-                format!("{:?}", std::thread::current().name().unwrap_or("?"))
+                let overlapped = r.load(SeqCst) >= gort::gomaxprocs();
+                let name = std::thread::current().name().unwrap_or("?").to_string();
+                (name, overlapped)
             })
         })
         .collect();
-    let threads: Vec<_> = spinners.into_iter().map(|h| h.join().unwrap()).collect();
-    println!("CPU-bound goroutines ran at once on threads {threads:?}");
+    let ran: Vec<(String, bool)> = spinners.into_iter().map(|h| h.join().unwrap()).collect();
+    let threads: Vec<&str> = ran.iter().map(|(name, _)| name.as_str()).collect();
+    let mut distinct = threads.clone();
+    distinct.sort_unstable();
+    distinct.dedup();
+    // The tour checks its own claim: every spinner saw all of them running at once (each
+    // waits, without calling into the runtime, until all have started), on distinct threads.
+    if !ran.iter().all(|(_, overlapped)| *overlapped) || distinct.len() != threads.len() {
+        eprintln!("tour: CPU-bound goroutines did not run at once: threads {threads:?}");
+        std::process::exit(1);
+    }
+    println!(
+        "{} CPU-bound goroutine{} ran at once on threads {}",
+        threads.len(),
+        if threads.len() == 1 { "" } else { "s" },
+        threads.join(", ")
+    );
 
     section("3. yield_now (Gosched) keeps a busy goroutine from starving others");
     let stop = Arc::new(AtomicBool::new(false));

@@ -122,6 +122,61 @@ fn two_cpu_bound_goroutines_run_on_two_threads_at_once() {
     });
 }
 
+/// Spinners that wait (without any runtime call) until all of them run at once; returns the
+/// threads they ran on, or None if they never overlapped within `limit`.
+fn overlapping_spinners(n: usize, between: impl Fn(), limit: Duration) -> Option<Vec<String>> {
+    let running = Arc::new(AtomicUsize::new(0));
+    let hs: Vec<_> = (0..n)
+        .map(|_| {
+            let r = running.clone();
+            let h = gort::go(move || {
+                r.fetch_add(1, SeqCst);
+                let t0 = Instant::now();
+                while r.load(SeqCst) < n {
+                    if t0.elapsed() > limit {
+                        return None;
+                    }
+                    std::hint::spin_loop();
+                }
+                Some(std::thread::current().name().unwrap_or("?").to_string())
+            });
+            between();
+            h
+        })
+        .collect();
+    hs.into_iter().map(|h| h.join().unwrap()).collect()
+}
+
+/// Regression (issue 15, the tour's case): a goroutine spawned into runnext by a spawner that
+/// then yields (preempted at the spawn, or `yield_now`) must not start on that P while an
+/// idle P exists: started goroutines cannot move, so the spawner would wait behind it. The
+/// unstarted goroutine is the one that can go elsewhere, so it is left for the idle P.
+#[test]
+fn no_runnable_goroutine_waits_beside_an_idle_p() {
+    // Explicit yield between spawns.
+    let rt2 = rt(2);
+    for round in 0..5 {
+        let threads = rt2.block_on(|| {
+            overlapping_spinners(2, gort::yield_now, Duration::from_secs(5))
+        });
+        let threads = threads.unwrap_or_else(|| panic!("round {round}: spinners never overlapped"));
+        assert_ne!(threads[0], threads[1], "round {round}: {threads:?}");
+    }
+    // Preempted at every runtime call (spawn included), as after sysmon flags a time slice.
+    let stressed = gort::Builder::new()
+        .gomaxprocs(2)
+        .godebug("schedstress=1")
+        .unwrap()
+        .build()
+        .unwrap();
+    for round in 0..5 {
+        let threads =
+            stressed.block_on(|| overlapping_spinners(2, || {}, Duration::from_secs(5)));
+        let threads = threads.unwrap_or_else(|| panic!("stress round {round}: never overlapped"));
+        assert_ne!(threads[0], threads[1], "stress round {round}: {threads:?}");
+    }
+}
+
 /// Goroutines cannot move once started, so first-run placement is load balancing for
 /// their whole life. An accept-loop pattern (spawn a handler, it runs at once from runnext
 /// and parks waiting for input, spawn the next) used to pin every handler on the spawner's

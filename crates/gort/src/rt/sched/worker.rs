@@ -164,7 +164,17 @@ impl Worker<'_> {
                 p.pinned_len.store(local.local_len(), Relaxed);
             }
             if let Some(g) = p.swap_runnext(None) {
-                return Some(self.picked(g, false));
+                if g.started() || local.local_len() == 0 || !self.offload(g.clone()) {
+                    return Some(self.picked(g, false));
+                }
+                // The unstarted goroutine waits in the ring for the idle P we woke; run one
+                // that only this M can run.
+                drop(g);
+                let g = local.pinned.pop_front().or_else(|| local.yielded.pop_front());
+                p.pinned_len.store(local.local_len(), Relaxed);
+                if let Some(g) = g {
+                    return Some(self.picked(g, true));
+                }
             }
             let from_pinned = |local: &mut super::p::Local| {
                 let g = local.pinned.pop_front();
@@ -210,11 +220,38 @@ impl Worker<'_> {
         }
     }
 
+    /// An unstarted goroutine from runnext while started ones also wait here: put it in the
+    /// ring and wake an idle P, so that the goroutine that can still go anywhere goes where a
+    /// P is free, and the ones that can run only here run first (a started goroutine never
+    /// moves: running the new one here first would leave them waiting behind it, for a whole
+    /// CPU-bound run if need be, beside an idle P). Not only when a P is counted idle: one on
+    /// its way to idle (still looking for work, or just started) counts as busy but steals
+    /// from the ring in the next microseconds. Returns false, keeping `g`, with one P.
+    fn offload(&self, g: GRef) -> bool {
+        let shared = self.shared();
+        if shared.nprocs() == 1 {
+            return false;
+        }
+        if let Err(spill) = self.p().ring.push(g) {
+            shared.global_push(spill);
+        }
+        shared.wakep();
+        true
+    }
+
     /// Bookkeeping for a goroutine about to run; `new_slice` starts a new time slice.
+    ///
+    /// Go's invariant, kept here too: while a P is idle and stealable work exists, some M is
+    /// spinning or about to be woken. Pushes wake an idle P, but the P they woke may have
+    /// found other work or gone back to sleep; so a P that starts a goroutine while its ring
+    /// still holds unstarted ones makes sure (two loads when nobody is idle).
     fn picked(&mut self, g: GRef, new_slice: bool) -> GRef {
+        let p = self.p();
         if new_slice {
-            let p = self.p();
             p.schedtick.store(p.schedtick.load(Relaxed) + 1, Relaxed);
+        }
+        if !self.spinning && !p.ring.is_empty() {
+            self.shared().wakep();
         }
         if self.spinning {
             self.spinning = false;
