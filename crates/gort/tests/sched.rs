@@ -156,9 +156,8 @@ fn no_runnable_goroutine_waits_beside_an_idle_p() {
     // Explicit yield between spawns.
     let rt2 = rt(2);
     for round in 0..5 {
-        let threads = rt2.block_on(|| {
-            overlapping_spinners(2, gort::yield_now, Duration::from_secs(5))
-        });
+        let threads =
+            rt2.block_on(|| overlapping_spinners(2, gort::yield_now, Duration::from_secs(5)));
         let threads = threads.unwrap_or_else(|| panic!("round {round}: spinners never overlapped"));
         assert_ne!(threads[0], threads[1], "round {round}: {threads:?}");
     }
@@ -170,20 +169,54 @@ fn no_runnable_goroutine_waits_beside_an_idle_p() {
         .build()
         .unwrap();
     for round in 0..5 {
-        let threads =
-            stressed.block_on(|| overlapping_spinners(2, || {}, Duration::from_secs(5)));
+        let threads = stressed.block_on(|| overlapping_spinners(2, || {}, Duration::from_secs(5)));
         let threads = threads.unwrap_or_else(|| panic!("stress round {round}: never overlapped"));
         assert_ne!(threads[0], threads[1], "stress round {round}: {threads:?}");
     }
 }
 
-/// Goroutines cannot move once started, so first-run placement is load balancing for
-/// their whole life. An accept-loop pattern (spawn a handler, it runs at once from runnext
-/// and parks waiting for input, spawn the next) used to pin every handler on the spawner's
-/// P; now a P that holds clearly more resident goroutines hands new ones to another P.
+/// Goroutines cannot move once started, so first-run placement is load balancing for their
+/// whole life. An accept loop (spawn a handler, it runs at once from runnext and parks
+/// waiting for input, spawn the next) used to pin every handler on the spawner's P; handlers
+/// spawned by a goroutine whose last wait was network I/O are spread (`Placement::Auto`), as
+/// are goroutines spawned with `Placement::Spread` from anywhere.
 #[test]
 fn long_lived_goroutines_spawned_one_by_one_spread_over_ps() {
     let rt = rt(2);
+    // An accept loop over real sockets, default placement.
+    let counts = rt.block_on(|| {
+        const N: usize = 40;
+        let ln = gort::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = ln.local_addr().unwrap();
+        let clients = std::thread::spawn(move || {
+            (0..N)
+                .map(|_| std::net::TcpStream::connect(addr).unwrap())
+                .collect::<Vec<_>>()
+        });
+        let (started_tx, started_rx) = gort::chan::bounded::<std::thread::ThreadId>(N);
+        let mut hs = Vec::new();
+        for _ in 0..N {
+            let (mut conn, _) = ln.accept().unwrap();
+            let tx = started_tx.clone();
+            hs.push(gort::go(move || {
+                use std::io::Read;
+                tx.send(std::thread::current().id()).unwrap();
+                let mut b = [0u8; 1];
+                let _ = conn.read(&mut b); // returns when the client closes
+            }));
+        }
+        let mut per_thread = std::collections::HashMap::<_, usize>::new();
+        for _ in 0..N {
+            *per_thread.entry(started_rx.recv().unwrap()).or_default() += 1;
+        }
+        drop(clients.join().unwrap());
+        for h in hs {
+            h.join().unwrap();
+        }
+        per_thread
+    });
+    assert_spread(&counts, 10);
+    // Placement::Spread, from a goroutine that waits on a channel.
     let counts = rt.block_on(|| {
         const N: usize = 40;
         let (started_tx, started_rx) = gort::chan::bounded::<std::thread::ThreadId>(0);
@@ -192,10 +225,14 @@ fn long_lived_goroutines_spawned_one_by_one_spread_over_ps() {
         let mut per_thread = std::collections::HashMap::<_, usize>::new();
         for _ in 0..N {
             let (tx, rx) = (started_tx.clone(), release_rx.clone());
-            hs.push(gort::go(move || {
-                tx.send(std::thread::current().id()).unwrap();
-                let _ = rx.recv(); // Err once release_tx is closed
-            }));
+            hs.push(
+                gort::GoBuilder::new()
+                    .placement(gort::Placement::Spread)
+                    .go(move || {
+                        tx.send(std::thread::current().id()).unwrap();
+                        let _ = rx.recv(); // Err once release_tx is closed
+                    }),
+            );
             *per_thread.entry(started_rx.recv().unwrap()).or_default() += 1;
         }
         release_tx.close().unwrap();
@@ -204,18 +241,63 @@ fn long_lived_goroutines_spawned_one_by_one_spread_over_ps() {
         }
         per_thread
     });
+    assert_spread(&counts, 10);
+}
+
+fn assert_spread(counts: &std::collections::HashMap<std::thread::ThreadId, usize>, min: usize) {
     let mut v: Vec<usize> = counts.values().copied().collect();
     v.sort_unstable();
     assert_eq!(
         v.len(),
         2,
-        "all {} handlers ran on one P: {counts:?}",
+        "all {} goroutines ran on one P: {counts:?}",
         v.iter().sum::<usize>()
     );
     assert!(
-        v[0] >= 10,
-        "handlers spread {v:?} over the two Ps, expected at least 10 on each"
+        v[0] >= min,
+        "spread {v:?} over the two Ps, expected at least {min} on each"
     );
+}
+
+/// `Placement::Here`: a pipeline's stages start on the spawner's P and stay there, even with
+/// the other P idle and the stages spawned in a burst (which would otherwise fill the ring
+/// that idle Ps steal from).
+#[test]
+fn placement_here_keeps_a_pipeline_on_the_spawners_p() {
+    let rt = rt(2);
+    let (threads, sum) =
+        rt.block_on(|| {
+            let me = std::thread::current().id();
+            let (first_tx, mut rx) = gort::chan::bounded::<u64>(0);
+            let mut stages = Vec::new();
+            for _ in 0..200 {
+                let (tx, next_rx) = gort::chan::bounded::<u64>(0);
+                let input = std::mem::replace(&mut rx, next_rx);
+                stages.push(gort::GoBuilder::new().placement(gort::Placement::Here).go(
+                    move || {
+                        for v in &input {
+                            tx.send(v + 1).unwrap();
+                        }
+                        tx.close().unwrap();
+                        std::thread::current().id()
+                    },
+                ));
+            }
+            let feeder = gort::go(move || {
+                for i in 0..100 {
+                    first_tx.send(i).unwrap();
+                }
+                first_tx.close().unwrap();
+            });
+            let sum: u64 = (0..100).map(|_| rx.recv().unwrap()).sum();
+            feeder.join().unwrap();
+            let threads: std::collections::HashSet<_> =
+                stages.into_iter().map(|h| h.join().unwrap()).collect();
+            assert!(threads.contains(&me), "stages left the spawner's thread");
+            (threads, sum)
+        });
+    assert_eq!(sum, (0..100).map(|i| i + 200).sum::<u64>());
+    assert_eq!(threads.len(), 1, "stages ran on {} threads", threads.len());
 }
 
 /// The hand-over above must not strand a goroutine behind a CPU hog: one handed to a P whose
@@ -249,10 +331,14 @@ fn goroutines_handed_to_a_hogged_p_still_run() {
         let mut hs = Vec::new();
         for _ in 0..30 {
             let (tx, rx) = (started_tx.clone(), release_rx.clone());
-            hs.push(gort::go(move || {
-                tx.send(()).unwrap();
-                let _ = rx.recv();
-            }));
+            hs.push(
+                gort::GoBuilder::new()
+                    .placement(gort::Placement::Spread)
+                    .go(move || {
+                        tx.send(()).unwrap();
+                        let _ = rx.recv();
+                    }),
+            );
             started_rx.recv().unwrap();
         }
         stop.store(true, SeqCst);

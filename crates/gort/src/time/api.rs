@@ -35,7 +35,12 @@ impl Callback for Func {
                 &default
             }
         };
-        let _ = crate::rt::sched::spawn::spawn_on(rt, move || f(), std::panic::Location::caller());
+        let _ = crate::rt::sched::spawn::spawn_on(
+            rt,
+            move || f(),
+            std::panic::Location::caller(),
+            crate::rt::sched::spawn::Placement::Auto,
+        );
     }
 }
 

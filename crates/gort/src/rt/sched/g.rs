@@ -34,7 +34,7 @@
 use std::cell::UnsafeCell;
 use std::panic::Location;
 use std::sync::atomic::Ordering::{Acquire, Relaxed};
-use std::sync::atomic::{AtomicPtr, AtomicU32, AtomicU64, AtomicU8, AtomicUsize};
+use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU32, AtomicU64, AtomicU8, AtomicUsize};
 use std::sync::Arc;
 
 use corosensei::{Coroutine, Yielder};
@@ -52,6 +52,13 @@ pub(crate) type GRef = Arc<G>;
 
 /// `G::placed` after a hand-over whose resident count was taken back.
 pub(crate) const PLACED_UNCOUNTED: usize = usize::MAX;
+
+/// `G::placement`: start where it is first dequeued (the spawner's P, unless an idle P steals
+/// it first); the default.
+pub(crate) const PLACE_LOCAL: u8 = 0;
+/// `G::placement`: before the first run, hand it to a P holding clearly fewer resident
+/// goroutines (`Worker::rehome`).
+pub(crate) const PLACE_SPREAD: u8 = 1;
 
 pub(crate) use super::gstate::{DEAD, NOTIFIED, PARKED, RUNNABLE, RUNNING};
 
@@ -143,6 +150,13 @@ pub(crate) struct G {
     /// was handed over and that count was taken back (sysmon's rescue). A goroutine is
     /// handed over at most once.
     pub(crate) placed: AtomicUsize,
+    /// How the first run picks its P (`spawn::Placement`, resolved at spawn): [`PLACE_LOCAL`]
+    /// or [`PLACE_SPREAD`].
+    pub(crate) placement: AtomicU8,
+    /// True when this goroutine's last park was a network wait (an accept loop's goroutine):
+    /// the goroutines it spawns are then spread (`spawn::Placement::Auto`). Only the
+    /// goroutine itself writes and reads it.
+    pub(crate) last_park_io: AtomicBool,
     pub(crate) shared: Arc<Shared>,
     coro: UnsafeCell<Option<Coro>>,
     /// The goroutine's closure and result packet (`task.rs`; its own access rules).
@@ -186,6 +200,8 @@ impl G {
             state: crate::rt::loom::AtomicU32::new(RUNNABLE),
             home: AtomicUsize::new(0),
             placed: AtomicUsize::new(0),
+            placement: AtomicU8::new(PLACE_LOCAL),
+            last_park_io: AtomicBool::new(false),
             shared,
             coro: UnsafeCell::new(None),
             task: TaskCell::new(),
@@ -207,6 +223,8 @@ impl G {
         *self.state.get_mut() = RUNNABLE;
         *self.home.get_mut() = 0;
         *self.placed.get_mut() = 0;
+        *self.placement.get_mut() = PLACE_LOCAL;
+        *self.last_park_io.get_mut() = false;
         *self.coro.get_mut() = None;
         self.task.clear();
         *self.yielder.get_mut() = std::ptr::null();

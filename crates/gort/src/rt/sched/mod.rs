@@ -78,4 +78,6 @@ pub use g::WaitReason;
 pub use lockosthread::{is_thread_locked, lock_os_thread, unlock_os_thread};
 pub use park::{block_forever, park, yield_now, Unparker};
 pub use runtime::{Builder, Error, Runtime, DEFAULT_STACK_SIZE};
-pub use spawn::{go, goid, gomaxprocs, num_goroutine, try_go, JoinHandle, SpawnError};
+pub use spawn::{
+    go, goid, gomaxprocs, num_goroutine, try_go, GoBuilder, JoinHandle, Placement, SpawnError,
+};

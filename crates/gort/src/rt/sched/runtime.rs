@@ -144,7 +144,18 @@ impl Shared {
     }
 
     /// Go's wakep: if a P is idle and no M is spinning, wake one to look for work.
+    ///
+    /// The submitter's half of the lost-wake-up protocol (Go's proc.go, "Worker thread
+    /// parking/unparking"): publish the work, StoreLoad barrier, read `nmspinning`/`npidle`;
+    /// the spinning M's half: decrement `nmspinning` (a locked RMW), read every queue. The
+    /// barrier is the fence below. Without it a ring push (a release store of the tail, a
+    /// plain store on x86) can still sit in the store buffer when this reads `nmspinning`:
+    /// the submitter sees the last spinner still spinning while that spinner, having
+    /// stopped, finds the ring empty, and the work waits beside an idle P until sysmon's
+    /// stall check. Shuttle explores interleavings under sequential consistency, so the
+    /// model tests cannot show this one; it is argued here, as Go argues it.
     pub(crate) fn wakep(&self) {
+        std::sync::atomic::fence(SeqCst);
         if self.npidle.load(SeqCst) == 0 || self.nmspinning.load(SeqCst) != 0 {
             return;
         }
@@ -477,7 +488,13 @@ impl Runtime {
         F: FnOnce() -> T + Send + 'static,
         T: Send + 'static,
     {
-        spawn_on(&self.shared, f, Location::caller()).unwrap_or_else(|e| panic!("{e}"))
+        spawn_on(
+            &self.shared,
+            f,
+            Location::caller(),
+            super::spawn::Placement::Auto,
+        )
+        .unwrap_or_else(|e| panic!("{e}"))
     }
 
     /// Runs `f` as the main goroutine and blocks the calling thread until it returns.
@@ -507,7 +524,12 @@ impl Runtime {
         if super::park::in_goroutine() {
             panic!("gort: block_on called from a goroutine; use go(...) and join() instead");
         }
-        let h = spawn_on(&self.shared, f, Location::caller())?;
+        let h = spawn_on(
+            &self.shared,
+            f,
+            Location::caller(),
+            super::spawn::Placement::Auto,
+        )?;
         let _prof = crate::rt::hooks::cputimer::register_thread(); // CPU-profile timer while profiling
         match h.join_or_deadlock() {
             Ok(Ok(v)) => Ok(v),

@@ -11,7 +11,7 @@ use std::ptr::NonNull;
 use std::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed};
 use std::sync::Arc;
 
-use super::g::{GRef, WaitReason, DEAD, G};
+use super::g::{GRef, WaitReason, DEAD, G, PLACE_LOCAL, PLACE_SPREAD};
 use super::park::{ctx, current, Unparker};
 use super::runtime::{default_runtime, Error, Shared};
 use super::task::{Packet, Task, DONE};
@@ -167,9 +167,103 @@ where
                 Arc::increment_strong_count(c.shared);
                 Arc::from_raw(c.shared)
             };
-            spawn_on(&shared, f, at)
+            spawn_on(&shared, f, at, Placement::Auto)
         }
-        None => spawn_on(&default_runtime().shared, f, at),
+        None => spawn_on(&default_runtime().shared, f, at, Placement::Auto),
+    }
+}
+
+/// Where a new goroutine starts. A goroutine that has started never moves to another P (the
+/// no-migration rule, DESIGN.md), so this choice, made once before its first run, holds for
+/// its whole life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum Placement {
+    /// The default: [`Here`](Placement::Here)-like locality (the spawner's P runs it next,
+    /// unless an idle P steals it before it starts: work is never left waiting beside an idle
+    /// P), except for goroutines spawned by a goroutine whose last wait was network I/O (an
+    /// accept loop's connection handlers), which are [`Spread`](Placement::Spread).
+    #[default]
+    Auto,
+    /// Start on the spawner's P and stay there, never stolen: for goroutines that talk
+    /// mostly to each other (a pipeline's stages), where every message between Ps costs a
+    /// cache-line transfer and often an OS-thread wake-up. Spawned from outside the runtime's
+    /// threads this is `Auto`. It can leave a P idle while this one has work: use it for
+    /// goroutines that block more than they compute.
+    Here,
+    /// Before its first run, hand the goroutine to another P holding clearly fewer resident
+    /// (started, unfinished) goroutines: for long-lived, independent goroutines (one per
+    /// connection, per shard), which would otherwise all stay on the spawner's P.
+    Spread,
+}
+
+/// Options for one `go` statement: [`GoBuilder::new`]`().placement(..).go(f)`.
+///
+/// ```
+/// let rt = gort::Builder::new().gomaxprocs(2).build().unwrap();
+/// let n = rt.block_on(|| {
+///     // A pipeline's stages stay on one P: every hop is a same-P hand-off.
+///     let (tx, rx) = gort::chan::bounded::<u64>(0);
+///     let stage = gort::GoBuilder::new()
+///         .placement(gort::Placement::Here)
+///         .go(move || rx.iter().sum::<u64>());
+///     for i in 0..10 {
+///         tx.send(i).unwrap();
+///     }
+///     tx.close().unwrap();
+///     stage.join().unwrap()
+/// });
+/// assert_eq!(n, 45);
+/// ```
+#[derive(Debug, Clone, Copy, Default)]
+pub struct GoBuilder {
+    placement: Placement,
+}
+
+impl GoBuilder {
+    /// Default options (as [`go`]).
+    pub fn new() -> GoBuilder {
+        GoBuilder::default()
+    }
+
+    /// Where the goroutine starts ([`Placement`]).
+    pub fn placement(mut self, p: Placement) -> GoBuilder {
+        self.placement = p;
+        self
+    }
+
+    /// Starts the goroutine, as [`go`] does.
+    ///
+    /// # Panics
+    /// As [`go`].
+    #[track_caller]
+    pub fn go<F, T>(self, f: F) -> JoinHandle<T>
+    where
+        F: FnOnce() -> T + Send + 'static,
+        T: Send + 'static,
+    {
+        self.try_go(f).unwrap_or_else(|e| panic!("gort: go: {e}"))
+    }
+
+    /// Starts the goroutine, as [`try_go`] does.
+    #[track_caller]
+    pub fn try_go<F, T>(self, f: F) -> Result<JoinHandle<T>, SpawnError>
+    where
+        F: FnOnce() -> T + Send + 'static,
+        T: Send + 'static,
+    {
+        let at = Location::caller();
+        match ctx() {
+            Some(c) => {
+                // SAFETY: as in `try_go`.
+                let shared = unsafe {
+                    Arc::increment_strong_count(c.shared);
+                    Arc::from_raw(c.shared)
+                };
+                spawn_on(&shared, f, at, self.placement)
+            }
+            None => spawn_on(&default_runtime().shared, f, at, self.placement),
+        }
     }
 }
 
@@ -177,6 +271,7 @@ pub(crate) fn spawn_on<F, T>(
     shared: &Arc<Shared>,
     f: F,
     at: &'static Location<'static>,
+    placement: Placement,
 ) -> Result<JoinHandle<T>, Error>
 where
     F: FnOnce() -> T + Send + 'static,
@@ -184,7 +279,8 @@ where
 {
     let worker = ctx().filter(|c| std::ptr::eq(c.shared, Arc::as_ptr(shared)));
     crate::rt::stack::check_headroom(shared.stacks.stack_size())?;
-    let parent = current().map_or(0, |(_, g)| g.id());
+    let (parent, spawner_io) =
+        current().map_or((0, false), |(_, g)| (g.id(), g.last_park_io.load(Relaxed)));
     let id = match worker {
         Some(c) => {
             // SAFETY: we are this P's M.
@@ -215,6 +311,19 @@ where
     };
     let labels = crate::rt::current::labels();
     let unshared = Arc::get_mut(&mut g).expect("a new G record is unshared");
+    let spread = match placement {
+        Placement::Spread => true,
+        Placement::Auto => spawner_io,
+        Placement::Here => false,
+    };
+    *unshared.placement.get_mut() = if spread { PLACE_SPREAD } else { PLACE_LOCAL };
+    if placement == Placement::Here {
+        if let Some(c) = worker {
+            // Homed now, before its first run: it counts as started for every queue (thieves
+            // leave it alone) and its home M creates its coroutine when it first runs it.
+            *unshared.home.get_mut() = c.p().id + 1;
+        }
+    }
     unshared.install(Task::new(f));
     *unshared.curg.labels.get_mut() = labels;
     // SAFETY: we just installed a task with result type T.

@@ -24,7 +24,7 @@ use std::sync::Arc;
 
 use corosensei::{CoroutineResult, Yielder};
 
-use super::g::{Coro, GRef, DEAD};
+use super::g::{Coro, GRef, DEAD, PLACE_SPREAD};
 use super::p::{P, P_IDLE, P_RUNNING};
 use super::park::{set_ctx, Ctx, Switch};
 use super::runtime::Shared;
@@ -164,13 +164,16 @@ impl Worker<'_> {
                 p.pinned_len.store(local.local_len(), Relaxed);
             }
             if let Some(g) = p.swap_runnext(None) {
-                if g.started() || local.local_len() == 0 || !self.offload(g.clone()) {
+                if g.started() || local.yielded.is_empty() || !self.offload(g.clone()) {
                     return Some(self.picked(g, false));
                 }
                 // The unstarted goroutine waits in the ring for the idle P we woke; run one
                 // that only this M can run.
                 drop(g);
-                let g = local.pinned.pop_front().or_else(|| local.yielded.pop_front());
+                let g = local
+                    .pinned
+                    .pop_front()
+                    .or_else(|| local.yielded.pop_front());
                 p.pinned_len.store(local.local_len(), Relaxed);
                 if let Some(g) = g {
                     return Some(self.picked(g, true));
@@ -220,13 +223,16 @@ impl Worker<'_> {
         }
     }
 
-    /// An unstarted goroutine from runnext while started ones also wait here: put it in the
-    /// ring and wake an idle P, so that the goroutine that can still go anywhere goes where a
-    /// P is free, and the ones that can run only here run first (a started goroutine never
-    /// moves: running the new one here first would leave them waiting behind it, for a whole
-    /// CPU-bound run if need be, beside an idle P). Not only when a P is counted idle: one on
-    /// its way to idle (still looking for work, or just started) counts as busy but steals
-    /// from the ring in the next microseconds. Returns false, keeping `g`, with one P.
+    /// An unstarted goroutine from runnext while goroutines that yielded (or were preempted)
+    /// wait on this P: put it in the ring and wake an idle P, so that the goroutine that can
+    /// still go anywhere goes where a P is free and the ones that can run only here run
+    /// first. A started goroutine never moves: running the new one here first would leave the
+    /// yielded ones behind it, for a whole CPU-bound run if need be, beside an idle P (the
+    /// tour's case). Only yielded goroutines count, as evidence of CPU-bound work: woken ones
+    /// (a pipeline's stages) keep Go's runnext order, which keeps hand-offs on one P. Not only
+    /// when a P is counted idle: one on its way to idle (still looking, or just started)
+    /// counts as busy but steals from the ring in the next microseconds. Returns false,
+    /// keeping `g`, with one P.
     fn offload(&self, g: GRef) -> bool {
         let shared = self.shared();
         if shared.nprocs() == 1 {
@@ -520,7 +526,13 @@ impl Worker<'_> {
                     return;
                 }
             }
-            h if h == me => {}
+            h if h == me => {
+                // Homed at spawn (`Placement::Here`) and not started yet.
+                // SAFETY: we dequeued `g` and it is homed on this M.
+                if unsafe { g.coro_mut() }.is_none() && !self.start(&g) {
+                    return;
+                }
+            }
             h => {
                 // A started goroutine reached a foreign P (only possible through a runnext
                 // steal racing with reuse of the slot): send it home.
@@ -595,9 +607,10 @@ impl Worker<'_> {
     fn rehome(&mut self, g: &GRef) -> Option<usize> {
         let shared = self.ctx.shared();
         let n = shared.nprocs();
-        if n == 1 || g.placed.load(Relaxed) != 0 {
+        if n == 1 || g.placed.load(Relaxed) != 0 || g.placement.load(Relaxed) != PLACE_SPREAD {
             return None;
         }
+
         let p = self.ctx.p();
         let mine = p.counters.resident.load(Relaxed);
         if mine < 2 {
