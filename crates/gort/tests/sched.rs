@@ -178,8 +178,8 @@ fn no_runnable_goroutine_waits_beside_an_idle_p() {
 /// Goroutines cannot move once started, so first-run placement is load balancing for their
 /// whole life. An accept loop (spawn a handler, it runs at once from runnext and parks
 /// waiting for input, spawn the next) used to pin every handler on the spawner's P; handlers
-/// spawned by a goroutine whose last wait was network I/O are spread (`Placement::Auto`), as
-/// are goroutines spawned with `Placement::Spread` from anywhere.
+/// spawned by a goroutine that accepts connections are spread (`Placement::Auto`), as are
+/// goroutines spawned with `Placement::Spread` from anywhere.
 #[test]
 fn long_lived_goroutines_spawned_one_by_one_spread_over_ps() {
     let rt = rt(2);

@@ -47,6 +47,8 @@ impl TcpListener {
     /// [`serve`](super::serve) for an accept loop that backs off on them.
     pub fn accept(&self) -> io::Result<(TcpStream, SocketAddr)> {
         let (s, a) = self.fd.io(Mode::Read, |l| l.accept())?;
+        // Its handlers are long-lived and independent: spread them (`Placement::Auto`).
+        crate::rt::sched::spawn::mark_acceptor();
         Ok((TcpStream::from_std(s)?, a))
     }
 

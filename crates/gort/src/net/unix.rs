@@ -32,6 +32,7 @@ impl UnixListener {
     /// Waits for a connection.
     pub fn accept(&self) -> io::Result<UnixStream> {
         let (s, _) = self.fd.io(Mode::Read, |l| l.accept())?;
+        crate::rt::sched::spawn::mark_acceptor();
         UnixStream::from_std(s)
     }
 }

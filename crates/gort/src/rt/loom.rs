@@ -28,6 +28,13 @@ pub(crate) use shuttle::sync::atomic::{
     AtomicBool, AtomicI32, AtomicPtr, AtomicU32, AtomicU64, AtomicUsize,
 };
 
+#[cfg(gort_model)]
+pub(crate) use shuttle::sync::Mutex;
+/// A blocking mutex for the scheduler's short critical sections (the idle list): the OS
+/// thread's, or shuttle's under the model.
+#[cfg(not(gort_model))]
+pub(crate) use std::sync::Mutex;
+
 /// Wakes one parked goroutine (or thread); `Clone` is a reference-count increment.
 #[derive(Clone)]
 pub(crate) struct Unparker(

@@ -374,7 +374,7 @@ fn park_io() {
     }
     // If an idle P could block in the poller but none does, wake one to do it (otherwise
     // only busy Ps' searches and sysmon's 10 ms poll would see this socket's edges).
-    if !p.blocked.load(SeqCst) && shared.npidle.load(SeqCst) > 0 {
+    if !p.blocked.load(SeqCst) && shared.idle.npidle.load(SeqCst) > 0 {
         shared.wakep();
     }
     park(WaitReason::IoWait);

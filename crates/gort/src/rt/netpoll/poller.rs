@@ -204,14 +204,11 @@ pub(crate) fn block(p: &P, until: u64, has_work: impl Fn() -> bool) -> bool {
     {
         return false;
     }
-    p.in_netpoll.store(true, SeqCst);
-    std::sync::atomic::fence(SeqCst);
-    if !has_work() {
-        // `until(MAX)` is None: no timer, wait for an event. mio rounds a timeout up to whole
-        // milliseconds, so we do not wake just before the timer and spin.
+    // `until(MAX)` is None: no timer, wait for an event. mio rounds a timeout up to whole
+    // milliseconds, so we do not wake just before the timer and spin.
+    crate::rt::sched::idle::gated_sleep(&p.in_netpoll, has_work, || {
         poller.poll(clock::until(until));
-    }
-    p.in_netpoll.store(false, SeqCst);
+    });
     poller.blocked.store(false, SeqCst);
     true
 }

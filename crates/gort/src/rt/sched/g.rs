@@ -153,17 +153,17 @@ pub(crate) struct G {
     /// How the first run picks its P (`spawn::Placement`, resolved at spawn): [`PLACE_LOCAL`]
     /// or [`PLACE_SPREAD`].
     pub(crate) placement: AtomicU8,
-    /// True when this goroutine's last park was a network wait (an accept loop's goroutine):
-    /// the goroutines it spawns are then spread (`spawn::Placement::Auto`). Only the
-    /// goroutine itself writes and reads it.
-    pub(crate) last_park_io: AtomicBool,
+    /// True once this goroutine has accepted a connection (an accept loop): the goroutines
+    /// it spawns are then spread (`spawn::Placement::Auto`). Only the goroutine itself
+    /// writes and reads it (`spawn::mark_acceptor`).
+    pub(crate) acceptor: AtomicBool,
     pub(crate) shared: Arc<Shared>,
     coro: UnsafeCell<Option<Coro>>,
     /// The goroutine's closure and result packet (`task.rs`; its own access rules).
     pub(crate) task: TaskCell,
     yielder: UnsafeCell<*const Yielder<(), ()>>,
     /// Intrusive link for a P's inbox (a Treiber stack of remote wake-ups).
-    pub(crate) inbox_next: AtomicPtr<G>,
+    pub(crate) inbox_next: crate::rt::loom::AtomicPtr<G>,
     pub(crate) wait_reason: AtomicU8,
     /// Nanoseconds since runtime start when the current wait began.
     pub(crate) wait_since: AtomicU64,
@@ -201,12 +201,12 @@ impl G {
             home: AtomicUsize::new(0),
             placed: AtomicUsize::new(0),
             placement: AtomicU8::new(PLACE_LOCAL),
-            last_park_io: AtomicBool::new(false),
+            acceptor: AtomicBool::new(false),
             shared,
             coro: UnsafeCell::new(None),
             task: TaskCell::new(),
             yielder: UnsafeCell::new(std::ptr::null()),
-            inbox_next: AtomicPtr::new(std::ptr::null_mut()),
+            inbox_next: crate::rt::loom::AtomicPtr::new(std::ptr::null_mut()),
             wait_reason: AtomicU8::new(0),
             wait_since: AtomicU64::new(0),
             parked_at: AtomicPtr::new(std::ptr::null_mut()),
@@ -224,7 +224,7 @@ impl G {
         *self.home.get_mut() = 0;
         *self.placed.get_mut() = 0;
         *self.placement.get_mut() = PLACE_LOCAL;
-        *self.last_park_io.get_mut() = false;
+        *self.acceptor.get_mut() = false;
         *self.coro.get_mut() = None;
         self.task.clear();
         *self.yielder.get_mut() = std::ptr::null();

@@ -55,6 +55,7 @@
 pub(crate) mod blocking;
 pub(crate) mod g;
 pub(crate) mod gstate;
+pub(crate) mod idle;
 pub(crate) mod lockosthread;
 pub(crate) mod p;
 pub(crate) mod park;

@@ -164,3 +164,228 @@ fn two_unparks_enqueue_once() {
         3,
     );
 }
+
+/// The wake-up protocol of `idle.rs`, driven as the Ms drive it (`worker.rs`: look for work,
+/// maybe spin, publish idleness, stop spinning, re-check, sleep until taken off the idle
+/// list) while a submitter publishes work items one by one and calls `wake_one` after each.
+/// A lost wake-up leaves the submitter waiting for its items with every M asleep: shuttle
+/// reports that as a deadlock. At the end no spinning token may have leaked: `nmspinning`
+/// equals the number of Ms that stopped while spinning, and no P is left on the idle list
+/// but those whose M stopped there.
+#[test]
+fn idle_and_wakep_never_lose_work_nor_a_spinning_token() {
+    use super::idle::IdleSet;
+    use crate::rt::loom::{AtomicBool, AtomicUsize, Mutex};
+    use std::sync::atomic::Ordering::SeqCst;
+    const NP: usize = 2;
+    const ITEMS: usize = 3;
+    struct Model {
+        set: IdleSet,
+        /// Published, untaken work (a stand-in for the run queues).
+        work: AtomicUsize,
+        taken: AtomicUsize,
+        shutdown: AtomicBool,
+        ms: Mutex<Vec<thread::Thread>>,
+    }
+    impl Model {
+        fn take(&self) -> bool {
+            let mut w = self.work.load(SeqCst);
+            while w > 0 {
+                match self.work.compare_exchange(w, w - 1, SeqCst, SeqCst) {
+                    Ok(_) => return true,
+                    Err(cur) => w = cur,
+                }
+            }
+            false
+        }
+        /// `Shared::wakep`.
+        fn wakep(&self) {
+            if let Some(pid) = self.set.wake_one() {
+                self.ms.lock().unwrap()[pid].unpark();
+            }
+        }
+    }
+    shuttle::check_pct(
+        || {
+            let m = Arc::new(Model {
+                set: IdleSet::new(NP),
+                work: AtomicUsize::new(0),
+                taken: AtomicUsize::new(0),
+                shutdown: AtomicBool::new(false),
+                ms: Mutex::new(Vec::new()),
+            });
+            let submitter = thread::current();
+            let ms: Vec<_> = (0..NP)
+                .map(|pid| {
+                    let m = m.clone();
+                    let submitter = submitter.clone();
+                    thread::spawn(move || {
+                        let mut spinning = false;
+                        // `Worker::adopt_spinning_token`.
+                        let adopt = |spinning: &mut bool| {
+                            if m.set.take_token(pid) {
+                                if *spinning {
+                                    m.set.stop_spin();
+                                } else {
+                                    *spinning = true;
+                                }
+                            }
+                        };
+                        loop {
+                            if m.shutdown.load(SeqCst) {
+                                return (spinning, m.set.is_idle(pid));
+                            }
+                            if m.take() {
+                                // `Worker::picked`: the last spinner to find work wakes another.
+                                if spinning {
+                                    spinning = false;
+                                    if m.set.stop_spin() {
+                                        m.wakep();
+                                    }
+                                }
+                                if m.taken.fetch_add(1, SeqCst) + 1 == ITEMS {
+                                    submitter.unpark();
+                                }
+                                continue;
+                            }
+                            // `Worker::steal`: spin (look once more) if few Ms spin.
+                            if !spinning && m.set.try_spin(NP) {
+                                spinning = true;
+                                continue;
+                            }
+                            // `Worker::idle`.
+                            m.set.publish_idle(pid);
+                            if spinning {
+                                spinning = false;
+                                m.set.stop_spin();
+                            }
+                            if m.work.load(SeqCst) > 0 || m.shutdown.load(SeqCst) {
+                                m.set.leave_idle(pid);
+                                adopt(&mut spinning);
+                                continue;
+                            }
+                            // Asleep until taken off the idle list (or shutdown); published
+                            // work alone does not wake it, as in `Worker::idle`.
+                            while m.set.is_idle(pid) && !m.shutdown.load(SeqCst) {
+                                thread::park();
+                            }
+                            m.set.leave_idle(pid);
+                            adopt(&mut spinning);
+                        }
+                    })
+                })
+                .collect();
+            *m.ms.lock().unwrap() = ms.iter().map(|h| h.thread().clone()).collect();
+            for _ in 0..ITEMS {
+                m.work.fetch_add(1, SeqCst);
+                m.wakep();
+            }
+            while m.taken.load(SeqCst) < ITEMS {
+                thread::park();
+            }
+            m.shutdown.store(true, SeqCst);
+            for t in m.ms.lock().unwrap().iter() {
+                t.unpark();
+            }
+            let ends: Vec<(bool, bool)> = ms.into_iter().map(|h| h.join().unwrap()).collect();
+            let spinners = ends.iter().filter(|e| e.0).count();
+            assert_eq!(
+                m.set.nmspinning.load(SeqCst),
+                spinners,
+                "a spinning token leaked"
+            );
+            let listed = ends.iter().filter(|e| e.1).count();
+            assert_eq!(m.set.npidle.load(SeqCst), listed);
+        },
+        ITERATIONS,
+        3,
+    );
+}
+
+/// The inbox hand-off (`P::push_inbox`/`P::take_inbox`, a Treiber stack taken whole): two
+/// wakers on other threads push goroutines (started wake-ups and unstarted hand-overs) while
+/// the owner takes; every goroutine comes out exactly once, in the right list.
+#[test]
+fn inbox_handoff_loses_nothing() {
+    use super::p::P;
+    use crate::rt::stack::StackPool;
+    use std::collections::VecDeque;
+    shuttle::check_pct(
+        || {
+            let p = Arc::new(P::new(0, StackPool::new()));
+            let pushers: Vec<_> = (0..2u64)
+                .map(|t| {
+                    let p = p.clone();
+                    thread::spawn(move || {
+                        for i in 0..2 {
+                            let g = dummy_g(t * 10 + i);
+                            if i == 0 {
+                                g.home.store(1, SeqCst); // a started goroutine's wake-up
+                            }
+                            p.push_inbox(g);
+                        }
+                    })
+                })
+                .collect();
+            let (mut started, mut fresh) = (VecDeque::new(), Vec::new());
+            while started.len() + fresh.len() < 4 {
+                p.take_inbox(&mut started, |g| fresh.push(g));
+                thread::yield_now();
+            }
+            for h in pushers {
+                h.join().unwrap();
+            }
+            p.take_inbox(&mut started, |g| fresh.push(g));
+            let mut s: Vec<u64> = started.iter().map(|g| g.id()).collect();
+            let mut f: Vec<u64> = fresh.iter().map(|g| g.id()).collect();
+            s.sort_unstable();
+            f.sort_unstable();
+            assert_eq!(s, vec![0, 10]);
+            assert_eq!(f, vec![1, 11]);
+        },
+        ITERATIONS,
+        3,
+    );
+}
+
+/// The netpoll sleep (`idle::gated_sleep`, `netpoll::block`) against a waker on another
+/// thread (`idle::interrupt_gated`, `P::unpark_m`): either the sleeper's re-check sees the
+/// work or the waker sees the gate and interrupts; the sleeper never sleeps through it (a
+/// lost interrupt is a shuttle deadlock). The interrupt is sticky, as the eventfd is.
+#[test]
+fn netpoll_sleep_is_always_interrupted() {
+    use super::idle::{gated_sleep, interrupt_gated};
+    use crate::rt::loom::AtomicBool;
+    use std::sync::atomic::Ordering::SeqCst;
+    shuttle::check_pct(
+        || {
+            let gate = Arc::new(AtomicBool::new(false));
+            let work = Arc::new(AtomicBool::new(false));
+            let interrupted = Arc::new(AtomicBool::new(false));
+            let (g2, w2, i2) = (gate.clone(), work.clone(), interrupted.clone());
+            let sleeper = thread::spawn(move || {
+                while !w2.load(SeqCst) {
+                    gated_sleep(
+                        &g2,
+                        || w2.load(SeqCst),
+                        || {
+                            // epoll_wait: returns once the eventfd was written.
+                            while !i2.swap(false, SeqCst) {
+                                thread::park();
+                            }
+                        },
+                    );
+                }
+            });
+            let sleeper_thread = sleeper.thread().clone();
+            work.store(true, SeqCst);
+            interrupt_gated(&gate, || {
+                interrupted.store(true, SeqCst);
+                sleeper_thread.unpark();
+            });
+            sleeper.join().unwrap();
+        },
+        ITERATIONS,
+        3,
+    );
+}

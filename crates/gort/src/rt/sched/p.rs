@@ -87,7 +87,8 @@ pub(crate) struct P {
     pub(crate) counters: Counters,
     pub(crate) runnext: AtomicPtr<G>,
     pub(crate) ring: RunQueue,
-    pub(crate) inbox: AtomicPtr<G>,
+    /// On the shim's atomics: the hand-off is model-checked (`model_tests.rs`).
+    pub(crate) inbox: crate::rt::loom::AtomicPtr<G>,
     local: UnsafeCell<Local>,
     /// Length of `pinned` plus `yielded`, published for schedtrace.
     pub(crate) pinned_len: AtomicUsize,
@@ -110,15 +111,11 @@ pub(crate) struct P {
     pub(crate) thread: OnceLock<std::thread::Thread>,
     /// True while the worker is spinning (looking for work to steal).
     pub(crate) spinning: AtomicBool,
-    /// Set by `wakep` when it hands this idle P a spinning token.
-    pub(crate) woken_spinning: AtomicBool,
-    /// True while the worker sleeps; cleared by whoever wakes it.
-    pub(crate) idle: AtomicBool,
     /// Timers armed by this P's goroutines (a 4-ary heap, see `crate::time`).
     pub(crate) timers: crate::rt::timer::TimerHeap,
     /// True while this P's M blocks in the netpoller rather than in `thread::park`: waking it
     /// then also needs a poller interrupt (see `P::unpark_m`).
-    pub(crate) in_netpoll: AtomicBool,
+    pub(crate) in_netpoll: crate::rt::loom::AtomicBool,
 }
 
 // SAFETY: `local` is only accessed by the P's own M (field access rules); all other fields are
@@ -140,7 +137,7 @@ impl P {
             counters: Counters::default(),
             runnext: AtomicPtr::new(std::ptr::null_mut()),
             ring: RunQueue::new(),
-            inbox: AtomicPtr::new(std::ptr::null_mut()),
+            inbox: crate::rt::loom::AtomicPtr::new(std::ptr::null_mut()),
             local: UnsafeCell::new(Local {
                 pinned: VecDeque::new(),
                 yielded: VecDeque::new(),
@@ -160,10 +157,8 @@ impl P {
             locked_g: AtomicPtr::new(std::ptr::null_mut()),
             thread: OnceLock::new(),
             spinning: AtomicBool::new(false),
-            woken_spinning: AtomicBool::new(false),
-            idle: AtomicBool::new(false),
             timers: crate::rt::timer::TimerHeap::new(),
-            in_netpoll: AtomicBool::new(false),
+            in_netpoll: crate::rt::loom::AtomicBool::new(false),
         }
     }
 
@@ -200,12 +195,9 @@ impl P {
         if let Some(t) = self.thread.get() {
             t.unpark();
         }
-        // Pairs with the SeqCst store of `in_netpoll` before the M's last check for work:
-        // either it sees our work, or we see it in the poller and interrupt it.
-        std::sync::atomic::fence(std::sync::atomic::Ordering::SeqCst);
-        if self.in_netpoll.load(std::sync::atomic::Ordering::SeqCst) {
-            crate::rt::netpoll::interrupt();
-        }
+        // The waker's side of `idle::gated_sleep` (the M's `netpoll::block`): either it sees
+        // our work, or we see it in the poller and interrupt it.
+        super::idle::interrupt_gated(&self.in_netpoll, crate::rt::netpoll::interrupt);
     }
 
     pub(crate) fn inbox_nonempty(&self) -> bool {

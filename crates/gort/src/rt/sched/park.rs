@@ -114,8 +114,6 @@ pub(crate) fn park_at(reason: WaitReason, at: &'static Location<'static>) {
         return;
     }
     g.wait_reason.store(reason as u8, Relaxed);
-    g.last_park_io
-        .store(matches!(reason, WaitReason::IoWait), Relaxed);
     g.parked_at.store(at as *const _ as *mut _, Relaxed);
     g.wait_since
         .store(c.shared().coarse_ns.load(Relaxed), Relaxed);

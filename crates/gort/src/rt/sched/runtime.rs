@@ -2,7 +2,7 @@
 
 use std::collections::VecDeque;
 use std::panic::Location;
-use std::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed, Release, SeqCst};
+use std::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed, SeqCst};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize};
 use std::sync::{Arc, Condvar, Mutex, OnceLock};
 use std::time::Instant;
@@ -25,11 +25,10 @@ pub(crate) struct Shared {
     /// goroutines others spawned) hand batches to Ps that only allocate.
     pub(crate) gfree: Mutex<Vec<GRef>>,
     pub(crate) global_len: AtomicUsize,
-    pub(crate) idle_ps: Mutex<Vec<usize>>,
-    pub(crate) npidle: AtomicUsize,
+    /// Idle Ps and spinning Ms (`idle.rs`).
+    pub(crate) idle: super::idle::IdleSet,
     /// Ps whose M waits for its locked goroutine (counted as idle by the deadlock check).
     pub(crate) nlockedwait: AtomicUsize,
-    pub(crate) nmspinning: AtomicUsize,
     pub(crate) next_goid: AtomicU64,
     /// Goroutines spawned from outside any P of this runtime (the rest are counted per P).
     pub(crate) ext_spawned: AtomicU64,
@@ -73,10 +72,8 @@ impl Shared {
             global: Mutex::new(VecDeque::new()),
             gfree: Mutex::new(Vec::new()),
             global_len: AtomicUsize::new(0),
-            idle_ps: Mutex::new(Vec::with_capacity(nprocs)),
-            npidle: AtomicUsize::new(0),
+            idle: super::idle::IdleSet::new(nprocs),
             nlockedwait: AtomicUsize::new(0),
-            nmspinning: AtomicUsize::new(0),
             next_goid: AtomicU64::new(1),
             ext_spawned: AtomicU64::new(0),
             pending: AtomicUsize::new(0),
@@ -143,46 +140,11 @@ impl Shared {
         self.global_len.store(q.len(), SeqCst);
     }
 
-    /// Go's wakep: if a P is idle and no M is spinning, wake one to look for work.
-    ///
-    /// The submitter's half of the lost-wake-up protocol (Go's proc.go, "Worker thread
-    /// parking/unparking"): publish the work, StoreLoad barrier, read `nmspinning`/`npidle`;
-    /// the spinning M's half: decrement `nmspinning` (a locked RMW), read every queue. The
-    /// barrier is the fence below. Without it a ring push (a release store of the tail, a
-    /// plain store on x86) can still sit in the store buffer when this reads `nmspinning`:
-    /// the submitter sees the last spinner still spinning while that spinner, having
-    /// stopped, finds the ring empty, and the work waits beside an idle P until sysmon's
-    /// stall check. Shuttle explores interleavings under sequential consistency, so the
-    /// model tests cannot show this one; it is argued here, as Go argues it.
+    /// Go's wakep: if a P is idle and no M is spinning, wake one to look for work (the
+    /// protocol and its fence are in `idle.rs`).
     pub(crate) fn wakep(&self) {
-        std::sync::atomic::fence(SeqCst);
-        if self.npidle.load(SeqCst) == 0 || self.nmspinning.load(SeqCst) != 0 {
-            return;
-        }
-        if self
-            .nmspinning
-            .compare_exchange(0, 1, SeqCst, Relaxed)
-            .is_err()
-        {
-            return;
-        }
-        let mut idle = self.idle_ps.lock().unwrap();
-        match idle.pop() {
-            Some(pid) => {
-                // Hand over the spinning token while holding the idle-list lock: `unidle`
-                // (which takes the same lock) then either finds the P still listed, or finds
-                // the token already set, never "not listed, no token yet".
-                let p = &self.ps[pid];
-                p.woken_spinning.store(true, Release);
-                p.idle.store(false, SeqCst);
-                self.npidle.fetch_sub(1, SeqCst);
-                drop(idle);
-                p.unpark_m();
-            }
-            None => {
-                drop(idle);
-                self.nmspinning.fetch_sub(1, SeqCst);
-            }
+        if let Some(pid) = self.idle.wake_one() {
+            self.ps[pid].unpark_m();
         }
     }
 

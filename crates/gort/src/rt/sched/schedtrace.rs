@@ -21,7 +21,7 @@ pub(crate) fn format(shared: &Shared, detailed: bool) -> String {
     let n = shared.nprocs();
     let (bthreads, bidle) = shared.blocking.counts();
     let threads = shared.threads.load(Relaxed) + bthreads;
-    let idle_workers = shared.npidle.load(Relaxed);
+    let idle_workers = shared.idle.npidle.load(Relaxed);
     let mut s = String::new();
     let _ = write!(
         s,
@@ -30,7 +30,7 @@ pub(crate) fn format(shared: &Shared, detailed: bool) -> String {
         n,
         idle_workers,
         threads,
-        shared.nmspinning.load(Relaxed),
+        shared.idle.nmspinning.load(Relaxed),
         idle_workers + bidle,
         shared.global_len.load(Relaxed),
     );
@@ -77,7 +77,7 @@ pub(crate) fn format(shared: &Shared, detailed: bool) -> String {
             p.id,
             if curg == 0 { -1 } else { curg as i64 },
             p.spinning.load(Relaxed),
-            p.idle.load(Relaxed),
+            shared.idle.is_idle(p.id),
             lockedg,
         );
     }

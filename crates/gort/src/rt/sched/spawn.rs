@@ -179,10 +179,10 @@ where
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[non_exhaustive]
 pub enum Placement {
-    /// The default: [`Here`](Placement::Here)-like locality (the spawner's P runs it next,
-    /// unless an idle P steals it before it starts: work is never left waiting beside an idle
-    /// P), except for goroutines spawned by a goroutine whose last wait was network I/O (an
-    /// accept loop's connection handlers), which are [`Spread`](Placement::Spread).
+    /// The default: locality (the spawner's P runs it next, unless an idle P steals it before
+    /// it starts: work is never left waiting beside an idle P), except for goroutines spawned
+    /// by a goroutine that has accepted a connection (an accept loop's handlers), which are
+    /// [`Spread`](Placement::Spread).
     #[default]
     Auto,
     /// Start on the spawner's P and stay there, never stolen: for goroutines that talk
@@ -195,6 +195,16 @@ pub enum Placement {
     /// (started, unfinished) goroutines: for long-lived, independent goroutines (one per
     /// connection, per shard), which would otherwise all stay on the spawner's P.
     Spread,
+}
+
+/// Marks the calling goroutine as an accept loop: from now on the goroutines it spawns with
+/// [`Placement::Auto`] are spread. Called by the listeners' `accept`.
+pub(crate) fn mark_acceptor() {
+    if let Some((_, g)) = current() {
+        if !g.acceptor.load(Relaxed) {
+            g.acceptor.store(true, Relaxed);
+        }
+    }
 }
 
 /// Options for one `go` statement: [`GoBuilder::new`]`().placement(..).go(f)`.
@@ -280,7 +290,7 @@ where
     let worker = ctx().filter(|c| std::ptr::eq(c.shared, Arc::as_ptr(shared)));
     crate::rt::stack::check_headroom(shared.stacks.stack_size())?;
     let (parent, spawner_io) =
-        current().map_or((0, false), |(_, g)| (g.id(), g.last_park_io.load(Relaxed)));
+        current().map_or((0, false), |(_, g)| (g.id(), g.acceptor.load(Relaxed)));
     let id = match worker {
         Some(c) => {
             // SAFETY: we are this P's M.

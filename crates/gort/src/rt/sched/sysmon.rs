@@ -50,7 +50,7 @@ pub(crate) fn sysmon_main(shared: Arc<Shared>) {
             shared.stacks.scavenge();
             next_scavenge = now_ns + crate::rt::stack::SCAVENGE_PERIOD_NS;
         }
-        let all_idle = shared.npidle.load(SeqCst) + shared.nlockedwait.load(SeqCst) == n;
+        let all_idle = shared.idle.npidle.load(SeqCst) + shared.nlockedwait.load(SeqCst) == n;
         // Sleep: short while busy, until poked while idle (unless schedtrace is due).
         {
             let guard = shared.sysmon_lock.lock().unwrap();
@@ -133,7 +133,7 @@ pub(crate) fn sysmon_main(shared: Arc<Shared>) {
 fn check_deadlock(shared: &Shared, suspect: Option<u64>) -> Option<u64> {
     let n = shared.nprocs();
     let ng = shared.ngoroutines();
-    let quiet = shared.npidle.load(SeqCst) + shared.nlockedwait.load(SeqCst) == n
+    let quiet = shared.idle.npidle.load(SeqCst) + shared.nlockedwait.load(SeqCst) == n
         && ng > 0
         && shared.nparked() == ng as i64
         && shared.pending.load(SeqCst) == 0

@@ -262,7 +262,7 @@ impl Worker<'_> {
         if self.spinning {
             self.spinning = false;
             self.p().spinning.store(false, Relaxed);
-            if self.shared().nmspinning.fetch_sub(1, SeqCst) == 1 {
+            if self.shared().idle.stop_spin() {
                 // The last spinning M found work: there may be more, so wake another.
                 self.shared().wakep();
             }
@@ -277,13 +277,11 @@ impl Worker<'_> {
             return None;
         }
         if !self.spinning {
-            let busy = n.saturating_sub(shared.npidle.load(SeqCst));
-            if 2 * shared.nmspinning.load(SeqCst) >= busy {
+            if !shared.idle.try_spin(n) {
                 return None;
             }
             self.spinning = true;
             self.p().spinning.store(true, Relaxed);
-            shared.nmspinning.fetch_add(1, SeqCst);
         }
         let me = self.p().id;
         // SAFETY: we are P's M.
@@ -341,33 +339,21 @@ impl Worker<'_> {
     }
 
     /// Removes this P from the idle list if it is still there. Returns true if it was (nobody
-    /// woke us through `wakep`).
+    /// woke it through `wakep`).
     fn unidle(&self) -> bool {
-        let shared = self.shared();
-        let p = self.p();
-        let mut idle = shared.idle_ps.lock().unwrap();
-        if let Some(i) = idle.iter().position(|&x| x == p.id) {
-            idle.swap_remove(i);
-            drop(idle);
-            p.idle.store(false, SeqCst);
-            shared.npidle.fetch_sub(1, SeqCst);
-            true
-        } else {
-            false
-        }
+        self.shared().idle.leave_idle(self.p().id)
     }
 
     fn idle(&mut self) {
         let shared = self.ctx.shared();
         let p = self.ctx.p();
         p.status.store(P_IDLE, Relaxed);
-        p.idle.store(true, SeqCst);
-        shared.idle_ps.lock().unwrap().push(p.id);
-        let npidle = shared.npidle.fetch_add(1, SeqCst) + 1;
+        // The protocol's order (`idle.rs`): publish idleness, stop spinning, re-check.
+        let npidle = shared.idle.publish_idle(p.id);
         if self.spinning {
             self.spinning = false;
             p.spinning.store(false, Relaxed);
-            shared.nmspinning.fetch_sub(1, SeqCst);
+            shared.idle.stop_spin();
         }
         // Re-check after publishing idleness: a submitter either saw npidle > 0 and will wake
         // someone, or pushed its work before our increment and we see it here.
@@ -386,7 +372,9 @@ impl Worker<'_> {
             // the netpoller instead (it re-checks for work after publishing `in_netpoll`).
             let when = p.timers.next_when();
             in_poller = crate::rt::netpoll::block(p, when, || {
-                shared.shutdown.load(Acquire) || !p.idle.load(SeqCst) || self.local_work_visible()
+                shared.shutdown.load(Acquire)
+                    || !shared.idle.is_idle(p.id)
+                    || self.local_work_visible()
             });
             if !in_poller {
                 match crate::rt::timer::clock::until(when) {
@@ -394,7 +382,7 @@ impl Worker<'_> {
                     None => std::thread::park(),
                 }
             }
-            let woken = !p.idle.load(SeqCst) || self.local_work_visible();
+            let woken = !shared.idle.is_idle(p.id) || self.local_work_visible();
             if woken || shared.shutdown.load(Acquire) {
                 break;
             }
@@ -425,7 +413,7 @@ impl Worker<'_> {
             for _ in 0..4 {
                 std::hint::spin_loop();
             }
-            if p.inbox_nonempty() || !p.idle.load(SeqCst) || self.work_visible() {
+            if p.inbox_nonempty() || !self.shared().idle.is_idle(p.id) || self.work_visible() {
                 return true;
             }
             if std::time::Instant::now() >= until || self.shared().shutdown.load(Relaxed) {
@@ -439,10 +427,10 @@ impl Worker<'_> {
     /// leaks and every later `wakep` believes a spinner exists (a lost wake-up).
     fn adopt_spinning_token(&mut self) {
         let p = self.ctx.p();
-        if p.woken_spinning.swap(false, AcqRel) {
+        if self.shared().idle.take_token(p.id) {
             if self.spinning {
                 // Already spinning: the count is held twice; give one back.
-                self.shared().nmspinning.fetch_sub(1, SeqCst);
+                self.shared().idle.stop_spin();
             } else {
                 self.spinning = true;
                 p.spinning.store(true, Relaxed);
@@ -496,7 +484,8 @@ impl Worker<'_> {
                 continue;
             }
             shared.nlockedwait.fetch_add(1, SeqCst);
-            if shared.npidle.load(SeqCst) + shared.nlockedwait.load(SeqCst) == shared.nprocs() {
+            if shared.idle.npidle.load(SeqCst) + shared.nlockedwait.load(SeqCst) == shared.nprocs()
+            {
                 shared.poke_sysmon();
             }
             if !p.inbox_nonempty() && p.runnext.load(SeqCst).is_null() {
