@@ -95,13 +95,13 @@ GO_BIN=$WORK/gosched.test
 (cd "$ROOT/bench/go" && go test -c -o "$GO_BIN" .) || die "go test -c in bench/go failed"
 
 # ---- runs -----------------------------------------------------------------------------------
-RESULTS=$WORK/results.tsv # side load procs bench round ns/op (or timeout/fail)
+RESULTS=$WORK/results.tsv # side load procs bench round ns/op (or timeout/fail) crossP (or -)
 : >"$RESULTS"
 [[ -n ${KEEP:-} ]] && mkdir -p "$KEEP"
 
 # run SIDE LOADNAME PROCS BENCH ROUND: one benchmark process, one line of $RESULTS.
 run() {
-	local side=$1 load=$2 procs=$3 bench=$4 round=$5 bt=$BENCHTIME rc=0 ns out
+	local side=$1 load=$2 procs=$3 bench=$4 round=$5 bt=$BENCHTIME rc=0 ns cross out
 	[[ $bench == SchedSpawnTree ]] && bt=${SPAWN_TREE}x
 	out=$WORK/out.txt
 	if [[ $side == gort ]]; then
@@ -112,15 +112,17 @@ run() {
 			-test.benchtime "$bt" >"$out" 2>"$WORK/err.txt" || rc=$?
 	fi
 	ns=$(awk '/^Benchmark/ { for (i = 2; i <= NF; i++) if ($i == "ns/op") v = $(i - 1) } END { print v }' "$out")
+	# gort's PingPongCrossP reports crossP: 1 when the echo ran on the other P's thread.
+	cross=$(awk '/^Benchmark/ { for (i = 2; i <= NF; i++) if ($i == "crossP") v = $(i - 1) } END { print (v == "" ? "-" : v + 0) }' "$out")
 	if ((rc == 124 || rc == 137)); then
 		ns=timeout
 	elif ((rc != 0)) || [[ -z $ns ]]; then
 		ns=fail
 		log "$side $bench GOMAXPROCS=$procs failed (exit $rc): $(grep -m1 -E 'panicked|FAIL|error' "$WORK/err.txt" "$out" 2>/dev/null | head -c 300)"
 	fi
-	printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$side" "$load" "$procs" "$bench" "$round" "$ns" >>"$RESULTS"
+	printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$side" "$load" "$procs" "$bench" "$round" "$ns" "$cross" >>"$RESULTS"
 	[[ -n ${KEEP:-} ]] && grep '^Benchmark' "$out" >>"$KEEP/$side-$load-P$procs.txt" || true
-	printf '%s' "$ns"
+	if [[ $cross == - ]]; then printf '%s' "$ns"; else printf '%s (crossP %s)' "$ns" "$cross"; fi
 }
 
 loadname=loaded-$LOAD
@@ -150,10 +152,12 @@ python3 - "$RESULTS" "$ROUNDS" "$loadname" "${BENCHES[@]}" <<'EOF'
 import math, statistics, sys
 
 path, rounds, loaded, benches = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4:]
-vals, bad = {}, {}
+vals, bad, cross = {}, {}, {}
 for line in open(path):
-    side, load, procs, bench, _round, ns = line.rstrip("\n").split("\t")
+    side, load, procs, bench, _round, ns, crossp = line.rstrip("\n").split("\t")
     key = (side, load, int(procs), bench)
+    if crossp != "-":
+        cross.setdefault(key, []).append(crossp)
     try:
         vals.setdefault(key, []).append(float(ns))
     except ValueError:
@@ -219,6 +223,9 @@ print()
 for (p, load), rs in sorted(ratios.items(), key=lambda kv: (kv[0][1] != "quiet", kv[0][0])):
     g = math.exp(sum(map(math.log, rs)) / len(rs))
     print(f"geomean gort/go, GOMAXPROCS={p}, {load}: {g:.2f} ({len(rs)} benchmarks)")
+for (side, load, p, bench), cs in sorted(cross.items(), key=lambda kv: (kv[0][1] != "quiet", kv[0][2])):
+    print(f"{side} {bench.removeprefix('Sched')} GOMAXPROCS={p} {load}: crossP by round {' '.join(cs)}"
+          " (1 = the echo ran on the other P's thread)")
 print("flags (issue 15's acceptance): R gort/go > 1.0 quiet or > 1.2 loaded at 2 Ps;"
       " P gort 2P/1P > 1.1; S gort max/min > 1.5; F a gort run failed or timed out")
 if rounds < 2:
