@@ -14,7 +14,7 @@
 #   SPAWN_TREE goroutines in the SpawnTree run (default 1048575, the full binary tree of depth
 #              20, when vm.max_map_count >= 262144; otherwise 131071, and the table says so:
 #              gort's guarded stacks take two kernel mappings each, and a million-goroutine
-#              tree keeps more than the ~32,000 alive at once that 65530 allows at 1 P)
+#              tree keeps ~70-80k alive at once, more than the ~32,000 that 65530 allows)
 #   TIMEOUT    seconds one benchmark process may run before it is killed and counted as a
 #              timeout (60)
 #   BENCH      an extended regex of the benchmarks to run (default: all of them)
