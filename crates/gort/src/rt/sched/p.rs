@@ -116,6 +116,10 @@ pub(crate) struct P {
     /// True while this P's M blocks in the netpoller rather than in `thread::park`: waking it
     /// then also needs a poller interrupt (see `P::unpark_m`).
     pub(crate) in_netpoll: crate::rt::loom::AtomicBool,
+    /// True while this P's M sleeps (or is about to) in `thread::park`: a waker calls
+    /// `Thread::unpark` (an atomic swap on the parker's line, and a futex wake) only then, so
+    /// a wake-up of an M that is awake or spinning costs no write beyond the work itself.
+    pub(crate) parked: crate::rt::loom::AtomicBool,
 }
 
 // SAFETY: `local` is only accessed by the P's own M (field access rules); all other fields are
@@ -159,6 +163,7 @@ impl P {
             spinning: AtomicBool::new(false),
             timers: crate::rt::timer::TimerHeap::new(),
             in_netpoll: crate::rt::loom::AtomicBool::new(false),
+            parked: crate::rt::loom::AtomicBool::new(false),
         }
     }
 
@@ -191,13 +196,19 @@ impl P {
     }
 
     /// Wakes this P's M wherever it sleeps: `thread::park(_timeout)`, or the netpoller.
+    ///
+    /// The waker's side of `idle::gated_sleep`, for both of the M's sleeps (`parked`, and
+    /// `in_netpoll` for `netpoll::block`): after the fence, either the M's re-check sees our
+    /// work, or we see its gate and wake it. One fence for both gates.
     pub(crate) fn unpark_m(&self) {
-        if let Some(t) = self.thread.get() {
-            t.unpark();
+        super::idle::interrupt_gated(&self.parked, || {
+            if let Some(t) = self.thread.get() {
+                t.unpark();
+            }
+        });
+        if self.in_netpoll.load(std::sync::atomic::Ordering::SeqCst) {
+            crate::rt::netpoll::interrupt();
         }
-        // The waker's side of `idle::gated_sleep` (the M's `netpoll::block`): either it sees
-        // our work, or we see it in the poller and interrupt it.
-        super::idle::interrupt_gated(&self.in_netpoll, crate::rt::netpoll::interrupt);
     }
 
     pub(crate) fn inbox_nonempty(&self) -> bool {

@@ -49,6 +49,12 @@ impl RunQueue {
         t.wrapping_sub(h).min(CAP) as usize
     }
 
+    /// Count of goroutines ever taken (by the owner or thieves): a thief that sees it
+    /// unchanged over a while knows the owner is not draining the ring.
+    pub(crate) fn taken(&self) -> u32 {
+        self.head.load(Acquire)
+    }
+
     pub(crate) fn is_empty(&self) -> bool {
         self.len() == 0
     }

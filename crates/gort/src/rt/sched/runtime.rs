@@ -390,7 +390,18 @@ impl Builder {
             let s = shared.clone();
             let t = std::thread::Builder::new()
                 .name(format!("gort-p{pid}"))
-                .spawn(move || super::worker::worker_main(s, pid))
+                .spawn(move || {
+                    // A panic in the scheduler itself (not in a goroutine: those are caught in
+                    // the task) would end this M silently and strand every goroutine pinned to
+                    // it: Go throws, so do we.
+                    let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                        super::worker::worker_main(s, pid)
+                    }));
+                    if r.is_err() {
+                        eprintln!("fatal error: gort: the scheduler of P{pid} panicked (above)");
+                        std::process::abort();
+                    }
+                })
                 .map_err(Error::Thread)?;
             threads.push(t);
         }

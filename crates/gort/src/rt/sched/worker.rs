@@ -32,6 +32,10 @@ use super::runtime::Shared;
 /// Go's back-off before stealing another P's runnext.
 const RUNNEXT_BACKOFF: std::time::Duration = std::time::Duration::from_micros(3);
 
+/// How long a thief waits for a P to drain its own ring before it takes half of it (see
+/// `Worker::steal`).
+const STEAL_PATIENCE: std::time::Duration = std::time::Duration::from_micros(50);
+
 /// How long an M that found no work keeps looking before it sleeps.
 const IDLE_SPIN: std::time::Duration = std::time::Duration::from_micros(50);
 
@@ -77,6 +81,7 @@ pub(crate) fn worker_main(shared: Arc<Shared>, pid: usize) {
         ctx: &ctx,
         spinning: false,
         strides: coprimes(shared.nprocs()),
+        seen: vec![(0, None); shared.nprocs()],
     };
     while let Some(g) = w.find_runnable() {
         w.run(g);
@@ -93,6 +98,14 @@ pub(crate) fn worker_main(shared: Arc<Shared>, pid: usize) {
     let mut v = std::collections::VecDeque::new();
     p.take_inbox(&mut v, drop);
     set_ctx(std::ptr::null());
+}
+
+/// Sleeps in `thread::park` until unparked or until `when` (clock ns; `u64::MAX`: no timer).
+fn park_until(when: u64) {
+    match crate::rt::timer::clock::until(when) {
+        Some(d) => std::thread::park_timeout(d),
+        None => std::thread::park(),
+    }
 }
 
 /// Puts a goroutine displaced from runnext back in the right local queue.
@@ -112,6 +125,8 @@ struct Worker<'a> {
     ctx: &'a Ctx,
     spinning: bool,
     strides: Vec<usize>,
+    /// Per victim P: its ring's `taken` count when this M first saw it non-empty, and when.
+    seen: Vec<(u32, Option<std::time::Instant>)>,
 }
 
 impl Worker<'_> {
@@ -184,7 +199,24 @@ impl Worker<'_> {
                 p.pinned_len.store(local.local_len(), Relaxed);
                 g
             };
-            let g = if tick & 1 == 0 {
+            // Goroutines that yielded (or were preempted) wait here while unstarted ones sit in
+            // the ring and another P is not running a goroutine (idle, looking for work, or
+            // between two): run the started ones, which only this M can run, and leave the
+            // ring to that P (`offload` explains why). With every other P running goroutines,
+            // Go's order (the ring before yielded goroutines) stands, so nothing starves.
+            let leave_ring = !local.yielded.is_empty()
+                && shared.nprocs() > 1
+                && !p.ring.is_empty()
+                && shared
+                    .ps
+                    .iter()
+                    .any(|q| q.id != p.id && q.curg.load(Relaxed) == 0);
+            let g = if leave_ring {
+                let g = from_pinned(local).or_else(|| local.yielded.pop_front());
+                p.pinned_len.store(local.local_len(), Relaxed);
+                shared.wakep();
+                g
+            } else if tick & 1 == 0 {
                 from_pinned(local).or_else(|| p.ring.pop())
             } else {
                 p.ring.pop().or_else(|| from_pinned(local))
@@ -270,6 +302,14 @@ impl Worker<'_> {
         g
     }
 
+    /// Go's stealWork, with patience. A goroutine that starts on a P stays there, so taking
+    /// unstarted goroutines from a P that is draining its ring by itself splits goroutines
+    /// that talk to each other (fan-in producers spawned in a loop, a spawn tree) over Ps for
+    /// good, and every message between them then crosses Ps. So a thief takes half of a ring
+    /// only once it is a backlog: still non-empty with its `taken` count unchanged for
+    /// `STEAL_PATIENCE` (the owner is busy elsewhere: a CPU-bound goroutine, a spawn loop),
+    /// or at once from a stalled or locked P. The wait is spent spinning here, so the thief
+    /// is still a spinning M that submitters need not wake.
     fn steal(&mut self) -> Option<GRef> {
         let shared = self.ctx.shared();
         let n = shared.nprocs();
@@ -284,40 +324,71 @@ impl Worker<'_> {
             self.p().spinning.store(true, Relaxed);
         }
         let me = self.p().id;
-        // SAFETY: we are P's M.
-        let rng = &mut unsafe { self.p().local() }.rng;
-        for pass in 0..4 {
-            let r = next_rand(rng) as usize;
-            let stride = self.strides[r % self.strides.len()];
-            let mut v = (r >> 16) % n;
-            for _ in 0..n {
-                v = (v + stride) % n;
-                if v == me {
-                    continue;
-                }
-                let victim = &shared.ps[v];
-                if let Some(g) = victim.ring.steal_into(&self.ctx.p().ring) {
-                    return Some(g);
-                }
-                let stalled =
-                    victim.stalled.load(Relaxed) || !victim.locked_g.load(Relaxed).is_null();
-                if pass == 3 || stalled {
-                    if pass == 3 && !stalled && !victim.runnext.load(Relaxed).is_null() {
-                        // Go backs off ~3us: the victim is probably about to run its runnext
-                        // itself (a channel hand-off takes ~50 ns). Timed, not counted: the
-                        // cost of `pause` varies 10x between CPUs.
-                        let until = std::time::Instant::now() + RUNNEXT_BACKOFF;
-                        while std::time::Instant::now() < until {
-                            std::hint::spin_loop();
+        let start = std::time::Instant::now();
+        loop {
+            let mut pending = false;
+            // SAFETY: we are P's M.
+            let rng = &mut unsafe { self.ctx.p().local() }.rng;
+            for pass in 0..4 {
+                let r = next_rand(rng) as usize;
+                let stride = self.strides[r % self.strides.len()];
+                let mut v = (r >> 16) % n;
+                for _ in 0..n {
+                    v = (v + stride) % n;
+                    if v == me {
+                        continue;
+                    }
+                    let victim = &shared.ps[v];
+                    let stalled =
+                        victim.stalled.load(Relaxed) || !victim.locked_g.load(Relaxed).is_null();
+                    if !victim.ring.is_empty() {
+                        let taken = victim.ring.taken();
+                        let backlog = match self.seen[v] {
+                            (t, Some(since)) if t == taken => since.elapsed() >= STEAL_PATIENCE,
+                            _ => {
+                                self.seen[v] = (taken, Some(std::time::Instant::now()));
+                                false
+                            }
+                        };
+                        if stalled || backlog {
+                            if let Some(g) = victim.ring.steal_into(&self.ctx.p().ring) {
+                                self.seen[v].1 = None;
+                                return Some(g);
+                            }
+                        } else {
+                            pending = true;
                         }
                     }
-                    if let Some(g) = victim.steal_runnext() {
-                        return Some(g);
+                    if pass == 3 || stalled {
+                        if pass == 3 && !stalled && !victim.runnext.load(Relaxed).is_null() {
+                            // Go backs off ~3us: the victim is probably about to run its
+                            // runnext itself (a channel hand-off takes ~50 ns). Timed, not
+                            // counted: the cost of `pause` varies 10x between CPUs.
+                            let until = std::time::Instant::now() + RUNNEXT_BACKOFF;
+                            while std::time::Instant::now() < until {
+                                std::hint::spin_loop();
+                            }
+                        }
+                        if let Some(g) = victim.steal_runnext() {
+                            return Some(g);
+                        }
                     }
                 }
             }
+            // A ring that may yet become a backlog: keep watching it (bounded), unless work
+            // only this M can run arrives meanwhile.
+            if !pending
+                || start.elapsed() > STEAL_PATIENCE + STEAL_PATIENCE / 2
+                || self.local_work_visible()
+                || shared.global_len.load(Relaxed) > 0
+                || shared.shutdown.load(Relaxed)
+            {
+                return None;
+            }
+            for _ in 0..32 {
+                std::hint::spin_loop();
+            }
         }
-        None
     }
 
     /// Is there work this M could take?
@@ -377,10 +448,15 @@ impl Worker<'_> {
                     || self.local_work_visible()
             });
             if !in_poller {
-                match crate::rt::timer::clock::until(when) {
-                    Some(d) => std::thread::park_timeout(d),
-                    None => std::thread::park(),
-                }
+                super::idle::gated_sleep(
+                    &p.parked,
+                    || {
+                        shared.shutdown.load(Acquire)
+                            || !shared.idle.is_idle(p.id)
+                            || self.local_work_visible()
+                    },
+                    || park_until(when),
+                );
             }
             let woken = !shared.idle.is_idle(p.id) || self.local_work_visible();
             if woken || shared.shutdown.load(Acquire) {
@@ -488,12 +564,15 @@ impl Worker<'_> {
             {
                 shared.poke_sysmon();
             }
-            if !p.inbox_nonempty() && p.runnext.load(SeqCst).is_null() {
-                match crate::rt::timer::clock::until(p.timers.next_when()) {
-                    Some(d) => std::thread::park_timeout(d),
-                    None => std::thread::park(),
-                }
-            }
+            super::idle::gated_sleep(
+                &p.parked,
+                || {
+                    shared.shutdown.load(Acquire)
+                        || p.inbox_nonempty()
+                        || !p.runnext.load(SeqCst).is_null()
+                },
+                || park_until(p.timers.next_when()),
+            );
             shared.nlockedwait.fetch_sub(1, SeqCst);
         }
     }
