@@ -4,7 +4,8 @@
 //! runtime configured from the environment (GOMAXPROCS, GODEBUG), like a Go program's main.
 //! `#[derive(Trace)]` makes a type storable on gort's GC heap.
 use proc_macro::TokenStream;
-use quote::{format_ident, quote};
+use quote::{format_ident, quote, quote_spanned};
+use syn::spanned::Spanned;
 use syn::{parse_macro_input, Data, DeriveInput, Fields, ItemFn};
 
 /// Runs the annotated `main` as the main goroutine of a gort runtime.
@@ -111,8 +112,11 @@ fn fields_code(fields: &Fields) -> syn::Result<FieldsCode> {
     let mut binds = Vec::new();
     let mut drops = Vec::new();
     for (i, f) in fields.iter().enumerate() {
-        let var = format_ident!("__f{}", i);
         let ty = &f.ty;
+        // Spanned at the field's type, with the visits below: a field whose type is not
+        // `Trace` is reported there (once: its uses give the same error at the same place).
+        let sp = ty.span();
+        let var = format_ident!("__f{}", i, span = sp);
         match &f.ident {
             Some(id) => binds.push(quote!(#id: #var)),
             None => binds.push(quote!(#var)),
@@ -120,9 +124,9 @@ fn fields_code(fields: &Fields) -> syn::Result<FieldsCode> {
         if is_skipped(&f.attrs)? {
             drops.push(quote!(::core::mem::needs_drop::<#ty>()));
         } else {
-            visits.push(quote!(::gort::gc::Trace::trace(#var, __v);));
-            visits_mut.push(quote!(::gort::gc::Trace::trace_mut(#var, __v);));
-            drops.push(quote!(<#ty as ::gort::gc::Trace>::NEEDS_DROP));
+            visits.push(quote_spanned!(sp=> ::gort::gc::Trace::trace(#var, __v);));
+            visits_mut.push(quote_spanned!(sp=> ::gort::gc::Trace::trace_mut(#var, __v);));
+            drops.push(quote_spanned!(sp=> <#ty as ::gort::gc::Trace>::NEEDS_DROP));
         }
     }
     let pat = match fields {
