@@ -342,11 +342,12 @@ fn select_send_arms_are_always_ready() {
     };
     assert!(!taken);
     // On a closed unbounded channel the send arm is ready with the value back.
+    let (s, _r) = unbounded::<u32>();
     s.close().unwrap();
     let back = gort::select! {
-        send(s, ()) -> res => res.unwrap_err().0,
+        send(s, 7) -> res => res.unwrap_err().0,
     };
-    assert_eq!(back, ());
+    assert_eq!(back, 7);
 }
 
 #[test]

@@ -408,8 +408,12 @@ mod tests {
     }
 
     fn bench_loop_breaks(b: &mut B) {
+        let mut i = 0;
         while b.loop_() {
-            break;
+            i += 1;
+            if i == 1 {
+                break; // the mistake Go reports: leaving the loop before it returned false
+            }
         }
     }
 
