@@ -19,13 +19,14 @@
 ///   yields a `Result` (Go's `v, ok := <-ch`), so match on it in the body. A refutable
 ///   pattern is a compile error at the arm:
 ///
-/// ```compile_fail,E0005
-/// let (_tx, rx) = gort::chan::bounded::<i32>(1);
-/// gort::select! {
-///     recv(rx) -> Ok(v) => v, // error[E0005]: refutable pattern: `Err(_)` not covered
-///     default => 0,
-/// };
-/// ```
+///   ```compile_fail,E0005
+///   let (_tx, rx) = gort::chan::bounded::<i32>(1);
+///   gort::select! {
+///       recv(rx) -> Ok(v) => v, // error[E0005]: refutable pattern: `Err(_)` not covered
+///       default => 0,
+///   };
+///   ```
+///
 /// * Bodies are expressions or blocks; the select evaluates to the chosen body's value.
 ///
 /// ```
