@@ -4,7 +4,8 @@
 //! runtime configured from the environment (GOMAXPROCS, GODEBUG), like a Go program's main.
 //! `#[derive(Trace)]` makes a type storable on gort's GC heap.
 use proc_macro::TokenStream;
-use quote::{format_ident, quote};
+use quote::{format_ident, quote, quote_spanned};
+use syn::spanned::Spanned;
 use syn::{parse_macro_input, Data, DeriveInput, Fields, ItemFn};
 
 /// Runs the annotated `main` as the main goroutine of a gort runtime.
@@ -17,18 +18,33 @@ use syn::{parse_macro_input, Data, DeriveInput, Fields, ItemFn};
 /// }
 /// ```
 ///
-/// A configuration error (bad GOMAXPROCS or GODEBUG) or a deadlock prints Go's message and
-/// exits with status 2. The function may return a value (e.g. `Result<(), E>`) as `main` can.
+/// The runtime is configured from the environment (`GOMAXPROCS`, `GODEBUG`, `GOGC`,
+/// `GOMEMLIMIT`, and `GORT_STACK_SIZE` for the goroutine stack size, e.g. `1MiB`), or from
+/// arguments, which win over the environment (as `runtime.GOMAXPROCS(n)` in a Go main does):
+///
+/// ```text
+/// #[gort::main(gomaxprocs = 4, stack_size = 1 << 20)]
+/// fn main() { /* ... */ }
+/// ```
+///
+/// Both take an integer expression (`usize`); literals are checked at compile time
+/// (`gomaxprocs` 1 to 1024, `stack_size` 16 KiB to 1 GiB). An unknown or repeated argument is
+/// a compile error at that argument.
+///
+/// A configuration error (bad GOMAXPROCS, GODEBUG or GORT_STACK_SIZE) or a deadlock prints
+/// Go's message and exits with status 2. The function may return a value (e.g.
+/// `Result<(), E>`) as `main` can.
 #[proc_macro_attribute]
 pub fn main(attr: TokenStream, item: TokenStream) -> TokenStream {
-    if !attr.is_empty() {
-        return syn::Error::new(
-            proc_macro2::Span::call_site(),
-            "#[gort::main] takes no arguments; configure with GOMAXPROCS/GODEBUG or gort::Builder",
-        )
-        .to_compile_error()
-        .into();
-    }
+    let args = match parse_main_args(attr.into()) {
+        Ok(a) => a,
+        Err(e) => {
+            // Keep the function, so the error is the only one (no "`main` not found").
+            let mut out: TokenStream = e.to_compile_error().into();
+            out.extend(item);
+            return out;
+        }
+    };
     let f = parse_macro_input!(item as ItemFn);
     if f.sig.asyncness.is_some() {
         return syn::Error::new_spanned(
@@ -48,13 +64,114 @@ pub fn main(attr: TokenStream, item: TokenStream) -> TokenStream {
     let name = &f.sig.ident;
     let ret = &f.sig.output;
     let body = &f.block;
+    let opt = |e: &Option<syn::Expr>| match e {
+        Some(e) => quote_spanned!(e.span()=> ::core::option::Option::Some(#e)),
+        None => quote!(::core::option::Option::None),
+    };
+    let (gomaxprocs, stack_size) = (opt(&args.gomaxprocs), opt(&args.stack_size));
     quote! {
         #(#attrs)*
         #vis fn #name() #ret {
-            ::gort::__private::run_main(move || #body)
+            ::gort::__private::run_main_with(
+                ::gort::__private::MainArgs {
+                    gomaxprocs: #gomaxprocs,
+                    stack_size: #stack_size,
+                },
+                move || #body,
+            )
         }
     }
     .into()
+}
+
+/// The arguments of `#[gort::main(...)]`.
+#[derive(Default)]
+struct MainArgs {
+    gomaxprocs: Option<syn::Expr>,
+    stack_size: Option<syn::Expr>,
+}
+
+const MAIN_ARGS: &str = "expected `gomaxprocs = N` or `stack_size = BYTES`";
+
+fn parse_main_args(attr: proc_macro2::TokenStream) -> syn::Result<MainArgs> {
+    use syn::parse::Parser;
+    let metas =
+        syn::punctuated::Punctuated::<syn::Meta, syn::Token![,]>::parse_terminated.parse2(attr)?;
+    let mut args = MainArgs::default();
+    for m in metas {
+        let nv = match m {
+            syn::Meta::NameValue(nv) => nv,
+            other => {
+                return Err(syn::Error::new_spanned(
+                    &other,
+                    format!("#[gort::main] arguments take a value: {MAIN_ARGS}"),
+                ))
+            }
+        };
+        let name = nv
+            .path
+            .get_ident()
+            .map(|i| i.to_string())
+            .unwrap_or_default();
+        let slot = match name.as_str() {
+            "gomaxprocs" => &mut args.gomaxprocs,
+            "stack_size" => &mut args.stack_size,
+            _ => {
+                let path = &nv.path;
+                return Err(syn::Error::new_spanned(
+                    path,
+                    format!(
+                        "unknown #[gort::main] argument `{}`: {MAIN_ARGS}",
+                        quote!(#path).to_string().replace(' ', "")
+                    ),
+                ));
+            }
+        };
+        if slot.is_some() {
+            return Err(syn::Error::new_spanned(
+                &nv.path,
+                format!("#[gort::main] argument `{name}` given twice"),
+            ));
+        }
+        check_main_arg(&name, &nv.value)?;
+        *slot = Some(nv.value);
+    }
+    Ok(args)
+}
+
+/// Compile-time checks of literal values (what `Builder::build` would refuse at run time).
+fn check_main_arg(name: &str, value: &syn::Expr) -> syn::Result<()> {
+    let syn::Expr::Lit(syn::ExprLit { lit, .. }) = value else {
+        return Ok(()); // an expression: checked when the program starts
+    };
+    let (min, max, range) = match name {
+        "gomaxprocs" => (1, 1024, "from 1 to 1024"),
+        _ => (
+            16 << 10,
+            1 << 30,
+            "from 16384 (16 KiB) to 1073741824 (1 GiB) bytes",
+        ),
+    };
+    match lit {
+        syn::Lit::Int(i) => match i.base10_parse::<u64>() {
+            Ok(n) if (min..=max).contains(&n) => Ok(()),
+            _ => Err(syn::Error::new_spanned(
+                lit,
+                format!("{name} must be {range}"),
+            )),
+        },
+        _ => Err(syn::Error::new_spanned(
+            lit,
+            format!(
+                "{name} takes an integer expression such as {}",
+                if name == "gomaxprocs" {
+                    "`4`"
+                } else {
+                    "`1 << 20` (the suffixes of GORT_STACK_SIZE, such as 1MiB, are for the environment)"
+                }
+            ),
+        )),
+    }
 }
 
 /// Derives `gort::gc::Trace`: visits every field, except those marked `#[gc(skip)]`.
@@ -111,8 +228,11 @@ fn fields_code(fields: &Fields) -> syn::Result<FieldsCode> {
     let mut binds = Vec::new();
     let mut drops = Vec::new();
     for (i, f) in fields.iter().enumerate() {
-        let var = format_ident!("__f{}", i);
         let ty = &f.ty;
+        // Spanned at the field's type, with the visits below: a field whose type is not
+        // `Trace` is reported there (once: its uses give the same error at the same place).
+        let sp = ty.span();
+        let var = format_ident!("__f{}", i, span = sp);
         match &f.ident {
             Some(id) => binds.push(quote!(#id: #var)),
             None => binds.push(quote!(#var)),
@@ -120,9 +240,9 @@ fn fields_code(fields: &Fields) -> syn::Result<FieldsCode> {
         if is_skipped(&f.attrs)? {
             drops.push(quote!(::core::mem::needs_drop::<#ty>()));
         } else {
-            visits.push(quote!(::gort::gc::Trace::trace(#var, __v);));
-            visits_mut.push(quote!(::gort::gc::Trace::trace_mut(#var, __v);));
-            drops.push(quote!(<#ty as ::gort::gc::Trace>::NEEDS_DROP));
+            visits.push(quote_spanned!(sp=> ::gort::gc::Trace::trace(#var, __v);));
+            visits_mut.push(quote_spanned!(sp=> ::gort::gc::Trace::trace_mut(#var, __v);));
+            drops.push(quote_spanned!(sp=> <#ty as ::gort::gc::Trace>::NEEDS_DROP));
         }
     }
     let pat = match fields {
@@ -208,4 +328,50 @@ fn trace_impl(input: &DeriveInput) -> syn::Result<proc_macro2::TokenStream> {
             impl #impl_g GortTraceTypesMustNotImplDrop for #name #ty_g #where_c {}
         };
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn err(attr: &str) -> String {
+        match parse_main_args(attr.parse().unwrap()) {
+            Ok(_) => panic!("{attr:?} was accepted"),
+            Err(e) => e.to_string(),
+        }
+    }
+
+    #[test]
+    fn main_arguments() {
+        let a = parse_main_args("".parse().unwrap()).unwrap();
+        assert!(a.gomaxprocs.is_none() && a.stack_size.is_none());
+        let a = parse_main_args("gomaxprocs = 4, stack_size = 1 << 20,".parse().unwrap()).unwrap();
+        assert!(a.gomaxprocs.is_some() && a.stack_size.is_some());
+        let a = parse_main_args("stack_size = STACK".parse().unwrap()).unwrap();
+        assert!(a.stack_size.is_some());
+
+        assert_eq!(
+            err("threads = 4"),
+            "unknown #[gort::main] argument `threads`: expected `gomaxprocs = N` or \
+             `stack_size = BYTES`"
+        );
+        assert!(
+            err("gomaxprocs = 2, a::b = 1").starts_with("unknown #[gort::main] argument `a::b`")
+        );
+        assert_eq!(
+            err("gomaxprocs = 2, gomaxprocs = 3"),
+            "#[gort::main] argument `gomaxprocs` given twice"
+        );
+        assert!(err("gomaxprocs").starts_with("#[gort::main] arguments take a value"));
+        assert!(err("gomaxprocs(4)").starts_with("#[gort::main] arguments take a value"));
+        assert_eq!(err("gomaxprocs = 0"), "gomaxprocs must be from 1 to 1024");
+        assert_eq!(
+            err("gomaxprocs = 5000"),
+            "gomaxprocs must be from 1 to 1024"
+        );
+        assert!(err("stack_size = 4096").starts_with("stack_size must be from 16384"));
+        assert!(err("stack_size = \"1MiB\"").contains("the suffixes of GORT_STACK_SIZE"));
+        assert!(err("gomaxprocs = 4.5").starts_with("gomaxprocs takes an integer expression"));
+        assert!(!err("4").is_empty());
+    }
 }

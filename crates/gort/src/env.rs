@@ -1,4 +1,5 @@
-//! Runtime settings read from the environment: `GOMAXPROCS` and `GODEBUG`.
+//! Runtime settings read from the environment: `GOMAXPROCS`, `GODEBUG`, `GOGC`, `GOMEMLIMIT`
+//! and gort's `GORT_STACK_SIZE` (the goroutine stack size of `#[gort::main]` programs).
 //!
 //! Go silently ignores a malformed `GOMAXPROCS`; gort refuses it with an error that names the
 //! variable, the value and what was expected, because a silent default hides a misconfigured
@@ -196,6 +197,48 @@ pub fn gomemlimit_from_env() -> Result<Option<u64>, ConfigError> {
     }
 }
 
+/// Smallest goroutine stack gort accepts (`Builder::stack_size` refuses less).
+pub const MIN_STACK_SIZE: usize = 16 * 1024;
+
+/// Largest goroutine stack `GORT_STACK_SIZE` accepts: Go's maximum (`runtime/debug.
+/// SetMaxStack`'s default on 64-bit systems, 1 GB), as a reservation per goroutine.
+pub const MAX_STACK_SIZE: usize = 1 << 30;
+
+/// Parses `GORT_STACK_SIZE`: a byte count with an optional suffix B, KiB, MiB or GiB (the
+/// syntax of `GOMEMLIMIT`), from 16KiB to 1GiB.
+pub fn parse_stack_size(value: &str) -> Result<usize, ConfigError> {
+    let err = |expected| ConfigError {
+        name: "GORT_STACK_SIZE".into(),
+        value: value.into(),
+        expected,
+    };
+    const SYNTAX: &str = "a byte count such as 1MiB or 262144 (suffixes B, KiB, MiB, GiB)";
+    let v = value.trim();
+    if v.ends_with("TiB") || v == "off" {
+        return Err(err(SYNTAX));
+    }
+    let n = parse_gomemlimit(v).map_err(|_| err(SYNTAX))?;
+    match usize::try_from(n) {
+        Ok(n) if n < MIN_STACK_SIZE => Err(err("at least 16KiB")),
+        Ok(n) if n <= MAX_STACK_SIZE => Ok(n),
+        _ => Err(err("at most 1GiB (Go's maximum goroutine stack)")),
+    }
+}
+
+/// `GORT_STACK_SIZE` from the environment (`Ok(None)` when unset or empty).
+pub fn stack_size_from_env() -> Result<Option<usize>, ConfigError> {
+    match std::env::var("GORT_STACK_SIZE") {
+        Ok(v) if v.trim().is_empty() => Ok(None),
+        Ok(v) => parse_stack_size(&v).map(Some),
+        Err(std::env::VarError::NotPresent) => Ok(None),
+        Err(std::env::VarError::NotUnicode(v)) => Err(ConfigError {
+            name: "GORT_STACK_SIZE".into(),
+            value: v.to_string_lossy().into_owned(),
+            expected: "a byte count such as 1MiB or 262144 (suffixes B, KiB, MiB, GiB)",
+        }),
+    }
+}
+
 fn parse_flag(v: &str) -> Option<bool> {
     match v {
         "0" => Some(false),
@@ -207,6 +250,33 @@ fn parse_flag(v: &str) -> Option<bool> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn stack_size_values() {
+        assert_eq!(parse_stack_size("262144"), Ok(256 << 10));
+        assert_eq!(parse_stack_size("1MiB"), Ok(1 << 20));
+        assert_eq!(parse_stack_size(" 64KiB "), Ok(64 << 10));
+        assert_eq!(parse_stack_size("16384B"), Ok(16384));
+        assert_eq!(parse_stack_size("1GiB"), Ok(1 << 30));
+        for (bad, says) in [
+            ("big", "expected a byte count such as 1MiB"),
+            ("1 MiB", "expected a byte count"),
+            ("1MB", "expected a byte count"),
+            ("-1", "expected a byte count"),
+            ("off", "expected a byte count"),
+            ("1TiB", "expected a byte count"),
+            ("4KiB", "expected at least 16KiB"),
+            ("0", "expected at least 16KiB"),
+            ("2GiB", "expected at most 1GiB"),
+            ("99999999999999999999", "expected a byte count"),
+        ] {
+            let e = parse_stack_size(bad).unwrap_err().to_string();
+            assert!(
+                e.starts_with(&format!("invalid GORT_STACK_SIZE={bad:?}: ")) && e.contains(says),
+                "{bad}: {e}"
+            );
+        }
+    }
 
     #[test]
     fn gomaxprocs_values() {

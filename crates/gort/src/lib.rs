@@ -46,16 +46,43 @@ pub use rt::stack::{mappings_per_stack, max_map_count, StackError, StackErrorKin
 pub mod __private {
     //! Support for `#[gort::main]`; not a public API.
 
+    /// The arguments of `#[gort::main(gomaxprocs = N, stack_size = BYTES)]`.
+    #[derive(Debug, Default, Clone, Copy)]
+    pub struct MainArgs {
+        /// `gomaxprocs = N` (else `GOMAXPROCS`, else the CPUs available).
+        pub gomaxprocs: Option<usize>,
+        /// `stack_size = BYTES` (else `GORT_STACK_SIZE`, else [`crate::DEFAULT_STACK_SIZE`]).
+        pub stack_size: Option<usize>,
+    }
+
     /// Runs `f` as the main goroutine of a runtime built from the environment. On a
     /// configuration error or a deadlock, prints Go's message and exits with status 2.
     pub fn run_main<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
-        let rt = match crate::Builder::new().build() {
-            Ok(rt) => rt,
-            Err(e) => {
-                eprintln!("gort: {e}");
-                std::process::exit(2);
-            }
+        run_main_with(MainArgs::default(), f)
+    }
+
+    /// [`run_main`] with the attribute's arguments, which win over the environment (as a
+    /// call of `runtime.GOMAXPROCS(n)` in a Go program's main does).
+    pub fn run_main_with<T: Send + 'static>(
+        args: MainArgs,
+        f: impl FnOnce() -> T + Send + 'static,
+    ) -> T {
+        let fail = |e: &dyn std::fmt::Display| -> ! {
+            eprintln!("gort: {e}");
+            std::process::exit(2);
         };
+        let mut b = crate::Builder::new();
+        if let Some(n) = args.gomaxprocs {
+            b = b.gomaxprocs(n);
+        }
+        let stack = match args.stack_size {
+            Some(n) => Some(n),
+            None => crate::env::stack_size_from_env().unwrap_or_else(|e| fail(&e)),
+        };
+        if let Some(n) = stack {
+            b = b.stack_size(n);
+        }
+        let rt = b.build().unwrap_or_else(|e| fail(&e));
         match rt.try_block_on(f) {
             Ok(v) => v,
             Err(e) => {

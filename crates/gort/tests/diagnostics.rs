@@ -251,7 +251,88 @@ fn bad_gomaxprocs_in_environment_is_a_clear_error() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("GODEBUG=schedtrace"));
     let out = Command::new(exe).env("GOMAXPROCS", "3").output().unwrap();
     assert!(out.status.success());
-    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "gomaxprocs=3");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).lines().next(),
+        Some("gomaxprocs=3")
+    );
+}
+
+/// `stack_bytes=` of a check program's output.
+fn stack_bytes(out: &std::process::Output) -> usize {
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("stack_bytes="))
+        .unwrap_or_else(|| panic!("{stdout}"))
+        .parse()
+        .unwrap()
+}
+
+#[test]
+fn stack_size_from_environment_and_main_arguments() {
+    let exe = env!("CARGO_BIN_EXE_gort-env-check");
+    // The default, then GORT_STACK_SIZE (the guard page comes on top of the usable size).
+    let out = Command::new(exe)
+        .env_remove("GORT_STACK_SIZE")
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let b = stack_bytes(&out);
+    assert!(
+        (gort::DEFAULT_STACK_SIZE..gort::DEFAULT_STACK_SIZE + (64 << 10)).contains(&b),
+        "{b}"
+    );
+    for (v, want) in [("1MiB", 1 << 20), ("65536", 64 << 10), ("4096KiB", 4 << 20)] {
+        let out = Command::new(exe)
+            .env("GORT_STACK_SIZE", v)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let b = stack_bytes(&out);
+        assert!(
+            (want..want + (64 << 10)).contains(&b),
+            "GORT_STACK_SIZE={v}: {b}"
+        );
+    }
+    for (v, says) in [
+        (
+            "huge",
+            "expected a byte count such as 1MiB or 262144 (suffixes B, KiB, MiB, GiB)",
+        ),
+        ("4KiB", "expected at least 16KiB"),
+        ("8GiB", "expected at most 1GiB"),
+    ] {
+        let out = Command::new(exe)
+            .env("GORT_STACK_SIZE", v)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "GORT_STACK_SIZE={v}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            stderr.contains(&format!("gort: invalid GORT_STACK_SIZE={v:?}: {says}")),
+            "{stderr}"
+        );
+    }
+    // `#[gort::main(gomaxprocs = 3, stack_size = 512 * 1024)]` wins over the environment
+    // (which is then not read: a bad value there is not an error, as for Builder::gomaxprocs).
+    let exe = env!("CARGO_BIN_EXE_gort-main-args-check");
+    let out = Command::new(exe)
+        .env("GOMAXPROCS", "1")
+        .env("GORT_STACK_SIZE", "huge")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("gomaxprocs=3"));
+    let b = stack_bytes(&out);
+    assert!(((512 << 10)..(576 << 10)).contains(&b), "{b}");
 }
 
 #[test]

@@ -355,3 +355,169 @@ fn free_os_memory_returns_free_spans() {
         "free spans still holding pages after free_os_memory"
     );
 }
+
+static SET_DROPS: AtomicUsize = AtomicUsize::new(0);
+struct SetTracker;
+impl Drop for SetTracker {
+    fn drop(&mut self) {
+        SET_DROPS.fetch_add(1, SeqCst);
+    }
+}
+
+/// A graph node whose edges are sets of handles (pointer-identity `Hash`/`Ord` make `Gc` a
+/// set element for any `T`).
+#[derive(Trace)]
+struct GraphNode {
+    id: u64,
+    out: GcCell<std::collections::HashSet<Gc<GraphNode>>>,
+    ordered: GcCell<std::collections::BTreeSet<Gc<GraphNode>>>,
+    hits: std::sync::atomic::AtomicU64, // atomics are Trace: no #[gc(skip)] needed
+    #[gc(skip)]
+    _tracker: SetTracker,
+}
+
+fn graph_node(id: u64) -> Gc<GraphNode> {
+    Gc::new(GraphNode {
+        id,
+        out: GcCell::new(Default::default()),
+        ordered: GcCell::new(Default::default()),
+        hits: Default::default(),
+        _tracker: SetTracker,
+    })
+}
+
+#[test]
+fn sets_tuples_atomics_and_arcs_trace() {
+    use std::collections::{BTreeSet, HashSet};
+    use std::sync::Arc;
+    let _s = serial();
+    SET_DROPS.store(0, SeqCst);
+
+    // Cycles through HashSet and BTreeSet edges: members are traced, not rooted, so the
+    // cycles are collected once unreachable, while a reachable node keeps its set's members.
+    let keep = graph_node(0);
+    for round in 0..100u64 {
+        let nodes: Vec<_> = (1..=10).map(|i| graph_node(round * 100 + i)).collect();
+        for (i, n) in nodes.iter().enumerate() {
+            let next = nodes[(i + 1) % nodes.len()].clone();
+            n.out.borrow_mut().insert(next.clone());
+            n.ordered.borrow_mut().insert(next);
+            n.hits.fetch_add(1, SeqCst);
+        }
+        if round == 0 {
+            keep.out.borrow_mut().insert(nodes[0].clone());
+            keep.ordered.borrow_mut().insert(nodes[3].clone());
+        }
+    }
+    gc::gc();
+    gc::gc();
+    assert_eq!(
+        SET_DROPS.load(SeqCst),
+        990,
+        "cycles through sets must be collected"
+    );
+    // The kept ring is intact: walk it through both kinds of set.
+    let mut at = keep.out.borrow().iter().next().unwrap().clone();
+    let mut ids = Vec::new();
+    for _ in 0..10 {
+        ids.push(at.id);
+        let next = at.out.borrow().iter().next().unwrap().clone();
+        assert!(at.ordered.borrow().contains(&next));
+        at = next;
+    }
+    ids.sort();
+    assert_eq!(ids, (1..=10).collect::<Vec<_>>());
+    drop(at);
+    keep.out.borrow_mut().clear();
+    keep.ordered.borrow_mut().clear();
+    gc::gc();
+    assert_eq!(SET_DROPS.load(SeqCst), 1000);
+
+    // Sets moved into the heap directly (the unroot pass rebuilds them), and an empty one.
+    let members: Vec<_> = (0..50)
+        .map(|value| Gc::new(Node { value, next: None }))
+        .collect();
+    let hs: Gc<HashSet<Gc<Node>>> = Gc::new(members.iter().cloned().collect());
+    let bs: Gc<BTreeSet<Gc<Node>>> = Gc::new(members.iter().cloned().collect());
+    let empty: Gc<HashSet<Gc<Node>>> = Gc::new(HashSet::new());
+    drop(members);
+    let _garbage = list(5000);
+    gc::gc();
+    assert_eq!(hs.iter().map(|n| n.value).sum::<u64>(), 1225);
+    assert_eq!(bs.iter().map(|n| n.value).sum::<u64>(), 1225);
+    assert!(bs.iter().zip(bs.iter().skip(1)).all(|(a, b)| a < b));
+    assert!(empty.is_empty());
+
+    // Tuples up to 12 and arrays visit every element.
+    let t = Gc::new((
+        list(3),
+        1u8,
+        2u16,
+        3u32,
+        4u64,
+        5i8,
+        6i16,
+        7i32,
+        'x',
+        true,
+        1.5f64,
+        list(4),
+    ));
+    let a = Gc::new([list(2), list(5)]);
+    gc::gc();
+    let _garbage = list(5000);
+    gc::gc();
+    assert_eq!((sum(t.0.as_ref()), sum(t.11.as_ref()), t.3), (3, 6, 3));
+    assert_eq!((sum(a[0].as_ref()), sum(a[1].as_ref())), (1, 10));
+
+    // An Arc's contents stay rooted (it may be shared outside the heap): a clone taken out of
+    // a dead heap object still reaches its list, which is freed only with the last Arc.
+    let shared = Arc::new(std::sync::Mutex::new(list(100)));
+    let holder = Gc::new((Arc::clone(&shared), 0u8));
+    let out = Arc::clone(&holder.0);
+    drop((holder, shared));
+    gc::gc();
+    let _garbage = list(5000);
+    gc::gc();
+    assert_eq!(sum(out.lock().unwrap().as_ref()), 4950);
+    let ptr = Arc::new(std::sync::atomic::AtomicPtr::new(std::ptr::null_mut::<u8>()));
+    let _g = Gc::new((ptr, std::sync::atomic::AtomicBool::new(true)));
+}
+
+#[test]
+fn gc_compares_by_identity() {
+    use std::collections::{BTreeMap, HashMap, HashSet};
+    let _s = serial();
+    // Like Go's `==` on pointers: the same object, not equal values; `T` needs no PartialEq.
+    struct Opaque(#[allow(dead_code)] u32);
+    // SAFETY: holds no handles.
+    unsafe impl Trace for Opaque {
+        fn trace<V: gort::gc::Visitor>(&self, _: &mut V) {}
+        fn trace_mut<V: gort::gc::Visitor>(&mut self, _: &mut V) {}
+    }
+    let a = Gc::new(Opaque(1));
+    let b = Gc::new(Opaque(1));
+    let a2 = a.clone();
+    assert!(a == a2 && a != b);
+    let mut set = HashSet::new();
+    assert!(set.insert(a.clone()));
+    assert!(!set.insert(a2.clone()), "a clone is the same key");
+    assert!(set.insert(b.clone()));
+    let mut map = HashMap::new();
+    map.insert(a.clone(), "a");
+    assert_eq!(map.get(&a2), Some(&"a"));
+    assert_eq!(map.get(&b), None);
+    // Ord by address: total, consistent with ==, stable across collections (no moving).
+    assert_eq!(a.cmp(&a2), std::cmp::Ordering::Equal);
+    assert_eq!(a < b, Gc::as_ptr(&a) < Gc::as_ptr(&b));
+    let mut tree = BTreeMap::new();
+    tree.insert(b.clone(), 2);
+    tree.insert(a.clone(), 1);
+    let before: Vec<_> = tree.keys().map(Gc::as_ptr).collect();
+    gc::gc();
+    let _garbage = list(5000);
+    gc::gc();
+    let after: Vec<_> = tree.keys().map(Gc::as_ptr).collect();
+    assert_eq!(before, after);
+    assert_eq!(tree[&a2], 1);
+}

@@ -329,6 +329,137 @@ fn semaphore_bounds_concurrency() {
 }
 
 #[test]
+fn waitgroup_go_counts_returns_and_panics() {
+    // Go 1.25's wg.Go: Add(1), run f in a goroutine, Done when it returns, and here also when
+    // it panics (the panic goes to the handle).
+    let rt = rt(4);
+    rt.block_on(|| {
+        let wg = Arc::new(WaitGroup::new());
+        let hits = Arc::new(AtomicUsize::new(0));
+        let gate = Arc::new(Semaphore::new(0));
+        let mut panicking = Vec::new();
+        for i in 0..scale(200) {
+            let (hits, gate) = (hits.clone(), gate.clone());
+            let h = wg.go(move || {
+                gate.acquire(1); // all 200 are counted before any finishes
+                hits.fetch_add(1, SeqCst);
+                if i % 10 == 0 {
+                    panic!("goroutine {i} panics");
+                }
+                i
+            });
+            if i % 10 == 0 {
+                panicking.push(h); // the others are detached
+            }
+        }
+        assert!(format!("{wg:?}").contains(&format!("counter: {}", scale(200))));
+        gate.release(scale(200) as u64);
+        wg.wait();
+        assert_eq!(hits.load(SeqCst), scale(200));
+        for h in panicking {
+            assert!(h.join().is_err());
+        }
+        // The handle returns the goroutine's value.
+        assert_eq!(wg.go(|| 7).join().unwrap(), 7);
+        wg.wait();
+    });
+}
+
+// `const fn` constructors: every gort::sync primitive (but Pool) can be a `static`, as in std.
+static COUNTER: Mutex<u64> = Mutex::new(0);
+static NAMES: RwLock<Vec<&str>> = RwLock::new(Vec::new());
+static WG: WaitGroup = WaitGroup::new();
+static INIT: Once = Once::new();
+static CONFIG: OnceCell<String> = OnceCell::new();
+static READY: Cond = Cond::new();
+static READY_FLAG: Mutex<bool> = Mutex::new(false);
+static SLOTS: Semaphore = Semaphore::new(2);
+
+#[test]
+fn sync_primitives_are_statics() {
+    let rt = rt(2);
+    rt.block_on(|| {
+        for _ in 0..8 {
+            WG.add(1);
+            gort::go(|| {
+                let _p = SLOTS.acquire_permit(1);
+                *COUNTER.lock() += 1;
+                NAMES.write().push("g");
+                INIT.call_once(|| {
+                    CONFIG.get_or_init(|| "configured".to_string());
+                });
+                WG.done();
+            });
+        }
+        WG.wait();
+        assert_eq!(*COUNTER.lock(), 8);
+        assert_eq!(NAMES.read().len(), 8);
+        assert_eq!(CONFIG.get().map(String::as_str), Some("configured"));
+        assert_eq!(SLOTS.available(), 2);
+        let h = gort::go(|| {
+            let mut ready = READY_FLAG.lock();
+            while !*ready {
+                ready = READY.wait(ready);
+            }
+        });
+        *READY_FLAG.lock() = true;
+        READY.broadcast();
+        h.join().unwrap();
+    });
+}
+
+#[test]
+fn semaphore_permits_release_on_drop() {
+    let rt = rt(4);
+    rt.block_on(|| {
+        let sem = Arc::new(Semaphore::new(3));
+        {
+            let p = sem.acquire_permit(2);
+            assert_eq!((p.count(), sem.available()), (2, 1));
+            assert!(sem.try_acquire_permit(2).is_none());
+            let q = sem.try_acquire_permit(1).unwrap();
+            assert_eq!(sem.available(), 0);
+            drop(q);
+            assert_eq!(sem.available(), 1);
+        }
+        assert_eq!(sem.available(), 3);
+        // forget keeps the units taken.
+        sem.acquire_permit(1).forget();
+        assert_eq!(sem.available(), 2);
+        sem.release(1);
+
+        // Owned permits move into goroutines: at most 3 run at once, and a goroutine that
+        // panics while holding one releases it too.
+        let active = Arc::new(AtomicUsize::new(0));
+        let max = Arc::new(AtomicUsize::new(0));
+        let hs: Vec<_> = (0..scale(30))
+            .map(|i| {
+                let permit = sem.acquire_owned(1);
+                let (active, max) = (active.clone(), max.clone());
+                gort::go(move || {
+                    let _permit = permit;
+                    let a = active.fetch_add(1, SeqCst) + 1;
+                    max.fetch_max(a, SeqCst);
+                    gort::yield_now();
+                    active.fetch_sub(1, SeqCst);
+                    assert!(i % 7 != 0, "goroutine {i} panics holding its permit");
+                })
+            })
+            .collect();
+        for (i, h) in hs.into_iter().enumerate() {
+            assert_eq!(h.join().is_err(), i % 7 == 0);
+        }
+        assert!(max.load(SeqCst) <= 3);
+        assert_eq!(sem.available(), 3);
+        let p = sem.try_acquire_owned(3).unwrap();
+        assert!(Arc::ptr_eq(p.semaphore(), &sem));
+        assert!(sem.try_acquire_owned(1).is_none());
+        drop(p);
+        assert_eq!(sem.available(), 3);
+    });
+}
+
+#[test]
 fn deadlock_on_mutex_is_reported() {
     let rt = rt(2);
     let err = rt

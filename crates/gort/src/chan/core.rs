@@ -69,8 +69,16 @@ pub(crate) struct State<T> {
 /// The shared channel object behind `Sender` and `Receiver`.
 pub(crate) struct Chan<T> {
     pub(crate) lock: SpinLock<State<T>>,
+    /// `UNBOUNDED` for `unbounded()`: the buffer then grows as needed, so a send never waits.
     cap: usize,
 }
+
+/// The capacity of an unbounded channel.
+pub(crate) const UNBOUNDED: usize = usize::MAX;
+
+/// An unbounded channel's buffer gives memory back once it is a quarter full, down to this
+/// many slots (it keeps what it needs for its steady state, so that allocates nothing).
+const UNBOUNDED_KEEP: usize = 64;
 
 /// Outcome of a send attempt with the lock held.
 pub(crate) enum SendTry<T> {
@@ -125,7 +133,8 @@ impl<T> Chan<T> {
     pub(crate) fn new(cap: usize) -> Self {
         Chan {
             lock: SpinLock::new(State {
-                buf: VecDeque::with_capacity(cap),
+                // An unbounded buffer starts empty and grows by doubling.
+                buf: VecDeque::with_capacity(if cap == UNBOUNDED { 0 } else { cap }),
                 closed: false,
                 recvq: WaitList::new(),
                 sendq: WaitList::new(),
@@ -136,6 +145,12 @@ impl<T> Chan<T> {
 
     pub(crate) fn cap(&self) -> usize {
         self.cap
+    }
+
+    /// Slots allocated for the buffer (tests of the unbounded buffer's shrinking).
+    #[cfg(test)]
+    pub(crate) fn allocated(&self) -> usize {
+        self.lock.lock().buf.capacity()
     }
 
     pub(crate) fn len(&self) -> usize {
@@ -167,6 +182,15 @@ impl<T> Chan<T> {
     /// Tries to receive with the lock held.
     pub(crate) fn recv_locked(&self, st: &mut State<T>) -> RecvTry<T> {
         if let Some(v) = st.buf.pop_front() {
+            if self.cap == UNBOUNDED {
+                // (No sender ever parks on an unbounded channel.) After a burst, halve the
+                // buffer once it is a quarter full: amortised O(1), and memory follows demand.
+                let c = st.buf.capacity();
+                if c > UNBOUNDED_KEEP && st.buf.len() <= c / 4 {
+                    st.buf.shrink_to((c / 2).max(UNBOUNDED_KEEP));
+                }
+                return RecvTry::Got(v, None);
+            }
             // A full buffer with parked senders: move the first sender's value in behind.
             if let Some(w) = pop_claimed(&mut st.sendq) {
                 // SAFETY: claimed: the slot is ours until `complete`.
@@ -285,5 +309,43 @@ impl<T> Chan<T> {
             unsafe { complete(w) }.unpark();
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unbounded_buffer_grows_and_gives_memory_back() {
+        let at = Location::caller();
+        let c = Chan::new(UNBOUNDED);
+        assert_eq!(c.allocated(), 0);
+        for i in 0..100_000 {
+            c.send(i, at).unwrap();
+        }
+        assert_eq!(c.len(), 100_000);
+        assert!(c.allocated() >= 100_000);
+        for i in 0..100_000 {
+            assert_eq!(c.recv(at), Ok(i));
+        }
+        assert!(c.allocated() <= 4 * UNBOUNDED_KEEP, "{}", c.allocated());
+        // A steady state below the floor keeps its buffer (no allocation per value).
+        for i in 0..1000 {
+            c.send(i, at).unwrap();
+            c.send(i, at).unwrap();
+            c.recv(at).unwrap();
+            c.recv(at).unwrap();
+        }
+        assert!(c.allocated() >= 2);
+        // Bounded buffers never change size.
+        let b = Chan::new(5);
+        for i in 0..5 {
+            b.send(i, at).unwrap();
+        }
+        for _ in 0..5 {
+            b.recv(at).unwrap();
+        }
+        assert_eq!(b.allocated(), 5);
     }
 }

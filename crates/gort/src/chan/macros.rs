@@ -15,7 +15,18 @@
 /// * When several arms are ready, one is chosen uniformly at random; without `default` the
 ///   goroutine parks until one is ready. `select! {}` blocks forever (Go's `select {}`).
 /// * The send value is evaluated up front and dropped if its arm is not chosen.
-/// * The same channel may appear in several arms. Patterns must be irrefutable.
+/// * The same channel may appear in several arms. Patterns must be irrefutable: a `recv` arm
+///   yields a `Result` (Go's `v, ok := <-ch`), so match on it in the body. A refutable
+///   pattern is a compile error at the arm:
+///
+///   ```compile_fail,E0005
+///   let (_tx, rx) = gort::chan::bounded::<i32>(1);
+///   gort::select! {
+///       recv(rx) -> Ok(v) => v, // error[E0005]: refutable pattern: `Err(_)` not covered
+///       default => 0,
+///   };
+///   ```
+///
 /// * Bodies are expressions or blocks; the select evaluates to the chosen body's value.
 ///
 /// ```
@@ -138,8 +149,16 @@ macro_rules! __select_dispatch {
     };
     ($k:ident; [$n:ident ($p:pat) ($b:expr)] $($rest:tt)*) => {
         if $k == 0 {
-            let $p = $n.take();
-            $b
+            // The pattern is checked as a parameter of a closure that is never called, so a
+            // refutable one (`Ok(v)`) is reported at the user's arm, with no hint into this
+            // file; the `match` below then binds it (its fallback arm is unreachable).
+            #[allow(unused_variables, unused_mut)]
+            $n.check_pattern(|$p| ());
+            match $n.take() {
+                $p => $b,
+                #[allow(unreachable_patterns)]
+                _ => ::std::unreachable!("select: pattern checked irrefutable"),
+            }
         } else {
             let $k = $k - 1;
             $crate::__select_dispatch!($k; $($rest)*)

@@ -41,6 +41,16 @@
 //! the value in [`SendError`], a second close returns [`CloseError`]. A nil channel is
 //! expressed in `select!` as an `Option` that is `None`.
 //!
+//! [`unbounded`] (crossbeam's; Go has none) is the same channel with an unlimited capacity:
+//! its buffer grows by doubling and halves once a quarter full, so a send never parks and a
+//! send arm is always ready. Go leaves it out because it removes backpressure (a slow
+//! consumer grows the heap instead of slowing producers), and Rust users reach for it first
+//! for the cases that need exactly that: an event loop or logger that must never block on a
+//! slow consumer, an actor's mailbox that its own handler sends to, and code ported from
+//! crossbeam or std's `mpsc::channel`. Being one more capacity rather than a new flavour, it
+//! shares every path, `select`, and the verified parking protocol; the rejected alternative
+//! below still holds.
+//!
 //! # Rejected alternatives
 //!
 //! * *Flavours per capacity (crossbeam's array/list/zero)*: faster for some shapes, but three
@@ -55,7 +65,7 @@
 //! # Invariants and orderings
 //!
 //! * `buf.len() <= cap`; `recvq` is non-empty only while `buf` is empty; `sendq` only while
-//!   `buf` is full (always, for cap 0). Both queues only hold nodes of parked operations.
+//!   `buf` is full (always, for cap 0; never, for an unbounded channel). Both queues only hold nodes of parked operations.
 //! * All channel state is accessed under the spin lock (Acquire on lock, Release on unlock),
 //!   which orders a send before the matching receive, a close before the receive that sees
 //!   it, and the k-th receive before the (k+C)-th send completes (the memory-model section of `docs/DESIGN.md`).
@@ -88,6 +98,7 @@ pub use select::{RecvTarget, SendTarget};
 use self::core::Chan;
 
 /// Creates a channel of capacity `cap` (0: unbuffered, each send waits for its receiver).
+/// See [`unbounded`] for one whose sends never wait.
 ///
 /// ```
 /// let (tx, rx) = gort::chan::bounded(1);
@@ -97,7 +108,35 @@ use self::core::Chan;
 /// assert!(rx.recv().is_err());
 /// ```
 pub fn bounded<T>(cap: usize) -> (Sender<T>, Receiver<T>) {
+    assert!(
+        cap != core::UNBOUNDED,
+        "bounded(usize::MAX): use unbounded()"
+    );
     let c = Arc::new(Chan::new(cap));
+    (Sender { chan: c.clone() }, Receiver { chan: c })
+}
+
+/// Creates a channel whose buffer grows as needed, so [`Sender::send`] never waits
+/// (crossbeam's `unbounded`; Go has none). Everything else is a channel's: MPMC, FIFO,
+/// `close`, `select!` (a send arm is always ready), [`capacity`](Sender::capacity) reads
+/// `usize::MAX`.
+///
+/// Nothing slows a producer down: a consumer that falls behind makes the buffer, and the
+/// process, grow without bound (watch [`len`](Receiver::len)). Prefer [`bounded`] where a
+/// producer can wait (it is Go's backpressure); use this where it must not (an event loop
+/// that must never block on a slow subscriber, a mailbox that receives from its own handler).
+/// The buffer doubles as it fills and halves once it is a quarter full.
+///
+/// ```
+/// let (tx, rx) = gort::chan::unbounded();
+/// for i in 0..10_000 {
+///     tx.send(i).unwrap(); // no receiver yet: never waits
+/// }
+/// assert_eq!(rx.len(), 10_000);
+/// assert_eq!(rx.iter().take(3).collect::<Vec<_>>(), [0, 1, 2]);
+/// ```
+pub fn unbounded<T>() -> (Sender<T>, Receiver<T>) {
+    let c = Arc::new(Chan::new(core::UNBOUNDED));
     (Sender { chan: c.clone() }, Receiver { chan: c })
 }
 
@@ -166,7 +205,7 @@ impl<T> Sender<T> {
         self.len() == 0
     }
 
-    /// The buffer capacity (Go's `cap(c)`).
+    /// The buffer capacity (Go's `cap(c)`); `usize::MAX` for an [`unbounded`] channel.
     pub fn capacity(&self) -> usize {
         self.chan.cap()
     }
@@ -234,7 +273,7 @@ impl<T> Receiver<T> {
         self.len() == 0
     }
 
-    /// The buffer capacity (Go's `cap(c)`).
+    /// The buffer capacity (Go's `cap(c)`); `usize::MAX` for an [`unbounded`] channel.
     pub fn capacity(&self) -> usize {
         self.chan.cap()
     }
@@ -268,12 +307,18 @@ impl<T> Clone for Receiver<T> {
 
 impl<T> std::fmt::Debug for Sender<T> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "Sender {{ cap: {}, .. }}", self.capacity())
+        match self.capacity() {
+            core::UNBOUNDED => f.write_str("Sender { cap: unbounded, .. }"),
+            c => write!(f, "Sender {{ cap: {c}, .. }}"),
+        }
     }
 }
 
 impl<T> std::fmt::Debug for Receiver<T> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "Receiver {{ cap: {}, .. }}", self.capacity())
+        match self.capacity() {
+            core::UNBOUNDED => f.write_str("Receiver { cap: unbounded, .. }"),
+            c => write!(f, "Receiver {{ cap: {c}, .. }}"),
+        }
     }
 }

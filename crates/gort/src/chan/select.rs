@@ -178,6 +178,15 @@ impl<'a, T> RecvArm<'a, T> {
     pub fn take(&mut self) -> Result<T, RecvError> {
         self.result.take().expect("select: arm was not selected")
     }
+
+    /// Never calls `f`: `select!` passes `|pattern| ()` so that the compiler checks the arm's
+    /// pattern against the arm's result type as a closure parameter, whose refutability error
+    /// points at the user's pattern (a `let` in the macro adds a `let...else` hint inside
+    /// gort's source).
+    #[inline(always)]
+    pub fn check_pattern(&self, f: impl FnOnce(Result<T, RecvError>)) {
+        let _ = f;
+    }
 }
 
 impl<'a, T> SendArm<'a, T> {
@@ -193,6 +202,12 @@ impl<'a, T> SendArm<'a, T> {
     /// The result of the selected arm.
     pub fn take(&mut self) -> Result<(), SendError<T>> {
         self.result.take().expect("select: arm was not selected")
+    }
+
+    /// See [`RecvArm::check_pattern`].
+    #[inline(always)]
+    pub fn check_pattern(&self, f: impl FnOnce(Result<(), SendError<T>>)) {
+        let _ = f;
     }
 
     /// The value of an arm that was not selected (after `select_arms` returned, no arm is

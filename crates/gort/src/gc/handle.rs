@@ -309,9 +309,48 @@ impl<T: Trace + std::fmt::Debug> std::fmt::Debug for Gc<T> {
     }
 }
 
-impl<T: Trace + PartialEq> PartialEq for Gc<T> {
+/// Pointer identity, as Go's `==` on pointers: two handles are equal when they point at the
+/// same object (compare the values with `*a == *b`). With `Hash` and `Ord` by address, a
+/// `Gc<T>` is a key of `HashSet`/`HashMap`/`BTreeMap` (a visited set over a graph) for any `T`;
+/// addresses are stable (the collector never moves objects) but differ between runs.
+///
+/// ```
+/// let a = gort::Gc::new(1u32);
+/// let b = gort::Gc::new(1u32);
+/// assert!(a == a.clone() && a != b && *a == *b);
+/// let seen: std::collections::HashSet<_> = [a.clone(), a.clone(), b].into_iter().collect();
+/// assert_eq!(seen.len(), 2);
+/// ```
+impl<T: Trace> PartialEq for Gc<T> {
+    #[inline]
     fn eq(&self, o: &Gc<T>) -> bool {
-        **self == **o
+        Gc::ptr_eq(self, o)
+    }
+}
+
+impl<T: Trace> Eq for Gc<T> {}
+
+/// The object's address (without the handle's rooted flag, which differs between a handle and
+/// its clone).
+impl<T: Trace> std::hash::Hash for Gc<T> {
+    #[inline]
+    fn hash<H: std::hash::Hasher>(&self, h: &mut H) {
+        self.raw.addr().hash(h)
+    }
+}
+
+/// By address: a total order consistent with `==`, stable for the objects' lives.
+impl<T: Trace> PartialOrd for Gc<T> {
+    #[inline]
+    fn partial_cmp(&self, o: &Gc<T>) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(o))
+    }
+}
+
+impl<T: Trace> Ord for Gc<T> {
+    #[inline]
+    fn cmp(&self, o: &Gc<T>) -> std::cmp::Ordering {
+        self.raw.addr().cmp(&o.raw.addr())
     }
 }
 

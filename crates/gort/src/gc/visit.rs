@@ -49,6 +49,35 @@ pub trait Visitor: sealed::Sealed {
 /// not implement `Drop` in a way that dereferences a `Gc` (a dead object's handles may point to
 /// objects freed in the same cycle); `#[derive(Trace)]` forbids `Drop` on the type altogether.
 /// Prefer the derive, which upholds all of this.
+///
+/// # Implementations for std types
+///
+/// | type | what is visited |
+/// |---|---|
+/// | numbers, `bool`, `char`, `String`, `&'static str`, `Duration`, `Instant`, atomics | nothing (no handles) |
+/// | `Option`, `Box`, `Vec`, `VecDeque`, arrays, tuples (up to 12) | every element |
+/// | `HashMap`, `BTreeMap` | every value; keys are not visited (they stay rooted: a leak, never a dangling pointer) |
+/// | `HashSet`, `BTreeSet` | every element: rooting rebuilds the set (a set gives no `&mut` to its elements), running the elements' `Hash`/`Eq`/`Ord` |
+/// | `Arc<T>` | nothing: its contents stay rooted (see below) |
+///
+/// An `Arc<T>` may be shared: a clone can be made from `&Arc` (so from inside the heap) and
+/// kept anywhere, and Rust code holding it must see rooted handles. So its contents are never
+/// unrooted: any `T: 'static` can be stored, and a `Gc` inside keeps its object (and what it
+/// reaches) alive while the `Arc` lives; a cycle through an `Arc` is never collected. Use
+/// `Gc<T>` itself for shared, traced data.
+///
+/// A type that is not `Trace` cannot go on the heap; the compiler says how to fix it:
+///
+/// ```compile_fail,E0277
+/// struct Config { name: String }      // no #[derive(Trace)]
+/// let _g = gort::Gc::new(Config { name: "x".into() });
+/// ```
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be stored on gort's GC heap: it does not implement `Trace`",
+    label = "`{Self}` is not `Trace`",
+    note = "add `#[derive(gort::gc::Trace)]` to the type; mark a field that holds no `Gc` handles \
+            (a lock, a channel, a type from another crate) with `#[gc(skip)]` to leave it out"
+)]
 pub unsafe trait Trace: 'static {
     /// Visits the handles directly inside `self` (marking).
     fn trace<V: Visitor>(&self, v: &mut V);
@@ -93,8 +122,41 @@ leaf!(
     String,
     &'static str,
     std::time::Duration,
-    std::time::Instant
+    std::time::Instant,
+    std::sync::atomic::AtomicBool,
+    std::sync::atomic::AtomicI8,
+    std::sync::atomic::AtomicI16,
+    std::sync::atomic::AtomicI32,
+    std::sync::atomic::AtomicI64,
+    std::sync::atomic::AtomicIsize,
+    std::sync::atomic::AtomicU8,
+    std::sync::atomic::AtomicU16,
+    std::sync::atomic::AtomicU32,
+    std::sync::atomic::AtomicU64,
+    std::sync::atomic::AtomicUsize
 );
+
+// SAFETY: a raw pointer is not a GC handle (a `Gc` turned into a pointer with `Gc::as_ptr`
+// keeps nothing alive, as documented there); nothing to visit.
+unsafe impl<T: 'static> Trace for std::sync::atomic::AtomicPtr<T> {
+    #[inline]
+    fn trace<V: Visitor>(&self, _: &mut V) {}
+    #[inline]
+    fn trace_mut<V: Visitor>(&mut self, _: &mut V) {}
+}
+
+// SAFETY: visits nothing, in both methods, which the contract allows (a skipped field leaks
+// what it holds, never dangles). It must: the contents may be shared with clones outside the
+// heap (and `Arc::clone(&field)` makes one from inside it at any time), whose holders deref
+// the handles in `T` as ordinary rooted handles; unrooting them through a unique `Arc` would
+// leave such a clone with edges of a heap object that may die first. Never unrooted, the
+// handles in `T` keep their root counts, so their targets outlive the `Arc`.
+unsafe impl<T: ?Sized + 'static> Trace for std::sync::Arc<T> {
+    #[inline]
+    fn trace<V: Visitor>(&self, _: &mut V) {}
+    #[inline]
+    fn trace_mut<V: Visitor>(&mut self, _: &mut V) {}
+}
 
 // SAFETY: visits the contents, if any.
 unsafe impl<T: Trace> Trace for Option<T> {
@@ -165,6 +227,83 @@ trace_collection!(
     values_mut
 );
 
+/// Aborts the process if dropped while unwinding: rebuilding a set during a rooting pass calls
+/// the elements' `Hash`/`Eq`/`Ord`, and a panic out of a pass (say inside `Gc::new`, whose
+/// slot is allocated but not yet written) cannot be recovered from (DESIGN.md: a throw).
+struct AbortOnUnwind(&'static str);
+
+impl Drop for AbortOnUnwind {
+    fn drop(&mut self) {
+        eprintln!(
+            "fatal error: gort gc: {} panicked while rooting a set",
+            self.0
+        );
+        std::process::abort();
+    }
+}
+
+// SAFETY: visits every element, once, in both methods. `trace` iterates. `trace_mut` needs
+// `&mut` to each element, which a set does not give (changing an element could change its
+// hash): it moves them all out (`drain`, which keeps the table's capacity), visits each, and
+// inserts them back. Flipping a handle's rooted flag changes no `Hash` or `Eq` (a `Gc` hashes
+// and compares its object's address, without the flag), so the same elements go back; should
+// a broken `Eq` make two of them equal, the one dropped is a handle in the state the pass just
+// gave it (unrooted: nothing to do; rooted: its count is released, re-entrantly). The pass
+// runs inside a guard, where user code must not allocate on the GC heap: the elements'
+// `Hash`/`Eq` (derived ones never do) and `S`'s hasher are the only other code run; a panic
+// from them aborts the process (`AbortOnUnwind`) instead of unwinding out of the pass. The
+// collector marks a set only while no pass runs on it: a set on the heap is only reachable
+// mutably through a `GcCell` borrow, which markers skip (cell.rs).
+unsafe impl<T, S> Trace for std::collections::HashSet<T, S>
+where
+    T: Trace + Eq + std::hash::Hash,
+    S: std::hash::BuildHasher + 'static,
+{
+    fn trace<V: Visitor>(&self, v: &mut V) {
+        for x in self {
+            x.trace(v)
+        }
+    }
+    fn trace_mut<V: Visitor>(&mut self, v: &mut V) {
+        if self.is_empty() {
+            return;
+        }
+        let abort = AbortOnUnwind("a HashSet element's Hash or Eq");
+        let mut items: Vec<T> = self.drain().collect();
+        for x in &mut items {
+            x.trace_mut(v)
+        }
+        self.extend(items);
+        std::mem::forget(abort);
+    }
+}
+
+// SAFETY: as for `HashSet`: visits every element, once, in both methods; `trace_mut` takes the
+// elements out in order, visits each, and rebuilds the set from them (a `Gc` orders by its
+// object's address, without the flag, so the order and the elements are unchanged). Its
+// elements' `Ord` is the only other code run; a panic from it aborts.
+unsafe impl<T: Trace + Ord> Trace for std::collections::BTreeSet<T> {
+    fn trace<V: Visitor>(&self, v: &mut V) {
+        for x in self {
+            x.trace(v)
+        }
+    }
+    fn trace_mut<V: Visitor>(&mut self, v: &mut V) {
+        if self.is_empty() {
+            return;
+        }
+        let abort = AbortOnUnwind("a BTreeSet element's Ord");
+        *self = std::mem::take(self)
+            .into_iter()
+            .map(|mut x| {
+                x.trace_mut(v);
+                x
+            })
+            .collect();
+        std::mem::forget(abort);
+    }
+}
+
 // SAFETY: visits every element.
 unsafe impl<T: Trace, const N: usize> Trace for [T; N] {
     fn trace<V: Visitor>(&self, v: &mut V) {
@@ -198,3 +337,11 @@ tuple!(0 A);
 tuple!(0 A, 1 B);
 tuple!(0 A, 1 B, 2 C);
 tuple!(0 A, 1 B, 2 C, 3 D);
+tuple!(0 A, 1 B, 2 C, 3 D, 4 E);
+tuple!(0 A, 1 B, 2 C, 3 D, 4 E, 5 F);
+tuple!(0 A, 1 B, 2 C, 3 D, 4 E, 5 F, 6 G);
+tuple!(0 A, 1 B, 2 C, 3 D, 4 E, 5 F, 6 G, 7 H);
+tuple!(0 A, 1 B, 2 C, 3 D, 4 E, 5 F, 6 G, 7 H, 8 I);
+tuple!(0 A, 1 B, 2 C, 3 D, 4 E, 5 F, 6 G, 7 H, 8 I, 9 J);
+tuple!(0 A, 1 B, 2 C, 3 D, 4 E, 5 F, 6 G, 7 H, 8 I, 9 J, 10 K);
+tuple!(0 A, 1 B, 2 C, 3 D, 4 E, 5 F, 6 G, 7 H, 8 I, 9 J, 10 K, 11 L);

@@ -26,7 +26,7 @@ unsafe impl<T: Send> Sync for SpinLock<T> {}
 unsafe impl<T: Send> Send for SpinLock<T> {}
 
 impl<T> SpinLock<T> {
-    pub(crate) fn new(v: T) -> Self {
+    pub(crate) const fn new(v: T) -> Self {
         SpinLock {
             locked: AtomicBool::new(false),
             data: UnsafeCell::new(v),

@@ -44,8 +44,8 @@ impl std::fmt::Debug for Cond {
 }
 
 impl Cond {
-    /// A condition with no waiters.
-    pub fn new() -> Self {
+    /// A condition with no waiters (`const`: usable in a `static`).
+    pub const fn new() -> Self {
         Cond {
             waiters: SpinLock::new(WaitList::new()),
         }

@@ -20,8 +20,11 @@
 //!   mode and unlock hands it directly to the first waiter.
 //! * [`RwLock`] is Go's RWMutex (writer preference), [`WaitGroup`] Go's one-word WaitGroup,
 //!   [`Once`]/[`OnceCell`] an atomic flag plus a mutex, [`Cond`] a waiter list that a waiter
-//!   joins before releasing its mutex, [`Semaphore`] a weighted FIFO semaphore, [`Pool`] a
-//!   per-P cache.
+//!   joins before releasing its mutex, [`Semaphore`] a weighted FIFO semaphore (units held
+//!   by count or by RAII permits), [`Pool`] a per-P cache.
+//! * Constructors are `const fn` (except `Pool::new`, which sizes its per-P slots), so the
+//!   primitives can be `static`s, as std's can; they allocate nothing until contended.
+//! * [`WaitGroup::go`] is Go 1.25's `wg.Go(f)`.
 //! * Goroutines never migrate between threads, so a guard held across a park (a channel
 //!   operation while holding a `MutexGuard`) is sound, and so is a `!Send` value on the stack.
 //!
@@ -59,7 +62,7 @@ pub use mutex::{Mutex, MutexGuard};
 pub use once::{Once, OnceCell};
 pub use pool::Pool;
 pub use rwlock::{RwLock, RwLockReadGuard, RwLockWriteGuard};
-pub use semaphore::Semaphore;
+pub use semaphore::{OwnedSemaphorePermit, Semaphore, SemaphorePermit};
 pub use waitgroup::WaitGroup;
 
 /// The atomics users need (re-exported from `std`).

@@ -43,7 +43,7 @@ fn do_spin() {
 }
 
 impl RawMutex {
-    pub(crate) fn new() -> Self {
+    pub(crate) const fn new() -> Self {
         RawMutex {
             state: AtomicI32::new(0),
             sema: Sema::new(),
@@ -218,8 +218,14 @@ pub struct MutexGuard<'a, T: ?Sized> {
 unsafe impl<T: ?Sized + Sync> Sync for MutexGuard<'_, T> {}
 
 impl<T> Mutex<T> {
-    /// A new unlocked mutex.
-    pub fn new(v: T) -> Self {
+    /// A new unlocked mutex. `const`, so a mutex can be a `static` (as with std's):
+    ///
+    /// ```
+    /// static HITS: gort::sync::Mutex<Vec<u32>> = gort::sync::Mutex::new(Vec::new());
+    /// HITS.lock().push(1);
+    /// assert_eq!(HITS.lock().len(), 1);
+    /// ```
+    pub const fn new(v: T) -> Self {
         Mutex {
             raw: RawMutex::new(),
             data: UnsafeCell::new(v),

@@ -38,8 +38,8 @@ impl Drop for Unlock<'_> {
 }
 
 impl Once {
-    /// A fresh `Once`.
-    pub fn new() -> Self {
+    /// A fresh `Once` (`const`: usable in a `static`).
+    pub const fn new() -> Self {
         Once {
             done: AtomicBool::new(false),
             m: RawMutex::new(),
@@ -99,8 +99,8 @@ impl<T: std::fmt::Debug> std::fmt::Debug for OnceCell<T> {
 }
 
 impl<T> OnceCell<T> {
-    /// An empty cell.
-    pub fn new() -> Self {
+    /// An empty cell (`const`: usable in a `static`).
+    pub const fn new() -> Self {
         OnceCell {
             done: AtomicBool::new(false),
             m: RawMutex::new(),

@@ -20,7 +20,7 @@ pub(crate) struct Sema {
 }
 
 impl Sema {
-    pub(crate) fn new() -> Sema {
+    pub(crate) const fn new() -> Sema {
         Sema {
             state: SpinLock::new(State {
                 count: 0,

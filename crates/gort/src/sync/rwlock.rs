@@ -42,8 +42,8 @@ pub struct RwLockWriteGuard<'a, T: ?Sized> {
 }
 
 impl<T> RwLock<T> {
-    /// A new unlocked lock.
-    pub fn new(v: T) -> Self {
+    /// A new unlocked lock (`const`: usable in a `static`).
+    pub const fn new(v: T) -> Self {
         RwLock {
             w: RawMutex::new(),
             writer_sem: Sema::new(),

@@ -4,6 +4,7 @@
 
 use std::panic::Location;
 use std::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed};
+use std::sync::Arc;
 
 use super::runtime_sema::Sema;
 use crate::rt::loom::AtomicU64;
@@ -47,8 +48,8 @@ impl std::fmt::Debug for WaitGroup {
 }
 
 impl WaitGroup {
-    /// A group with counter zero.
-    pub fn new() -> Self {
+    /// A group with counter zero (`const`: usable in a `static`).
+    pub const fn new() -> Self {
         WaitGroup {
             state: AtomicU64::new(0),
             sema: Sema::new(),
@@ -90,6 +91,47 @@ impl WaitGroup {
     /// Decrements the counter by one.
     pub fn done(&self) {
         self.add(-1)
+    }
+
+    /// Go 1.25's `wg.Go(f)`: adds 1 to the counter, runs `f` in a new goroutine, and calls
+    /// [`done`](Self::done) when `f` returns, or unwinds from a panic (Go's program would
+    /// crash there; here the panic goes to the returned handle's `join`, which may be
+    /// dropped, and `wait` still returns). The goroutine holds a clone of the `Arc`.
+    ///
+    /// ```
+    /// use std::sync::{atomic::{AtomicU32, Ordering}, Arc};
+    /// let rt = gort::Builder::new().gomaxprocs(2).build().unwrap();
+    /// rt.block_on(|| {
+    ///     let wg = Arc::new(gort::sync::WaitGroup::new());
+    ///     let hits = Arc::new(AtomicU32::new(0));
+    ///     for _ in 0..10 {
+    ///         let hits = hits.clone();
+    ///         wg.go(move || hits.fetch_add(1, Ordering::Relaxed));
+    ///     }
+    ///     wg.wait();
+    ///     assert_eq!(hits.load(Ordering::Relaxed), 10);
+    /// });
+    /// ```
+    #[track_caller]
+    pub fn go<F, T>(self: &Arc<Self>, f: F) -> crate::JoinHandle<T>
+    where
+        F: FnOnce() -> T + Send + 'static,
+        T: Send + 'static,
+    {
+        /// Calls `done` when dropped: after `f` returns or while it unwinds, and also if the
+        /// goroutine cannot be started (`go` panics and drops the closure unrun).
+        struct Done(Arc<WaitGroup>);
+        impl Drop for Done {
+            fn drop(&mut self) {
+                self.0.done();
+            }
+        }
+        self.add(1);
+        let done = Done(Arc::clone(self));
+        crate::go(move || {
+            let _done = done;
+            f()
+        })
     }
 
     /// Parks until the counter is zero.

@@ -12,7 +12,7 @@ use super::flags::Config;
 use super::matcher::Matcher;
 use super::output::{Output, Progress};
 use super::parallel;
-use super::predict;
+use super::predict::{self, predict_n};
 use super::result::{benchmark_name, BenchmarkResult};
 use super::sysinfo;
 use crate::alloc::read_alloc_counters;
@@ -36,8 +36,10 @@ pub(crate) struct Ctx {
 
 /// A benchmark's handle: Go's `*testing.B`.
 ///
-/// A benchmark function runs the measured code `b.n()` times (`for _ in b.iter() { ... }`), and
-/// is called several times with growing `n` until one call lasts `-benchtime`.
+/// A benchmark function runs the measured code either in a `while b.loop_() { ... }` loop
+/// (Go 1.24's `B.Loop`: the function is called once per measurement, and only the loop is
+/// timed), or `b.n()` times (`for _ in b.iter() { ... }`), in which case it is called several
+/// times with growing `n` until one call lasts `-benchtime`.
 pub struct B {
     ctx: Rc<RefCell<Ctx>>,
     name: String,
@@ -60,7 +62,17 @@ pub struct B {
     pub(crate) previous_duration: Duration,
     pub(crate) parallelism: usize,
     round: u32,
+    /// `loop_`'s target iteration count (Go's `b.loop.n`); 0 until its first call.
+    loop_n: u64,
+    /// `loop_`'s iterations so far, with `LOOP_POISON_TIMER` set while the timer is stopped
+    /// (Go's `b.loop.i`), so that the fast path is one compare.
+    loop_i: u64,
+    /// `loop_` has returned `false`.
+    loop_done: bool,
 }
+
+/// Set in `B::loop_i` while the timer is stopped: sends `loop_` to its slow path, which fails.
+const LOOP_POISON_TIMER: u64 = 1 << 63;
 
 impl B {
     pub(crate) fn new(ctx: Rc<RefCell<Ctx>>, name: String, level: usize) -> B {
@@ -86,12 +98,119 @@ impl B {
             previous_duration: Duration::ZERO,
             parallelism: 1,
             round: 0,
+            loop_n: 0,
+            loop_i: 0,
+            loop_done: false,
         }
     }
 
-    /// Iterations to run in this call (Go's `b.N`).
+    /// Iterations to run in this call (Go's `b.N`). Inside a [`loop_`](Self::loop_) loop it
+    /// reads 0; after the loop, the number of iterations it ran.
     pub fn n(&self) -> u64 {
         self.n
+    }
+
+    /// Whether the benchmark should run another iteration: Go 1.24's `B.Loop` (`loop` is a
+    /// Rust keyword, hence the underscore).
+    ///
+    /// ```
+    /// fn bench_sort(b: &mut gort::testing::B) {
+    ///     let input: Vec<u32> = (0..1000).rev().collect(); // setup: not timed
+    ///     while b.loop_() {
+    ///         let mut v = gort::testing::black_box(input.clone());
+    ///         v.sort();
+    ///         gort::testing::black_box(v); // keep the result alive
+    ///     }
+    ///     // cleanup: not timed
+    /// }
+    /// let r = gort::testing::benchmark(gort::testing::BenchTime::Count(10), bench_sort);
+    /// assert_eq!(r.n, 10);
+    /// ```
+    ///
+    /// As in Go: the first call resets the timer, so setup before the loop is not measured;
+    /// the loop itself grows the iteration count until the loop lasts `-benchtime` (or runs
+    /// `-benchtime Nx` iterations), so the function is called once per measurement instead of
+    /// once per round; when it returns `false` it stops the timer (cleanup after the loop is
+    /// not measured) and [`n`](Self::n) becomes the number of iterations run. Go's compiler
+    /// keeps the loop body's results alive; in Rust pass inputs and results through
+    /// [`black_box`](super::black_box) so the optimiser cannot delete the work.
+    ///
+    /// # Panics
+    ///
+    /// The benchmark fails (Go's `b.Fatal`) if it calls `loop_` with the timer stopped, or
+    /// returns before `loop_` returned `false` (a `break` or `return` out of the loop).
+    #[doc(alias = "Loop")]
+    #[inline]
+    pub fn loop_(&mut self) -> bool {
+        // Fast path: one compare. The first call (0 < 0), the last iteration of a round and a
+        // stopped timer (poison bit) take the slow path.
+        if self.loop_i < self.loop_n {
+            self.loop_i += 1;
+            return true;
+        }
+        self.loop_slow_path()
+    }
+
+    /// Go's `loopSlowPath`.
+    #[cold]
+    #[inline(never)]
+    fn loop_slow_path(&mut self) -> bool {
+        assert!(self.timer_on, "B.Loop called with timer stopped");
+        assert!(
+            self.loop_i & LOOP_POISON_TIMER == 0,
+            "unknown loop stop condition: {:#x}",
+            self.loop_i
+        );
+        let benchtime = self.ctx.borrow().cfg.benchtime;
+        if self.loop_n == 0 {
+            // The first call: a fixed count, or 1 to start the scaling.
+            self.loop_n = match benchtime {
+                BenchTime::Count(n) => n,
+                BenchTime::Duration(_) => 1,
+            };
+            self.n = 0; // within the loop, b.N is not used (Go)
+            self.reset_timer();
+            self.loop_i += 1;
+            return true;
+        }
+        let more = match benchtime {
+            BenchTime::Count(n) => {
+                assert_eq!(self.loop_i, n, "iteration count < fixed target");
+                false
+            }
+            BenchTime::Duration(d) => self.stop_or_scale_loop(d),
+        };
+        if !more {
+            self.stop_timer();
+            self.n = self.loop_n;
+            self.loop_done = true;
+            return false;
+        }
+        self.loop_i += 1;
+        true
+    }
+
+    /// Go's `stopOrScaleBLoop`: done once the loop has lasted `goal`, else a new target.
+    fn stop_or_scale_loop(&mut self, goal: Duration) -> bool {
+        let t = self.elapsed();
+        if t >= goal {
+            return false;
+        }
+        let ns = |d: Duration| d.as_nanos().min(i64::MAX as u128) as i64;
+        let prev = self.loop_n as i64;
+        self.loop_n = predict_n(ns(goal), prev, ns(t), prev) as u64;
+        // predict_n caps the count at 1e9: stop once the cap is reached.
+        (prev as u64) < self.loop_n
+    }
+
+    /// The measured time so far (Go's `B.Elapsed`): what `start_timer`, `stop_timer` and
+    /// `reset_timer` have measured, including the running interval.
+    pub fn elapsed(&self) -> Duration {
+        if self.timer_on {
+            self.duration + self.start.elapsed()
+        } else {
+            self.duration
+        }
     }
 
     /// `0..b.n()`, for `for _ in b.iter() { ... }`.
@@ -112,6 +231,7 @@ impl B {
             self.start_bytes = c.alloc_bytes;
             self.start = Instant::now();
             self.timer_on = true;
+            self.loop_i &= !LOOP_POISON_TIMER;
         }
     }
 
@@ -123,6 +243,8 @@ impl B {
             self.net_allocs += c.mallocs.wrapping_sub(self.start_allocs);
             self.net_bytes += c.alloc_bytes.wrapping_sub(self.start_bytes);
             self.timer_on = false;
+            // If `loop_` is called with the timer stopped, fail.
+            self.loop_i |= LOOP_POISON_TIMER;
         }
     }
 
@@ -195,6 +317,9 @@ impl B {
     fn run_n(&mut self, n: u64, f: &mut dyn FnMut(&mut B)) {
         // Go runs a full GC here; gort's collector will hook in at this point.
         self.n = n;
+        self.loop_n = 0;
+        self.loop_i = 0;
+        self.loop_done = false;
         self.parallelism = 1;
         self.round += 1;
         self.ctx.borrow().progress.round(&self.name, self.round, n);
@@ -211,6 +336,11 @@ impl B {
                 .map(|s| s.to_string())
                 .or_else(|| p.downcast_ref::<String>().cloned())
                 .unwrap_or_else(|| "panic".into());
+        } else if self.loop_n > 0 && !self.loop_done {
+            self.failed = true;
+            self.panic_msg = "benchmark function returned without B.Loop() == false \
+                              (break or return in loop?)"
+                .into();
         }
     }
 
@@ -307,6 +437,12 @@ impl B {
     /// Go's `launch`: grows N until a round lasts `-benchtime`, or runs the fixed count.
     fn do_bench(&mut self, f: &mut dyn FnMut(&mut B)) -> BenchmarkResult {
         let benchtime = self.ctx.borrow().cfg.benchtime;
+        // A `loop_` benchmark did its own ramp-up in the `run1` call: it ran once.
+        let benchtime = if self.loop_n > 0 {
+            BenchTime::Count(1)
+        } else {
+            benchtime
+        };
         match benchtime {
             BenchTime::Count(n) => {
                 if n > 1 {

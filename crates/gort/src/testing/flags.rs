@@ -9,8 +9,12 @@ use super::benchtime::BenchTime;
 /// Parsed flags.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Config {
-    /// `-bench`: which benchmarks run (default `.`, all).
+    /// `-bench`: which benchmarks run (default `.`, all). Go's RE2 syntax, split on `/` and
+    /// `|` as Go splits it.
     pub bench: String,
+    /// `-run`: Go's test filter. A benchmark binary has no tests, so it selects nothing, but it
+    /// is checked like `-bench` (an invalid pattern fails, as in Go); scripts pass `-run '^$'`.
+    pub run: Option<String>,
     /// `-benchtime` (default 1s in benchmark mode, `1x` otherwise).
     pub benchtime: BenchTime,
     /// `-count`: runs of each benchmark (default 1).
@@ -48,6 +52,7 @@ impl Default for Config {
     fn default() -> Self {
         Config {
             bench: ".".into(),
+            run: None,
             benchtime: BenchTime::default(),
             count: 1,
             benchmem: false,
@@ -148,7 +153,8 @@ impl Config {
                     }
                 }
                 // Test-only flags of `go test`, accepted so that shared scripts work.
-                "run" | "timeout" | "benchmem_always" => {
+                "run" => c.run = Some(value(inline)?),
+                "timeout" | "benchmem_always" => {
                     let _ = value(inline)?;
                 }
                 _ => return Err(format!("flag provided but not defined: -{name}")),
@@ -195,6 +201,7 @@ mod tests {
         assert_eq!(c.cpuprofile.as_deref(), Some("cpu.out"));
         assert_eq!((c.memprofilerate, c.mutexprofilefraction), (Some(1), 5));
         assert_eq!(c.blockprofilerate, 1);
+        assert_eq!(parse("-run ^$").unwrap().run.as_deref(), Some("^$"));
         assert!(parse("-nope").is_err());
         assert!(parse("-count").is_err());
         assert!(parse("-benchmem=maybe").is_err());

@@ -14,7 +14,8 @@
 //! a sub-benchmark of a hidden `Main` ([`B::run`]); its first round runs `N = 1` (`run1`), which
 //! also discovers sub-benchmarks; then each `-cpu` value times `-count` runs grow `N` with Go's
 //! predictor (`predict.rs`) until a round lasts `-benchtime`, and prints one line per run
-//! (`result.rs`). `B/op` and `allocs/op` are the differences of the process-wide counters of
+//! (`result.rs`). A function that loops with [`B::loop_`] (Go 1.24's `B.Loop`) is called once
+//! per measurement and grows its own iteration count inside that call. `B/op` and `allocs/op` are the differences of the process-wide counters of
 //! [`crate::alloc::CountingAlloc`] across the timed region: all threads' allocations count, as
 //! Go counts all goroutines'. Reading them allocates nothing, so timing stays clean.
 //!
@@ -54,6 +55,11 @@ pub use flags::Config;
 pub use parallel::PB;
 pub use result::{result_line, BenchmarkResult};
 pub use runner::{benchmark, main, main_with_pkg, name_from_fn, BenchFn};
+
+/// Keeps a value (and the work that computed it) from being optimised away: wrap a benchmark
+/// loop's inputs and results in it (`std::hint::black_box`; Go's compiler does this for the
+/// body of a `for b.Loop()` loop).
+pub use std::hint::black_box;
 
 /// Generates `fn main` for a bench target (`harness = false`) from benchmark functions
 /// `fn(&mut gort::testing::B)`; each is named by [`name_from_fn`] (`bench_ping_pong` prints as

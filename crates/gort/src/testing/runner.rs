@@ -70,6 +70,12 @@ pub(crate) fn run_main(
              B/op and allocs/op will read 0"
         );
     }
+    if let Some(run) = &cfg.run {
+        if let Err(e) = Matcher::for_flag(run, "-test.run") {
+            eprintln!("testing: invalid regexp for -test.run: {e}");
+            return (1, String::new());
+        }
+    }
     let mut matcher = match Matcher::new(&cfg.bench) {
         Ok(m) => m,
         Err(e) => {
@@ -186,6 +192,7 @@ pub fn name_from_fn(f: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::testing::black_box;
 
     fn run(args: &str, benches: &[(&str, BenchFn)]) -> (i32, String) {
         run_main(
@@ -343,6 +350,128 @@ mod tests {
         assert!(out.ends_with('s') || out.contains("FAIL\tgort\t"));
         let (code, out) = run("-bench Nothing --bench", benches);
         assert_eq!((code, out.lines().next()), (0, Some("PASS")));
+    }
+
+    /// Spins for `us` microseconds (sleeping would let a loaded machine stretch it further).
+    fn spin_us(us: u64) {
+        let until = Instant::now() + std::time::Duration::from_micros(us);
+        while Instant::now() < until {
+            std::hint::spin_loop();
+        }
+    }
+
+    #[test]
+    fn loop_times_only_the_loop() {
+        use std::time::Duration;
+        // A fixed count: the function is called once, the loop runs exactly N times, b.n()
+        // reads 0 inside and N after.
+        let (mut calls, mut iters, mut inside, mut after) = (0, 0, u64::MAX, 0);
+        let r = benchmark(BenchTime::Count(7), |b| {
+            calls += 1;
+            while b.loop_() {
+                iters += 1;
+                inside = b.n();
+            }
+            after = b.n();
+        });
+        assert_eq!((calls, iters, r.n, inside, after), (1, 7, 7, 0, 7));
+
+        // A duration: one call grows its own count until the loop lasts 20 ms; setup and
+        // cleanup (100 ms each) are not timed.
+        let (mut calls, mut iters) = (0, 0u64);
+        let r = benchmark(BenchTime::Duration(Duration::from_millis(20)), |b| {
+            calls += 1;
+            spin_us(100_000);
+            while b.loop_() {
+                iters += 1;
+                spin_us(100);
+            }
+            spin_us(100_000);
+        });
+        assert_eq!(calls, 1);
+        assert_eq!(r.n, iters);
+        assert!(r.n > 20, "{r:?}");
+        assert!(r.t >= Duration::from_millis(20), "{r:?}");
+        assert!(
+            r.t < Duration::from_millis(100),
+            "setup or cleanup was timed: {r:?}"
+        );
+    }
+
+    static LOOP_CALLS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+    fn bench_loop(b: &mut B) {
+        LOOP_CALLS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        while b.loop_() {
+            black_box(());
+        }
+    }
+
+    fn bench_loop_breaks(b: &mut B) {
+        let mut i = 0;
+        while b.loop_() {
+            i += 1;
+            if i == 1 {
+                break; // the mistake Go reports: leaving the loop before it returned false
+            }
+        }
+    }
+
+    fn bench_loop_timer_stopped(b: &mut B) {
+        b.stop_timer();
+        while b.loop_() {}
+    }
+
+    #[test]
+    fn loop_in_the_harness() {
+        // One call per measurement: -count 2 times -cpu 1,2 is 4 calls, 4 result lines of 5.
+        let (code, out) = run(
+            "-benchtime 5x -count 2 -cpu 1,2 --bench",
+            &[("Loop", bench_loop)],
+        );
+        assert_eq!(code, 0, "{out}");
+        assert_eq!(LOOP_CALLS.load(std::sync::atomic::Ordering::Relaxed), 4);
+        let lines: Vec<&str> = out
+            .lines()
+            .filter(|l| l.starts_with("BenchmarkLoop"))
+            .collect();
+        assert_eq!(lines.len(), 4, "{out}");
+        assert!(lines.iter().all(|l| l.contains("\t       5\t")), "{out}");
+
+        let (code, out) = run("--bench -benchtime 1x", &[("Breaks", bench_loop_breaks)]);
+        assert_eq!(code, 1);
+        assert!(
+            out.contains(
+                "--- FAIL: BenchmarkBreaks\n    benchmark function returned without \
+                 B.Loop() == false (break or return in loop?)\n"
+            ),
+            "{out}"
+        );
+        let (code, out) = run("--bench", &[("Stopped", bench_loop_timer_stopped)]);
+        assert_eq!(code, 1);
+        assert!(out.contains("B.Loop called with timer stopped"), "{out}");
+        // Under `cargo test` (no --bench), one iteration, as for b.n() benchmarks.
+        let r = benchmark(BenchTime::Count(1), bench_loop);
+        assert_eq!(r.n, 1);
+    }
+
+    #[test]
+    fn run_and_bench_take_go_regexps() {
+        let benches: &[(&str, BenchFn)] = &[("PingPong", bench_noop), ("Spawn", bench_noop)];
+        let (code, out) = run("-bench (?i)pingpong -benchtime 1x --bench", benches);
+        assert_eq!(code, 0, "{out}");
+        assert!(out.contains("BenchmarkPingPong") && !out.contains("BenchmarkSpawn"));
+        let (code, out) = run(
+            r"-bench ^\pLenchmark\p{Lu}[[:lower:]]+?n$ -benchtime 1x --bench",
+            benches,
+        );
+        assert_eq!(code, 0, "{out}");
+        assert!(out.contains("BenchmarkSpawn") && !out.contains("BenchmarkPingPong"));
+        // -run selects no tests here, but its pattern must be valid, as in Go.
+        let (code, out) = run("-run ^$ -bench Spawn -benchtime 1x --bench", benches);
+        assert_eq!(code, 0, "{out}");
+        assert_eq!(run("-run ( --bench", benches).0, 1);
+        assert_eq!(run("-bench ( --bench", benches).0, 1);
     }
 
     #[test]
