@@ -19,17 +19,20 @@
 //!   the user's `F: Send` closure. So `go` is safe with std::thread's bounds.
 //! * **One M per P, for life.** Since a parked goroutine must wake on its own M, gort binds
 //!   each P to one worker thread. Work still spreads: new goroutines go to the spawning P's
-//!   `runnext`/ring and idle Ps steal half of a ring (Go's runqsteal), so placement happens at
-//!   first run rather than at every resume. Since that placement lasts a goroutine's life, a
-//!   P about to start a goroutine while holding clearly more resident (started, unfinished)
-//!   goroutines than another P hands it over first (`Worker::rehome`).
+//!   `runnext`/ring and idle Ps steal half of a ring once it is a backlog (not drained for
+//!   50 us), so placement happens at first run rather than at every resume. Since that
+//!   placement lasts a goroutine's life, it is a policy of its own (`spawn::Placement`,
+//!   DESIGN.md "Placement"): locality by default, spreading for accept loops' goroutines
+//!   (`Worker::rehome`), co-location on request.
 //! * **Queues.** Per P: `runnext`, a lock-free ring of 256 unstarted goroutines, an owner-only
 //!   FIFO of started runnable goroutines (`pinned`) and a lock-free inbox for wake-ups from
 //!   other threads. One global queue (unstarted only) checked every 61 ticks.
-//! * **Spinning and idling** follow Go (`Shared::wakep`, `Worker::idle`): at most half of the
-//!   busy Ps spin; submitters wake an idle P when none spins; the last spinner to find work
-//!   wakes another; a P publishes its idleness before re-checking every queue, so no wake-up
-//!   is lost. Idle Ms sleep in `thread::park`: an idle runtime burns no CPU (sysmon sleeps too).
+//! * **Spinning and idling** follow Go (`idle.rs`, model-checked): at most half of the busy Ps
+//!   spin; submitters wake an idle P when none spins; the last spinner to find work wakes
+//!   another; a P publishes its idleness before re-checking every queue, so no wake-up is
+//!   lost. An M spins 50 us before it sleeps, so a cross-P hand-off to a busy runtime costs a
+//!   cache-line transfer. Idle Ms sleep in `thread::park` (woken only if they sleep: the
+//!   `parked` gate) or the netpoller: an idle runtime burns no CPU (sysmon sleeps too).
 //! * **Blocking** calls go to a pool of extra threads (`blocking`); sysmon notices Ps that stop
 //!   scheduling for 10 ms, flags the goroutine for cooperative preemption and lets idle Ps take
 //!   that P's unstarted goroutines.

@@ -662,16 +662,17 @@ impl Worker<'_> {
         }
     }
 
-    /// Placement at first run. A started goroutine never moves (`mod.rs`), so the P where it
-    /// starts runs it for life. Starting on the spawner's P (runnext) suits short-lived and
-    /// producer/consumer goroutines, but it piles long-lived ones (a handler per accepted
-    /// connection) on whichever P runs the accept loop while other Ps starve: an echo load
-    /// ran on one P of two in most runs, at half the throughput. So before a goroutine's
-    /// first run its P compares its resident count (started, unfinished goroutines) with one
-    /// other P picked at random, and if it holds clearly more (by two plus a sixteenth) hands the
-    /// goroutine to that P's inbox. At most once per goroutine (`G::placed`), never to a P
-    /// that a locked or stuck goroutine holds. Resident counts are a proxy for load: goroutines
-    /// that sleep for long count like busy ones (a trade-off DESIGN.md discusses).
+    /// Spreading at first run (`Placement::Spread`, and `Auto` for the goroutines of an accept
+    /// loop). A started goroutine never moves (`mod.rs`), so the P where it starts runs it for
+    /// life. Starting on the spawner's P suits goroutines that talk to each other, but it piles
+    /// long-lived independent ones (a handler per accepted connection) on whichever P runs the
+    /// accept loop while other Ps starve: an echo load ran on one P of two in most runs, at
+    /// half the throughput. So before such a goroutine's first run its P compares its resident
+    /// count (started, unfinished goroutines) with one other P picked at random, and if it
+    /// holds clearly more (by two plus a sixteenth) hands the goroutine to that P's inbox. At
+    /// most once per goroutine (`G::placed`), never to a P that a locked or stuck goroutine
+    /// holds. Resident counts are a proxy for load: goroutines that sleep for long count like
+    /// busy ones (a trade-off DESIGN.md discusses).
     fn rehome(&mut self, g: &GRef) -> Option<usize> {
         let shared = self.ctx.shared();
         let n = shared.nprocs();
