@@ -157,6 +157,9 @@ pub(crate) struct G {
     /// it spawns are then spread (`spawn::Placement::Auto`). Only the goroutine itself
     /// writes and reads it (`spawn::mark_acceptor`).
     pub(crate) acceptor: AtomicBool,
+    /// True while this goroutine waits in its P's `yielded` queue after a preemption (only its
+    /// home M touches it; `Local::preempted` counts them).
+    pub(crate) preempted: AtomicBool,
     pub(crate) shared: Arc<Shared>,
     coro: UnsafeCell<Option<Coro>>,
     /// The goroutine's closure and result packet (`task.rs`; its own access rules).
@@ -202,6 +205,7 @@ impl G {
             placed: AtomicUsize::new(0),
             placement: AtomicU8::new(PLACE_LOCAL),
             acceptor: AtomicBool::new(false),
+            preempted: AtomicBool::new(false),
             shared,
             coro: UnsafeCell::new(None),
             task: TaskCell::new(),
@@ -225,6 +229,7 @@ impl G {
         *self.placed.get_mut() = 0;
         *self.placement.get_mut() = PLACE_LOCAL;
         *self.acceptor.get_mut() = false;
+        *self.preempted.get_mut() = false;
         *self.coro.get_mut() = None;
         self.task.clear();
         *self.yielder.get_mut() = std::ptr::null();

@@ -34,6 +34,9 @@ pub(crate) struct Local {
     /// Started goroutines that called `yield_now`: like Go's Gosched, which puts the goroutine
     /// on the global queue, they run when nothing else is runnable here, or every 61st tick.
     pub(crate) yielded: VecDeque<GRef>,
+    /// How many goroutines in `yielded` got there through preemption (`G::preempted`): they
+    /// ran a whole time slice, evidence of CPU-bound work, which `Worker::offload` acts on.
+    pub(crate) preempted: usize,
     pub(crate) stacks: StackPool,
     pub(crate) rng: u64,
     /// Goroutine ids reserved from the global counter in batches (Go's goidcache).
@@ -145,6 +148,7 @@ impl P {
             local: UnsafeCell::new(Local {
                 pinned: VecDeque::new(),
                 yielded: VecDeque::new(),
+                preempted: 0,
                 goid_next: 0,
                 goid_end: 0,
                 gfree: Vec::new(),

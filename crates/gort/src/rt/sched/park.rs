@@ -24,6 +24,8 @@ use super::runtime::Shared;
 pub(crate) enum Switch {
     None,
     Yield,
+    /// A yield forced at a preemption point (sysmon flagged the time slice, or schedstress).
+    Preempt,
     Park,
 }
 
@@ -153,7 +155,11 @@ pub(crate) fn preempt_point() {
     if let Some((c, _)) = current() {
         if c.p().preempt.load(Relaxed) || c.shared().godebug.schedstress {
             c.p().preempt.store(false, Relaxed);
-            yield_now();
+            if let Some(g) = c.g() {
+                c.switch.set(Switch::Preempt);
+                // SAFETY: we are this goroutine, running on its own stack.
+                unsafe { g.suspend() };
+            }
         }
     }
 }

@@ -352,7 +352,8 @@ where
             }
             // Wake an idle P only when there is something it can take: the ring (runnext
             // alone is this P's next pick, and an idle M costs a futex wake-up).
-            if !c.p().ring.is_empty() {
+            // (With one P there is no other P to wake: this M is the only one, and awake.)
+            if shared.nprocs() > 1 && !c.p().ring.is_empty() {
                 shared.wakep();
             }
         }

@@ -108,6 +108,15 @@ fn park_until(when: u64) {
     }
 }
 
+/// Takes the oldest goroutine that yielded, keeping `Local::preempted` in step.
+fn pop_yielded(local: &mut super::p::Local) -> Option<GRef> {
+    let g = local.yielded.pop_front()?;
+    if g.preempted.swap(false, Relaxed) {
+        local.preempted -= 1;
+    }
+    Some(g)
+}
+
 /// Puts a goroutine displaced from runnext back in the right local queue.
 pub(crate) fn requeue(ctx: &Ctx, g: GRef) {
     let p = ctx.p();
@@ -163,7 +172,7 @@ impl Worker<'_> {
                         return Some(self.picked(g, true));
                     }
                 }
-                if let Some(g) = local.yielded.pop_front() {
+                if let Some(g) = pop_yielded(local) {
                     p.pinned_len.store(local.local_len(), Relaxed);
                     return Some(self.picked(g, true));
                 }
@@ -179,16 +188,13 @@ impl Worker<'_> {
                 p.pinned_len.store(local.local_len(), Relaxed);
             }
             if let Some(g) = p.swap_runnext(None) {
-                if g.started() || local.yielded.is_empty() || !self.offload(g.clone()) {
+                if g.started() || local.preempted == 0 || !self.offload(g.clone()) {
                     return Some(self.picked(g, false));
                 }
                 // The unstarted goroutine waits in the ring for the idle P we woke; run one
                 // that only this M can run.
                 drop(g);
-                let g = local
-                    .pinned
-                    .pop_front()
-                    .or_else(|| local.yielded.pop_front());
+                let g = local.pinned.pop_front().or_else(|| pop_yielded(local));
                 p.pinned_len.store(local.local_len(), Relaxed);
                 if let Some(g) = g {
                     return Some(self.picked(g, true));
@@ -199,12 +205,12 @@ impl Worker<'_> {
                 p.pinned_len.store(local.local_len(), Relaxed);
                 g
             };
-            // Goroutines that yielded (or were preempted) wait here while unstarted ones sit in
+            // Goroutines that were preempted wait here while unstarted ones sit in
             // the ring and another P is not running a goroutine (idle, looking for work, or
             // between two): run the started ones, which only this M can run, and leave the
             // ring to that P (`offload` explains why). With every other P running goroutines,
             // Go's order (the ring before yielded goroutines) stands, so nothing starves.
-            let leave_ring = !local.yielded.is_empty()
+            let leave_ring = local.preempted > 0
                 && shared.nprocs() > 1
                 && !p.ring.is_empty()
                 && shared
@@ -212,7 +218,7 @@ impl Worker<'_> {
                     .iter()
                     .any(|q| q.id != p.id && q.curg.load(Relaxed) == 0);
             let g = if leave_ring {
-                let g = from_pinned(local).or_else(|| local.yielded.pop_front());
+                let g = from_pinned(local).or_else(|| pop_yielded(local));
                 p.pinned_len.store(local.local_len(), Relaxed);
                 shared.wakep();
                 g
@@ -224,7 +230,7 @@ impl Worker<'_> {
             if let Some(g) = g {
                 return Some(self.picked(g, true));
             }
-            if let Some(g) = local.yielded.pop_front() {
+            if let Some(g) = pop_yielded(local) {
                 p.pinned_len.store(local.local_len(), Relaxed);
                 return Some(self.picked(g, true));
             }
@@ -255,13 +261,15 @@ impl Worker<'_> {
         }
     }
 
-    /// An unstarted goroutine from runnext while goroutines that yielded (or were preempted)
-    /// wait on this P: put it in the ring and wake an idle P, so that the goroutine that can
-    /// still go anywhere goes where a P is free and the ones that can run only here run
-    /// first. A started goroutine never moves: running the new one here first would leave the
-    /// yielded ones behind it, for a whole CPU-bound run if need be, beside an idle P (the
-    /// tour's case). Only yielded goroutines count, as evidence of CPU-bound work: woken ones
-    /// (a pipeline's stages) keep Go's runnext order, which keeps hand-offs on one P. Not only
+    /// An unstarted goroutine from runnext while goroutines that were preempted wait on this
+    /// P: put it in the ring and wake an idle P, so that the goroutine that can still go
+    /// anywhere goes where a P is free and the ones that can run only here run first. A
+    /// started goroutine never moves: running the new one here first would leave the
+    /// preempted ones behind it, for a whole CPU-bound run if need be, beside an idle P (the
+    /// tour's case). Only preempted goroutines count, as evidence of CPU-bound work: woken
+    /// ones (a pipeline's stages) and voluntary yields (a spawner that yields until its
+    /// partner starts: ParkPingPong went from 148 to 1,924 ns/op at 2 Ps when those counted)
+    /// keep Go's runnext order, which keeps the pair on one P. Not only
     /// when a P is counted idle: one on its way to idle (still looking, or just started)
     /// counts as busy but steals from the ring in the next microseconds. Returns false,
     /// keeping `g`, with one P.
@@ -288,7 +296,7 @@ impl Worker<'_> {
         if new_slice {
             p.schedtick.store(p.schedtick.load(Relaxed) + 1, Relaxed);
         }
-        if !self.spinning && !p.ring.is_empty() {
+        if !self.spinning && self.shared().nprocs() > 1 && !p.ring.is_empty() {
             self.shared().wakep();
         }
         if self.spinning {
@@ -644,7 +652,7 @@ impl Worker<'_> {
                         // An unpark raced with the switch: it was consumed; go on running.
                         p.counters.parked.fetch_sub(1, AcqRel);
                     }
-                    Switch::Yield | Switch::None => {
+                    switch @ (Switch::Yield | Switch::Preempt | Switch::None) => {
                         crate::rt::exectrace::go_sched(&g);
                         if !p.locked_g.load(Relaxed).is_null() {
                             // A locked goroutine is the only one this M may run.
@@ -653,6 +661,10 @@ impl Worker<'_> {
                         super::gstate::stop_running(&g.state);
                         // SAFETY: we are P's M.
                         let local = unsafe { p.local() };
+                        if matches!(switch, Switch::Preempt) {
+                            g.preempted.store(true, Relaxed);
+                            local.preempted += 1;
+                        }
                         local.yielded.push_back(g);
                         p.pinned_len.store(local.local_len(), Relaxed);
                         return;
