@@ -111,7 +111,10 @@ fn park_until(when: u64) {
 /// Takes the oldest goroutine that yielded, keeping `Local::preempted` in step.
 fn pop_yielded(local: &mut super::p::Local) -> Option<GRef> {
     let g = local.yielded.pop_front()?;
-    if g.preempted.swap(false, Relaxed) {
+    // A load, not a swap: only the home M touches the flag, and a locked RMW per yield cost
+    // Yield 13%.
+    if local.preempted > 0 && g.preempted.load(Relaxed) {
+        g.preempted.store(false, Relaxed);
         local.preempted -= 1;
     }
     Some(g)
