@@ -86,6 +86,52 @@ fn regex_lite(err: &str) -> (usize, bool) {
     (lines.len(), forced)
 }
 
+/// Run by `small_gogc_collects_about_once_per_mib`: 48 MiB of short-lived objects at the
+/// GOGC the parent sets; the cycle count must be within 2x of Go's pacer's. Go's goal after a
+/// cycle is at least the live heap plus its sweep distance (1 MiB, `sweepMinHeapDistance`),
+/// whatever GOGC, so with an almost empty live heap Go collects once per MiB allocated: 48
+/// cycles (`GOGC=1 go run ./cmd/binarytrees 14`, 50 MiB allocated, runs 47-49).
+#[test]
+fn child_small_gogc_loop() {
+    if std::env::var_os("GC_TRACE_CHILD").is_none() {
+        return;
+    }
+    const N: u64 = 1 << 20;
+    // A Blob is 40 bytes: size class 48, in Go as in gort.
+    let allocated = N * 48;
+    let predicted = allocated.div_ceil(1 << 20);
+    let before = gc::num_gc();
+    let mut keep = Vec::new();
+    for i in 0..N {
+        let b = Gc::new(Blob {
+            next: None,
+            _pad: [i; 4],
+        });
+        if i % 65536 == 0 {
+            keep.push(b);
+        }
+        // Bail out early rather than run the (old) cycle-per-allocation pace to the end.
+        if i % 1024 == 0 && gc::num_gc() - before > 2 * predicted {
+            break;
+        }
+    }
+    let cycles = gc::num_gc() - before;
+    assert!(
+        cycles >= predicted / 2 && cycles <= 2 * predicted,
+        "{cycles} cycles for {allocated} bytes allocated; Go's pacer: about {predicted}"
+    );
+}
+
+#[test]
+fn small_gogc_collects_about_once_per_mib() {
+    for gogc in ["0", "1", "5"] {
+        let out = child("child_small_gogc_loop", &[("GOGC", gogc)]);
+        let err = String::from_utf8_lossy(&out.stderr);
+        let so = String::from_utf8_lossy(&out.stdout);
+        assert!(out.status.success(), "GOGC={gogc}:\n{so}\n{err}");
+    }
+}
+
 #[test]
 fn bad_gogc_is_a_clear_error() {
     let out = child("child_allocates_and_forces", &[("GOGC", "lots")]);
