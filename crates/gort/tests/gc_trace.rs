@@ -132,6 +132,84 @@ fn small_gogc_collects_about_once_per_mib() {
     }
 }
 
+/// Run by `gctrace_goal_is_the_one_the_cycle_ran_against`: forced cycles over a live heap of
+/// 16 MiB, then 4 MiB, then 12 MiB (GOGC=100).
+#[test]
+fn child_forced_goals() {
+    if std::env::var_os("GC_TRACE_CHILD").is_none() {
+        return;
+    }
+    // 48-byte slots: 16 MiB is 349,525 of them.
+    let n = (16 << 20) / 48;
+    let mut live: Vec<Gc<Blob>> = (0..n)
+        .map(|i| {
+            Gc::new(Blob {
+                next: None,
+                _pad: [i as u64; 4],
+            })
+        })
+        .collect();
+    eprintln!("phase: 16 MiB");
+    gc::gc();
+    gc::gc();
+    live.truncate(n / 4);
+    eprintln!("phase: 4 MiB");
+    gc::gc();
+    gc::gc();
+    live.extend((0..n / 2).map(|i| {
+        Gc::new(Blob {
+            next: None,
+            _pad: [i as u64; 4],
+        })
+    }));
+    eprintln!("phase: 12 MiB");
+    gc::gc();
+    gc::gc();
+    assert_eq!(live.len(), n / 4 + n / 2);
+}
+
+/// The `W MB goal` field of a gctrace line is the goal the cycle ran against (Go's
+/// `lastHeapGoal`, read at the end of the mark, before the next cycle is paced; Go 1.19's
+/// `work.heapGoal`), not the goal paced for the next cycle. For each forced cycle, the goal is
+/// therefore Go's formula applied to the previous line's live heap `Z` (GOGC=100, no stacks or
+/// globals): `max(2 * live, 4 MiB, live + 1 MiB)`, which in the line's truncated MiB is
+/// `max(2Z, 4)` or one more. The old code printed the next goal: after the live heap shrank
+/// from 16 to 4 MiB, `4->4->4 MB, 8 MB goal` where Go prints `32 MB goal`.
+#[test]
+fn gctrace_goal_is_the_one_the_cycle_ran_against() {
+    let out = child("child_forced_goals", &[("GODEBUG", "gctrace=1")]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    let mut prev_live: Option<u64> = None;
+    let mut forced_checked = 0;
+    let mut in_phases = false;
+    for l in err.lines() {
+        in_phases |= l.starts_with("phase: ");
+        if !l.starts_with("gc ") {
+            continue;
+        }
+        let field = |after: &str, before: &str| -> String {
+            let i = l.find(before).expect(l);
+            let head = &l[..i];
+            head[head.rfind(after).expect(l) + after.len()..].to_string()
+        };
+        let heap = field(" ms cpu, ", " MB, ");
+        let live: u64 = heap.rsplit("->").next().unwrap().parse().expect(l);
+        let goal: u64 = field(" MB, ", " MB goal").parse().expect(l);
+        if in_phases && l.ends_with(" (forced)") {
+            let z = prev_live.expect(l);
+            let lo = (2 * z).max(4);
+            assert!(
+                goal == lo || goal == lo + 1,
+                "{l}\nexpected the goal paced after the previous cycle (live {z} MB): {lo} MB\n{err}"
+            );
+            forced_checked += 1;
+        }
+        prev_live = Some(live);
+    }
+    assert_eq!(forced_checked, 6, "{err}");
+}
+
 #[test]
 fn bad_gogc_is_a_clear_error() {
     let out = child("child_allocates_and_forces", &[("GOGC", "lots")]);

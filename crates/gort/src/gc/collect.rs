@@ -275,6 +275,10 @@ pub(crate) fn collect(forced: bool) {
     HEAP_LIVE.store(live_bytes, Relaxed);
     LAST_LIVE.store(live_bytes, Relaxed);
 
+    // The goal this cycle ran against, for gctrace (Go's `lastHeapGoal`, which `endCycle`
+    // reads before the next cycle is paced): the one paced after the last cycle, or set by a
+    // knob since, and at least 64 KiB past this cycle's start.
+    let ran_goal = GOAL.load(Relaxed);
     TRIGGERED.store(u64::MAX, Relaxed);
 
     // Pace the next cycle (Go's `commit(false)`: the sweep is still to run, so the next
@@ -320,27 +324,33 @@ pub(crate) fn collect(forced: bool) {
     .min(limit);
 
     let stw1 = (t1 - t0).as_nanos() as u64;
-    let stw2 = (t3 - t2).as_nanos() as u64 + early_rounds_ns;
+    // The final mark termination; the earlier rounds' pauses (gort's stand-in for Go's
+    // gcMarkDone flushes, which do not stop the world) are within the mark's wall time in
+    // gctrace, but count as pause time (MemStats.PauseNs).
+    let stw2_final = (t3 - t2).as_nanos() as u64;
+    let stw2 = stw2_final + early_rounds_ns;
     let assist_ns = work::ASSIST_NS.load(Relaxed);
     let idle_ns = throttle.idle_ns.min(bg_cpu);
     let n = stats::record(stw1, stw2, bg_cpu + assist_ns, goal, forced, procs);
     if GCTRACE.load(Relaxed) {
+        // Go's work.stwprocs: the Ps a pause idles, at most the CPUs.
+        let stwprocs = procs.min(crate::env::ncpu()) as u64;
         let c = Cycle {
             n,
             start_ns: stats::since_start_ns(t0),
             cpu_pct: (stats::cpu_fraction(procs) * 100.0) as u64,
-            clock: [stw1, mark_ns, stw2],
+            clock: [stw1, mark_ns, stw2_final],
             cpu: [
-                stw1 * procs as u64,
+                stw1 * stwprocs,
                 assist_ns,
                 bg_cpu - idle_ns,
                 idle_ns,
-                stw2 * procs as u64,
+                stw2_final * stwprocs,
             ],
             heap0,
             heap1,
             heap2: live_bytes,
-            goal,
+            goal: ran_goal,
             stacks: 0,
             globals: 0,
             procs,
