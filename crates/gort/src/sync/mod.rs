@@ -22,6 +22,11 @@
 //!   [`Once`]/[`OnceCell`] an atomic flag plus a mutex, [`Cond`] a waiter list that a waiter
 //!   joins before releasing its mutex, [`Semaphore`] a weighted FIFO semaphore, [`Pool`] a
 //!   per-P cache.
+//! * Every public operation is a preemption point at its entry, before any of its locks
+//!   (`crate::rt::loom::preempt_point`): a goroutine looping on `try_lock`, an uncontended
+//!   `lock`, `WaitGroup::add` and the like yields its P once sysmon flags its time slice.
+//!   Yielding while holding a *gort* lock (a `MutexGuard`) is fine; only spin locks must never
+//!   be held across a yield.
 //! * Goroutines never migrate between threads, so a guard held across a park (a channel
 //!   operation while holding a `MutexGuard`) is sound, and so is a `!Send` value on the stack.
 //!

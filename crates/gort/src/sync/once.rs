@@ -49,6 +49,7 @@ impl Once {
     /// Calls `f` if no call has run it yet. As in Go, if `f` panics the `Once` counts as done.
     #[track_caller]
     pub fn call_once(&self, f: impl FnOnce()) {
+        crate::rt::loom::preempt_point();
         if self.done.load(Acquire) {
             return;
         }
@@ -68,6 +69,7 @@ impl Once {
 
     /// True once a call has completed.
     pub fn is_completed(&self) -> bool {
+        crate::rt::loom::preempt_point();
         self.done.load(Acquire)
     }
 }
@@ -110,6 +112,7 @@ impl<T> OnceCell<T> {
 
     /// The value, if initialised.
     pub fn get(&self) -> Option<&T> {
+        crate::rt::loom::preempt_point();
         if self.done.load(Acquire) {
             // SAFETY: `done` (Acquire) means `val` was written and will never change again.
             unsafe { (*self.val.get()).as_ref() }

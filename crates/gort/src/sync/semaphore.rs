@@ -45,6 +45,7 @@ impl Semaphore {
     /// Takes `n` units, parking until they are available (in FIFO order).
     #[track_caller]
     pub fn acquire(&self, n: u64) {
+        crate::rt::loom::preempt_point();
         let mut st = self.state.lock();
         if st.waiters.is_empty() && st.avail >= n {
             st.avail -= n;
@@ -60,6 +61,7 @@ impl Semaphore {
 
     /// Takes `n` units if available now (and nobody is queued).
     pub fn try_acquire(&self, n: u64) -> bool {
+        crate::rt::loom::preempt_point();
         let mut st = self.state.lock();
         if st.waiters.is_empty() && st.avail >= n {
             st.avail -= n;
@@ -71,6 +73,7 @@ impl Semaphore {
 
     /// Returns `n` units, waking queued acquirers in order while their requests fit.
     pub fn release(&self, n: u64) {
+        crate::rt::loom::preempt_point();
         let mut st = self.state.lock();
         st.avail += n;
         while let Some(w) = st.waiters.front() {
@@ -93,6 +96,7 @@ impl Semaphore {
 
     /// Units available now.
     pub fn available(&self) -> u64 {
+        crate::rt::loom::preempt_point();
         self.state.lock().avail
     }
 }

@@ -147,15 +147,31 @@ pub fn block_forever() -> ! {
     }
 }
 
-/// Cooperative preemption point: yields if sysmon flagged this P's time slice as used up.
+/// Cooperative preemption point: yields if sysmon flagged this P's time slice as used up
+/// (one relaxed load when it has not). gort has no asynchronous preemption, so every runtime
+/// entry point that a goroutine may call in a loop calls this (channels and sync through
+/// `rt::loom::preempt_point`, the GC heap through `gc::mutator::preempt_point`), at its entry
+/// and never while holding a spin lock: the goroutine's M runs others meanwhile, and one
+/// spinning on that lock would never let it resume.
+/// Under `GODEBUG=schedstress=1` the flag is set for good (`Shared::new`): every preemption
+/// point yields.
 #[inline]
 pub(crate) fn preempt_point() {
-    if let Some((c, _)) = current() {
-        if c.p().preempt.load(Relaxed) || c.shared().godebug.schedstress {
-            c.p().preempt.store(false, Relaxed);
+    if preempt_pending() {
+        if let Some((c, _)) = current() {
+            if !c.shared().godebug.schedstress {
+                c.p().preempt.store(false, Relaxed);
+            }
             yield_now();
         }
     }
+}
+
+/// Whether this M's P is flagged for preemption: [`preempt_point`] would yield now, if called
+/// from a goroutine (for callers with more conditions to check).
+#[inline]
+pub(crate) fn preempt_pending() -> bool {
+    ctx().is_some_and(|c| c.p().preempt.load(Relaxed))
 }
 
 /// Wakes a parked goroutine or thread: the handle side of [`park`].

@@ -69,7 +69,14 @@ pub(crate) struct Shared {
 impl Shared {
     fn new(nprocs: usize, stack_size: usize, godebug: GoDebug, detect_deadlock: bool) -> Shared {
         Shared {
-            ps: (0..nprocs).map(|i| P::new(i, StackPool::new())).collect(),
+            ps: (0..nprocs)
+                .map(|i| {
+                    let p = P::new(i, StackPool::new());
+                    // schedstress: every preemption point yields (park.rs never clears it).
+                    p.preempt.store(godebug.schedstress, Relaxed);
+                    p
+                })
+                .collect(),
             global: Mutex::new(VecDeque::new()),
             gfree: Mutex::new(Vec::new()),
             global_len: AtomicUsize::new(0),
