@@ -1,7 +1,9 @@
 //! Runtime calls are preemption points: a goroutine that loops on any runtime entry point
 //! (and on nothing else) yields its P once sysmon flags its time slice as used up, so other
 //! goroutines on that P still run. gort's preemption is cooperative: sysmon sets a flag and
-//! the goroutine yields at its next runtime call (`rt::sched::park::preempt_point`).
+//! the goroutine yields at its next runtime operation (`rt::sched::park::preempt_point`; pure
+//! queries such as `is_finished` or a channel's `len` are not preemption points, so that a
+//! `std::sync::Mutex` may be held across them).
 //!
 //! Each test runs one looping goroutine per P (GOMAXPROCS=2) and a main goroutine that sleeps
 //! 100 ms (Go: it wakes after about 110 ms). A liveness test, not a timing one: the sleep must
@@ -150,11 +152,10 @@ fn try_recv_on_an_empty_channel() {
 #[test]
 fn send_and_recv_that_never_block() {
     main_sleep_returns(
-        "Sender::send + Receiver::recv (buffered) + len",
+        "Sender::send + Receiver::recv (buffered)",
         || gort::chan::bounded::<u8>(1),
         |(tx, rx)| {
             tx.send(1).unwrap();
-            assert_eq!(tx.len(), 1);
             assert_eq!(rx.recv(), Ok(1));
         },
     );
@@ -229,18 +230,6 @@ fn zero_sleep_and_timer_calls() {
             gort::time::sleep(Duration::ZERO);
             t.reset(Duration::from_secs(3600));
             assert!(t.try_recv().is_none());
-        },
-    );
-}
-
-#[test]
-fn join_handle_polling_and_num_goroutine() {
-    main_sleep_returns(
-        "JoinHandle::is_finished, num_goroutine",
-        || gort::go(|| ()),
-        |h| {
-            let _ = h.is_finished();
-            assert!(gort::num_goroutine() > 0);
         },
     );
 }

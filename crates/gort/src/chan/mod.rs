@@ -28,11 +28,12 @@
 //!   goroutine to the waker's P, which gort's no-migration rule forbids) stay cheap because an
 //!   M that runs out of work spins briefly before it sleeps (`sched/worker.rs`), so a wake-up
 //!   usually finds it awake.
-//! * Every public operation (send, receive, their `try_` and timed forms, `select`, `len`,
-//!   `is_closed`, `close`) is a preemption point at its entry, before the channel's lock
-//!   (`rt::loom::preempt_point`): a goroutine polling a channel in a loop yields its P once
-//!   sysmon flags its time slice. The runtime's own calls under other locks (the timer
-//!   channel's callback, `timer.rs`) use `Chan`'s methods, which are not.
+//! * Every operation (send, receive, their `try_` and timed forms, `select`, `close`) is a
+//!   preemption point at its entry, before the channel's lock (`rt::loom::preempt_point`): a
+//!   goroutine polling a channel in a loop yields its P once sysmon flags its time slice. The
+//!   queries (`len`, `is_empty`, `is_closed`) are not (see `rt::sched::park::preempt_point`).
+//!   The runtime's own calls under other locks (the timer channel's callback, `timer.rs`) use
+//!   `Chan`'s methods, which are not either.
 //! * `close` wakes every parked receiver (they get [`RecvError`]) and sender (they get their
 //!   value back in [`SendError`]).
 //!
@@ -166,7 +167,6 @@ impl<T> Sender<T> {
 
     /// Number of buffered values (Go's `len(c)`).
     pub fn len(&self) -> usize {
-        crate::rt::loom::preempt_point();
         self.chan.len()
     }
 
@@ -182,7 +182,6 @@ impl<T> Sender<T> {
 
     /// True once the channel is closed.
     pub fn is_closed(&self) -> bool {
-        crate::rt::loom::preempt_point();
         self.chan.is_closed()
     }
 
@@ -238,7 +237,6 @@ impl<T> Receiver<T> {
 
     /// Number of buffered values (Go's `len(c)`).
     pub fn len(&self) -> usize {
-        crate::rt::loom::preempt_point();
         self.chan.len()
     }
 
@@ -254,7 +252,6 @@ impl<T> Receiver<T> {
 
     /// True once the channel is closed (values may still be buffered).
     pub fn is_closed(&self) -> bool {
-        crate::rt::loom::preempt_point();
         self.chan.is_closed()
     }
 

@@ -22,9 +22,10 @@
 //!   [`Once`]/[`OnceCell`] an atomic flag plus a mutex, [`Cond`] a waiter list that a waiter
 //!   joins before releasing its mutex, [`Semaphore`] a weighted FIFO semaphore, [`Pool`] a
 //!   per-P cache.
-//! * Every public operation is a preemption point at its entry, before any of its locks
+//! * Every operation is a preemption point at its entry, before any of its locks
 //!   (`crate::rt::loom::preempt_point`): a goroutine looping on `try_lock`, an uncontended
-//!   `lock`, `WaitGroup::add` and the like yields its P once sysmon flags its time slice.
+//!   `lock`, `WaitGroup::add` and the like yields its P once sysmon flags its time slice. The
+//!   queries (`Once::is_completed`, `OnceCell::get`, `Semaphore::available`) are not.
 //!   Yielding while holding a *gort* lock (a `MutexGuard`) is fine; only spin locks must never
 //!   be held across a yield.
 //! * Goroutines never migrate between threads, so a guard held across a park (a channel

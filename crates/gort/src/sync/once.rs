@@ -69,7 +69,6 @@ impl Once {
 
     /// True once a call has completed.
     pub fn is_completed(&self) -> bool {
-        crate::rt::loom::preempt_point();
         self.done.load(Acquire)
     }
 }
@@ -112,7 +111,6 @@ impl<T> OnceCell<T> {
 
     /// The value, if initialised.
     pub fn get(&self) -> Option<&T> {
-        crate::rt::loom::preempt_point();
         if self.done.load(Acquire) {
             // SAFETY: `done` (Acquire) means `val` was written and will never change again.
             unsafe { (*self.val.get()).as_ref() }
@@ -124,6 +122,7 @@ impl<T> OnceCell<T> {
     /// The value, initialising it with `f` if empty; concurrent callers park meanwhile.
     #[track_caller]
     pub fn get_or_init(&self, f: impl FnOnce() -> T) -> &T {
+        crate::rt::loom::preempt_point();
         if let Some(v) = self.get() {
             return v;
         }

@@ -149,10 +149,16 @@ pub fn block_forever() -> ! {
 
 /// Cooperative preemption point: yields if sysmon flagged this P's time slice as used up
 /// (one relaxed load when it has not). gort has no asynchronous preemption, so every runtime
-/// entry point that a goroutine may call in a loop calls this (channels and sync through
+/// operation that a goroutine may call in a loop calls this (channels and sync through
 /// `rt::loom::preempt_point`, the GC heap through `gc::mutator::preempt_point`), at its entry
 /// and never while holding a spin lock: the goroutine's M runs others meanwhile, and one
 /// spinning on that lock would never let it resume.
+///
+/// Pure queries (`JoinHandle::is_finished`, `num_goroutine`, a channel's `len` and
+/// `is_closed`, `Once::is_completed`) are not preemption points: a caller may hold a
+/// `std::sync::Mutex` across them (a loop condition's temporary guard does), and a yield there
+/// would deadlock every goroutine of its M that then blocks on that lock. A loop that only
+/// polls a query must yield itself (`yield_now`) or, better, wait (`join`, a channel).
 /// Under `GODEBUG=schedstress=1` the flag is set for good (`Shared::new`): every preemption
 /// point yields.
 #[inline]

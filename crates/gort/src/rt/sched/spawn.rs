@@ -54,8 +54,6 @@ impl<T> JoinHandle<T> {
 
     /// True once the goroutine has finished.
     pub fn is_finished(&self) -> bool {
-        // A preemption point: `while !h.is_finished() {}` must let `h`'s goroutine run.
-        super::park::preempt_point();
         self.packet().state.load(Acquire) == DONE
     }
 
@@ -267,7 +265,6 @@ pub fn goid() -> u64 {
 /// Number of live goroutines in the current runtime (the process-wide one outside
 /// goroutines). Go's `runtime.NumGoroutine`.
 pub fn num_goroutine() -> usize {
-    super::park::preempt_point();
     match ctx() {
         Some(c) => c.shared().ngoroutines(),
         None => default_runtime().num_goroutine(),
