@@ -151,8 +151,19 @@ where
     try_go(f).unwrap_or_else(|e| panic!("gort: go: {e}"))
 }
 
-/// Like [`go`], but a failure to create the goroutine (its stack could not be mapped,
-/// for instance because `vm.max_map_count` is exhausted) is returned as an error.
+/// Like [`go`], but a failure to create the goroutine is returned as an error.
+///
+/// # When the error arrives
+/// A goroutine's stack is mapped at its first run, but reserved here: `try_go` returns
+/// `Err` (a [`StackError`](crate::StackError) for which `is_map_count_limit()` holds) when the
+/// stacks of every goroutine spawned and not finished, started or not, this one included,
+/// would bring the process within a slack (1/16, at least 64 mappings) of
+/// `vm.max_map_count` (each stack takes [`mappings_per_stack`](crate::mappings_per_stack)
+/// mappings; at Linux's default of 65530 that is about 30,000 live goroutines). A refusal
+/// costs no system call. A goroutine `try_go` accepted gets its stack; only if the process's
+/// other mappings grew past the slack since they were last counted (at most once a second,
+/// near the limit), or memory itself ran out, does it fail to start: its join then returns
+/// `Err` with the error text (a `String`) as the payload.
 #[track_caller]
 pub fn try_go<F, T>(f: F) -> Result<JoinHandle<T>, SpawnError>
 where
@@ -183,7 +194,9 @@ where
     T: Send + 'static,
 {
     let worker = ctx().filter(|c| std::ptr::eq(c.shared, Arc::as_ptr(shared)));
-    crate::rt::stack::check_headroom(shared.stacks.stack_size())?;
+    // Reserve the goroutine's stack now, so that a spawn accepted here does not fail at its
+    // first run for want of a mapping (released by `Worker::start`, or by the record's drop).
+    crate::rt::stack::reserve_stack(shared.stacks.stack_size(), shared.stacks.cached_count())?;
     let parent = current().map_or(0, |(_, g)| g.id());
     let id = match worker {
         Some(c) => {
@@ -215,6 +228,7 @@ where
     };
     let labels = crate::rt::current::labels();
     let unshared = Arc::get_mut(&mut g).expect("a new G record is unshared");
+    *unshared.reserved.get_mut() = true;
     unshared.install(Task::new(f));
     *unshared.curg.labels.get_mut() = labels;
     // SAFETY: we just installed a task with result type T.

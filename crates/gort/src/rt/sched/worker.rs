@@ -592,7 +592,11 @@ impl Worker<'_> {
         let shared = self.ctx.shared();
         // SAFETY: we are P's M.
         let local = unsafe { self.ctx.p().local() };
-        match local.stacks.get(&shared.stacks) {
+        let got = local.stacks.get(&shared.stacks);
+        // The stack is mapped (counted in the process's stacks) or will never be: the spawn's
+        // reservation is no longer needed.
+        g.release_reservation();
+        match got {
             Ok(stack) => {
                 let (lo, hi) = stack.guard_range();
                 // Before the first switch-in, on g's home M (`CurG` access rules).
