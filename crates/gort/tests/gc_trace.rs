@@ -210,6 +210,29 @@ fn gctrace_goal_is_the_one_the_cycle_ran_against() {
     assert_eq!(forced_checked, 6, "{err}");
 }
 
+/// GODEBUG is read as Go reads it: `gctrace = 1` names the key `gctrace ` (Go's parsegodebug
+/// does not trim), so gctrace stays off, as in Go (`GODEBUG="gctrace = 1" go run
+/// ./cmd/binarytrees` prints no gc line); a value Go would ignore is gort's clear error.
+#[test]
+fn godebug_with_spaces_is_read_as_go_reads_it() {
+    for v in ["gctrace = 1", " gctrace=1", "http2client=0, gctrace=1"] {
+        let out = child("child_allocates_and_forces", &[("GODEBUG", v)]);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "GODEBUG={v:?}: {err}");
+        assert!(
+            !err.lines().any(|l| l.starts_with("gc ")),
+            "GODEBUG={v:?} turned gctrace on:\n{err}"
+        );
+    }
+    let out = child("child_allocates_and_forces", &[("GODEBUG", "gctrace=1 ")]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        err.contains("invalid GODEBUG=gctrace=\"1 \": expected 0 or 1"),
+        "{err}"
+    );
+}
+
 #[test]
 fn bad_gogc_is_a_clear_error() {
     let out = child("child_allocates_and_forces", &[("GOGC", "lots")]);

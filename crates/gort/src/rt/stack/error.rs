@@ -61,7 +61,8 @@ pub enum StackErrorKind {
     },
     /// `ENOMEM` with the map count nowhere near its limit: out of memory or address space.
     OutOfMemory,
-    /// The requested size is zero after rounding, overflows, or exceeds the 1 GiB maximum.
+    /// The requested size is zero after rounding, overflows, or exceeds the 1 GiB maximum
+    /// (`gort::Builder::build` refuses such sizes first).
     InvalidSize,
     /// Any other error from the kernel.
     Os,
@@ -172,9 +173,9 @@ impl fmt::Display for StackError {
             ),
             StackErrorKind::InvalidSize => write!(
                 f,
-                "invalid goroutine stack size {} bytes (must be between 1 and {} bytes)",
+                "invalid goroutine stack size {} bytes (expected {})",
                 self.size,
-                super::MAX_STACK_SIZE,
+                super::STACK_SIZE_EXPECTED,
             ),
             StackErrorKind::Os => write!(
                 f,

@@ -111,6 +111,14 @@ pub(crate) const MIN_STACK_SIZE: usize = corosensei::stack::MIN_STACK_SIZE;
 /// The largest usable stack we hand out: Go's limit for a single goroutine stack.
 pub(crate) const MAX_STACK_SIZE: usize = 1 << 30;
 
+/// The stack sizes `gort::Builder::stack_size` accepts, checked once, at `build()`: from 16 KiB
+/// (the runtime's own frames at a goroutine's start plus a few of its own) to
+/// [`MAX_STACK_SIZE`].
+pub(crate) const STACK_SIZE_RANGE: std::ops::RangeInclusive<usize> = (16 << 10)..=MAX_STACK_SIZE;
+
+/// [`STACK_SIZE_RANGE`] in words, for errors.
+pub(crate) const STACK_SIZE_EXPECTED: &str = "between 16384 and 1073741824 bytes";
+
 /// The system page size, read once and cached.
 pub(crate) fn page_size() -> usize {
     static PAGE_SIZE: AtomicUsize = AtomicUsize::new(0);
@@ -127,6 +135,13 @@ pub(crate) fn page_size() -> usize {
     );
     PAGE_SIZE.store(size, Ordering::Relaxed);
     size
+}
+
+#[cfg(test)]
+#[test]
+fn the_range_in_words_is_the_range() {
+    let (lo, hi) = (STACK_SIZE_RANGE.start(), STACK_SIZE_RANGE.end());
+    assert_eq!(STACK_SIZE_EXPECTED, format!("between {lo} and {hi} bytes"));
 }
 
 /// Rounds `n` up to a multiple of the page size, or `None` on overflow.
