@@ -87,6 +87,9 @@ pub(crate) fn worker_main(shared: Arc<Shared>, pid: usize) {
     let local = unsafe { p.local() };
     local.pinned.clear();
     local.yielded.clear();
+    // Free G records hold the runtime (`G::shared`): kept, they would keep it, its stack pool
+    // and every stack in it mapped after the Runtime is dropped.
+    local.gfree.clear();
     local.stacks.flush(&shared.stacks);
     drop(p.swap_runnext(None));
     while p.ring.pop().is_some() {}
