@@ -11,6 +11,9 @@ use std::sync::atomic::{AtomicBool, Ordering::SeqCst};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+/// The tests here each need the whole limit: one at a time.
+static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
+
 /// Refusals timed after the first one.
 const MORE_REFUSALS: u32 = 200;
 
@@ -33,6 +36,7 @@ fn spawning_past_max_map_count_fails_at_try_go_and_names_the_sysctl() {
         eprintln!("SKIP: vm.max_map_count is {max}; this test needs the default (65530)");
         return;
     }
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     let rt = gort::Builder::new()
         .gomaxprocs(2)
         .stack_size(64 * 1024)
@@ -125,4 +129,29 @@ fn spawning_past_max_map_count_fails_at_try_go_and_names_the_sysctl() {
         per < Duration::from_millis(1),
         "a refused spawn cost {per:?} of system CPU on average (reading /proc/self/maps?)"
     );
+}
+
+/// Spawning many short goroutines faster than they run (one P, so none runs until the spawner
+/// yields) must not be refused: the goroutines queued without a stack hold reservations, so
+/// `try_go` yields to let them run and finish, and retries, rather than failing at ~30,000.
+#[test]
+fn a_storm_of_short_goroutines_is_slowed_not_refused() {
+    let max = gort::max_map_count().unwrap_or(usize::MAX);
+    if max > 70_000 {
+        eprintln!("SKIP: vm.max_map_count is {max}; this test needs the default (65530)");
+        return;
+    }
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let rt = gort::Builder::new().gomaxprocs(1).build().unwrap();
+    let sum = rt.block_on(|| {
+        let mut hs = Vec::new();
+        for i in 0..100_000u64 {
+            match gort::try_go(move || i * 2) {
+                Ok(h) => hs.push(h),
+                Err(e) => panic!("spawn {i} refused: {e}"),
+            }
+        }
+        hs.into_iter().map(|h| h.join().unwrap()).sum::<u64>()
+    });
+    assert_eq!(sum, 100_000 * 99_999);
 }

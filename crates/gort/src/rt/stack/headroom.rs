@@ -160,6 +160,13 @@ fn reserve_slow(size: usize, unstarted: usize, cached: usize) -> Result<(), Stac
     Err(StackError::map_count_limit(need, max, size))
 }
 
+/// The stacks the process will hold once every goroutine spawned so far has its stack, as the
+/// spawn path counts them (`cached`: the spawning runtime's pooled stacks): falls as queued
+/// goroutines start on pooled stacks and finish.
+pub(crate) fn projected_stacks(cached: usize) -> usize {
+    stack_stats().stacks_mapped + UNSTARTED.load(Relaxed).saturating_sub(cached)
+}
+
 /// Sysmon's periodic recount: refreshes the baseline (at most once per [`REFRESH_NS`]) once the
 /// stacks mapped and reserved pass half of what fits, where the other mappings' drift starts
 /// to matter; far from the limit it reads nothing.
