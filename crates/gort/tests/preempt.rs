@@ -97,13 +97,9 @@ fn gc_new_and_weak_upgrade() {
 
 #[test]
 fn weak_upgrade_of_a_dead_object() {
-    main_sleep_returns(
-        "Weak::upgrade (dead)",
-        || Weak::<Node>::new(),
-        |w| {
-            assert!(w.upgrade().is_none());
-        },
-    );
+    main_sleep_returns("Weak::upgrade (dead)", Weak::<Node>::new, |w| {
+        assert!(w.upgrade().is_none());
+    });
 }
 
 #[test]

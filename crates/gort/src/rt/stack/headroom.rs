@@ -78,7 +78,7 @@ fn limits(stale_ok: bool) -> Option<(usize, usize)> {
     let due = at == u64::MAX || (!stale_ok && now_ns().saturating_sub(at) >= REFRESH_NS);
     if due
         && COUNTED_AT
-            .compare_exchange(at, now_ns().max(1).min(u64::MAX - 1), Relaxed, Relaxed)
+            .compare_exchange(at, now_ns().clamp(1, u64::MAX - 1), Relaxed, Relaxed)
             .is_ok()
     {
         RECOUNTS.fetch_add(1, Relaxed);
