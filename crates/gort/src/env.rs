@@ -3,9 +3,12 @@
 //!
 //! Go silently ignores a malformed `GOMAXPROCS`; gort refuses it with an error that names the
 //! variable, the value and what was expected, because a silent default hides a misconfigured
-//! deployment. `GODEBUG` is shared with real Go programs (it carries keys such as
-//! `http2client=0` that mean nothing to gort), so unknown keys are ignored, but a known key with
-//! a bad value is an error.
+//! deployment. So for every variable here, including a value that is not UTF-8. `GODEBUG` is
+//! shared with real Go programs (it carries keys such as `http2client=0` that mean nothing to
+//! gort), so it is split as Go's `parsegodebug` splits it (comma-separated fields, never
+//! trimmed; fields without `=` skipped; keys matched exactly, so `gctrace = 1` names the key
+//! `gctrace `, which Go and gort ignore; later fields override earlier ones) and unknown keys
+//! are ignored, but a known key with a bad value (which Go would ignore) is an error.
 
 use std::fmt;
 
@@ -54,15 +57,10 @@ pub const MAX_PROCS: usize = 1024;
 
 /// `GOMAXPROCS` from the environment: `Ok(None)` when unset or empty.
 pub fn gomaxprocs_from_env() -> Result<Option<usize>, ConfigError> {
-    match std::env::var("GOMAXPROCS") {
-        Ok(v) if v.trim().is_empty() => Ok(None),
-        Ok(v) => parse_gomaxprocs(&v).map(Some),
-        Err(std::env::VarError::NotPresent) => Ok(None),
-        Err(std::env::VarError::NotUnicode(v)) => Err(ConfigError {
-            name: "GOMAXPROCS".into(),
-            value: v.to_string_lossy().into_owned(),
-            expected: "a positive integer such as 4",
-        }),
+    match env_var("GOMAXPROCS", "a positive integer such as 4")? {
+        Some(v) if v.trim().is_empty() => Ok(None),
+        Some(v) => parse_gomaxprocs(&v).map(Some),
+        None => Ok(None),
     }
 }
 
@@ -92,12 +90,15 @@ pub struct GoDebug {
 }
 
 impl GoDebug {
-    /// Parses a GODEBUG string: comma-separated `key=value` pairs. Unknown keys are ignored
-    /// (GODEBUG is shared with Go programs); known keys with bad values are errors.
+    /// Parses a GODEBUG string: comma-separated `key=value` pairs, split as Go splits them
+    /// (module docs: no trimming, exact keys, fields without `=` skipped). Unknown keys are
+    /// ignored (GODEBUG is shared with Go programs); known keys with bad values are errors.
     pub fn parse(s: &str) -> Result<GoDebug, ConfigError> {
         let mut d = GoDebug::default();
-        for item in s.split(',').map(str::trim).filter(|i| !i.is_empty()) {
-            let (key, value) = item.split_once('=').unwrap_or((item, ""));
+        for field in s.split(',') {
+            let Some((key, value)) = field.split_once('=') else {
+                continue;
+            };
             let bad = |expected| ConfigError {
                 name: format!("GODEBUG={key}"),
                 value: value.to_string(),
@@ -124,14 +125,32 @@ impl GoDebug {
         Ok(d)
     }
 
-    /// GODEBUG from the environment (empty when unset).
+    /// GODEBUG from the environment (empty when unset; an error when not UTF-8).
     pub fn from_env() -> Result<GoDebug, ConfigError> {
-        match std::env::var("GODEBUG") {
-            Ok(v) => GoDebug::parse(&v),
-            Err(_) => Ok(GoDebug::default()),
+        match env_var("GODEBUG", "comma-separated key=value settings in UTF-8")? {
+            Some(v) => GoDebug::parse(&v),
+            None => Ok(GoDebug::default()),
         }
     }
 }
+
+/// An environment variable: `Ok(None)` when unset, an error naming it (with `expected`) when
+/// its value is not UTF-8.
+fn env_var(name: &str, expected: &'static str) -> Result<Option<String>, ConfigError> {
+    match std::env::var(name) {
+        Ok(v) => Ok(Some(v)),
+        Err(std::env::VarError::NotPresent) => Ok(None),
+        Err(std::env::VarError::NotUnicode(v)) => Err(ConfigError {
+            name: name.into(),
+            value: v.to_string_lossy().into_owned(),
+            expected,
+        }),
+    }
+}
+
+const GOGC_EXPECTED: &str = "a percentage such as 100, or off";
+const GOMEMLIMIT_EXPECTED: &str =
+    "a byte count such as 512MiB (suffixes B, KiB, MiB, GiB, TiB), or off";
 
 /// Parses `GOGC`: a percentage (`100`), or `off` / a negative number to turn the GOGC goal
 /// off. Returns -1 for off.
@@ -146,7 +165,7 @@ pub fn parse_gogc(value: &str) -> Result<i64, ConfigError> {
         Err(_) => Err(ConfigError {
             name: "GOGC".into(),
             value: value.into(),
-            expected: "a percentage such as 100, or off",
+            expected: GOGC_EXPECTED,
         }),
     }
 }
@@ -158,7 +177,7 @@ pub fn parse_gomemlimit(value: &str) -> Result<u64, ConfigError> {
     let err = || ConfigError {
         name: "GOMEMLIMIT".into(),
         value: value.into(),
-        expected: "a byte count such as 512MiB (suffixes B, KiB, MiB, GiB, TiB), or off",
+        expected: GOMEMLIMIT_EXPECTED,
     };
     if v == "off" {
         return Ok(i64::MAX as u64);
@@ -181,19 +200,19 @@ pub fn parse_gomemlimit(value: &str) -> Result<u64, ConfigError> {
 
 /// `GOGC` from the environment (`Ok(None)` when unset or empty).
 pub fn gogc_from_env() -> Result<Option<i64>, ConfigError> {
-    match std::env::var("GOGC") {
-        Ok(v) if v.trim().is_empty() => Ok(None),
-        Ok(v) => parse_gogc(&v).map(Some),
-        Err(_) => Ok(None),
+    match env_var("GOGC", GOGC_EXPECTED)? {
+        Some(v) if v.trim().is_empty() => Ok(None),
+        Some(v) => parse_gogc(&v).map(Some),
+        None => Ok(None),
     }
 }
 
 /// `GOMEMLIMIT` from the environment (`Ok(None)` when unset or empty).
 pub fn gomemlimit_from_env() -> Result<Option<u64>, ConfigError> {
-    match std::env::var("GOMEMLIMIT") {
-        Ok(v) if v.trim().is_empty() => Ok(None),
-        Ok(v) => parse_gomemlimit(&v).map(Some),
-        Err(_) => Ok(None),
+    match env_var("GOMEMLIMIT", GOMEMLIMIT_EXPECTED)? {
+        Some(v) if v.trim().is_empty() => Ok(None),
+        Some(v) => parse_gomemlimit(&v).map(Some),
+        None => Ok(None),
     }
 }
 
@@ -307,6 +326,44 @@ mod tests {
         assert_eq!(GoDebug::parse("").unwrap(), GoDebug::default());
         assert_eq!(GoDebug::parse("gctorture=50").unwrap().gctorture, 50);
         assert!(GoDebug::parse("gctorture=x").is_err());
+    }
+
+    /// As Go's `parsegodebug` (runtime/runtime1.go): fields split at commas and never trimmed,
+    /// fields without `=` skipped, keys matched exactly (so `gctrace = 1` is the key `gctrace `,
+    /// which Go ignores), later fields override earlier ones. Checked against Go 1.26:
+    /// `GODEBUG="gctrace = 1" go run ./cmd/binarytrees` (and the other spellings below) prints
+    /// no gctrace line. gort's deviation: a known key with a value Go would ignore is an error.
+    #[test]
+    fn godebug_is_split_as_go_splits_it() {
+        for ignored in [
+            "gctrace = 1",
+            " gctrace=1",
+            "gctrace =1",
+            "http2client=0, gctrace=1",
+            "gctrace",
+            "gctrace=1,gctrace=0",
+            "GCTRACE=1",
+        ] {
+            assert_eq!(
+                GoDebug::parse(ignored),
+                Ok(GoDebug::default()),
+                "{ignored:?}"
+            );
+        }
+        assert!(GoDebug::parse("http2client=0,gctrace=1").unwrap().gctrace);
+        assert!(GoDebug::parse("gctrace=0,gctrace=1").unwrap().gctrace);
+        assert!(GoDebug::parse(",,gctrace=1,").unwrap().gctrace);
+        for bad in ["gctrace=1 ", "gctrace= 1", "gctrace=", "schedtrace= 100"] {
+            let e = GoDebug::parse(bad).unwrap_err();
+            assert!(
+                e.to_string().starts_with("invalid GODEBUG="),
+                "{bad:?}: {e}"
+            );
+        }
+        assert_eq!(
+            GoDebug::parse("gctrace=1 ").unwrap_err().to_string(),
+            "invalid GODEBUG=gctrace=\"1 \": expected 0 or 1"
+        );
     }
 
     #[test]

@@ -39,8 +39,8 @@ static A: Counting = Counting;
 
 const N: usize = 10_000;
 
-/// One round: ping-pong on unbuffered channels, a buffered stream, a blocking select over two
-/// channels, and a contended mutex, each N times. Counts allocations if `count`.
+/// One round: a yield, ping-pong on unbuffered channels, a buffered stream, a blocking select
+/// over two channels, and a contended mutex, each N times. Counts allocations if `count`.
 fn round(count: bool) {
     let (t1, r1) = gort::chan::bounded::<u64>(0);
     let (t2, r2) = gort::chan::bounded::<u64>(0);
@@ -69,6 +69,9 @@ fn round(count: bool) {
         dn.send(()).unwrap();
     });
     COUNTING.store(count, SeqCst);
+    // Operations are preemption points: a yield (what sysmon's preemption causes when a loop
+    // below outlasts a time slice, as on a loaded machine) must not allocate either.
+    gort::yield_now();
     go.send(()).unwrap();
     let mut x = 0;
     for _ in 0..N {

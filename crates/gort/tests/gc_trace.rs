@@ -86,6 +86,153 @@ fn regex_lite(err: &str) -> (usize, bool) {
     (lines.len(), forced)
 }
 
+/// Run by `small_gogc_collects_about_once_per_mib`: 48 MiB of short-lived objects at the
+/// GOGC the parent sets; the cycle count must be within 2x of Go's pacer's. Go's goal after a
+/// cycle is at least the live heap plus its sweep distance (1 MiB, `sweepMinHeapDistance`),
+/// whatever GOGC, so with an almost empty live heap Go collects once per MiB allocated: 48
+/// cycles (`GOGC=1 go run ./cmd/binarytrees 14`, 50 MiB allocated, runs 47-49).
+#[test]
+fn child_small_gogc_loop() {
+    if std::env::var_os("GC_TRACE_CHILD").is_none() {
+        return;
+    }
+    const N: u64 = 1 << 20;
+    // A Blob is 40 bytes: size class 48, in Go as in gort.
+    let allocated = N * 48;
+    let predicted = allocated.div_ceil(1 << 20);
+    let before = gc::num_gc();
+    let mut keep = Vec::new();
+    for i in 0..N {
+        let b = Gc::new(Blob {
+            next: None,
+            _pad: [i; 4],
+        });
+        if i % 65536 == 0 {
+            keep.push(b);
+        }
+        // Bail out early rather than run the (old) cycle-per-allocation pace to the end.
+        if i % 1024 == 0 && gc::num_gc() - before > 2 * predicted {
+            break;
+        }
+    }
+    let cycles = gc::num_gc() - before;
+    assert!(
+        cycles >= predicted / 2 && cycles <= 2 * predicted,
+        "{cycles} cycles for {allocated} bytes allocated; Go's pacer: about {predicted}"
+    );
+}
+
+#[test]
+fn small_gogc_collects_about_once_per_mib() {
+    for gogc in ["0", "1", "5"] {
+        let out = child("child_small_gogc_loop", &[("GOGC", gogc)]);
+        let err = String::from_utf8_lossy(&out.stderr);
+        let so = String::from_utf8_lossy(&out.stdout);
+        assert!(out.status.success(), "GOGC={gogc}:\n{so}\n{err}");
+    }
+}
+
+/// Run by `gctrace_goal_is_the_one_the_cycle_ran_against`: forced cycles over a live heap of
+/// 16 MiB, then 4 MiB, then 12 MiB (GOGC=100).
+#[test]
+fn child_forced_goals() {
+    if std::env::var_os("GC_TRACE_CHILD").is_none() {
+        return;
+    }
+    // 48-byte slots: 16 MiB is 349,525 of them.
+    let n = (16 << 20) / 48;
+    let mut live: Vec<Gc<Blob>> = (0..n)
+        .map(|i| {
+            Gc::new(Blob {
+                next: None,
+                _pad: [i as u64; 4],
+            })
+        })
+        .collect();
+    eprintln!("phase: 16 MiB");
+    gc::gc();
+    gc::gc();
+    live.truncate(n / 4);
+    eprintln!("phase: 4 MiB");
+    gc::gc();
+    gc::gc();
+    live.extend((0..n / 2).map(|i| {
+        Gc::new(Blob {
+            next: None,
+            _pad: [i as u64; 4],
+        })
+    }));
+    eprintln!("phase: 12 MiB");
+    gc::gc();
+    gc::gc();
+    assert_eq!(live.len(), n / 4 + n / 2);
+}
+
+/// The `W MB goal` field of a gctrace line is the goal the cycle ran against (Go's
+/// `lastHeapGoal`, read at the end of the mark, before the next cycle is paced; Go 1.19's
+/// `work.heapGoal`), not the goal paced for the next cycle. For each forced cycle, the goal is
+/// therefore Go's formula applied to the previous line's live heap `Z` (GOGC=100, no stacks or
+/// globals): `max(2 * live, 4 MiB, live + 1 MiB)`, which in the line's truncated MiB is
+/// `max(2Z, 4)` or one more. The old code printed the next goal: after the live heap shrank
+/// from 16 to 4 MiB, `4->4->4 MB, 8 MB goal` where Go prints `32 MB goal`.
+#[test]
+fn gctrace_goal_is_the_one_the_cycle_ran_against() {
+    let out = child("child_forced_goals", &[("GODEBUG", "gctrace=1")]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    let mut prev_live: Option<u64> = None;
+    let mut forced_checked = 0;
+    let mut in_phases = false;
+    for l in err.lines() {
+        in_phases |= l.starts_with("phase: ");
+        if !l.starts_with("gc ") {
+            continue;
+        }
+        let field = |after: &str, before: &str| -> String {
+            let i = l.find(before).expect(l);
+            let head = &l[..i];
+            head[head.rfind(after).expect(l) + after.len()..].to_string()
+        };
+        let heap = field(" ms cpu, ", " MB, ");
+        let live: u64 = heap.rsplit("->").next().unwrap().parse().expect(l);
+        let goal: u64 = field(" MB, ", " MB goal").parse().expect(l);
+        if in_phases && l.ends_with(" (forced)") {
+            let z = prev_live.expect(l);
+            let lo = (2 * z).max(4);
+            assert!(
+                goal == lo || goal == lo + 1,
+                "{l}\nexpected the goal paced after the previous cycle (live {z} MB): {lo} MB\n{err}"
+            );
+            forced_checked += 1;
+        }
+        prev_live = Some(live);
+    }
+    assert_eq!(forced_checked, 6, "{err}");
+}
+
+/// GODEBUG is read as Go reads it: `gctrace = 1` names the key `gctrace ` (Go's parsegodebug
+/// does not trim), so gctrace stays off, as in Go (`GODEBUG="gctrace = 1" go run
+/// ./cmd/binarytrees` prints no gc line); a value Go would ignore is gort's clear error.
+#[test]
+fn godebug_with_spaces_is_read_as_go_reads_it() {
+    for v in ["gctrace = 1", " gctrace=1", "http2client=0, gctrace=1"] {
+        let out = child("child_allocates_and_forces", &[("GODEBUG", v)]);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "GODEBUG={v:?}: {err}");
+        assert!(
+            !err.lines().any(|l| l.starts_with("gc ")),
+            "GODEBUG={v:?} turned gctrace on:\n{err}"
+        );
+    }
+    let out = child("child_allocates_and_forces", &[("GODEBUG", "gctrace=1 ")]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        err.contains("invalid GODEBUG=gctrace=\"1 \": expected 0 or 1"),
+        "{err}"
+    );
+}
+
 #[test]
 fn bad_gogc_is_a_clear_error() {
     let out = child("child_allocates_and_forces", &[("GOGC", "lots")]);

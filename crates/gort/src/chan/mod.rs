@@ -28,6 +28,12 @@
 //!   goroutine to the waker's P, which gort's no-migration rule forbids) stay cheap because an
 //!   M that runs out of work spins briefly before it sleeps (`sched/worker.rs`), so a wake-up
 //!   usually finds it awake.
+//! * Every operation (send, receive, their `try_` and timed forms, `select`, `close`) is a
+//!   preemption point at its entry, before the channel's lock (`rt::loom::preempt_point`): a
+//!   goroutine polling a channel in a loop yields its P once sysmon flags its time slice. The
+//!   queries (`len`, `is_empty`, `is_closed`) are not (see `rt::sched::park::preempt_point`).
+//!   The runtime's own calls under other locks (the timer channel's callback, `timer.rs`) use
+//!   `Chan`'s methods, which are not either.
 //! * `close` wakes every parked receiver (they get [`RecvError`]) and sender (they get their
 //!   value back in [`SendError`]).
 //!
@@ -155,11 +161,13 @@ impl<T> Sender<T> {
     /// On a closed channel (even one closed while waiting) returns the value in the error.
     #[track_caller]
     pub fn send(&self, v: T) -> Result<(), SendError<T>> {
+        crate::rt::loom::preempt_point();
         self.chan.send(v, Location::caller())
     }
 
     /// Sends without blocking (Go's `select` with a `default`).
     pub fn try_send(&self, v: T) -> Result<(), TrySendError<T>> {
+        crate::rt::loom::preempt_point();
         self.chan.try_send(v)
     }
 
@@ -192,6 +200,7 @@ impl<T> Sender<T> {
     /// Closes the channel: receivers drain the buffer and then get `RecvError`; parked
     /// senders get their value back. Closing twice is an error.
     pub fn close(&self) -> Result<(), CloseError> {
+        crate::rt::loom::preempt_point();
         self.chan.close()
     }
 
@@ -226,11 +235,13 @@ impl<T> Receiver<T> {
     /// channel is closed and drained.
     #[track_caller]
     pub fn recv(&self) -> Result<T, RecvError> {
+        crate::rt::loom::preempt_point();
         self.chan.recv(Location::caller())
     }
 
     /// Receives without blocking.
     pub fn try_recv(&self) -> Result<T, TryRecvError> {
+        crate::rt::loom::preempt_point();
         self.chan.try_recv()
     }
 

@@ -388,6 +388,8 @@ unsafe fn unlock_all<const N: usize>(arms: &[&mut dyn Arm; N], order: &[usize]) 
 #[doc(hidden)]
 #[track_caller]
 pub fn select_arms<const N: usize>(arms: [&mut dyn Arm; N], block: bool) -> Option<usize> {
+    // A preemption point, before any channel is locked (a `select!` with `default` in a loop).
+    crate::rt::loom::preempt_point();
     let at = Location::caller();
     // Random poll order (inside-out Fisher-Yates) and address lock order (insertion sort).
     let mut poll = [0usize; N];

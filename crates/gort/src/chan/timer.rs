@@ -17,12 +17,13 @@ struct Slot(Sender<Instant>, Receiver<Instant>);
 impl Callback for Slot {
     fn fire_locked(&self, now_ns: u64) {
         // Sent under the timer's state lock, so stop/reset (which drain under it) never let a
-        // value of an older arming through. A full channel keeps its older value.
-        let _ = self.0.try_send(clock::ns_to_instant(now_ns));
+        // value of an older arming through. A full channel keeps its older value. `Chan`'s
+        // own method: the public one is a preemption point, and this runs under a lock.
+        let _ = self.0.chan.try_send(clock::ns_to_instant(now_ns));
     }
     fn fire(&self, _: u64, _: Option<&Arc<Shared>>) {}
     fn disarmed_locked(&self) {
-        while self.1.try_recv().is_ok() {}
+        while self.1.chan.try_recv().is_ok() {}
     }
 }
 

@@ -180,6 +180,7 @@ impl<T: Trace> AtomicGc<T> {
     /// A new rooted handle to the target (Go's pointer read), `None` if empty.
     #[inline]
     pub fn load(&self) -> Option<Gc<T>> {
+        super::mutator::preempt_point();
         // An empty read needs no guard: it roots nothing.
         if self.word.load(Acquire) & !ROOTED == 0 {
             return None;
@@ -201,6 +202,7 @@ impl<T: Trace> AtomicGc<T> {
     /// Stores `value` (Go's pointer write), dropping the old target's handle.
     #[inline]
     pub fn store(&self, value: Option<Gc<T>>) {
+        super::mutator::preempt_point();
         let old = with_guard(|m| self.exchange(m, value, false));
         drop(old)
     }
@@ -208,6 +210,7 @@ impl<T: Trace> AtomicGc<T> {
     /// Stores `value` and returns the old target as a rooted handle.
     #[inline]
     pub fn swap(&self, value: Option<Gc<T>>) -> Option<Gc<T>> {
+        super::mutator::preempt_point();
         with_guard(|m| self.exchange(m, value, true))
     }
 
@@ -259,6 +262,7 @@ impl<T: Trace> AtomicGc<T> {
         current: Option<&Gc<T>>,
         new: Option<Gc<T>>,
     ) -> Result<(), Option<Gc<T>>> {
+        super::mutator::preempt_point();
         let cur = current.map_or(0, |g| Gc::raw(g).addr());
         let new_addr = new.as_ref().map_or(0, |g| Gc::raw(g).addr());
         with_guard(|m| {

@@ -73,6 +73,7 @@ impl<T: Trace> GcCell<T> {
 
     /// Shared borrow.
     pub fn try_borrow(&self) -> Result<GcRef<'_, T>, BorrowError> {
+        super::mutator::preempt_point();
         let mut b = self.state.load(Relaxed);
         loop {
             if b & WRITING != 0 || b & READERS == READERS {
@@ -92,6 +93,7 @@ impl<T: Trace> GcCell<T> {
 
     /// Exclusive borrow.
     pub fn try_borrow_mut(&self) -> Result<GcRefMut<'_, T>, BorrowError> {
+        super::mutator::preempt_point();
         with_guard(|m| {
             let mut b = self.state.load(Relaxed);
             let rooted = loop {

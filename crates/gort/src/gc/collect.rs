@@ -13,7 +13,10 @@ use super::gctrace::Cycle;
 use super::mark::{checkmark, marker};
 use super::mheap::SpanPtr;
 use super::mutator::{in_guard, prune_dead, start_world, stop_world};
-use super::pacer::{heap_goal, note_goal, trigger_for, Inputs, GOGC, MEMLIMIT};
+use super::pacer::{
+    heap_goal, note_goal, runway_for, trigger, Inputs, GOGC, MEMLIMIT, MIN_RUNWAY,
+    SWEEP_MIN_HEAP_DISTANCE,
+};
 use super::stats;
 use super::sweep::{finish_sweep, run_pending_drops, IN_DROP, SWEEP_WANTED};
 use super::work;
@@ -33,6 +36,10 @@ static LAST_LIVE: AtomicU64 = AtomicU64::new(0);
 /// In-use span bytes beyond the live objects after the last sweep (span metadata, free slots
 /// of partly used spans): memory the limit must cover that the heap goal does not count.
 static LAST_OVERHEAD: AtomicU64 = AtomicU64::new(0);
+/// The runway the last cycle's pacing asked for (bytes of allocation expected during a mark).
+static LAST_RUNWAY: AtomicU64 = AtomicU64::new(0);
+/// The heap at which the running cycle started (Go's `triggered`); `u64::MAX` between cycles.
+static TRIGGERED: AtomicU64 = AtomicU64::new(u64::MAX);
 
 /// Called before allocating `bytes`: while marking runs, charges the allocation to this
 /// thread's assist debt (`assist.rs`); starts a cycle if one is due: wakes the background
@@ -64,29 +71,44 @@ fn maybe_collect_slow(bytes: usize) {
     if !GC_NEEDED.load(Relaxed) {
         return;
     }
-    if HEAP_LIVE.load(Relaxed) >= GOAL.load(Relaxed) || torture || !super::worker::kick() {
+    if HEAP_LIVE.load(Relaxed) >= too_late() || torture || !super::worker::kick() {
         collect(false);
     }
 }
 
-/// Recomputes the trigger after GOGC or the memory limit changed.
+/// The heap at which a due cycle that has not started yet is run on the allocating thread
+/// rather than left to the background worker: the goal, or, when the trigger is at the goal
+/// (small heaps at small GOGC, where the sweep distance sets both), the 64 KiB past it that Go
+/// gives a cycle started there (`MIN_RUNWAY`). Under a memory limit, the goal.
+fn too_late() -> u64 {
+    let goal = GOAL.load(Relaxed);
+    if super::pacer::LIMIT_BOUND.load(Relaxed) {
+        goal
+    } else {
+        goal.max(TRIGGER.load(Relaxed).saturating_add(MIN_RUNWAY))
+    }
+}
+
+/// Recomputes the goal and trigger after GOGC or the memory limit changed (Go's
+/// `commit(isSweepDone())`: gort's sweep is done outside a cycle, so there is no sweep
+/// distance; during a mark the cycle keeps its 64 KiB of runway past its start).
 pub(crate) fn repace() {
+    let live = LAST_LIVE.load(Relaxed);
     let inputs = Inputs {
-        live: LAST_LIVE.load(Relaxed),
+        live,
         gogc: GOGC.load(Relaxed),
         limit: MEMLIMIT.load(Relaxed),
         overhead: LAST_OVERHEAD.load(Relaxed),
+        triggered: TRIGGERED.load(Relaxed),
         ..Inputs::default()
     };
-    let goal = heap_goal(inputs);
-    note_goal(inputs, goal);
-    TRIGGER.store(
-        goal - (goal - goal.min(LAST_LIVE.load(Relaxed))) / 5,
-        Relaxed,
-    );
-    GOAL.store(goal, Relaxed);
-    stats::NEXT_GC.store(goal, Relaxed);
-    if HEAP_LIVE.load(Relaxed) >= goal {
+    let pace = heap_goal(inputs);
+    note_goal(pace);
+    let trigger = trigger(live, pace, LAST_RUNWAY.load(Relaxed));
+    TRIGGER.store(trigger, Relaxed);
+    GOAL.store(pace.goal, Relaxed);
+    stats::NEXT_GC.store(pace.goal, Relaxed);
+    if HEAP_LIVE.load(Relaxed) >= trigger {
         GC_NEEDED.store(true, Relaxed);
     }
 }
@@ -148,6 +170,12 @@ pub(crate) fn collect(forced: bool) {
     crate::rt::exectrace::stw_start(StwReason::GcSweepTermination);
     let ms = stop_world();
     let heap0 = HEAP_LIVE.load(Relaxed);
+    // The cycle's goal is at least 64 KiB past where it started (Go's `triggered` and
+    // `minRunway`), unless the memory limit set it.
+    TRIGGERED.store(heap0, Relaxed);
+    if !super::pacer::LIMIT_BOUND.load(Relaxed) {
+        GOAL.fetch_max(heap0.saturating_add(MIN_RUNWAY), Relaxed);
+    }
     work::start_cycle(LAST_LIVE.load(Relaxed), heap0, GOAL.load(Relaxed));
     MARKING.store(true, Relaxed);
     let t1 = start_world();
@@ -247,7 +275,14 @@ pub(crate) fn collect(forced: bool) {
     HEAP_LIVE.store(live_bytes, Relaxed);
     LAST_LIVE.store(live_bytes, Relaxed);
 
-    // Pace the next cycle.
+    // The goal this cycle ran against, for gctrace (Go's `lastHeapGoal`, which `endCycle`
+    // reads before the next cycle is paced): the one paced after the last cycle, or set by a
+    // knob since, and at least 64 KiB past this cycle's start.
+    let ran_goal = GOAL.load(Relaxed);
+    TRIGGERED.store(u64::MAX, Relaxed);
+
+    // Pace the next cycle (Go's `commit(false)`: the sweep is still to run, so the next
+    // trigger is at least the sweep distance above the heap now, which is the live heap).
     let limit = MEMLIMIT.load(Relaxed);
     let since_last = stats::since_last_end_ns();
     let last_pause = stats::LAST_PAUSE.load(Relaxed);
@@ -259,17 +294,16 @@ pub(crate) fn collect(forced: bool) {
         limit,
         overhead: LAST_OVERHEAD.load(Relaxed),
         limited: last_pause > 0 && last_gc_cpu >= since_last,
+        sweep_floor: live_bytes.saturating_add(SWEEP_MIN_HEAP_DISTANCE),
+        triggered: u64::MAX,
     };
-    let goal = heap_goal(inputs);
-    note_goal(inputs, goal);
+    let pace = heap_goal(inputs);
+    note_goal(pace);
+    let goal = pace.goal;
     let mark_ns = (t2 - t1).as_nanos() as u64;
-    let trigger = trigger_for(
-        live_bytes,
-        goal,
-        heap1.saturating_sub(heap0),
-        mark_ns,
-        since_last,
-    );
+    let runway = runway_for(heap1.saturating_sub(heap0));
+    LAST_RUNWAY.store(runway, Relaxed);
+    let trigger = trigger(live_bytes, pace, runway);
     GOAL.store(goal, Relaxed);
     TRIGGER.store(trigger, Relaxed);
     // Crossings of the old trigger during the mark do not call for another cycle.
@@ -290,27 +324,33 @@ pub(crate) fn collect(forced: bool) {
     .min(limit);
 
     let stw1 = (t1 - t0).as_nanos() as u64;
-    let stw2 = (t3 - t2).as_nanos() as u64 + early_rounds_ns;
+    // The final mark termination; the earlier rounds' pauses (gort's stand-in for Go's
+    // gcMarkDone flushes, which do not stop the world) are within the mark's wall time in
+    // gctrace, but count as pause time (MemStats.PauseNs).
+    let stw2_final = (t3 - t2).as_nanos() as u64;
+    let stw2 = stw2_final + early_rounds_ns;
     let assist_ns = work::ASSIST_NS.load(Relaxed);
     let idle_ns = throttle.idle_ns.min(bg_cpu);
     let n = stats::record(stw1, stw2, bg_cpu + assist_ns, goal, forced, procs);
     if GCTRACE.load(Relaxed) {
+        // Go's work.stwprocs: the Ps a pause idles, at most the CPUs.
+        let stwprocs = procs.min(crate::env::ncpu()) as u64;
         let c = Cycle {
             n,
             start_ns: stats::since_start_ns(t0),
             cpu_pct: (stats::cpu_fraction(procs) * 100.0) as u64,
-            clock: [stw1, mark_ns, stw2],
+            clock: [stw1, mark_ns, stw2_final],
             cpu: [
-                stw1 * procs as u64,
+                stw1 * stwprocs,
                 assist_ns,
                 bg_cpu - idle_ns,
                 idle_ns,
-                stw2 * procs as u64,
+                stw2_final * stwprocs,
             ],
             heap0,
             heap1,
             heap2: live_bytes,
-            goal,
+            goal: ran_goal,
             stacks: 0,
             globals: 0,
             procs,

@@ -2,6 +2,23 @@
 //!
 //! `gc N @T.TTTs P%: A+B+C ms clock, D+E/F/G+H ms cpu, X->Y->Z MB, W MB goal, S MB stacks, L MB globals, K P`
 //! and ` (forced)` for a cycle started by `gort::gc()`.
+//!
+//! Each field as Go defines it (`collect.rs` fills them):
+//! * N: the cycle's number (`memstats.numgc`); T: the start of sweep termination (before the
+//!   world stops) since the process started; P: GC CPU time over all CPU time so far, as a
+//!   truncated percentage (`gc_cpu_fraction`).
+//! * A, B, C (wall): sweep termination STW, concurrent mark, mark termination STW. They
+//!   partition the cycle: B runs to the start of the final mark termination, so gort's earlier
+//!   mark-termination rounds (Go's gcMarkDone flushes, not stop-the-world in Go) are in B.
+//! * D, H (CPU): A and C times `stwprocs`, GOMAXPROCS capped at the CPU count; E: assist time;
+//!   F: background (dedicated and fractional) mark time; G: idle mark time.
+//! * X, Y, Z: the heap (Go's heapLive) when the cycle started and when mark termination began,
+//!   and the marked (live) heap.
+//! * W: the goal this cycle ran against (Go 1.19's `work.heapGoal`, 1.20+'s `lastHeapGoal`):
+//!   paced after the previous cycle, or by a knob changed since, and at least 64 KiB past X.
+//!   Not the goal paced for the next cycle (that is `MemStats::next_gc`).
+//! * S, L: scannable stacks and globals; always 0 (gort's roots are heap objects, counted in
+//!   the heap). K: GOMAXPROCS (the CPU count outside a runtime).
 
 /// One cycle's figures (durations in ns, sizes in bytes).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -18,6 +35,7 @@ pub(crate) struct Cycle {
     pub heap0: u64,
     pub heap1: u64,
     pub heap2: u64,
+    /// The goal the cycle ran against.
     pub goal: u64,
     pub stacks: u64,
     pub globals: u64,

@@ -194,6 +194,7 @@ pub(crate) use Unroot as UnrootPass;
 impl<T: Trace + Send> Gc<T> {
     /// Moves `value` onto the GC heap (may first run a collection, as Go's `new` may assist).
     pub fn new(value: T) -> Gc<T> {
+        super::mutator::preempt_point();
         super::collect::maybe_collect(std::mem::size_of::<T>());
         with_guard(|m| {
             let size = std::mem::size_of::<T>();
@@ -264,6 +265,7 @@ impl<T: Trace> std::ops::Deref for Gc<T> {
 
 impl<T: Trace> Clone for Gc<T> {
     fn clone(&self) -> Gc<T> {
+        super::mutator::preempt_point();
         let addr = self.raw.addr();
         with_guard(|m| {
             shade(m, addr);

@@ -199,6 +199,20 @@ pub(crate) fn in_guard() -> bool {
     LOCAL.try_with(|l| l.depth.get() > 0).unwrap_or(false)
 }
 
+/// The GC heap API's preemption point (`rt::sched::park::preempt_point`), at the entry of
+/// `Gc::new`, `Gc::clone`, `Weak::upgrade` and the like. Not inside a guard (the collector
+/// waits for guards to end, and the M would run goroutines that may wait for the collector)
+/// nor in a drop phase (its flag is per thread: the next goroutine on the M would inherit it).
+#[inline]
+pub(crate) fn preempt_point() {
+    if crate::rt::sched::park::preempt_pending()
+        && !in_guard()
+        && !super::sweep::IN_DROP.try_with(|d| d.get()).unwrap_or(true)
+    {
+        crate::rt::sched::park::preempt_point();
+    }
+}
+
 #[inline]
 fn enter(m: &Mutator) {
     loop {

@@ -1,19 +1,35 @@
 //! The pacer: when to collect next (Go's gcControllerState) and the GOGC / GOMEMLIMIT knobs.
 //! The assist ratio, the other half of Go's controller, is in `work.rs`.
 //!
-//! * GOGC goal (Go 1.18+): `live + (live + roots) * GOGC / 100`, at least 4 MiB * GOGC/100;
-//!   GOGC < 0 (`off`) means no GOGC goal.
+//! Go's `mgcpacer.go` (`commit`, `heapGoalInternal`, `trigger`), step by step:
+//!
+//! * GOGC goal (Go 1.18+): `live + (live + roots) * GOGC / 100`, at least the heap minimum
+//!   `4 MiB * GOGC / 100` (so 0 at GOGC=0); GOGC < 0 (`off`) means no GOGC goal.
 //! * Memory-limit goal (Go 1.19+): the limit minus the memory the heap holds beyond its live
 //!   objects (span metadata and the free slots of partly used spans, measured after the last
 //!   sweep: Go's "non-heap memory"), less a 5% headroom for span granularity. Free spans are
 //!   returned to the OS down to the limit (`HeapInner::scavenge_take`). Goroutine stacks and
 //!   the malloc heap are not counted (gort cannot yet tell their resident size cheaply).
+//!   When it is the lower of the two, it is the goal, and nothing below moves it up.
+//! * Otherwise the sweep distance (Go's `sweepDistMinTrigger`): pacing at the end of a cycle,
+//!   while its sweep is still to run, gives the sweeper at least 1 MiB of allocation
+//!   (`SWEEP_MIN_HEAP_DISTANCE`) above the heap at that moment: goal and trigger are at least
+//!   there. This, not the GOGC goal, is what bounds the cycle rate at small GOGC: at GOGC=0
+//!   Go collects about once per MiB allocated, not at every allocation. Re-pacing when a knob
+//!   changes (`set_gc_percent`, `set_memory_limit`) finds the sweep done and has no such floor,
+//!   as Go's `commit(isSweepDone())`.
+//! * While a cycle runs, the goal is at least 64 KiB (`MIN_RUNWAY`) above the heap at which the
+//!   cycle started (Go's `triggered + minRunway`), so that a late start still leaves assists a
+//!   distance to pace over.
 //! * The CPU limiter (Go's ~50% cap): if the last cycle's pause took at least as long as the
 //!   mutator ran since the cycle before, the limit goal is relaxed to twice the live heap, so a
 //!   limit below the live heap slows the program about 2x instead of collecting forever.
-//! * The trigger (`trigger_for`) starts the concurrent mark early enough for the allocation
-//!   expected during it, between 70% and 95% of the way to the goal (Go's bounds); assists
-//!   (`assist.rs`) keep the heap under the hard goal (10% over) when the mark runs late.
+//! * The trigger (`trigger`) starts the concurrent mark early enough for the allocation
+//!   expected during it (gort's estimate: 1.25x what the last mark saw allocated, where Go
+//!   derives it from its cons/mark ratio), within Go's bounds: at least 45/64 (~70%) of the way
+//!   from the live heap to the goal and at least the sweep distance, at most 61/64 (~95%) of
+//!   the way, or the goal minus 4 MiB for large heaps; assists (`assist.rs`) keep the heap
+//!   under the hard goal (10% over) when the mark runs late.
 
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering::Relaxed};
 
@@ -22,11 +38,19 @@ pub(crate) static GOGC: AtomicI64 = AtomicI64::new(100);
 /// GOMEMLIMIT in bytes (i64::MAX: none, as Go).
 pub(crate) static MEMLIMIT: AtomicU64 = AtomicU64::new(i64::MAX as u64);
 
-/// Go's heap minimum at GOGC=100.
+/// Go's heap minimum at GOGC=100 (`defaultHeapMinimum`).
 pub(crate) const HEAP_MIN: u64 = 4 << 20;
+/// Go's `sweepMinHeapDistance`: the allocation a cycle's sweep gets before the next trigger.
+pub(crate) const SWEEP_MIN_HEAP_DISTANCE: u64 = 1 << 20;
+/// Go's `minRunway`: how far above the heap at its start a cycle's goal is at least.
+pub(crate) const MIN_RUNWAY: u64 = 64 << 10;
+/// Go's trigger bounds, in 64ths of the way from the live heap to the goal.
+const TRIGGER_RATIO_DEN: u64 = 64;
+const MIN_TRIGGER_RATIO_NUM: u64 = 45;
+const MAX_TRIGGER_RATIO_NUM: u64 = 61;
 
 /// What the goal is computed from.
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Copy, Debug)]
 pub(crate) struct Inputs {
     /// Marked bytes.
     pub live: u64,
@@ -38,29 +62,121 @@ pub(crate) struct Inputs {
     pub overhead: u64,
     /// The CPU limiter is engaged.
     pub limited: bool,
+    /// The sweep distance (Go's `sweepDistMinTrigger`): the heap when pacing plus
+    /// [`SWEEP_MIN_HEAP_DISTANCE`] while a sweep is pending, else 0.
+    pub sweep_floor: u64,
+    /// The heap at which the running cycle started (Go's `triggered`), `u64::MAX` when none
+    /// runs.
+    pub triggered: u64,
 }
 
-/// The heap goal in bytes (`u64::MAX`: never collect).
-pub(crate) fn heap_goal(i: Inputs) -> u64 {
-    let gogc_goal = if i.gogc < 0 {
-        u64::MAX
-    } else {
-        let g = i.gogc as u64;
-        let goal = i.live + (i.live + i.roots).saturating_mul(g) / 100;
-        goal.max(HEAP_MIN * g / 100)
-    };
-    let limit_goal = if i.limit >= i64::MAX as u64 {
-        u64::MAX
-    } else {
-        let room = i.limit.saturating_sub(i.overhead);
-        let mut g = room - room / 20;
-        if i.limited {
-            g = g.max(i.live.saturating_mul(2));
+impl Default for Inputs {
+    fn default() -> Self {
+        Inputs {
+            live: 0,
+            roots: 0,
+            gogc: 100,
+            limit: i64::MAX as u64,
+            overhead: 0,
+            limited: false,
+            sweep_floor: 0,
+            triggered: u64::MAX,
         }
-        // Always leave room for at least a span of allocation.
-        g.max(i.live + (64 << 10))
+    }
+}
+
+/// A pacing decision.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Pace {
+    /// The heap goal in bytes (`u64::MAX`: never collect).
+    pub goal: u64,
+    /// The lowest trigger the goal allows (Go's `minTrigger` from `heapGoalInternal`).
+    pub min_trigger: u64,
+    /// The memory limit set the goal (it is below the GOGC goal).
+    pub limit_bound: bool,
+}
+
+/// Go's `heapMinimum`: 4 MiB scaled by GOGC/100 (0 at GOGC=0; unused when GOGC is off).
+pub(crate) fn heap_minimum(gogc: i64) -> u64 {
+    HEAP_MIN.saturating_mul(gogc.max(0) as u64) / 100
+}
+
+/// The GOGC goal alone (Go's `gcPercentHeapGoal`), `u64::MAX` when GOGC is off.
+pub(crate) fn gogc_goal(live: u64, roots: u64, gogc: i64) -> u64 {
+    if gogc < 0 {
+        return u64::MAX;
+    }
+    let g = gogc as u64;
+    let goal = live.saturating_add(live.saturating_add(roots).saturating_mul(g) / 100);
+    goal.max(heap_minimum(gogc))
+}
+
+/// The memory-limit goal alone, `u64::MAX` without a limit.
+fn limit_goal(i: &Inputs) -> u64 {
+    if i.limit >= i64::MAX as u64 {
+        return u64::MAX;
+    }
+    let room = i.limit.saturating_sub(i.overhead);
+    let mut g = room - room / 20;
+    if i.limited {
+        g = g.max(i.live.saturating_mul(2));
+    }
+    // Always leave room for at least a span of allocation.
+    g.max(i.live + (64 << 10))
+}
+
+/// The heap goal and the trigger floor (Go's `heapGoalInternal`).
+pub(crate) fn heap_goal(i: Inputs) -> Pace {
+    let gogc = gogc_goal(i.live, i.roots, i.gogc);
+    let limit = limit_goal(&i);
+    if limit < gogc {
+        return Pace {
+            goal: limit,
+            min_trigger: 0,
+            limit_bound: true,
+        };
+    }
+    let mut goal = gogc.max(i.sweep_floor);
+    if i.triggered != u64::MAX && goal < i.triggered.saturating_add(MIN_RUNWAY) {
+        goal = i.triggered + MIN_RUNWAY;
+    }
+    Pace {
+        goal,
+        min_trigger: i.sweep_floor,
+        limit_bound: false,
+    }
+}
+
+/// When to start the next cycle (Go's `trigger`): `runway` bytes of allocation before the goal
+/// (the allocation expected during the mark), within Go's bounds (module docs). Always at most
+/// the goal; above the live heap unless the goal is not.
+pub(crate) fn trigger(live: u64, p: Pace, runway: u64) -> u64 {
+    let goal = p.goal;
+    if goal == u64::MAX {
+        return u64::MAX;
+    }
+    if live >= goal {
+        return goal;
+    }
+    let mut min_trigger = p.min_trigger.max(live);
+    let lower = (goal - live) / TRIGGER_RATIO_DEN * MIN_TRIGGER_RATIO_NUM + live;
+    min_trigger = min_trigger.max(lower);
+    let mut max_trigger = (goal - live) / TRIGGER_RATIO_DEN * MAX_TRIGGER_RATIO_NUM + live;
+    if goal > HEAP_MIN && goal - HEAP_MIN > max_trigger {
+        max_trigger = goal - HEAP_MIN;
+    }
+    max_trigger = max_trigger.max(min_trigger);
+    let t = if runway > goal {
+        min_trigger
+    } else {
+        goal - runway
     };
-    gogc_goal.min(limit_goal)
+    t.clamp(min_trigger, max_trigger).min(goal)
+}
+
+/// gort's runway estimate: the allocation the last mark saw, plus 25%.
+pub(crate) fn runway_for(alloc_during_mark: u64) -> u64 {
+    alloc_during_mark.saturating_add(alloc_during_mark / 4)
 }
 
 /// The most the heap may reach while a mark runs late (Go's hard goal): 10% over the goal,
@@ -78,32 +194,8 @@ pub(crate) static LIMIT_BOUND: std::sync::atomic::AtomicBool =
     std::sync::atomic::AtomicBool::new(false);
 
 /// Records which knob set the goal.
-pub(crate) fn note_goal(i: Inputs, goal: u64) {
-    let gogc_only = heap_goal(Inputs {
-        limit: i64::MAX as u64,
-        ..i
-    });
-    LIMIT_BOUND.store(goal < gogc_only, Relaxed);
-}
-
-/// When to start the next cycle: early enough that the allocation expected during the mark
-/// (what was allocated during the last one, plus 25%) fits before the goal, and between 70%
-/// and 95% of the way from the live heap to the goal (Go's bounds).
-pub(crate) fn trigger_for(
-    live: u64,
-    goal: u64,
-    alloc_during_mark: u64,
-    _mark_ns: u64,
-    _since_last: u64,
-) -> u64 {
-    if goal == u64::MAX {
-        return u64::MAX;
-    }
-    let runway = goal.saturating_sub(live);
-    let lo = live + runway * 7 / 10;
-    let hi = live + runway * 95 / 100;
-    goal.saturating_sub(alloc_during_mark + alloc_during_mark / 4)
-        .clamp(lo, hi)
+pub(crate) fn note_goal(p: Pace) {
+    LIMIT_BOUND.store(p.limit_bound, Relaxed);
 }
 
 /// Go's `debug.SetGCPercent`: sets GOGC (negative: off) and returns the previous value.
@@ -131,62 +223,210 @@ mod tests {
     fn inp(live: u64, gogc: i64, limit: u64) -> Inputs {
         Inputs {
             live,
-            roots: 0,
             gogc,
             limit,
-            overhead: 0,
-            limited: false,
+            ..Inputs::default()
         }
     }
 
     #[test]
     fn gogc_goal_doubles_live_with_minimum() {
-        assert_eq!(heap_goal(inp(10 << 20, 100, i64::MAX as u64)), 20 << 20);
-        assert_eq!(heap_goal(inp(10 << 20, 50, i64::MAX as u64)), 15 << 20);
-        assert_eq!(heap_goal(inp(1 << 20, 100, i64::MAX as u64)), 4 << 20);
-        assert_eq!(heap_goal(inp(0, 200, i64::MAX as u64)), 8 << 20);
-        assert_eq!(heap_goal(inp(1 << 30, -1, i64::MAX as u64)), u64::MAX);
+        let g = |i| heap_goal(i).goal;
+        assert_eq!(g(inp(10 << 20, 100, i64::MAX as u64)), 20 << 20);
+        assert_eq!(g(inp(10 << 20, 50, i64::MAX as u64)), 15 << 20);
+        assert_eq!(g(inp(1 << 20, 100, i64::MAX as u64)), 4 << 20);
+        assert_eq!(g(inp(0, 200, i64::MAX as u64)), 8 << 20);
+        assert_eq!(g(inp(1 << 30, -1, i64::MAX as u64)), u64::MAX);
         let with_roots = Inputs {
             roots: 2 << 20,
             ..inp(10 << 20, 100, i64::MAX as u64)
         };
-        assert_eq!(heap_goal(with_roots), 22 << 20);
+        assert_eq!(g(with_roots), 22 << 20);
+        // Huge GOGC saturates instead of wrapping.
+        assert!(g(inp(1 << 40, i64::MAX, i64::MAX as u64)) >= u64::MAX / 100);
+        assert_eq!(heap_minimum(i64::MAX), u64::MAX / 100);
+    }
+
+    /// Go 1.19-1.26's pacer, transliterated from mgcpacer.go (`setGCPercent`, `commit`,
+    /// `heapGoalInternal` without a memory limit, `trigger`), with Go's uint64 arithmetic.
+    /// Returns (goal, trigger).
+    fn go_pacer(
+        heap_marked: u64,
+        gc_percent: i64,
+        sweep_done: bool,
+        heap_live: u64,
+        runway: u64,
+    ) -> (u64, u64) {
+        const DEFAULT_HEAP_MINIMUM: u64 = 4 << 20;
+        const SWEEP_MIN_HEAP_DISTANCE: u64 = 1024 * 1024;
+        // setGCPercent
+        let heap_minimum = DEFAULT_HEAP_MINIMUM * gc_percent as u64 / 100;
+        // commit
+        let sweep_dist_min_trigger = if sweep_done {
+            0
+        } else {
+            heap_live + SWEEP_MIN_HEAP_DISTANCE
+        };
+        let mut gc_percent_heap_goal = heap_marked + heap_marked * gc_percent as u64 / 100;
+        if gc_percent_heap_goal < heap_minimum {
+            gc_percent_heap_goal = heap_minimum;
+        }
+        // heapGoalInternal (no memory limit, not triggered)
+        let mut goal = gc_percent_heap_goal;
+        if sweep_dist_min_trigger > goal {
+            goal = sweep_dist_min_trigger;
+        }
+        let mut min_trigger = sweep_dist_min_trigger;
+        // trigger
+        if heap_marked >= goal {
+            return (goal, goal);
+        }
+        if min_trigger < heap_marked {
+            min_trigger = heap_marked;
+        }
+        let trigger_lower_bound = ((goal - heap_marked) / 64) * 45 + heap_marked;
+        if min_trigger < trigger_lower_bound {
+            min_trigger = trigger_lower_bound;
+        }
+        let mut max_trigger = ((goal - heap_marked) / 64) * 61 + heap_marked;
+        if goal > DEFAULT_HEAP_MINIMUM && goal - DEFAULT_HEAP_MINIMUM > max_trigger {
+            max_trigger = goal - DEFAULT_HEAP_MINIMUM;
+        }
+        max_trigger = max_trigger.max(min_trigger);
+        let mut trigger = if runway > goal {
+            min_trigger
+        } else {
+            goal - runway
+        };
+        trigger = trigger.max(min_trigger);
+        trigger = trigger.min(max_trigger);
+        assert!(trigger <= goal);
+        (goal, trigger)
+    }
+
+    #[test]
+    fn goal_and_trigger_match_go_for_every_gogc_0_to_1000() {
+        let lives = [
+            0u64,
+            1,
+            4095,
+            40 << 10,
+            512 << 10,
+            1 << 20,
+            3 << 20,
+            100 << 20,
+            1 << 33,
+        ];
+        let runways = [0u64, 8 << 10, 1 << 20, 64 << 20, u64::MAX / 4];
+        for gogc in 0..=1000i64 {
+            for &live in &lives {
+                for sweep_done in [false, true] {
+                    for &runway in &runways {
+                        let i = Inputs {
+                            live,
+                            gogc,
+                            sweep_floor: if sweep_done {
+                                0
+                            } else {
+                                live + SWEEP_MIN_HEAP_DISTANCE
+                            },
+                            ..Inputs::default()
+                        };
+                        let p = heap_goal(i);
+                        let t = trigger(live, p, runway);
+                        let want = go_pacer(live, gogc, sweep_done, live, runway);
+                        assert_eq!(
+                            (p.goal, t),
+                            want,
+                            "GOGC={gogc} live={live} sweep_done={sweep_done} runway={runway}"
+                        );
+                        assert!(!p.limit_bound);
+                        if !sweep_done {
+                            // After a cycle: at least a MiB of allocation before the next one,
+                            // however small GOGC is (issue 20: GOGC=0 collected at every
+                            // allocation).
+                            assert!(
+                                t >= live + SWEEP_MIN_HEAP_DISTANCE,
+                                "GOGC={gogc} live={live}"
+                            );
+                        }
+                        assert_eq!(heap_minimum(gogc), (4 << 20) * gogc as u64 / 100);
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_started_cycle_keeps_min_runway() {
+        // Triggered at (or past) the goal: the goal moves 64 KiB past the start.
+        let i = Inputs {
+            live: 1 << 20,
+            gogc: 100,
+            triggered: 5 << 20,
+            ..Inputs::default()
+        };
+        assert_eq!(heap_goal(i).goal, (5 << 20) + MIN_RUNWAY);
+        // Not when the memory limit sets the goal.
+        let i = Inputs {
+            limit: 3 << 20,
+            ..i
+        };
+        let p = heap_goal(i);
+        assert!(p.limit_bound && p.goal < 3 << 20, "{p:?}");
     }
 
     #[test]
     fn trigger_leaves_room_for_the_mark() {
         let (live, goal) = (10u64 << 20, 20u64 << 20);
-        // Little allocation during marking: trigger late (95%).
-        assert_eq!(
-            trigger_for(live, goal, 0, 0, 0),
-            live + (10 << 20) * 95 / 100
-        );
-        // A lot: trigger early, but not before 70%.
-        assert_eq!(
-            trigger_for(live, goal, 8 << 20, 0, 0),
-            live + (10 << 20) * 7 / 10
-        );
-        // In between: the goal minus 1.25x the last mark's allocation.
-        assert_eq!(trigger_for(live, goal, 2 << 20, 0, 0), goal - (5 << 19));
-        assert_eq!(trigger_for(live, u64::MAX, 0, 0, 0), u64::MAX);
+        let p = Pace {
+            goal,
+            min_trigger: 0,
+            limit_bound: false,
+        };
+        // Little allocation during marking: trigger late (61/64)...
+        assert_eq!(trigger(live, p, 0), live + (10 << 20) / 64 * 61);
+        // ...or, for a large heap, at the goal minus 4 MiB if that is later.
+        let big = Pace {
+            goal: 200 << 20,
+            ..p
+        };
+        assert_eq!(trigger(100 << 20, big, 0), (200 << 20) - HEAP_MIN);
+        let small = Pace { goal: 6 << 20, ..p };
+        assert_eq!(trigger(4 << 20, small, 0), (4 << 20) + (2 << 20) / 64 * 61);
+        // A lot: trigger early, but not before 45/64.
+        assert_eq!(trigger(live, p, 8 << 20), live + (10 << 20) / 64 * 45);
+        // In between: the goal minus the runway.
+        assert_eq!(trigger(live, p, runway_for(2 << 20)), goal - (5 << 19));
+        let never = Pace {
+            goal: u64::MAX,
+            ..p
+        };
+        assert_eq!(trigger(live, never, 0), u64::MAX);
+        // A goal at or below the live heap: collect at the goal.
+        assert_eq!(trigger(live, Pace { goal: live, ..p }, 0), live);
     }
 
     #[test]
     fn memory_limit_caps_goal_even_with_gogc_off() {
-        let g = heap_goal(inp(10 << 20, -1, 16 << 20));
-        assert!(g < 16 << 20 && g > 14 << 20, "{g}");
-        let g = heap_goal(inp(10 << 20, 100, 16 << 20));
-        assert!(g < 16 << 20);
+        let g = |i| heap_goal(i).goal;
+        let x = g(inp(10 << 20, -1, 16 << 20));
+        assert!(x < 16 << 20 && x > 14 << 20, "{x}");
+        let x = g(inp(10 << 20, 100, 16 << 20));
+        assert!(x < 16 << 20);
+        // The sweep distance does not push a limit goal up.
+        let i = Inputs {
+            sweep_floor: (10 << 20) + SWEEP_MIN_HEAP_DISTANCE,
+            ..inp(10 << 20, 100, 10 << 20)
+        };
+        assert_eq!(heap_goal(i).goal, (10 << 20) + (64 << 10));
         // Limit below live: collect often, but leave a span of room...
-        assert_eq!(
-            heap_goal(inp(20 << 20, 100, 16 << 20)),
-            (20 << 20) + (64 << 10)
-        );
+        assert_eq!(g(inp(20 << 20, 100, 16 << 20)), (20 << 20) + (64 << 10));
         // ...unless the CPU limiter is engaged.
         let lim = Inputs {
             limited: true,
             ..inp(20 << 20, 100, 16 << 20)
         };
-        assert_eq!(heap_goal(lim), 40 << 20);
+        assert_eq!(g(lim), 40 << 20);
     }
 }

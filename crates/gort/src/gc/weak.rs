@@ -149,6 +149,7 @@ impl<T: Trace> Gc<T> {
     /// one slot, so [`Weak::ptr_eq`] tells whether two weak handles came from the same object,
     /// also after it was collected.
     pub fn downgrade(this: &Gc<T>) -> Weak<T> {
+        super::mutator::preempt_point();
         // Invariant 5: never hold the registry lock inside a guard. (No user code runs in a
         // guard, so this only catches gort's own mistakes.)
         debug_assert!(
@@ -189,6 +190,7 @@ impl<T: Trace> Weak<T> {
     /// dead once a collection found it unreachable through strong handles; after that every
     /// upgrade returns `None`. An upgrade while a collection is marking keeps the object alive.
     pub fn upgrade(&self) -> Option<Gc<T>> {
+        super::mutator::preempt_point();
         let slot = self.slot.as_ref()?;
         // A cleared slot stays cleared: 0 needs no guard.
         if slot.addr.load(Relaxed) == 0 {

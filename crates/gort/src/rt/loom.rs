@@ -115,3 +115,14 @@ pub(crate) fn spin_hint(n: u32) {
         shuttle::thread::yield_now();
     }
 }
+
+/// A preemption point (`rt::sched::park::preempt_point`): yields if sysmon flagged this P's
+/// time slice as used up. Called at the entry of the channel and sync operations, before any
+/// lock is taken (a goroutine must never yield holding a spin lock: another goroutine of its M
+/// would spin on it forever). A no-op under the model checker, where shuttle's scheduler
+/// already explores every interleaving and there is no sysmon.
+#[inline]
+pub(crate) fn preempt_point() {
+    #[cfg(not(gort_model))]
+    crate::rt::sched::park::preempt_point();
+}

@@ -55,6 +55,7 @@ impl Cond {
     /// may be spurious from the condition's point of view: call it in a loop.
     #[track_caller]
     pub fn wait<'a, T: ?Sized>(&self, guard: MutexGuard<'a, T>) -> MutexGuard<'a, T> {
+        crate::rt::loom::preempt_point();
         let at = Location::caller();
         let m = guard.lock;
         let w = PlainWaiter::new(0);
@@ -81,6 +82,7 @@ impl Cond {
 
     /// Wakes one waiter, if any.
     pub fn signal(&self) {
+        crate::rt::loom::preempt_point();
         let mut q = self.waiters.lock();
         if let Some(w) = q.pop_front() {
             // SAFETY: popped under the lock: valid until completed; plain nodes always claim.
@@ -96,6 +98,7 @@ impl Cond {
 
     /// Wakes every waiter.
     pub fn broadcast(&self) {
+        crate::rt::loom::preempt_point();
         let mut q = self.waiters.lock();
         while let Some(w) = q.pop_front() {
             // SAFETY: as in `signal`; unparking under the spin lock keeps this allocation-free.

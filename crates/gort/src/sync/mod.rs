@@ -25,6 +25,12 @@
 //! * Constructors are `const fn` (except `Pool::new`, which sizes its per-P slots), so the
 //!   primitives can be `static`s, as std's can; they allocate nothing until contended.
 //! * [`WaitGroup::go`] is Go 1.25's `wg.Go(f)`.
+//! * Every operation is a preemption point at its entry, before any of its locks
+//!   (`crate::rt::loom::preempt_point`): a goroutine looping on `try_lock`, an uncontended
+//!   `lock`, `WaitGroup::add` and the like yields its P once sysmon flags its time slice. The
+//!   queries (`Once::is_completed`, `OnceCell::get`, `Semaphore::available`) are not.
+//!   Yielding while holding a *gort* lock (a `MutexGuard`) is fine; only spin locks must never
+//!   be held across a yield.
 //! * Goroutines never migrate between threads, so a guard held across a park (a channel
 //!   operation while holding a `MutexGuard`) is sound, and so is a `!Send` value on the stack.
 //!

@@ -242,12 +242,14 @@ impl<T: ?Sized> Mutex<T> {
     /// Locks, parking the goroutine while another holds the lock.
     #[track_caller]
     pub fn lock(&self) -> MutexGuard<'_, T> {
+        crate::rt::loom::preempt_point();
         self.raw.lock(Location::caller());
         MutexGuard { lock: self }
     }
 
     /// Locks if free, without waiting.
     pub fn try_lock(&self) -> Option<MutexGuard<'_, T>> {
+        crate::rt::loom::preempt_point();
         self.raw.try_lock().then_some(MutexGuard { lock: self })
     }
 

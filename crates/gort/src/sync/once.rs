@@ -49,6 +49,7 @@ impl Once {
     /// Calls `f` if no call has run it yet. As in Go, if `f` panics the `Once` counts as done.
     #[track_caller]
     pub fn call_once(&self, f: impl FnOnce()) {
+        crate::rt::loom::preempt_point();
         if self.done.load(Acquire) {
             return;
         }
@@ -121,6 +122,7 @@ impl<T> OnceCell<T> {
     /// The value, initialising it with `f` if empty; concurrent callers park meanwhile.
     #[track_caller]
     pub fn get_or_init(&self, f: impl FnOnce() -> T) -> &T {
+        crate::rt::loom::preempt_point();
         if let Some(v) = self.get() {
             return v;
         }

@@ -102,6 +102,7 @@ impl<T> Pool<T> {
 
     /// A cached value, if any (own slot first, then the others).
     pub fn try_get(&self) -> Option<T> {
+        crate::rt::loom::preempt_point();
         let h = self.home();
         let n = self.slots.len();
         (0..n).find_map(|i| self.slots[(h + i) % n].items.lock().pop())
@@ -123,6 +124,7 @@ impl<T> Pool<T> {
 
     /// Returns a value to the pool.
     pub fn put(&self, v: T) {
+        crate::rt::loom::preempt_point();
         self.slots[self.home()].items.lock().push(v);
     }
 }

@@ -64,6 +64,7 @@ impl<T: ?Sized> RwLock<T> {
     /// Takes a shared lock, parking while a writer holds or waits for the lock.
     #[track_caller]
     pub fn read(&self) -> RwLockReadGuard<'_, T> {
+        crate::rt::loom::preempt_point();
         if self.reader_count.fetch_add(1, AcqRel) + 1 < 0 {
             // A writer is pending: wait for it.
             self.reader_sem
@@ -74,6 +75,7 @@ impl<T: ?Sized> RwLock<T> {
 
     /// Takes a shared lock if no writer holds or waits for it.
     pub fn try_read(&self) -> Option<RwLockReadGuard<'_, T>> {
+        crate::rt::loom::preempt_point();
         let mut c = self.reader_count.load(Relaxed);
         loop {
             if c < 0 {
@@ -92,6 +94,7 @@ impl<T: ?Sized> RwLock<T> {
     /// Takes the exclusive lock, parking while others hold it.
     #[track_caller]
     pub fn write(&self) -> RwLockWriteGuard<'_, T> {
+        crate::rt::loom::preempt_point();
         let at = Location::caller();
         self.w.lock(at);
         // Announce the writer to readers.
@@ -106,6 +109,7 @@ impl<T: ?Sized> RwLock<T> {
 
     /// Takes the exclusive lock if free.
     pub fn try_write(&self) -> Option<RwLockWriteGuard<'_, T>> {
+        crate::rt::loom::preempt_point();
         if !self.w.try_lock() {
             return None;
         }

@@ -62,6 +62,7 @@ impl Semaphore {
     /// Takes `n` units, parking until they are available (in FIFO order).
     #[track_caller]
     pub fn acquire(&self, n: u64) {
+        crate::rt::loom::preempt_point();
         let mut st = self.state.lock();
         if st.waiters.is_empty() && st.avail >= n {
             st.avail -= n;
@@ -77,6 +78,7 @@ impl Semaphore {
 
     /// Takes `n` units if available now (and nobody is queued).
     pub fn try_acquire(&self, n: u64) -> bool {
+        crate::rt::loom::preempt_point();
         let mut st = self.state.lock();
         if st.waiters.is_empty() && st.avail >= n {
             st.avail -= n;
@@ -88,6 +90,7 @@ impl Semaphore {
 
     /// Returns `n` units, waking queued acquirers in order while their requests fit.
     pub fn release(&self, n: u64) {
+        crate::rt::loom::preempt_point();
         let mut st = self.state.lock();
         st.avail += n;
         while let Some(w) = st.waiters.front() {

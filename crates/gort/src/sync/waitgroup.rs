@@ -62,6 +62,7 @@ impl WaitGroup {
     /// If the counter goes negative, or on Go's misuse check (`add` racing `wait` while the
     /// counter is zero).
     pub fn add(&self, delta: i32) {
+        crate::rt::loom::preempt_point();
         let state = self
             .state
             .fetch_add((delta as i64 as u64) << 32, AcqRel)
@@ -137,6 +138,7 @@ impl WaitGroup {
     /// Parks until the counter is zero.
     #[track_caller]
     pub fn wait(&self) {
+        crate::rt::loom::preempt_point();
         let at = Location::caller();
         let mut state = self.state.load(Acquire);
         loop {

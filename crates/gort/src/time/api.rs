@@ -12,6 +12,11 @@ use crate::rt::timer::{clock, Callback, Kind, TimerInner};
 /// once.
 #[track_caller]
 pub fn sleep(d: Duration) {
+    if d.is_zero() {
+        // Returns at once, but is a preemption point (a `sleep(0)` loop yields its P when
+        // sysmon asks).
+        crate::rt::sched::park::preempt_point();
+    }
     crate::rt::timer::sleep(d)
 }
 
@@ -124,12 +129,14 @@ impl Timer {
     /// Stops the timer. Returns true if this call stopped it, false if it had already fired or
     /// been stopped. After `stop` no value is received until the next `reset` (Go 1.23).
     pub fn stop(&self) -> bool {
+        crate::rt::sched::park::preempt_point();
         self.t.stop()
     }
 
     /// Re-arms the timer to fire after `d`, discarding an unreceived value. Returns true if it
     /// was still armed.
     pub fn reset(&self, d: Duration) -> bool {
+        crate::rt::sched::park::preempt_point();
         self.t.reset(clock::deadline_after(d), 0)
     }
 }
@@ -206,11 +213,13 @@ impl Ticker {
 
     /// Stops the ticker; no more ticks are delivered.
     pub fn stop(&self) {
+        crate::rt::sched::park::preempt_point();
         self.t.stop();
     }
 
     /// Restarts the ticker with period `d`, the next tick `d` from now.
     pub fn reset(&self, d: Duration) {
+        crate::rt::sched::park::preempt_point();
         self.t.reset(clock::deadline_after(d), period_ns(d));
     }
 }
@@ -251,11 +260,13 @@ impl std::fmt::Debug for FuncTimer {
 impl FuncTimer {
     /// Prevents the function from running. True if the timer was armed.
     pub fn stop(&self) -> bool {
+        crate::rt::sched::park::preempt_point();
         self.t.stop()
     }
 
     /// Re-arms the timer to run the function after `d`. True if it was still armed.
     pub fn reset(&self, d: Duration) -> bool {
+        crate::rt::sched::park::preempt_point();
         self.t.reset(clock::deadline_after(d), 0)
     }
 }

@@ -176,6 +176,10 @@ pub(crate) struct G {
     pub(crate) locked: AtomicU32,
     /// Index in its home P's allgs shard (for O(1) removal); usize::MAX until it starts.
     pub(crate) reg_index: AtomicUsize,
+    /// The spawn reserved a stack for it (`rt::stack::reserve_stack`), not released yet: set
+    /// by `spawn_on` before the record is shared, cleared by the M that first runs it once it
+    /// has (or failed to get) its stack, or by `Drop` for a record dropped unstarted.
+    pub(crate) reserved: AtomicBool,
 }
 
 // SAFETY: every field is either atomic, immutable after construction, or covered by the field
@@ -216,6 +220,7 @@ impl G {
             parked_at: AtomicPtr::new(std::ptr::null_mut()),
             locked: AtomicU32::new(0),
             reg_index: AtomicUsize::new(usize::MAX),
+            reserved: AtomicBool::new(false),
         }
     }
 
@@ -239,6 +244,21 @@ impl G {
         *self.parked_at.get_mut() = std::ptr::null_mut();
         *self.locked.get_mut() = 0;
         *self.reg_index.get_mut() = usize::MAX;
+        // A recycled record finished, so its reservation (if any) was released at its start.
+        debug_assert!(
+            !*self.reserved.get_mut(),
+            "a recycled G still holds a reservation"
+        );
+        self.release_reservation();
+    }
+
+    /// Releases the stack reservation of its spawn, if it still holds it.
+    /// Only the M that first runs it (or `Drop`, `reset`) calls this, so a load and a store do.
+    pub(crate) fn release_reservation(&self) {
+        if self.reserved.load(Relaxed) {
+            self.reserved.store(false, Relaxed);
+            crate::rt::stack::unreserve_stack();
+        }
     }
 
     /// The coroutine, for the M that runs this G.
@@ -308,6 +328,8 @@ impl G {
 
 impl Drop for G {
     fn drop(&mut self) {
+        // Never started (its runtime shut down with it queued): give its reservation back.
+        self.release_reservation();
         if let Some(coro) = self.coro.get_mut().take() {
             if coro.started() && !coro.done() {
                 // A started goroutine that never finished (its runtime shut down while it was

@@ -147,7 +147,9 @@ impl P {
             inbox: crate::rt::loom::AtomicPtr::new(std::ptr::null_mut()),
             local: UnsafeCell::new(Local {
                 pinned: VecDeque::new(),
-                yielded: VecDeque::new(),
+                // A preemption point yields into it: room for a few, so that a goroutine
+                // preempted in steady state does not allocate.
+                yielded: VecDeque::with_capacity(16),
                 preempted: 0,
                 goid_next: 0,
                 goid_end: 0,

@@ -149,19 +149,41 @@ pub fn block_forever() -> ! {
     }
 }
 
-/// Cooperative preemption point: yields if sysmon flagged this P's time slice as used up.
+/// Cooperative preemption point: yields if sysmon flagged this P's time slice as used up
+/// (one relaxed load when it has not). gort has no asynchronous preemption, so every runtime
+/// operation that a goroutine may call in a loop calls this (channels and sync through
+/// `rt::loom::preempt_point`, the GC heap through `gc::mutator::preempt_point`), at its entry
+/// and never while holding a spin lock: the goroutine's M runs others meanwhile, and one
+/// spinning on that lock would never let it resume.
+///
+/// Pure queries (`JoinHandle::is_finished`, `num_goroutine`, a channel's `len` and
+/// `is_closed`, `Once::is_completed`) are not preemption points: a caller may hold a
+/// `std::sync::Mutex` across them (a loop condition's temporary guard does), and a yield there
+/// would deadlock every goroutine of its M that then blocks on that lock. A loop that only
+/// polls a query must yield itself (`yield_now`) or, better, wait (`join`, a channel).
+/// Under `GODEBUG=schedstress=1` the flag is set for good (`Shared::new`): every preemption
+/// point yields.
 #[inline]
 pub(crate) fn preempt_point() {
-    if let Some((c, _)) = current() {
-        if c.p().preempt.load(Relaxed) || c.shared().godebug.schedstress {
-            c.p().preempt.store(false, Relaxed);
-            if let Some(g) = c.g() {
-                c.switch.set(Switch::Preempt);
-                // SAFETY: we are this goroutine, running on its own stack.
-                unsafe { g.suspend() };
+    if preempt_pending() {
+        if let Some((c, g)) = current() {
+            if !c.shared().godebug.schedstress {
+                c.p().preempt.store(false, Relaxed);
             }
+            // A forced yield: the M counts it as evidence of CPU-bound work
+            // (`Worker::offload`).
+            c.switch.set(Switch::Preempt);
+            // SAFETY: we are this goroutine, running on its own stack.
+            unsafe { g.suspend() };
         }
     }
+}
+
+/// Whether this M's P is flagged for preemption: [`preempt_point`] would yield now, if called
+/// from a goroutine (for callers with more conditions to check).
+#[inline]
+pub(crate) fn preempt_pending() -> bool {
+    ctx().is_some_and(|c| c.p().preempt.load(Relaxed))
 }
 
 /// Wakes a parked goroutine or thread: the handle side of [`park`].

@@ -68,7 +68,14 @@ pub(crate) struct Shared {
 impl Shared {
     fn new(nprocs: usize, stack_size: usize, godebug: GoDebug, detect_deadlock: bool) -> Shared {
         Shared {
-            ps: (0..nprocs).map(|i| P::new(i, StackPool::new())).collect(),
+            ps: (0..nprocs)
+                .map(|i| {
+                    let p = P::new(i, StackPool::new());
+                    // schedstress: every preemption point yields (park.rs never clears it).
+                    p.preempt.store(godebug.schedstress, Relaxed);
+                    p
+                })
+                .collect(),
             global: Mutex::new(VecDeque::new()),
             gfree: Mutex::new(Vec::new()),
             global_len: AtomicUsize::new(0),
@@ -340,6 +347,8 @@ impl Builder {
     }
 
     /// Usable size of each goroutine stack (virtual; committed lazily). Rounded up to pages.
+    /// From 16 KiB to 1 GiB (Go's maximum); [`build`](Builder::build) refuses other sizes with
+    /// [`Error::Config`].
     pub fn stack_size(mut self, bytes: usize) -> Builder {
         self.stack_size = bytes;
         self
@@ -371,11 +380,12 @@ impl Builder {
         // The GC reads these lazily; refuse bad values here, where they can be reported.
         crate::env::gogc_from_env()?;
         crate::env::gomemlimit_from_env()?;
-        if self.stack_size < 16 * 1024 {
+        // The one place the stack size is checked: spawns and stack pools take it as valid.
+        if !crate::rt::stack::STACK_SIZE_RANGE.contains(&self.stack_size) {
             return Err(Error::Config(ConfigError {
                 name: "stack_size".into(),
                 value: self.stack_size.to_string(),
-                expected: "at least 16384 bytes",
+                expected: crate::rt::stack::STACK_SIZE_EXPECTED,
             }));
         }
         crate::rt::stack::install_overflow_handler();

@@ -151,8 +151,22 @@ where
     try_go(f).unwrap_or_else(|e| panic!("gort: go: {e}"))
 }
 
-/// Like [`go`], but a failure to create the goroutine (its stack could not be mapped,
-/// for instance because `vm.max_map_count` is exhausted) is returned as an error.
+/// Like [`go`], but a failure to create the goroutine is returned as an error.
+///
+/// # When the error arrives
+/// A goroutine's stack is mapped at its first run, but reserved here: `try_go` returns
+/// `Err` (a [`StackError`](crate::StackError) for which `is_map_count_limit()` holds) when the
+/// stacks of every goroutine spawned and not finished, started or not, this one included,
+/// would bring the process within a slack (1/16, at least 64 mappings) of
+/// `vm.max_map_count` (each stack takes [`mappings_per_stack`](crate::mappings_per_stack)
+/// mappings; at Linux's default of 65530 that is about 30,000 live goroutines). Called from a
+/// goroutine of the same runtime, it first yields, letting the goroutines queued there run,
+/// and retries as long as that frees room (a loop spawning short goroutines faster than they
+/// run is slowed, not refused); the error comes when a yield frees nothing. A refusal costs no
+/// system call. A goroutine `try_go` accepted gets its stack; only if the process's
+/// other mappings grew past the slack since they were last counted (at most once a second,
+/// near the limit), or memory itself ran out, does it fail to start: its join then returns
+/// `Err` with the error text (a `String`) as the payload.
 #[track_caller]
 pub fn try_go<F, T>(f: F) -> Result<JoinHandle<T>, SpawnError>
 where
@@ -288,7 +302,9 @@ where
     T: Send + 'static,
 {
     let worker = ctx().filter(|c| std::ptr::eq(c.shared, Arc::as_ptr(shared)));
-    crate::rt::stack::check_headroom(shared.stacks.stack_size())?;
+    // Reserve the goroutine's stack now, so that a spawn accepted here does not fail at its
+    // first run for want of a mapping (released by `Worker::start`, or by the record's drop).
+    reserve_or_wait(shared, worker.is_some())?;
     let (parent, spawner_io) =
         current().map_or((0, false), |(_, g)| (g.id(), g.acceptor.load(Relaxed)));
     let id = match worker {
@@ -334,6 +350,7 @@ where
             *unshared.home.get_mut() = c.p().id + 1;
         }
     }
+    *unshared.reserved.get_mut() = true;
     unshared.install(Task::new(f));
     *unshared.curg.labels.get_mut() = labels;
     // SAFETY: we just installed a task with result type T.
@@ -361,6 +378,34 @@ where
     }
     super::park::preempt_point();
     Ok(handle)
+}
+
+/// Reserves a stack for a spawn (`rt::stack::reserve_stack`). When it does not fit and the
+/// caller is a goroutine of this runtime, goroutines it queued may be what holds the room:
+/// yield (they run, and the short-lived ones finish) and retry, as long as a yield frees some;
+/// the error comes once one frees nothing. Without this a loop spawning short goroutines
+/// faster than they run would be refused at ~30,000 queued (default vm.max_map_count), where
+/// it ran before stacks were reserved.
+fn reserve_or_wait(shared: &Shared, in_runtime: bool) -> Result<(), crate::rt::stack::StackError> {
+    let (size, cached) = (shared.stacks.stack_size(), shared.stacks.cached_count());
+    let mut err = match crate::rt::stack::reserve_stack(size, cached) {
+        Ok(()) => return Ok(()),
+        Err(e) => e,
+    };
+    if !in_runtime {
+        return Err(err);
+    }
+    loop {
+        let before = crate::rt::stack::projected_stacks(cached.load(Relaxed));
+        super::park::yield_now();
+        match crate::rt::stack::reserve_stack(size, cached) {
+            Ok(()) => return Ok(()),
+            Err(e) => err = e,
+        }
+        if crate::rt::stack::projected_stacks(cached.load(Relaxed)) >= before {
+            return Err(err);
+        }
+    }
 }
 
 /// A finished G record from this P's free list, refilled from the global list in batches.

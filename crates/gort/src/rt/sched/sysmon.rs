@@ -49,6 +49,9 @@ pub(crate) fn sysmon_main(shared: Arc<Shared>) {
         if now_ns >= next_scavenge {
             shared.stacks.scavenge();
             next_scavenge = now_ns + crate::rt::stack::SCAVENGE_PERIOD_NS;
+            // Recount the mappings that are not stacks if the process is past half of what
+            // vm.max_map_count allows (at most once a second; stack/headroom.rs).
+            crate::rt::stack::refresh_headroom();
         }
         let all_idle = shared.idle.npidle.load(SeqCst) + shared.nlockedwait.load(SeqCst) == n;
         // Sleep: short while busy, until poked while idle (unless schedtrace is due).

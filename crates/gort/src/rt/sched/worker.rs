@@ -92,6 +92,9 @@ pub(crate) fn worker_main(shared: Arc<Shared>, pid: usize) {
     let local = unsafe { p.local() };
     local.pinned.clear();
     local.yielded.clear();
+    // Free G records hold the runtime (`G::shared`): kept, they would keep it, its stack pool
+    // and every stack in it mapped after the Runtime is dropped.
+    local.gfree.clear();
     local.stacks.flush(&shared.stacks);
     drop(p.swap_runnext(None));
     while p.ring.pop().is_some() {}
@@ -726,7 +729,11 @@ impl Worker<'_> {
         let shared = self.ctx.shared();
         // SAFETY: we are P's M.
         let local = unsafe { self.ctx.p().local() };
-        match local.stacks.get(&shared.stacks) {
+        let got = local.stacks.get(&shared.stacks);
+        // The stack is mapped (counted in the process's stacks) or will never be: the spawn's
+        // reservation is no longer needed.
+        g.release_reservation();
+        match got {
             Ok(stack) => {
                 let (lo, hi) = stack.guard_range();
                 // Before the first switch-in, on g's home M (`CurG` access rules).

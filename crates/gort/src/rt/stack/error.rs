@@ -4,8 +4,9 @@
 //! machine (or `ulimit -v`) is out of memory, or the process has hit `vm.max_map_count`, the
 //! kernel's cap on mappings per process. The second is by far the likelier for a program that
 //! spawns many goroutines (each stack needs [`mappings_per_stack`] mappings), and it has a one-line
-//! fix. We tell them apart at error time only, by counting the lines of `/proc/self/maps` and
-//! reading `/proc/sys/vm/max_map_count`; none of this runs while things work.
+//! fix. We tell them apart by the process's mapping count, estimated in `headroom.rs` (a
+//! baseline counted from `/proc/self/maps` at most once a second, plus gort's own stacks),
+//! compared with `/proc/sys/vm/max_map_count`.
 
 use std::fmt;
 use std::io::{self, Read};
@@ -14,7 +15,7 @@ use std::io::{self, Read};
 /// blamed on the map count. Other threads map and unmap concurrently between the failed call
 /// and our count (a stack pool trimming on another P unmaps hundreds at once), so the slack is
 /// the larger of 64 and 1/16 of the limit.
-const MAP_COUNT_SLACK: usize = 64;
+pub(crate) const MAP_COUNT_SLACK: usize = 64;
 
 /// The value we suggest for `vm.max_map_count` when the current one is below it.
 const SUGGESTED_MAX_MAP_COUNT: usize = 1 << 20;
@@ -60,7 +61,8 @@ pub enum StackErrorKind {
     },
     /// `ENOMEM` with the map count nowhere near its limit: out of memory or address space.
     OutOfMemory,
-    /// The requested size is zero after rounding, overflows, or exceeds the 1 GiB maximum.
+    /// The requested size is zero after rounding, overflows, or exceeds the 1 GiB maximum
+    /// (`gort::Builder::build` refuses such sizes first).
     InvalidSize,
     /// Any other error from the kernel.
     Os,
@@ -84,7 +86,8 @@ impl StackError {
     pub(crate) fn last_os_error(op: &'static str, size: usize) -> StackError {
         let os = io::Error::last_os_error();
         let kind = if os.raw_os_error() == Some(libc::ENOMEM) {
-            classify_enomem(current_map_count(), max_map_count())
+            let est = super::headroom::estimated_mappings();
+            classify_enomem(est.map(|e| e.0), est.map(|e| e.1))
         } else {
             StackErrorKind::Os
         };
@@ -96,8 +99,9 @@ impl StackError {
         }
     }
 
-    /// The error for a spawn refused because the process's stacks already use the mappings
-    /// `vm.max_map_count` allows (found without a failed system call).
+    /// The error for a spawn refused because the stacks of the goroutines spawned so far (started
+    /// or not) would use the mappings `vm.max_map_count` allows (found without a system call):
+    /// `mappings` counts the stacks reserved for goroutines that have not started yet.
     pub(crate) fn map_count_limit(mappings: usize, max: usize, size: usize) -> StackError {
         StackError {
             kind: StackErrorKind::MapCountLimit { mappings, max },
@@ -135,7 +139,7 @@ impl StackError {
 /// Decides whether an `ENOMEM` is the map-count limit, from the mapping count and the limit.
 fn classify_enomem(mappings: Option<usize>, max: Option<usize>) -> StackErrorKind {
     match (mappings, max) {
-        (Some(mappings), Some(max)) if mappings + MAP_COUNT_SLACK.max(max / 16) >= max => {
+        (Some(mappings), Some(max)) if mappings + super::headroom::slack(max) >= max => {
             StackErrorKind::MapCountLimit { mappings, max }
         }
         _ => StackErrorKind::OutOfMemory,
@@ -169,9 +173,9 @@ impl fmt::Display for StackError {
             ),
             StackErrorKind::InvalidSize => write!(
                 f,
-                "invalid goroutine stack size {} bytes (must be between 1 and {} bytes)",
+                "invalid goroutine stack size {} bytes (expected {})",
                 self.size,
-                super::MAX_STACK_SIZE,
+                super::STACK_SIZE_EXPECTED,
             ),
             StackErrorKind::Os => write!(
                 f,
@@ -199,31 +203,6 @@ impl std::error::Error for StackError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         self.os.as_ref().map(|e| e as _)
     }
-}
-
-/// Cheap check before a spawn: would one more stack push the process past
-/// `vm.max_map_count`? The limit and the mappings that are not stacks are read once (the first
-/// call); after that this is two atomic loads.
-pub(crate) fn check_headroom(size: usize) -> Result<(), StackError> {
-    use std::sync::OnceLock;
-    static LIMIT: OnceLock<Option<(usize, usize)>> = OnceLock::new();
-    let limit = LIMIT.get_or_init(|| {
-        let max = max_map_count()?;
-        let now = current_map_count()?;
-        let stacks = super::mmap::stack_stats().stacks_mapped * mappings_per_stack();
-        Some((max, now.saturating_sub(stacks)))
-    });
-    let Some((max, base)) = *limit else {
-        return Ok(());
-    };
-    let need = base + (super::mmap::stack_stats().stacks_mapped + 1) * mappings_per_stack();
-    if need + MAP_COUNT_SLACK.max(max / 16) > max {
-        let mappings = current_map_count().unwrap_or(need);
-        if mappings + MAP_COUNT_SLACK.max(max / 16) > max {
-            return Err(StackError::map_count_limit(mappings, max, size));
-        }
-    }
-    Ok(())
 }
 
 #[cfg(test)]

@@ -35,9 +35,14 @@
 //! * Each stack costs **two kernel mappings** (VMAs): the guard and the usable part differ in
 //!   protection, so the kernel cannot merge them. Linux caps mappings per process at
 //!   `vm.max_map_count` (65530 by default), which caps live goroutines at about 32 000 unless the
-//!   limit is raised. When `mmap` or `mprotect` fails with `ENOMEM` we count the lines of
-//!   `/proc/self/maps` and compare with the limit (only then, never on the hot path), and the
-//!   [`StackError`] names the sysctl and the command that raises it.
+//!   limit is raised. A spawn reserves its goroutine's stack (`headroom.rs`): `try_go` returns
+//!   the error when the stacks of all goroutines spawned and not finished, started or not,
+//!   would pass the limit (less a slack), so an accepted goroutine does not fail to start for
+//!   want of a mapping. The count is an estimate kept without system calls (gort's own stacks,
+//!   plus a baseline of the other mappings recounted from `/proc/self/maps` at most once a
+//!   second, near the limit only), so refusals are cheap. The [`StackError`] names the sysctl
+//!   and the command that raises it; an `ENOMEM` from `mmap` or `mprotect` is blamed on the
+//!   limit when the estimate is near it.
 //! * `mmap` + `mprotect` + `munmap` cost a few microseconds and take the process-wide
 //!   `mmap_lock`, far too much for Go's spawn rate (~600 ns per goroutine). So stacks are
 //!   recycled (`pool.rs`): each P keeps an owner-only cache ([`StackPool`], a `Vec`
@@ -75,7 +80,9 @@
 //!    aligned; `[limit, limit + page)` is `PROT_NONE` and the rest is read-write, for the whole
 //!    life of the value. Only `Drop` unmaps it.
 //! 2. The process-wide counters in `mmap.rs` change only when a stack is mapped or unmapped
-//!    (never on pool get/put), so they cost nothing on the spawn path.
+//!    (never on pool get/put), so they cost nothing on the spawn path. A spawn adds one
+//!    reservation (`headroom.rs`), released exactly once: when the goroutine's first run takes
+//!    a stack (or fails to), or when its record is dropped before it ran.
 //! 3. A [`StackPool`] is touched only by the thread that owns its P. The [`GlobalStackPool`]
 //!    lock is never held across a system call (`mmap`, `munmap`, `madvise`).
 //! 4. The per-thread "current goroutine" record read by the signal handler is plain
@@ -83,12 +90,13 @@
 //!    compiler fence so the handler never sees a half-updated record as valid.
 
 mod error;
+mod headroom;
 mod mmap;
 mod overflow;
 mod pool;
 
-pub(crate) use error::check_headroom;
 pub use error::{mappings_per_stack, max_map_count, StackError, StackErrorKind};
+pub(crate) use headroom::{projected_stacks, refresh_headroom, reserve_stack, unreserve_stack};
 pub(crate) use mmap::GoStack;
 pub use mmap::{stack_stats, StackStats};
 pub(crate) use overflow::{ensure_sigaltstack, install_overflow_handler};
@@ -102,6 +110,14 @@ pub(crate) const MIN_STACK_SIZE: usize = corosensei::stack::MIN_STACK_SIZE;
 
 /// The largest usable stack we hand out: Go's limit for a single goroutine stack.
 pub(crate) const MAX_STACK_SIZE: usize = 1 << 30;
+
+/// The stack sizes `gort::Builder::stack_size` accepts, checked once, at `build()`: from 16 KiB
+/// (the runtime's own frames at a goroutine's start plus a few of its own) to
+/// [`MAX_STACK_SIZE`].
+pub(crate) const STACK_SIZE_RANGE: std::ops::RangeInclusive<usize> = (16 << 10)..=MAX_STACK_SIZE;
+
+/// [`STACK_SIZE_RANGE`] in words, for errors.
+pub(crate) const STACK_SIZE_EXPECTED: &str = "between 16384 and 1073741824 bytes";
 
 /// The system page size, read once and cached.
 pub(crate) fn page_size() -> usize {
@@ -119,6 +135,13 @@ pub(crate) fn page_size() -> usize {
     );
     PAGE_SIZE.store(size, Ordering::Relaxed);
     size
+}
+
+#[cfg(test)]
+#[test]
+fn the_range_in_words_is_the_range() {
+    let (lo, hi) = (STACK_SIZE_RANGE.start(), STACK_SIZE_RANGE.end());
+    assert_eq!(STACK_SIZE_EXPECTED, format!("between {lo} and {hi} bytes"));
 }
 
 /// Rounds `n` up to a multiple of the page size, or `None` on overflow.

@@ -134,6 +134,12 @@ impl GlobalStackPool {
         self.cached.load(Ordering::Relaxed)
     }
 
+    /// The count of cached stacks (spawns near the map-count limit credit them against their
+    /// reservations).
+    pub(crate) fn cached_count(&self) -> &AtomicUsize {
+        &self.cached
+    }
+
     /// Stacks mapped on behalf of this pool since it was made.
     #[cfg_attr(not(test), allow(dead_code))]
     pub(crate) fn mapped_total(&self) -> u64 {
