@@ -173,18 +173,7 @@ where
     F: FnOnce() -> T + Send + 'static,
     T: Send + 'static,
 {
-    let at = Location::caller();
-    match ctx() {
-        Some(c) => {
-            // SAFETY: the Ctx's Shared is kept alive by the worker's Arc; we clone it.
-            let shared = unsafe {
-                Arc::increment_strong_count(c.shared);
-                Arc::from_raw(c.shared)
-            };
-            spawn_on(&shared, f, at, Placement::Auto)
-        }
-        None => spawn_on(&default_runtime().shared, f, at, Placement::Auto),
-    }
+    GoBuilder::new().try_go(f)
 }
 
 /// Where a new goroutine starts. A goroutine that has started never moves to another P (the
@@ -279,7 +268,7 @@ impl GoBuilder {
         let at = Location::caller();
         match ctx() {
             Some(c) => {
-                // SAFETY: as in `try_go`.
+                // SAFETY: the Ctx's Shared is kept alive by the worker's Arc; we clone it.
                 let shared = unsafe {
                     Arc::increment_strong_count(c.shared);
                     Arc::from_raw(c.shared)
