@@ -256,6 +256,24 @@ fn bench_sleepers(b: &mut B) {
     .unwrap();
 }
 
+gort::goroutine_local!(static COUNTER: std::cell::Cell<u64> = std::cell::Cell::new(0));
+
+/// One read-modify-write of a goroutine-local value (`gort::goroutine_local!`): the cost of
+/// per-request context. Go has no goroutine-local storage (context.Context is passed instead),
+/// so there is no Go twin.
+fn bench_goroutine_local(b: &mut B) {
+    let n = b.n();
+    let total = gort::go(move || {
+        for _ in 0..n {
+            COUNTER.with(|c| c.set(std::hint::black_box(c.get()) + 1));
+        }
+        COUNTER.with(|c| c.get())
+    })
+    .join()
+    .unwrap();
+    assert_eq!(total, n);
+}
+
 gort::benchmarks!(
     bench_alloc,
     bench_alloc_vec,
@@ -267,4 +285,5 @@ gort::benchmarks!(
     bench_park_ping_pong,
     bench_parked_goroutine,
     bench_sleepers,
+    bench_goroutine_local,
 );

@@ -37,8 +37,8 @@ pub use gc::{gc, AtomicGc, Gc, GcCell, Trace, Weak};
 pub use gort_macros::main;
 pub use rt::sched::{
     block_forever, blocking, go, goid, gomaxprocs, is_thread_locked, lock_os_thread, num_goroutine,
-    park, try_go, unlock_os_thread, yield_now, Builder, Error, GoBuilder, JoinHandle, Placement,
-    Runtime, SpawnError, Unparker, WaitReason, DEFAULT_STACK_SIZE,
+    park, try_go, unlock_os_thread, yield_now, Builder, Error, GoBuilder, GoroutineLocal,
+    JoinHandle, Placement, Runtime, SpawnError, Unparker, WaitReason, DEFAULT_STACK_SIZE,
 };
 pub use rt::stack::{mappings_per_stack, max_map_count, StackError, StackErrorKind};
 

@@ -174,6 +174,8 @@ pub(crate) struct G {
     pub(crate) parked_at: AtomicPtr<Location<'static>>,
     /// lock_os_thread depth (see field access rules).
     pub(crate) locked: AtomicU32,
+    /// Goroutine-local values (`local.rs`): only the goroutine itself touches them.
+    pub(crate) locals: UnsafeCell<super::local::Locals>,
     /// Index in its home P's allgs shard (for O(1) removal); usize::MAX until it starts.
     pub(crate) reg_index: AtomicUsize,
     /// The spawn reserved a stack for it (`rt::stack::reserve_stack`), not released yet: set
@@ -219,6 +221,7 @@ impl G {
             wait_since: AtomicU64::new(0),
             parked_at: AtomicPtr::new(std::ptr::null_mut()),
             locked: AtomicU32::new(0),
+            locals: UnsafeCell::new(Vec::new()),
             reg_index: AtomicUsize::new(usize::MAX),
             reserved: AtomicBool::new(false),
         }
@@ -243,6 +246,10 @@ impl G {
         *self.wait_since.get_mut() = 0;
         *self.parked_at.get_mut() = std::ptr::null_mut();
         *self.locked.get_mut() = 0;
+        debug_assert!(
+            self.locals.get_mut().is_empty(),
+            "a finished goroutine dropped its locals"
+        );
         *self.reg_index.get_mut() = usize::MAX;
         // A recycled record finished, so its reservation (if any) was released at its start.
         debug_assert!(
@@ -259,6 +266,31 @@ impl G {
             self.reserved.store(false, Relaxed);
             crate::rt::stack::unreserve_stack();
         }
+    }
+
+    /// Drops this goroutine's goroutine-local values, at the end of its body.
+    ///
+    /// # Safety
+    /// Called by the goroutine itself, on its own stack, after its task returned.
+    pub(crate) unsafe fn drop_locals(&self) {
+        // A value's drop may use goroutine locals again: a few passes, then leak the rest.
+        for _ in 0..4 {
+            // SAFETY: the goroutine's own access (`local.rs` rules); no borrow is held while
+            // the values drop.
+            let values = std::mem::take(unsafe { &mut *self.locals.get() });
+            if values.is_empty() {
+                return;
+            }
+            let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| drop(values)));
+            if r.is_err() {
+                eprintln!(
+                    "gort: goroutine {}: a goroutine-local value panicked in drop",
+                    self.id()
+                );
+            }
+        }
+        // SAFETY: as above.
+        std::mem::forget(std::mem::take(unsafe { &mut *self.locals.get() }));
     }
 
     /// The coroutine, for the M that runs this G.
@@ -335,8 +367,9 @@ impl Drop for G {
                 // A started goroutine that never finished (its runtime shut down while it was
                 // parked). Unwinding it here would run its destructors on whatever thread drops
                 // the last reference, breaking the no-migration rule; instead its stack is
-                // leaked. Leaking is safe.
+                // leaked. Leaking is safe. So are its goroutine-local values.
                 std::mem::forget(coro);
+                std::mem::forget(std::mem::take(self.locals.get_mut()));
             }
             // A coroutine that never started drops its closure (`F: Send`) here; one that has
             // finished has nothing left on its stack.

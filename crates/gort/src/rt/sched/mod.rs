@@ -59,6 +59,7 @@ pub(crate) mod blocking;
 pub(crate) mod g;
 pub(crate) mod gstate;
 pub(crate) mod idle;
+pub(crate) mod local;
 pub(crate) mod lockosthread;
 pub(crate) mod p;
 pub(crate) mod park;
@@ -79,6 +80,7 @@ mod runq_tests;
 
 pub use blocking::blocking;
 pub use g::WaitReason;
+pub use local::GoroutineLocal;
 pub use lockosthread::{is_thread_locked, lock_os_thread, unlock_os_thread};
 pub use park::{block_forever, park, yield_now, Unparker};
 pub use runtime::{Builder, Error, Runtime, DEFAULT_STACK_SIZE};

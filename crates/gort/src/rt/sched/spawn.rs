@@ -136,6 +136,11 @@ pub type SpawnError = Error;
 
 /// Starts a goroutine running `f` and returns a handle to join it (Go's `go` statement).
 ///
+/// A goroutine runs on its P's OS thread, which it shares with the other goroutines of that
+/// P: `thread_local!` values are per P, not per goroutine (use
+/// [`goroutine_local!`](crate::goroutine_local) for those), and a call that blocks the thread
+/// (a std mutex, a raw syscall) blocks them all (use [`blocking`](crate::blocking)).
+///
 /// Called from a goroutine it uses that goroutine's runtime; elsewhere the process-wide
 /// runtime, built on first use from `GOMAXPROCS`/`GODEBUG`.
 ///

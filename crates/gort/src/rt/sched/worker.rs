@@ -780,6 +780,8 @@ impl Worker<'_> {
                     unsafe { g.set_yielder(y) };
                     // SAFETY: the goroutine runs its task once, on its own stack.
                     unsafe { g.task.run() };
+                    // SAFETY: we are this goroutine, on its own stack, after its task.
+                    unsafe { g.drop_locals() };
                 });
                 // SAFETY: as above.
                 unsafe { *g.coro_mut() = Some(coro) };
