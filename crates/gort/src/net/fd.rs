@@ -80,6 +80,70 @@ impl<S: AsRawFd> NetFd<S> {
     }
 }
 
+impl<S: AsRawFd> NetFd<S> {
+    /// Takes the socket back: deregistered from the poller (waiters get "use of closed
+    /// network connection"), still non-blocking.
+    pub(crate) fn into_inner(self) -> S {
+        let me = std::mem::ManuallyDrop::new(self);
+        me.pd.close();
+        // SAFETY: `me` is never used or dropped again (ManuallyDrop), so the socket is moved
+        // out exactly once; `pd` is a `&'static`, nothing to drop.
+        unsafe { std::ptr::read(&me.sock) }
+    }
+}
+
+/// Conversions between a gort socket type and its std twin, and the fd traits: `from_std`,
+/// `into_std` (made blocking again, as std expects), `AsFd`, `AsRawFd` is elsewhere,
+/// `From<$gort> for OwnedFd`, `TryFrom<OwnedFd>` and `TryFrom<$std>` (registration with the
+/// poller can fail).
+macro_rules! std_conversions {
+    ($gort:ident, $std:ty, $what:literal) => {
+        impl $gort {
+            #[doc = concat!("Wraps a std ", $what, " (made non-blocking here) so that its")]
+            /// operations park the calling goroutine.
+            pub fn from_std(s: $std) -> std::io::Result<$gort> {
+                $gort::wrap(s)
+            }
+
+            #[doc = concat!("Gives the socket back as a std ", $what, ", blocking again, for")]
+            /// crates that want std types. Goroutines parked on it get "use of closed network
+            /// connection".
+            pub fn into_std(self) -> std::io::Result<$std> {
+                let s = self.fd.into_inner();
+                s.set_nonblocking(false)?;
+                Ok(s)
+            }
+        }
+
+        impl std::os::fd::AsFd for $gort {
+            fn as_fd(&self) -> std::os::fd::BorrowedFd<'_> {
+                self.fd.sock.as_fd()
+            }
+        }
+
+        impl From<$gort> for std::os::fd::OwnedFd {
+            fn from(s: $gort) -> std::os::fd::OwnedFd {
+                s.fd.into_inner().into()
+            }
+        }
+
+        impl TryFrom<std::os::fd::OwnedFd> for $gort {
+            type Error = std::io::Error;
+            fn try_from(fd: std::os::fd::OwnedFd) -> std::io::Result<$gort> {
+                $gort::wrap(<$std>::from(fd))
+            }
+        }
+
+        impl TryFrom<$std> for $gort {
+            type Error = std::io::Error;
+            fn try_from(s: $std) -> std::io::Result<$gort> {
+                $gort::wrap(s)
+            }
+        }
+    };
+}
+pub(crate) use std_conversions;
+
 impl<S: AsRawFd> Drop for NetFd<S> {
     fn drop(&mut self) {
         // Before the socket (a field, dropped after this) closes the fd.

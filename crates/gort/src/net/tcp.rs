@@ -12,6 +12,9 @@ use super::fd::NetFd;
 use super::resolve::{each_addr, resolve};
 use crate::rt::netpoll::desc::Mode;
 
+super::fd::std_conversions!(TcpListener, std::net::TcpListener, "listener");
+super::fd::std_conversions!(TcpStream, std::net::TcpStream, "stream");
+
 /// A TCP socket server, listening for connections (Go's `net.TCPListener`).
 pub struct TcpListener {
     fd: NetFd<std::net::TcpListener>,
@@ -33,12 +36,11 @@ impl TcpListener {
             s.set_reuse_address(true)?;
             s.bind(&a.into())?;
             s.listen(1024)?;
-            TcpListener::from_std(s.into())
+            TcpListener::wrap(s.into())
         })
     }
 
-    /// Wraps a std listener (made non-blocking here).
-    pub fn from_std(l: std::net::TcpListener) -> io::Result<TcpListener> {
+    fn wrap(l: std::net::TcpListener) -> io::Result<TcpListener> {
         l.set_nonblocking(true)?;
         Ok(TcpListener { fd: NetFd::new(l)? })
     }
@@ -49,7 +51,7 @@ impl TcpListener {
         let (s, a) = self.fd.io(Mode::Read, |l| l.accept())?;
         // Its handlers are long-lived and independent: spread them (`Placement::Auto`).
         crate::rt::sched::spawn::mark_acceptor();
-        Ok((TcpStream::from_std(s)?, a))
+        Ok((TcpStream::wrap(s)?, a))
     }
 
     /// The bound address.
@@ -142,8 +144,7 @@ impl TcpStream {
         })
     }
 
-    /// Wraps a std stream (made non-blocking here).
-    pub fn from_std(s: std::net::TcpStream) -> io::Result<TcpStream> {
+    fn wrap(s: std::net::TcpStream) -> io::Result<TcpStream> {
         s.set_nonblocking(true)?;
         let _ = s.set_nodelay(true);
         let inq = super::inq::enable(s.as_raw_fd());

@@ -22,13 +22,18 @@ impl std::fmt::Debug for UdpSocket {
     }
 }
 
+super::fd::std_conversions!(UdpSocket, std::net::UdpSocket, "socket");
+
 impl UdpSocket {
+    fn wrap(s: std::net::UdpSocket) -> io::Result<UdpSocket> {
+        s.set_nonblocking(true)?;
+        Ok(UdpSocket { fd: NetFd::new(s)? })
+    }
+
     /// Binds to `addr`.
     pub fn bind<A: ToSocketAddrs + Send + 'static>(addr: A) -> io::Result<UdpSocket> {
         each_addr(resolve(addr)?, |a| {
-            let s = std::net::UdpSocket::bind(a)?;
-            s.set_nonblocking(true)?;
-            Ok(UdpSocket { fd: NetFd::new(s)? })
+            UdpSocket::wrap(std::net::UdpSocket::bind(a)?)
         })
     }
 

@@ -15,6 +15,9 @@ pub struct UnixListener {
     fd: NetFd<stdunix::UnixListener>,
 }
 
+super::fd::std_conversions!(UnixListener, stdunix::UnixListener, "Unix listener");
+super::fd::std_conversions!(UnixStream, stdunix::UnixStream, "Unix stream");
+
 impl std::fmt::Debug for UnixListener {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("UnixListener")
@@ -24,7 +27,10 @@ impl std::fmt::Debug for UnixListener {
 impl UnixListener {
     /// Binds to the path `p` (which must not exist).
     pub fn bind<P: AsRef<Path>>(p: P) -> io::Result<UnixListener> {
-        let l = stdunix::UnixListener::bind(p)?;
+        UnixListener::wrap(stdunix::UnixListener::bind(p)?)
+    }
+
+    fn wrap(l: stdunix::UnixListener) -> io::Result<UnixListener> {
         l.set_nonblocking(true)?;
         Ok(UnixListener { fd: NetFd::new(l)? })
     }
@@ -33,7 +39,7 @@ impl UnixListener {
     pub fn accept(&self) -> io::Result<UnixStream> {
         let (s, _) = self.fd.io(Mode::Read, |l| l.accept())?;
         crate::rt::sched::spawn::mark_acceptor();
-        UnixStream::from_std(s)
+        UnixStream::wrap(s)
     }
 }
 
@@ -57,16 +63,16 @@ impl std::fmt::Debug for UnixStream {
 impl UnixStream {
     /// Connects to the socket at `p` (a local connect completes or fails at once).
     pub fn connect<P: AsRef<Path>>(p: P) -> io::Result<UnixStream> {
-        UnixStream::from_std(stdunix::UnixStream::connect(p)?)
+        UnixStream::wrap(stdunix::UnixStream::connect(p)?)
     }
 
     /// A connected pair.
     pub fn pair() -> io::Result<(UnixStream, UnixStream)> {
         let (a, b) = stdunix::UnixStream::pair()?;
-        Ok((UnixStream::from_std(a)?, UnixStream::from_std(b)?))
+        Ok((UnixStream::wrap(a)?, UnixStream::wrap(b)?))
     }
 
-    fn from_std(s: stdunix::UnixStream) -> io::Result<UnixStream> {
+    fn wrap(s: stdunix::UnixStream) -> io::Result<UnixStream> {
         s.set_nonblocking(true)?;
         Ok(UnixStream { fd: NetFd::new(s)? })
     }
