@@ -87,6 +87,12 @@ pub struct GoDebug {
     /// `schedstress=1` (gort only): every call into the runtime (spawn, park, unpark, join)
     /// also yields, shaking out ordering assumptions. A torture mode for tests.
     pub schedstress: bool,
+    /// `stalltrace=N` (gort only): report a goroutine that has blocked its P's thread for N
+    /// ms (who, where, how many goroutines wait; once per stall). `None`: 100; 0: off.
+    pub stalltrace_ms: Option<u64>,
+    /// `stalldump=N` (gort only): past N ms, repeat the report with every goroutine's stack.
+    /// `None`: 1000; 0: never.
+    pub stalldump_ms: Option<u64>,
 }
 
 impl GoDebug {
@@ -119,6 +125,19 @@ impl GoDebug {
                         .map_err(|_| bad("an allocation count such as 100 (0 = off)"))?
                 }
                 "schedstress" => d.schedstress = parse_flag(value).ok_or_else(|| bad("0 or 1"))?,
+                "stalltrace" => {
+                    d.stalltrace_ms = Some(
+                        value
+                            .parse()
+                            .map_err(|_| bad("a duration in milliseconds such as 100 (0 = off)"))?,
+                    )
+                }
+                "stalldump" => {
+                    d.stalldump_ms =
+                        Some(value.parse().map_err(|_| {
+                            bad("a duration in milliseconds such as 1000 (0 = off)")
+                        })?)
+                }
                 _ => {}
             }
         }

@@ -68,6 +68,7 @@ pub(crate) mod runtime;
 pub(crate) mod schedtrace;
 pub(crate) mod sigquit;
 pub(crate) mod spawn;
+pub(crate) mod stall;
 pub(crate) mod sysmon;
 pub(crate) mod task;
 pub(crate) mod traceback;

@@ -123,6 +123,10 @@ pub(crate) struct P {
     /// `Thread::unpark` (an atomic swap on the parker's line, and a futex wake) only then, so
     /// a wake-up of an M that is awake or spinning costs no write beyond the work itself.
     pub(crate) parked: crate::rt::loom::AtomicBool,
+    /// The worker thread's kernel id and pthread handle, set once at its start (0 before):
+    /// for stall reports (`stall.rs`).
+    pub(crate) tid: AtomicUsize,
+    pub(crate) pthread: AtomicUsize,
 }
 
 // SAFETY: `local` is only accessed by the P's own M (field access rules); all other fields are
@@ -170,6 +174,8 @@ impl P {
             timers: crate::rt::timer::TimerHeap::new(),
             in_netpoll: crate::rt::loom::AtomicBool::new(false),
             parked: crate::rt::loom::AtomicBool::new(false),
+            tid: AtomicUsize::new(0),
+            pthread: AtomicUsize::new(0),
         }
     }
 

@@ -38,6 +38,10 @@ pub(crate) fn sysmon_main(shared: Arc<Shared>) {
     let mut deadlock_suspect: Option<u64> = None;
     let mut next_scavenge = 0u64;
     let trace_ms = shared.godebug.schedtrace_ms;
+    let stall_ns = shared.godebug.stalltrace_ms.unwrap_or(100) * 1_000_000;
+    let dump_ns = shared.godebug.stalldump_ms.unwrap_or(1000) * 1_000_000;
+    // Per P: stall reports printed in the current episode (0, 1: the line, 2: the dump).
+    let mut reported = vec![0u8; n];
     loop {
         if shared.shutdown.load(Acquire) {
             return;
@@ -97,7 +101,21 @@ pub(crate) fn sysmon_main(shared: Arc<Shared>) {
             let tick = p.schedtick.load(Relaxed);
             if last_tick[i].0 != tick {
                 last_tick[i] = (tick, now);
-            } else if now - last_tick[i].1 >= TIME_SLICE_NS && !p.stalled.load(Relaxed) {
+                reported[i] = 0;
+                continue;
+            }
+            let stuck = now - last_tick[i].1;
+            let goid = p.curg.load(Relaxed);
+            if stall_ns > 0 && stuck >= stall_ns && reported[i] == 0 {
+                reported[i] = 1;
+                let d = Duration::from_nanos(stuck);
+                eprintln!("{}", super::stall::report(&shared, p, goid, d, false));
+            } else if dump_ns > 0 && stuck >= dump_ns.max(stall_ns) && reported[i] == 1 {
+                reported[i] = 2;
+                let d = Duration::from_nanos(stuck);
+                eprintln!("{}", super::stall::report(&shared, p, goid, d, true));
+            }
+            if stuck >= TIME_SLICE_NS && !p.stalled.load(Relaxed) {
                 p.stalls.fetch_add(1, Relaxed);
                 p.preempt.store(true, Relaxed);
                 p.stalled.store(true, Relaxed);

@@ -72,6 +72,11 @@ fn next_rand(state: &mut u64) -> u64 {
 pub(crate) fn worker_main(shared: Arc<Shared>, pid: usize) {
     let p = &shared.ps[pid];
     let _ = p.thread.set(std::thread::current());
+    // SAFETY: gettid and pthread_self have no preconditions.
+    p.tid.store(unsafe { libc::gettid() } as usize, Relaxed);
+    // SAFETY: as above.
+    p.pthread
+        .store(unsafe { libc::pthread_self() } as usize, Relaxed);
     crate::rt::stack::ensure_sigaltstack();
     let _prof = crate::rt::hooks::cputimer::register_thread(); // CPU-profile timer while profiling
     let ctx = Ctx {
