@@ -390,6 +390,9 @@ impl Builder {
             }));
         }
         crate::rt::stack::install_overflow_handler();
+        // Goroutine panics name the goroutine (panic_hook.rs); other panics go to the hook
+        // installed before this first build.
+        super::panic_hook::install();
         let shared = Arc::new(Shared::new(
             nprocs,
             self.stack_size,
