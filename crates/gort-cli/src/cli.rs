@@ -14,7 +14,7 @@ use std::path::PathBuf;
     name = "gort",
     version,
     about = "Go's measurement playbook for Go and gort programs",
-    after_help = "Examples:\n  gort benchstat old.txt new.txt\n  gort pprof top cpu.pprof\n  gort gctrace trace.txt --what-if GOGC=200\n  gort trace trace.json\n  gort doctor -- go test -run none -bench . ./pkg\n  gort bench --compare-go"
+    after_help = "Examples:\n  gort benchstat old.txt new.txt\n  gort pprof top cpu.pprof\n  gort gctrace trace.txt --what-if GOGC=200\n  gort trace trace.json\n  gort doctor -- go test -run none -bench . ./pkg\n  gort bench --compare-go\n  gort env GOMAXPROCS"
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -54,6 +54,19 @@ pub enum Command {
         after_help = "Examples:\n  gort bench --compare-go\n  gort bench --compare-go --bench 'Spawn|Yield' --count 5 --out results/\n  gort bench --bench PingPong --benchtime 10000x\n\nRun from the repository (or pass --repo). gort's side is\n`cargo bench -p gort --bench runtime -- <flags>`; Go's side is\n`go test -run '^$' <flags>` in bench/go. Both print Go's benchmark format;\nthe table pairs them by name. Needs Go on PATH for --compare-go."
     )]
     Bench(crate::bench::BenchArgs),
+    /// Print the runtime settings a gort program would get now: GOMAXPROCS (and why), GOGC,
+    /// GOMEMLIMIT, GODEBUG, the goroutine stack size.
+    #[command(
+        after_help = "Examples:\n  gort env\n  gort env GOMAXPROCS GOGC\n  GODEBUG=containermaxprocs=0 gort env GOMAXPROCS\n\nWith names, prints just their values, one per line (as `go env NAME`).\nGOMAXPROCS comes from the GOMAXPROCS variable, else the CPU cgroup limit\n(rounded up, at least 2) when it is below the affinity mask's CPUs, else\nthose CPUs. A bad value is an error (exit status 2), as in a gort program."
+    )]
+    Env(EnvArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct EnvArgs {
+    /// Settings to print (GOMAXPROCS, GOGC, GOMEMLIMIT, GODEBUG, GORT_STACK_SIZE); all when none.
+    #[arg(value_name = "NAME")]
+    pub names: Vec<String>,
 }
 
 #[derive(Args, Debug)]
@@ -287,6 +300,13 @@ fn run(cli: Cli) -> Result<i32> {
         Command::Trace(a) => print(&crate::trace::run(&a.file, a.top)?)?,
         Command::Doctor(a) => return crate::doctor::main(a),
         Command::Bench(a) => return crate::bench::main(a),
+        Command::Env(a) => match crate::env::run(&a.names) {
+            Ok(out) => print(&out)?,
+            Err((line, code)) => {
+                eprintln!("{line}");
+                return Ok(code);
+            }
+        },
     }
     Ok(0)
 }

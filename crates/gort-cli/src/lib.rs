@@ -11,6 +11,7 @@ pub mod benchfmt;
 pub mod benchstat;
 pub mod cli;
 pub mod doctor;
+pub mod env;
 pub mod gctrace;
 pub mod input;
 pub mod pprof;

@@ -270,6 +270,7 @@ fn every_subcommand_has_help_with_examples() {
         vec!["pprof", "diff", "--help"],
         vec!["gctrace", "--help"],
         vec!["doctor", "--help"],
+        vec!["env", "--help"],
     ] {
         let out = gort_ok(&args);
         assert!(out.contains("Examples:"), "{args:?}: {out}");

@@ -9,8 +9,15 @@
 //! trimmed; fields without `=` skipped; keys matched exactly, so `gctrace = 1` names the key
 //! `gctrace `, which Go and gort ignore; later fields override earlier ones) and unknown keys
 //! are ignored, but a known key with a bad value (which Go would ignore) is an error.
+//!
+//! The default GOMAXPROCS (neither `GOMAXPROCS` nor
+//! [`Builder::gomaxprocs`](crate::Builder::gomaxprocs) set) is Go 1.25's container-aware one:
+//! see [`cgroup`]. [`effective`] reports every setting as a runtime built now would see it,
+//! with where each came from (`gort env` prints it).
 
 use std::fmt;
+
+pub mod cgroup;
 
 /// A setting from the environment (or a builder call) that gort cannot accept.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -66,13 +73,66 @@ pub fn gomaxprocs_from_env() -> Result<Option<usize>, ConfigError> {
 
 /// The number of CPUs this process may run on (its affinity mask), at least 1.
 pub fn ncpu() -> usize {
-    std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(1)
+    cgroup::affinity_cpus()
+}
+
+/// Where the GOMAXPROCS of a runtime came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GomaxprocsSource {
+    /// [`Builder::gomaxprocs`](crate::Builder::gomaxprocs) (or `#[gort::main(gomaxprocs = N)]`).
+    Builder,
+    /// The `GOMAXPROCS` environment variable.
+    Env,
+    /// The CPU cgroup's limit (quota/period rounded up, at least 2), below the affinity mask's CPUs.
+    Cgroup,
+    /// The CPUs of the affinity mask.
+    Cpus,
+}
+
+impl GomaxprocsSource {
+    /// A short name: `builder`, `env`, `cgroup` or `cpus`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            GomaxprocsSource::Builder => "builder",
+            GomaxprocsSource::Env => "env",
+            GomaxprocsSource::Cgroup => "cgroup",
+            GomaxprocsSource::Cpus => "cpus",
+        }
+    }
+}
+
+/// The default GOMAXPROCS (Go 1.25's `defaultGOMAXPROCS`): the affinity mask's CPUs, lowered
+/// to the cgroup limit unless `GODEBUG=containermaxprocs=0`. See [`cgroup`].
+pub fn default_gomaxprocs(godebug: &GoDebug) -> (usize, GomaxprocsSource) {
+    let cpus = ncpu().min(MAX_PROCS);
+    if !godebug.containermaxprocs {
+        return (cpus, GomaxprocsSource::Cpus);
+    }
+    let n = cgroup::adjust(cpus, cgroup::cpu_limit());
+    if n < cpus {
+        (n, GomaxprocsSource::Cgroup)
+    } else {
+        (cpus, GomaxprocsSource::Cpus)
+    }
+}
+
+/// GOMAXPROCS as [`Builder::build`](crate::Builder::build) decides it: `explicit` (the
+/// builder's) first, then the `GOMAXPROCS` variable, then [`default_gomaxprocs`].
+pub fn resolve_gomaxprocs(
+    explicit: Option<usize>,
+    godebug: &GoDebug,
+) -> Result<(usize, GomaxprocsSource), ConfigError> {
+    if let Some(n) = explicit {
+        return Ok((parse_gomaxprocs(&n.to_string())?, GomaxprocsSource::Builder));
+    }
+    Ok(match gomaxprocs_from_env()? {
+        Some(n) => (n, GomaxprocsSource::Env),
+        None => default_gomaxprocs(godebug),
+    })
 }
 
 /// The GODEBUG settings gort understands. Defaults are Go's.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GoDebug {
     /// `schedtrace=X`: print a scheduler summary line every X ms (0 = off).
     pub schedtrace_ms: u64,
@@ -93,9 +153,66 @@ pub struct GoDebug {
     /// `stalldump=N` (gort only): past N ms, repeat the report with every goroutine's stack.
     /// `None`: 1000; 0: never.
     pub stalldump_ms: Option<u64>,
+    /// `containermaxprocs=0` (Go 1.25): the default GOMAXPROCS ignores the CPU cgroup limit.
+    pub containermaxprocs: bool,
+    /// `updatemaxprocs` (Go 1.25): parsed, but gort's P count is fixed when a runtime is built,
+    /// so the limit is read at build only (see [`cgroup`]).
+    pub updatemaxprocs: bool,
+    /// Keys gort does not know (Go's, such as `http2client`), in order: ignored.
+    pub ignored: Vec<String>,
 }
 
+impl Default for GoDebug {
+    fn default() -> Self {
+        GoDebug {
+            schedtrace_ms: 0,
+            scheddetail: false,
+            gctrace: false,
+            gccheckmark: false,
+            gctorture: 0,
+            schedstress: false,
+            stalltrace_ms: None,
+            stalldump_ms: None,
+            containermaxprocs: true,
+            updatemaxprocs: true,
+            ignored: Vec::new(),
+        }
+    }
+}
+
+/// The GODEBUG keys gort understands, in the order `gort env` prints them.
+pub const GODEBUG_KEYS: &[&str] = &[
+    "schedtrace",
+    "scheddetail",
+    "gctrace",
+    "gccheckmark",
+    "gctorture",
+    "schedstress",
+    "stalltrace",
+    "stalldump",
+    "containermaxprocs",
+    "updatemaxprocs",
+];
+
 impl GoDebug {
+    /// The value of a known key as GODEBUG would spell it (`None` for unknown keys).
+    pub fn value(&self, key: &str) -> Option<String> {
+        let b = |v: bool| u8::from(v).to_string();
+        Some(match key {
+            "schedtrace" => self.schedtrace_ms.to_string(),
+            "scheddetail" => b(self.scheddetail),
+            "gctrace" => b(self.gctrace),
+            "gccheckmark" => b(self.gccheckmark),
+            "gctorture" => self.gctorture.to_string(),
+            "schedstress" => b(self.schedstress),
+            "stalltrace" => self.stalltrace_ms.unwrap_or(100).to_string(),
+            "stalldump" => self.stalldump_ms.unwrap_or(1000).to_string(),
+            "containermaxprocs" => b(self.containermaxprocs),
+            "updatemaxprocs" => b(self.updatemaxprocs),
+            _ => return None,
+        })
+    }
+
     /// Parses a GODEBUG string: comma-separated `key=value` pairs, split as Go splits them
     /// (module docs: no trimming, exact keys, fields without `=` skipped). Unknown keys are
     /// ignored (GODEBUG is shared with Go programs); known keys with bad values are errors.
@@ -138,7 +255,17 @@ impl GoDebug {
                             bad("a duration in milliseconds such as 1000 (0 = off)")
                         })?)
                 }
-                _ => {}
+                "containermaxprocs" => {
+                    d.containermaxprocs = parse_flag(value).ok_or_else(|| bad("0 or 1"))?
+                }
+                "updatemaxprocs" => {
+                    d.updatemaxprocs = parse_flag(value).ok_or_else(|| bad("0 or 1"))?
+                }
+                _ => {
+                    if !d.ignored.iter().any(|k| k == key) {
+                        d.ignored.push(key.to_string());
+                    }
+                }
             }
         }
         Ok(d)
@@ -277,6 +404,54 @@ pub fn stack_size_from_env() -> Result<Option<usize>, ConfigError> {
     }
 }
 
+/// Every setting as a runtime built now (by `Builder::new().build()`, or a `#[gort::main]`
+/// program without arguments) would take it, with its source. `gort env` prints this.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Effective {
+    /// The number of Ps.
+    pub gomaxprocs: usize,
+    /// Where `gomaxprocs` came from (never [`GomaxprocsSource::Builder`] here).
+    pub gomaxprocs_source: GomaxprocsSource,
+    /// The CPUs of the affinity mask.
+    pub cpus: usize,
+    /// The CPU cgroup's limit in CPUs (quota/period), `None` for none or when
+    /// `GODEBUG=containermaxprocs=0`.
+    pub cgroup_limit: Option<f64>,
+    /// `GOGC` (-1 for off), and whether it came from the environment.
+    pub gogc: (i64, bool),
+    /// `GOMEMLIMIT` in bytes (`i64::MAX` for off), and whether it came from the environment.
+    pub gomemlimit: (u64, bool),
+    /// The goroutine stack size of a `#[gort::main]` program, and whether it came from
+    /// `GORT_STACK_SIZE` (else [`crate::DEFAULT_STACK_SIZE`]).
+    pub stack_size: (usize, bool),
+    /// GODEBUG as gort parses it (unknown keys in [`GoDebug::ignored`]).
+    pub godebug: GoDebug,
+}
+
+/// The settings from the environment, decided as [`Builder::build`](crate::Builder::build)
+/// decides them (same functions); the first bad value is an error.
+pub fn effective() -> Result<Effective, ConfigError> {
+    let godebug = GoDebug::from_env()?;
+    let (gomaxprocs, gomaxprocs_source) = resolve_gomaxprocs(None, &godebug)?;
+    let gogc = gogc_from_env()?;
+    let gomemlimit = gomemlimit_from_env()?;
+    let stack = stack_size_from_env()?;
+    Ok(Effective {
+        gomaxprocs,
+        gomaxprocs_source,
+        cpus: ncpu(),
+        cgroup_limit: if godebug.containermaxprocs {
+            cgroup::cpu_limit()
+        } else {
+            None
+        },
+        gogc: (gogc.unwrap_or(100), gogc.is_some()),
+        gomemlimit: (gomemlimit.unwrap_or(i64::MAX as u64), gomemlimit.is_some()),
+        stack_size: (stack.unwrap_or(crate::DEFAULT_STACK_SIZE), stack.is_some()),
+        godebug,
+    })
+}
+
 fn parse_flag(v: &str) -> Option<bool> {
     match v {
         "0" => Some(false),
@@ -345,6 +520,14 @@ mod tests {
         assert_eq!(GoDebug::parse("").unwrap(), GoDebug::default());
         assert_eq!(GoDebug::parse("gctorture=50").unwrap().gctorture, 50);
         assert!(GoDebug::parse("gctorture=x").is_err());
+        let d = GoDebug::parse("containermaxprocs=0,updatemaxprocs=0,http2client=0,x=1").unwrap();
+        assert!(!d.containermaxprocs && !d.updatemaxprocs);
+        assert_eq!(d.ignored, ["http2client", "x"]);
+        assert!(GoDebug::default().containermaxprocs && GoDebug::default().updatemaxprocs);
+        assert!(GoDebug::parse("containermaxprocs=2").is_err());
+        for k in GODEBUG_KEYS {
+            assert!(GoDebug::default().value(k).is_some(), "{k}");
+        }
     }
 
     /// As Go's `parsegodebug` (runtime/runtime1.go): fields split at commas and never trimmed,
@@ -363,11 +546,9 @@ mod tests {
             "gctrace=1,gctrace=0",
             "GCTRACE=1",
         ] {
-            assert_eq!(
-                GoDebug::parse(ignored),
-                Ok(GoDebug::default()),
-                "{ignored:?}"
-            );
+            let mut d = GoDebug::parse(ignored).unwrap();
+            d.ignored.clear();
+            assert_eq!(d, GoDebug::default(), "{ignored:?}");
         }
         assert!(GoDebug::parse("http2client=0,gctrace=1").unwrap().gctrace);
         assert!(GoDebug::parse("gctrace=0,gctrace=1").unwrap().gctrace);

@@ -354,3 +354,93 @@ fn an_idle_runtime_burns_no_cpu() {
     // Generous: sysmon and the Ms must be asleep, not polling (a spinning M would use ~500 ms).
     assert!(ms < 25.0, "idle runtime used {ms} ms of CPU in 500 ms");
 }
+
+/// `gort-panic-check SCENARIO`: its stdout (line and goroutine numbers) and stderr.
+fn panic_check(scenario: &str, backtrace: &str) -> (String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_gort-panic-check"))
+        .arg(scenario)
+        .env("RUST_BACKTRACE", backtrace)
+        .output()
+        .unwrap();
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    );
+    assert!(out.status.success(), "{stdout}\n{stderr}");
+    assert!(stdout.contains("DONE"), "{stdout}\n{stderr}");
+    (stdout, stderr)
+}
+
+fn field(stdout: &str, name: &str) -> String {
+    stdout
+        .lines()
+        .find_map(|l| l.strip_prefix(&format!("{name} ")))
+        .unwrap_or_else(|| panic!("{name} in {stdout}"))
+        .to_string()
+}
+
+/// A panic in a goroutine names it and its creation site (Go's `created by`); a panic on a
+/// plain thread still gets std's text; RUST_BACKTRACE still prints a backtrace.
+#[test]
+fn goroutine_panics_name_the_goroutine() {
+    const FILE: &str = "crates/gort/src/bin/gort-panic-check.rs";
+    let (stdout, stderr) = panic_check("plain", "0");
+    let (child, parent) = (field(&stdout, "CHILD"), field(&stdout, "PARENT"));
+    let (panic_line, spawn_line) = (field(&stdout, "PANIC"), field(&stdout, "SPAWN"));
+    let want = format!(
+        "goroutine {child} panicked at {FILE}:{panic_line}:17:\nboom 7\n\
+         created by gort.go in goroutine {parent}\n\t{FILE}:{spawn_line}\n\
+         note: run with `RUST_BACKTRACE=1` environment variable to display a backtrace\n"
+    );
+    assert!(stderr.starts_with(&want), "want:\n{want}\ngot:\n{stderr}");
+    assert!(!stderr.contains("thread 'gort-p"), "{stderr}");
+    assert!(
+        stderr.contains("thread 'plain' panicked at") || stderr.contains("thread 'plain' ("),
+        "other panics go to std's hook: {stderr}"
+    );
+    assert!(stderr.contains("on a plain thread"), "{stderr}");
+
+    let (_, stderr) = panic_check("plain", "1");
+    assert!(
+        stderr.contains(&format!("goroutine {child} panicked at {FILE}:")),
+        "{stderr}"
+    );
+    assert!(stderr.contains("boom 7\ncreated by gort.go"), "{stderr}");
+    assert!(stderr.contains("stack backtrace:\n"), "{stderr}");
+    assert!(!stderr.contains("note: run with"), "{stderr}");
+    // std's short style: the goroutine's own frames, not the hook's or the scheduler's.
+    let ours = &stderr[..stderr.find("thread 'plain'").unwrap_or(stderr.len())];
+    assert!(ours.contains("gort_panic_check::main::"), "{ours}");
+    assert!(
+        !ours.contains("panic_hook") && !ours.contains("corosensei"),
+        "{ours}"
+    );
+    assert!(ours.contains("RUST_BACKTRACE=full"), "{ours}");
+
+    let (_, stderr) = panic_check("plain", "full");
+    let ours = &stderr[..stderr.find("thread 'plain'").unwrap_or(stderr.len())];
+    assert!(
+        ours.contains("gort_panic_check::main::") && ours.contains("corosensei"),
+        "{ours}"
+    );
+}
+
+/// A hook installed before the first runtime keeps the panics outside goroutines; one
+/// installed after replaces gort's (std::panic::set_hook's contract).
+#[test]
+fn user_panic_hooks_are_kept() {
+    let (stdout, stderr) = panic_check("hook-before", "0");
+    let child = field(&stdout, "CHILD");
+    assert!(
+        stderr.contains(&format!("goroutine {child} panicked at ")),
+        "{stderr}"
+    );
+    assert!(stderr.contains("user hook (installed before)"), "{stderr}");
+    assert!(!stderr.contains("thread 'plain'"), "{stderr}");
+
+    let (_, stderr) = panic_check("hook-after", "0");
+    assert_eq!(
+        stderr, "user hook (installed after)\nuser hook (installed after)\n",
+        "the user's hook sees both panics"
+    );
+}

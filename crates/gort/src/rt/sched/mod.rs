@@ -62,6 +62,7 @@ pub(crate) mod idle;
 pub(crate) mod local;
 pub(crate) mod lockosthread;
 pub(crate) mod p;
+pub(crate) mod panic_hook;
 pub(crate) mod park;
 pub(crate) mod runq;
 pub(crate) mod runtime;

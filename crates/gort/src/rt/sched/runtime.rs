@@ -330,7 +330,9 @@ impl Default for Builder {
 
 impl Builder {
     /// Defaults: GOMAXPROCS and GODEBUG from the environment, 256 KiB stacks, deadlock
-    /// detection on.
+    /// detection on. Without `GOMAXPROCS`, the number of Ps is Go 1.25's container-aware
+    /// default (the affinity mask's CPUs, lowered to the CPU cgroup limit rounded up, at
+    /// least 2; [`crate::env::cgroup`]), read when the runtime is built.
     pub fn new() -> Builder {
         Builder {
             gomaxprocs: None,
@@ -369,14 +371,13 @@ impl Builder {
 
     /// Starts the runtime: GOMAXPROCS worker threads (one M per P) and sysmon.
     pub fn build(self) -> Result<Runtime, Error> {
-        let nprocs = match self.gomaxprocs {
-            Some(n) => crate::env::parse_gomaxprocs(&n.to_string())?,
-            None => crate::env::gomaxprocs_from_env()?.unwrap_or_else(crate::env::ncpu),
-        };
         let godebug = match self.godebug {
             Some(d) => d,
             None => GoDebug::from_env()?,
         };
+        // Builder, GOMAXPROCS, then the container-aware default (read once: the P count is
+        // fixed for the runtime's life, so GODEBUG=updatemaxprocs has nothing to update).
+        let (nprocs, _) = crate::env::resolve_gomaxprocs(self.gomaxprocs, &godebug)?;
         // The GC reads these lazily; refuse bad values here, where they can be reported.
         crate::env::gogc_from_env()?;
         crate::env::gomemlimit_from_env()?;
@@ -389,6 +390,9 @@ impl Builder {
             }));
         }
         crate::rt::stack::install_overflow_handler();
+        // Goroutine panics name the goroutine (panic_hook.rs); other panics go to the hook
+        // installed before this first build.
+        super::panic_hook::install();
         let shared = Arc::new(Shared::new(
             nprocs,
             self.stack_size,
