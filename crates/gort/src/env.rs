@@ -78,8 +78,9 @@ pub struct GoDebug {
     pub schedtrace_ms: u64,
     /// `scheddetail=1`: with schedtrace, add one line per P, M and G.
     pub scheddetail: bool,
-    /// `gctrace=1`: one line per GC cycle.
-    pub gctrace: bool,
+    /// `gctrace=N`: 1 prints one line per GC cycle; 2 also repeats each collection (a second,
+    /// stop-the-world mark and sweep inside mark termination, as Go documents); 0 is off.
+    pub gctrace: u32,
     /// `gccheckmark=1`: verify concurrent marking with a stop-the-world re-mark.
     pub gccheckmark: bool,
     /// `gctorture=N` (gort only): collect every N allocations on the GC heap (0 = off).
@@ -111,7 +112,7 @@ impl GoDebug {
                         .map_err(|_| bad("a period in milliseconds such as 1000"))?
                 }
                 "scheddetail" => d.scheddetail = parse_flag(value).ok_or_else(|| bad("0 or 1"))?,
-                "gctrace" => d.gctrace = parse_flag(value).ok_or_else(|| bad("0 or 1"))?,
+                "gctrace" => d.gctrace = value.parse().map_err(|_| bad("0, 1 or 2"))?,
                 "gccheckmark" => d.gccheckmark = parse_flag(value).ok_or_else(|| bad("0 or 1"))?,
                 "gctorture" => {
                     d.gctorture = value
@@ -316,11 +317,12 @@ mod tests {
         let d = GoDebug::parse("schedtrace=100,scheddetail=1,http2client=0").unwrap();
         assert_eq!(d.schedtrace_ms, 100);
         assert!(d.scheddetail);
-        assert!(!d.gctrace);
+        assert_eq!(d.gctrace, 0);
+        assert_eq!(GoDebug::parse("gctrace=2").unwrap().gctrace, 2);
         let e = GoDebug::parse("gctrace=yes").unwrap_err();
         assert_eq!(
             e.to_string(),
-            "invalid GODEBUG=gctrace=\"yes\": expected 0 or 1"
+            "invalid GODEBUG=gctrace=\"yes\": expected 0, 1 or 2"
         );
         assert!(GoDebug::parse("schedtrace=-5").is_err());
         assert_eq!(GoDebug::parse("").unwrap(), GoDebug::default());
@@ -350,9 +352,9 @@ mod tests {
                 "{ignored:?}"
             );
         }
-        assert!(GoDebug::parse("http2client=0,gctrace=1").unwrap().gctrace);
-        assert!(GoDebug::parse("gctrace=0,gctrace=1").unwrap().gctrace);
-        assert!(GoDebug::parse(",,gctrace=1,").unwrap().gctrace);
+        assert_eq!(GoDebug::parse("http2client=0,gctrace=1").unwrap().gctrace, 1);
+        assert_eq!(GoDebug::parse("gctrace=0,gctrace=1").unwrap().gctrace, 1);
+        assert_eq!(GoDebug::parse(",,gctrace=1,").unwrap().gctrace, 1);
         for bad in ["gctrace=1 ", "gctrace= 1", "gctrace=", "schedtrace= 100"] {
             let e = GoDebug::parse(bad).unwrap_err();
             assert!(
@@ -362,7 +364,7 @@ mod tests {
         }
         assert_eq!(
             GoDebug::parse("gctrace=1 ").unwrap_err().to_string(),
-            "invalid GODEBUG=gctrace=\"1 \": expected 0 or 1"
+            "invalid GODEBUG=gctrace=\"1 \": expected 0, 1 or 2"
         );
     }
 

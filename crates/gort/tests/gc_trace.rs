@@ -61,6 +61,84 @@ fn gctrace_prints_go_lines() {
     assert!(re.1, "the last line should be forced:\n{err}");
 }
 
+/// Run by `gctrace_2_repeats_each_collection`: forced cycles while another thread builds and
+/// checks lists (so the repeated, stop-the-world mark runs against a heap that changed during
+/// the concurrent one); every kept object must survive both marks.
+#[test]
+fn child_repeats() {
+    if std::env::var_os("GC_TRACE_CHILD").is_none() {
+        return;
+    }
+    fn list(n: u64) -> Option<Gc<Blob>> {
+        let mut head = None;
+        for i in 0..n {
+            head = Some(Gc::new(Blob {
+                next: head.take(),
+                _pad: [i; 4],
+            }));
+        }
+        head
+    }
+    fn check(head: &Option<Gc<Blob>>, n: u64) {
+        let mut at = head.clone();
+        for i in (0..n).rev() {
+            let b = at.expect("a kept object was freed");
+            assert_eq!(b._pad, [i; 4], "a kept object was overwritten");
+            at = b.next.clone();
+        }
+        assert!(at.is_none());
+    }
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let s2 = stop.clone();
+    let busy = std::thread::spawn(move || {
+        while !s2.load(std::sync::atomic::Ordering::Relaxed) {
+            let l = list(2000);
+            drop(list(2000)); // garbage, some of it allocated black during a mark
+            check(&l, 2000);
+        }
+    });
+    let keep = list(5000);
+    for _ in 0..5 {
+        drop(list(20_000));
+        gc::gc();
+        check(&keep, 5000);
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    busy.join().unwrap();
+    gc::gc();
+    check(&keep, 5000);
+    println!(
+        "num_gc={} repeated={}",
+        gc::num_gc(),
+        gc::repeated_collections()
+    );
+}
+
+/// `GODEBUG=gctrace=2` prints the same line per cycle and repeats each collection (Go's
+/// runtime documentation: "Setting gctrace=2 emits the same summary but also repeats each
+/// collection"); `gctrace=1` repeats none.
+#[test]
+fn gctrace_2_repeats_each_collection() {
+    for level in ["2", "1"] {
+        let out = child("child_repeats", &[("GODEBUG", &format!("gctrace={level}"))]);
+        let err = String::from_utf8_lossy(&out.stderr);
+        let so = String::from_utf8_lossy(&out.stdout);
+        assert!(out.status.success(), "gctrace={level}:\n{so}\n{err}");
+        let (lines, forced) = regex_lite(&err);
+        assert!(forced, "{err}");
+        let counts = so
+            .lines()
+            .find_map(|l| l.split_once("num_gc=").map(|(_, c)| c))
+            .expect("the child's counts");
+        let (n, repeated) = counts.split_once(" repeated=").unwrap();
+        let (n, repeated): (usize, usize) = (n.parse().unwrap(), repeated.parse().unwrap());
+        assert!(n >= 6, "{so}");
+        assert_eq!(lines, n, "one line per cycle:\n{err}");
+        let want = if level == "2" { n } else { 0 };
+        assert_eq!(repeated, want, "gctrace={level}:\n{so}");
+    }
+}
+
 /// (number of well-formed gc lines, whether the last one ends in " (forced)")
 fn regex_lite(err: &str) -> (usize, bool) {
     let lines: Vec<&str> = err.lines().filter(|l| l.starts_with("gc ")).collect();
@@ -228,7 +306,7 @@ fn godebug_with_spaces_is_read_as_go_reads_it() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success());
     assert!(
-        err.contains("invalid GODEBUG=gctrace=\"1 \": expected 0 or 1"),
+        err.contains("invalid GODEBUG=gctrace=\"1 \": expected 0, 1 or 2"),
         "{err}"
     );
 }

@@ -220,6 +220,12 @@ pub(crate) fn free_os_memory() {
     sweep::release_spans(&release);
 }
 
+/// Collections repeated for `GODEBUG=gctrace=2` (one per cycle while it is on).
+#[doc(hidden)]
+pub fn repeated_collections() -> u64 {
+    collect::REPEATS.load(Relaxed)
+}
+
 /// Number of completed cycles (Go's `MemStats.NumGC`).
 pub fn num_gc() -> u64 {
     stats::NUM_GC.load(Relaxed)
