@@ -88,6 +88,22 @@ pub struct GoDebug {
     /// `schedstress=1` (gort only): every call into the runtime (spawn, park, unpark, join)
     /// also yields, shaking out ordering assumptions. A torture mode for tests.
     pub schedstress: bool,
+    /// `allocfreetrace=1` (Go removed it in 1.22; gort keeps it): a record per GC-heap
+    /// allocation and free, in Go's format, on stderr; `allocfreetrace=FILE` writes them to
+    /// FILE instead (created or truncated); 0 is off.
+    pub allocfreetrace: AllocFreeTrace,
+}
+
+/// Where `GODEBUG=allocfreetrace` sends its records.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum AllocFreeTrace {
+    /// `allocfreetrace=0` or unset.
+    #[default]
+    Off,
+    /// `allocfreetrace=1`.
+    Stderr,
+    /// `allocfreetrace=FILE` (any other value): the path.
+    File(String),
 }
 
 impl GoDebug {
@@ -120,6 +136,14 @@ impl GoDebug {
                         .map_err(|_| bad("an allocation count such as 100 (0 = off)"))?
                 }
                 "schedstress" => d.schedstress = parse_flag(value).ok_or_else(|| bad("0 or 1"))?,
+                "allocfreetrace" => {
+                    d.allocfreetrace = match value {
+                        "0" => AllocFreeTrace::Off,
+                        "1" => AllocFreeTrace::Stderr,
+                        "" => return Err(bad("0, 1 or a file name")),
+                        path => AllocFreeTrace::File(path.into()),
+                    }
+                }
                 _ => {}
             }
         }
@@ -328,6 +352,14 @@ mod tests {
         assert_eq!(GoDebug::parse("").unwrap(), GoDebug::default());
         assert_eq!(GoDebug::parse("gctorture=50").unwrap().gctorture, 50);
         assert!(GoDebug::parse("gctorture=x").is_err());
+        let t = |v: &str| GoDebug::parse(v).map(|d| d.allocfreetrace);
+        assert_eq!(t("allocfreetrace=1"), Ok(AllocFreeTrace::Stderr));
+        assert_eq!(t("allocfreetrace=0"), Ok(AllocFreeTrace::Off));
+        assert_eq!(
+            t("allocfreetrace=/tmp/af.txt"),
+            Ok(AllocFreeTrace::File("/tmp/af.txt".into()))
+        );
+        assert!(t("allocfreetrace=").is_err());
     }
 
     /// As Go's `parsegodebug` (runtime/runtime1.go): fields split at commas and never trimmed,

@@ -139,6 +139,98 @@ fn gctrace_2_repeats_each_collection() {
     }
 }
 
+#[derive(Trace)]
+struct Traced {
+    next: Option<Gc<Traced>>,
+    #[gc(skip)]
+    _v: [u64; 3],
+}
+
+/// Run by `allocfreetrace_records_each_allocation_and_free`: 100 objects of a known type,
+/// dropped, then a forced cycle.
+#[test]
+fn child_allocfreetrace() {
+    if std::env::var_os("GC_TRACE_CHILD").is_none() {
+        return;
+    }
+    let objs: Vec<Gc<Traced>> = (0..100)
+        .map(|i| {
+            Gc::new(Traced {
+                next: None,
+                _v: [i; 3],
+            })
+        })
+        .collect();
+    drop(objs);
+    gc::gc();
+}
+
+/// Go's tracealloc/tracefree records: `tracealloc(0xADDR, 0xSIZE, TYPE)` and
+/// `tracefree(0xADDR, 0xSIZE)`, each followed by `goroutine N [running]:`, a short stack and a
+/// blank line.
+fn trace_records(text: &str) -> (Vec<(String, String, String)>, Vec<(String, String)>) {
+    let (mut allocs, mut frees) = (Vec::new(), Vec::new());
+    for rec in text.split("\n\n") {
+        let mut lines = rec.lines().skip_while(|l| !l.starts_with("trace"));
+        let Some(head) = lines.next() else { continue };
+        let header = lines.next().unwrap_or("");
+        assert!(
+            header.starts_with("goroutine ") && header.ends_with(" [running]:"),
+            "{rec}"
+        );
+        if let Some(args) = head.strip_prefix("tracealloc(") {
+            let v: Vec<&str> = args.trim_end_matches(')').split(", ").collect();
+            assert_eq!(v.len(), 3, "{head}");
+            assert!(rec.contains("child_allocfreetrace"), "a short stack: {rec}");
+            allocs.push((v[0].into(), v[1].into(), v[2].into()));
+        } else if let Some(args) = head.strip_prefix("tracefree(") {
+            let v: Vec<&str> = args.trim_end_matches(')').split(", ").collect();
+            assert_eq!(v.len(), 2, "{head}");
+            frees.push((v[0].into(), v[1].into()));
+        }
+    }
+    (allocs, frees)
+}
+
+fn check_trace(text: &str) {
+    let (allocs, frees) = trace_records(text);
+    let ours: Vec<_> = allocs
+        .iter()
+        .filter(|a| a.2 == "gc_trace::Traced")
+        .collect();
+    assert_eq!(ours.len(), 100, "{text}");
+    for (addr, size, _) in &ours {
+        assert!(addr.starts_with("0x") && size.starts_with("0x"), "{addr} {size}");
+        // A Traced is 32 bytes: size class 32.
+        assert_eq!(size, "0x20");
+        assert!(
+            frees.iter().any(|(a, s)| a == addr && s == size),
+            "no tracefree({addr}, {size}):\n{text}"
+        );
+    }
+}
+
+#[test]
+fn allocfreetrace_records_each_allocation_and_free() {
+    let out = child("child_allocfreetrace", &[("GODEBUG", "allocfreetrace=1")]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    check_trace(&err);
+
+    let path = std::env::temp_dir().join(format!("gort-allocfreetrace-{}.txt", std::process::id()));
+    let godebug = format!("allocfreetrace={}", path.display());
+    let out = child("child_allocfreetrace", &[("GODEBUG", &godebug)]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(!err.contains("tracealloc("), "records went to the file: {err}");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let _ = std::fs::remove_file(&path);
+    check_trace(&text);
+
+    let out = child("child_allocfreetrace", &[]);
+    assert!(!String::from_utf8_lossy(&out.stderr).contains("tracealloc("));
+}
+
 /// (number of well-formed gc lines, whether the last one ends in " (forced)")
 fn regex_lite(err: &str) -> (usize, bool) {
     let lines: Vec<&str> = err.lines().filter(|l| l.starts_with("gc ")).collect();
