@@ -92,6 +92,10 @@ pub struct GoDebug {
     /// allocation and free, in Go's format, on stderr; `allocfreetrace=FILE` writes them to
     /// FILE instead (created or truncated); 0 is off.
     pub allocfreetrace: AllocFreeTrace,
+    /// `tracebackancestors=N`: goroutine dumps (and deadlock reports) show, for each goroutine,
+    /// where up to N of its ancestors were created (Go's `[originating from goroutine M]:`);
+    /// 0 is off.
+    pub tracebackancestors: u32,
 }
 
 /// Where `GODEBUG=allocfreetrace` sends its records.
@@ -136,6 +140,11 @@ impl GoDebug {
                         .map_err(|_| bad("an allocation count such as 100 (0 = off)"))?
                 }
                 "schedstress" => d.schedstress = parse_flag(value).ok_or_else(|| bad("0 or 1"))?,
+                "tracebackancestors" => {
+                    d.tracebackancestors = value
+                        .parse()
+                        .map_err(|_| bad("a number of ancestors such as 5 (0 = off)"))?
+                }
                 "allocfreetrace" => {
                     d.allocfreetrace = match value {
                         "0" => AllocFreeTrace::Off,
@@ -360,6 +369,11 @@ mod tests {
             Ok(AllocFreeTrace::File("/tmp/af.txt".into()))
         );
         assert!(t("allocfreetrace=").is_err());
+        assert_eq!(
+            GoDebug::parse("tracebackancestors=3").unwrap().tracebackancestors,
+            3
+        );
+        assert!(GoDebug::parse("tracebackancestors=x").is_err());
     }
 
     /// As Go's `parsegodebug` (runtime/runtime1.go): fields split at commas and never trimmed,
