@@ -72,7 +72,7 @@ pub fn ncpu() -> usize {
 }
 
 /// The GODEBUG settings gort understands. Defaults are Go's.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GoDebug {
     /// `schedtrace=X`: print a scheduler summary line every X ms (0 = off).
     pub schedtrace_ms: u64,
@@ -96,6 +96,25 @@ pub struct GoDebug {
     /// where up to N of its ancestors were created (Go's `[originating from goroutine M]:`);
     /// 0 is off.
     pub tracebackancestors: u32,
+    /// `decoratemappings=1` (Go 1.25's default; `0` turns it off): name gort's anonymous
+    /// mappings (`[anon: gort goroutine stack]`, `[anon: gort gc span]` in /proc/PID/maps).
+    pub decoratemappings: bool,
+}
+
+impl Default for GoDebug {
+    fn default() -> GoDebug {
+        GoDebug {
+            schedtrace_ms: 0,
+            scheddetail: false,
+            gctrace: 0,
+            gccheckmark: false,
+            gctorture: 0,
+            schedstress: false,
+            allocfreetrace: AllocFreeTrace::Off,
+            tracebackancestors: 0,
+            decoratemappings: true,
+        }
+    }
 }
 
 /// Where `GODEBUG=allocfreetrace` sends its records.
@@ -140,6 +159,9 @@ impl GoDebug {
                         .map_err(|_| bad("an allocation count such as 100 (0 = off)"))?
                 }
                 "schedstress" => d.schedstress = parse_flag(value).ok_or_else(|| bad("0 or 1"))?,
+                "decoratemappings" => {
+                    d.decoratemappings = parse_flag(value).ok_or_else(|| bad("0 or 1"))?
+                }
                 "tracebackancestors" => {
                     d.tracebackancestors = value
                         .parse()
@@ -374,6 +396,8 @@ mod tests {
             3
         );
         assert!(GoDebug::parse("tracebackancestors=x").is_err());
+        assert!(GoDebug::default().decoratemappings);
+        assert!(!GoDebug::parse("decoratemappings=0").unwrap().decoratemappings);
     }
 
     /// As Go's `parsegodebug` (runtime/runtime1.go): fields split at commas and never trimmed,
