@@ -392,12 +392,18 @@ mod tests {
         );
         assert!(t("allocfreetrace=").is_err());
         assert_eq!(
-            GoDebug::parse("tracebackancestors=3").unwrap().tracebackancestors,
+            GoDebug::parse("tracebackancestors=3")
+                .unwrap()
+                .tracebackancestors,
             3
         );
         assert!(GoDebug::parse("tracebackancestors=x").is_err());
         assert!(GoDebug::default().decoratemappings);
-        assert!(!GoDebug::parse("decoratemappings=0").unwrap().decoratemappings);
+        assert!(
+            !GoDebug::parse("decoratemappings=0")
+                .unwrap()
+                .decoratemappings
+        );
     }
 
     /// As Go's `parsegodebug` (runtime/runtime1.go): fields split at commas and never trimmed,
@@ -422,7 +428,10 @@ mod tests {
                 "{ignored:?}"
             );
         }
-        assert_eq!(GoDebug::parse("http2client=0,gctrace=1").unwrap().gctrace, 1);
+        assert_eq!(
+            GoDebug::parse("http2client=0,gctrace=1").unwrap().gctrace,
+            1
+        );
         assert_eq!(GoDebug::parse("gctrace=0,gctrace=1").unwrap().gctrace, 1);
         assert_eq!(GoDebug::parse(",,gctrace=1,").unwrap().gctrace, 1);
         for bad in ["gctrace=1 ", "gctrace= 1", "gctrace=", "schedtrace= 100"] {

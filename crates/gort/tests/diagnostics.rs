@@ -372,20 +372,20 @@ fn tracebackancestors_shows_the_creation_chain() {
             let ids = Arc::new(Mutex::new(vec![gort::goid()]));
             let lines = Arc::new(Mutex::new(Vec::new()));
             let (i2, l2) = (ids.clone(), lines.clone());
-            let (la, _a) = (line!(), gort::go(move || {
+            let (la, _a) = go_at(move || {
                 i2.lock().unwrap().push(gort::goid());
                 let (i3, l3) = (i2.clone(), l2.clone());
-                let (lb, _b) = (line!(), gort::go(move || {
+                let (lb, _b) = go_at(move || {
                     i3.lock().unwrap().push(gort::goid());
                     let i4 = i3.clone();
-                    let (lc, _c) = (line!(), gort::go(move || {
+                    let (lc, _c) = go_at(move || {
                         i4.lock().unwrap().push(gort::goid());
                         gort::block_forever()
-                    }));
+                    });
                     l3.lock().unwrap().push(lc);
-                }));
+                });
                 l2.lock().unwrap().push(lb);
-            }));
+            });
             lines.lock().unwrap().push(la);
             loop {
                 let d = gort::debug::goroutine_dump();
@@ -433,6 +433,13 @@ fn tracebackancestors_shows_the_creation_chain() {
 
     let (d, _, _) = run("tracebackancestors=0");
     assert!(!d.contains("[originating from"), "{d}");
+}
+
+/// `gort::go(f)` and the line of the caller's call, which is the creation site the dump
+/// prints (`go` is `#[track_caller]`, and so is this).
+#[track_caller]
+fn go_at<F: FnOnce() + Send + 'static>(f: F) -> (u32, gort::JoinHandle<()>) {
+    (std::panic::Location::caller().line(), gort::go(f))
 }
 
 /// The path the dump prints for `suffix` (Location paths are relative to the workspace or

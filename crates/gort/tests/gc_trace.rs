@@ -165,10 +165,13 @@ fn child_allocfreetrace() {
     gc::gc();
 }
 
+/// (address, size, type) of a tracealloc record.
+type AllocRecord = (String, String, String);
+
 /// Go's tracealloc/tracefree records: `tracealloc(0xADDR, 0xSIZE, TYPE)` and
 /// `tracefree(0xADDR, 0xSIZE)`, each followed by `goroutine N [running]:`, a short stack and a
 /// blank line.
-fn trace_records(text: &str) -> (Vec<(String, String, String)>, Vec<(String, String)>) {
+fn trace_records(text: &str) -> (Vec<AllocRecord>, Vec<(String, String)>) {
     let (mut allocs, mut frees) = (Vec::new(), Vec::new());
     for rec in text.split("\n\n") {
         let mut lines = rec.lines().skip_while(|l| !l.starts_with("trace"));
@@ -200,7 +203,10 @@ fn check_trace(text: &str) {
         .collect();
     assert_eq!(ours.len(), 100, "{text}");
     for (addr, size, _) in &ours {
-        assert!(addr.starts_with("0x") && size.starts_with("0x"), "{addr} {size}");
+        assert!(
+            addr.starts_with("0x") && size.starts_with("0x"),
+            "{addr} {size}"
+        );
         // A Traced is 32 bytes: size class 32.
         assert_eq!(size, "0x20");
         assert!(
@@ -222,7 +228,10 @@ fn allocfreetrace_records_each_allocation_and_free() {
     let out = child("child_allocfreetrace", &[("GODEBUG", &godebug)]);
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{err}");
-    assert!(!err.contains("tracealloc("), "records went to the file: {err}");
+    assert!(
+        !err.contains("tracealloc("),
+        "records went to the file: {err}"
+    );
     let text = std::fs::read_to_string(&path).unwrap();
     let _ = std::fs::remove_file(&path);
     check_trace(&text);

@@ -72,7 +72,9 @@ pub(crate) fn configure(to: &AllocFreeTrace) {
 #[cold]
 #[inline(never)]
 pub(crate) fn alloc(addr: usize, size: usize, type_name: &str) {
-    record(format_args!("tracealloc({addr:#x}, {size:#x}, {type_name})"));
+    record(format_args!(
+        "tracealloc({addr:#x}, {size:#x}, {type_name})"
+    ));
 }
 
 /// Records the free of the slot at `addr` of `size` bytes (by a sweep).
@@ -163,10 +165,7 @@ mod tests {
         let mut pcs = [0usize; fpwalk::MAX_DEPTH];
         let n = fpwalk::capture(&mut pcs);
         assert!(n > 0, "no frames (built without frame pointers?)");
-        let names: Vec<_> = pcs[..n]
-            .iter()
-            .flat_map(|&pc| symbolize(pc - 1))
-            .collect();
+        let names: Vec<_> = pcs[..n].iter().flat_map(|&pc| symbolize(pc - 1)).collect();
         assert!(
             names
                 .iter()

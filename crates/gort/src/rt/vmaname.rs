@@ -121,7 +121,9 @@ mod tests {
         assert_ne!(p, libc::MAP_FAILED);
         name(p as usize, len, c" gort vmaname test");
         let maps = std::fs::read_to_string("/proc/self/maps").unwrap();
-        let named = maps.lines().any(|l| l.ends_with("[anon: gort vmaname test]"));
+        let named = maps
+            .lines()
+            .any(|l| l.ends_with("[anon: gort vmaname test]"));
         // SAFETY: the mapping made above.
         unsafe { libc::munmap(p, len) };
         if !active() {
