@@ -138,8 +138,9 @@ pub struct GoDebug {
     pub schedtrace_ms: u64,
     /// `scheddetail=1`: with schedtrace, add one line per P, M and G.
     pub scheddetail: bool,
-    /// `gctrace=1`: one line per GC cycle.
-    pub gctrace: bool,
+    /// `gctrace=N`: 1 prints one line per GC cycle; 2 also repeats each collection (a second,
+    /// stop-the-world mark and sweep inside mark termination, as Go documents); 0 is off.
+    pub gctrace: u32,
     /// `gccheckmark=1`: verify concurrent marking with a stop-the-world re-mark.
     pub gccheckmark: bool,
     /// `gctorture=N` (gort only): collect every N allocations on the GC heap (0 = off).
@@ -160,6 +161,29 @@ pub struct GoDebug {
     pub updatemaxprocs: bool,
     /// Keys gort does not know (Go's, such as `http2client`), in order: ignored.
     pub ignored: Vec<String>,
+    /// `allocfreetrace=1` (Go removed it in 1.22; gort keeps it): a record per GC-heap
+    /// allocation and free, in Go's format, on stderr; `allocfreetrace=FILE` writes them to
+    /// FILE instead (created or truncated); 0 is off.
+    pub allocfreetrace: AllocFreeTrace,
+    /// `tracebackancestors=N`: goroutine dumps (and deadlock reports) show, for each goroutine,
+    /// where up to N of its ancestors were created (Go's `[originating from goroutine M]:`);
+    /// 0 is off.
+    pub tracebackancestors: u32,
+    /// `decoratemappings=1` (Go 1.25's default; `0` turns it off): name gort's anonymous
+    /// mappings (`[anon: gort goroutine stack]`, `[anon: gort gc span]` in /proc/PID/maps).
+    pub decoratemappings: bool,
+}
+
+/// Where `GODEBUG=allocfreetrace` sends its records.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum AllocFreeTrace {
+    /// `allocfreetrace=0` or unset.
+    #[default]
+    Off,
+    /// `allocfreetrace=1`.
+    Stderr,
+    /// `allocfreetrace=FILE` (any other value): the path.
+    File(String),
 }
 
 impl Default for GoDebug {
@@ -167,10 +191,13 @@ impl Default for GoDebug {
         GoDebug {
             schedtrace_ms: 0,
             scheddetail: false,
-            gctrace: false,
+            gctrace: 0,
             gccheckmark: false,
             gctorture: 0,
             schedstress: false,
+            allocfreetrace: AllocFreeTrace::Off,
+            tracebackancestors: 0,
+            decoratemappings: true,
             stalltrace_ms: None,
             stalldump_ms: None,
             containermaxprocs: true,
@@ -190,6 +217,9 @@ pub const GODEBUG_KEYS: &[&str] = &[
     "schedstress",
     "stalltrace",
     "stalldump",
+    "allocfreetrace",
+    "tracebackancestors",
+    "decoratemappings",
     "containermaxprocs",
     "updatemaxprocs",
 ];
@@ -201,12 +231,19 @@ impl GoDebug {
         Some(match key {
             "schedtrace" => self.schedtrace_ms.to_string(),
             "scheddetail" => b(self.scheddetail),
-            "gctrace" => b(self.gctrace),
+            "gctrace" => self.gctrace.to_string(),
             "gccheckmark" => b(self.gccheckmark),
             "gctorture" => self.gctorture.to_string(),
             "schedstress" => b(self.schedstress),
             "stalltrace" => self.stalltrace_ms.unwrap_or(100).to_string(),
             "stalldump" => self.stalldump_ms.unwrap_or(1000).to_string(),
+            "allocfreetrace" => match &self.allocfreetrace {
+                AllocFreeTrace::Off => "0".to_string(),
+                AllocFreeTrace::Stderr => "1".to_string(),
+                AllocFreeTrace::File(f) => f.clone(),
+            },
+            "tracebackancestors" => self.tracebackancestors.to_string(),
+            "decoratemappings" => b(self.decoratemappings),
             "containermaxprocs" => b(self.containermaxprocs),
             "updatemaxprocs" => b(self.updatemaxprocs),
             _ => return None,
@@ -234,7 +271,7 @@ impl GoDebug {
                         .map_err(|_| bad("a period in milliseconds such as 1000"))?
                 }
                 "scheddetail" => d.scheddetail = parse_flag(value).ok_or_else(|| bad("0 or 1"))?,
-                "gctrace" => d.gctrace = parse_flag(value).ok_or_else(|| bad("0 or 1"))?,
+                "gctrace" => d.gctrace = value.parse().map_err(|_| bad("0, 1 or 2"))?,
                 "gccheckmark" => d.gccheckmark = parse_flag(value).ok_or_else(|| bad("0 or 1"))?,
                 "gctorture" => {
                     d.gctorture = value
@@ -260,6 +297,22 @@ impl GoDebug {
                 }
                 "updatemaxprocs" => {
                     d.updatemaxprocs = parse_flag(value).ok_or_else(|| bad("0 or 1"))?
+                }
+                "decoratemappings" => {
+                    d.decoratemappings = parse_flag(value).ok_or_else(|| bad("0 or 1"))?
+                }
+                "tracebackancestors" => {
+                    d.tracebackancestors = value
+                        .parse()
+                        .map_err(|_| bad("a number of ancestors such as 5 (0 = off)"))?
+                }
+                "allocfreetrace" => {
+                    d.allocfreetrace = match value {
+                        "0" => AllocFreeTrace::Off,
+                        "1" => AllocFreeTrace::Stderr,
+                        "" => return Err(bad("0, 1 or a file name")),
+                        path => AllocFreeTrace::File(path.into()),
+                    }
                 }
                 _ => {
                     if !d.ignored.iter().any(|k| k == key) {
@@ -510,11 +563,12 @@ mod tests {
         let d = GoDebug::parse("schedtrace=100,scheddetail=1,http2client=0").unwrap();
         assert_eq!(d.schedtrace_ms, 100);
         assert!(d.scheddetail);
-        assert!(!d.gctrace);
+        assert_eq!(d.gctrace, 0);
+        assert_eq!(GoDebug::parse("gctrace=2").unwrap().gctrace, 2);
         let e = GoDebug::parse("gctrace=yes").unwrap_err();
         assert_eq!(
             e.to_string(),
-            "invalid GODEBUG=gctrace=\"yes\": expected 0 or 1"
+            "invalid GODEBUG=gctrace=\"yes\": expected 0, 1 or 2"
         );
         assert!(GoDebug::parse("schedtrace=-5").is_err());
         assert_eq!(GoDebug::parse("").unwrap(), GoDebug::default());
@@ -528,6 +582,27 @@ mod tests {
         for k in GODEBUG_KEYS {
             assert!(GoDebug::default().value(k).is_some(), "{k}");
         }
+        let t = |v: &str| GoDebug::parse(v).map(|d| d.allocfreetrace);
+        assert_eq!(t("allocfreetrace=1"), Ok(AllocFreeTrace::Stderr));
+        assert_eq!(t("allocfreetrace=0"), Ok(AllocFreeTrace::Off));
+        assert_eq!(
+            t("allocfreetrace=/tmp/af.txt"),
+            Ok(AllocFreeTrace::File("/tmp/af.txt".into()))
+        );
+        assert!(t("allocfreetrace=").is_err());
+        assert_eq!(
+            GoDebug::parse("tracebackancestors=3")
+                .unwrap()
+                .tracebackancestors,
+            3
+        );
+        assert!(GoDebug::parse("tracebackancestors=x").is_err());
+        assert!(GoDebug::default().decoratemappings);
+        assert!(
+            !GoDebug::parse("decoratemappings=0")
+                .unwrap()
+                .decoratemappings
+        );
     }
 
     /// As Go's `parsegodebug` (runtime/runtime1.go): fields split at commas and never trimmed,
@@ -550,9 +625,12 @@ mod tests {
             d.ignored.clear();
             assert_eq!(d, GoDebug::default(), "{ignored:?}");
         }
-        assert!(GoDebug::parse("http2client=0,gctrace=1").unwrap().gctrace);
-        assert!(GoDebug::parse("gctrace=0,gctrace=1").unwrap().gctrace);
-        assert!(GoDebug::parse(",,gctrace=1,").unwrap().gctrace);
+        assert_eq!(
+            GoDebug::parse("http2client=0,gctrace=1").unwrap().gctrace,
+            1
+        );
+        assert_eq!(GoDebug::parse("gctrace=0,gctrace=1").unwrap().gctrace, 1);
+        assert_eq!(GoDebug::parse(",,gctrace=1,").unwrap().gctrace, 1);
         for bad in ["gctrace=1 ", "gctrace= 1", "gctrace=", "schedtrace= 100"] {
             let e = GoDebug::parse(bad).unwrap_err();
             assert!(
@@ -562,7 +640,7 @@ mod tests {
         }
         assert_eq!(
             GoDebug::parse("gctrace=1 ").unwrap_err().to_string(),
-            "invalid GODEBUG=gctrace=\"1 \": expected 0 or 1"
+            "invalid GODEBUG=gctrace=\"1 \": expected 0, 1 or 2"
         );
     }
 

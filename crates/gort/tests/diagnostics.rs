@@ -444,3 +444,101 @@ fn user_panic_hooks_are_kept() {
         "the user's hook sees both panics"
     );
 }
+
+/// `GODEBUG=tracebackancestors=2`: a goroutine's dump record goes on with its creator's and
+/// its creator's creator's creation sites, as Go prints them, and no further; off, none.
+#[test]
+fn tracebackancestors_shows_the_creation_chain() {
+    use std::sync::{Arc, Mutex};
+    let run = |godebug: &str| {
+        let rt = gort::Builder::new()
+            .gomaxprocs(1)
+            .godebug(godebug)
+            .unwrap()
+            .build()
+            .unwrap();
+        rt.block_on(|| {
+            // ids: [root, a, b, c]; lines: the `go` calls creating a, b, c.
+            let ids = Arc::new(Mutex::new(vec![gort::goid()]));
+            let lines = Arc::new(Mutex::new(Vec::new()));
+            let (i2, l2) = (ids.clone(), lines.clone());
+            let (la, _a) = go_at(move || {
+                i2.lock().unwrap().push(gort::goid());
+                let (i3, l3) = (i2.clone(), l2.clone());
+                let (lb, _b) = go_at(move || {
+                    i3.lock().unwrap().push(gort::goid());
+                    let i4 = i3.clone();
+                    let (lc, _c) = go_at(move || {
+                        i4.lock().unwrap().push(gort::goid());
+                        gort::block_forever()
+                    });
+                    l3.lock().unwrap().push(lc);
+                });
+                l2.lock().unwrap().push(lb);
+            });
+            lines.lock().unwrap().push(la);
+            loop {
+                let d = gort::debug::goroutine_dump();
+                let ids = ids.lock().unwrap().clone();
+                if ids.len() == 4
+                    && lines.lock().unwrap().len() == 3
+                    && d.contains(&format!("goroutine {} [select (no cases)]", ids[3]))
+                {
+                    let mut l = lines.lock().unwrap().clone();
+                    l.sort(); // la < lb < lc
+                    break (d, ids, l);
+                }
+                gort::yield_now();
+            }
+        })
+    };
+    let (d, ids, l) = run("tracebackancestors=2");
+    let (r, a, b, c) = (ids[0], ids[1], ids[2], ids[3]);
+    let file = "tests/diagnostics.rs";
+    let rec = d
+        .split("\n\n")
+        .find(|r| r.starts_with(&format!("goroutine {c} [")))
+        .expect("c's record");
+    let at = |n: u32| format!("\t{}:{n}", file_in(rec, file));
+    let want = [
+        format!("created by gort.go in goroutine {b}"),
+        at(l[2]),
+        format!("[originating from goroutine {b}]:"),
+        "gort.go(...)".into(),
+        at(l[2]),
+        format!("created by gort.go in goroutine {a}"),
+        at(l[1]),
+        format!("[originating from goroutine {a}]:"),
+        "gort.go(...)".into(),
+        at(l[1]),
+        format!("created by gort.go in goroutine {r}"),
+        at(l[0]),
+    ]
+    .join("\n");
+    assert!(rec.contains(&want), "want:\n{want}\nin:\n{rec}");
+    assert!(
+        !rec.contains(&format!("[originating from goroutine {r}]")),
+        "at most 2 ancestors:\n{rec}"
+    );
+
+    let (d, _, _) = run("tracebackancestors=0");
+    assert!(!d.contains("[originating from"), "{d}");
+}
+
+/// `gort::go(f)` and the line of the caller's call, which is the creation site the dump
+/// prints (`go` is `#[track_caller]`, and so is this).
+#[track_caller]
+fn go_at<F: FnOnce() + Send + 'static>(f: F) -> (u32, gort::JoinHandle<()>) {
+    (std::panic::Location::caller().line(), gort::go(f))
+}
+
+/// The path the dump prints for `suffix` (Location paths are relative to the workspace or
+/// to the crate, depending on how cargo was invoked).
+fn file_in(rec: &str, suffix: &str) -> String {
+    rec.lines()
+        .filter_map(|l| l.strip_prefix('\t'))
+        .filter_map(|l| l.rsplit_once(':').map(|(f, _)| f))
+        .find(|f| f.ends_with(suffix))
+        .expect("a frame in this file")
+        .to_string()
+}

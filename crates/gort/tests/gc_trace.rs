@@ -61,6 +61,185 @@ fn gctrace_prints_go_lines() {
     assert!(re.1, "the last line should be forced:\n{err}");
 }
 
+/// Run by `gctrace_2_repeats_each_collection`: forced cycles while another thread builds and
+/// checks lists (so the repeated, stop-the-world mark runs against a heap that changed during
+/// the concurrent one); every kept object must survive both marks.
+#[test]
+fn child_repeats() {
+    if std::env::var_os("GC_TRACE_CHILD").is_none() {
+        return;
+    }
+    fn list(n: u64) -> Option<Gc<Blob>> {
+        let mut head = None;
+        for i in 0..n {
+            head = Some(Gc::new(Blob {
+                next: head.take(),
+                _pad: [i; 4],
+            }));
+        }
+        head
+    }
+    fn check(head: &Option<Gc<Blob>>, n: u64) {
+        let mut at = head.clone();
+        for i in (0..n).rev() {
+            let b = at.expect("a kept object was freed");
+            assert_eq!(b._pad, [i; 4], "a kept object was overwritten");
+            at = b.next.clone();
+        }
+        assert!(at.is_none());
+    }
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let s2 = stop.clone();
+    let busy = std::thread::spawn(move || {
+        while !s2.load(std::sync::atomic::Ordering::Relaxed) {
+            let l = list(2000);
+            drop(list(2000)); // garbage, some of it allocated black during a mark
+            check(&l, 2000);
+        }
+    });
+    let keep = list(5000);
+    for _ in 0..5 {
+        drop(list(20_000));
+        gc::gc();
+        check(&keep, 5000);
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    busy.join().unwrap();
+    gc::gc();
+    check(&keep, 5000);
+    println!(
+        "num_gc={} repeated={}",
+        gc::num_gc(),
+        gc::repeated_collections()
+    );
+}
+
+/// `GODEBUG=gctrace=2` prints the same line per cycle and repeats each collection (Go's
+/// runtime documentation: "Setting gctrace=2 emits the same summary but also repeats each
+/// collection"); `gctrace=1` repeats none.
+#[test]
+fn gctrace_2_repeats_each_collection() {
+    for level in ["2", "1"] {
+        let out = child("child_repeats", &[("GODEBUG", &format!("gctrace={level}"))]);
+        let err = String::from_utf8_lossy(&out.stderr);
+        let so = String::from_utf8_lossy(&out.stdout);
+        assert!(out.status.success(), "gctrace={level}:\n{so}\n{err}");
+        let (lines, forced) = regex_lite(&err);
+        assert!(forced, "{err}");
+        let counts = so
+            .lines()
+            .find_map(|l| l.split_once("num_gc=").map(|(_, c)| c))
+            .expect("the child's counts");
+        let (n, repeated) = counts.split_once(" repeated=").unwrap();
+        let (n, repeated): (usize, usize) = (n.parse().unwrap(), repeated.parse().unwrap());
+        assert!(n >= 6, "{so}");
+        assert_eq!(lines, n, "one line per cycle:\n{err}");
+        let want = if level == "2" { n } else { 0 };
+        assert_eq!(repeated, want, "gctrace={level}:\n{so}");
+    }
+}
+
+#[derive(Trace)]
+struct Traced {
+    next: Option<Gc<Traced>>,
+    #[gc(skip)]
+    _v: [u64; 3],
+}
+
+/// Run by `allocfreetrace_records_each_allocation_and_free`: 100 objects of a known type,
+/// dropped, then a forced cycle.
+#[test]
+fn child_allocfreetrace() {
+    if std::env::var_os("GC_TRACE_CHILD").is_none() {
+        return;
+    }
+    let objs: Vec<Gc<Traced>> = (0..100)
+        .map(|i| {
+            Gc::new(Traced {
+                next: None,
+                _v: [i; 3],
+            })
+        })
+        .collect();
+    drop(objs);
+    gc::gc();
+}
+
+/// (address, size, type) of a tracealloc record.
+type AllocRecord = (String, String, String);
+
+/// Go's tracealloc/tracefree records: `tracealloc(0xADDR, 0xSIZE, TYPE)` and
+/// `tracefree(0xADDR, 0xSIZE)`, each followed by `goroutine N [running]:`, a short stack and a
+/// blank line.
+fn trace_records(text: &str) -> (Vec<AllocRecord>, Vec<(String, String)>) {
+    let (mut allocs, mut frees) = (Vec::new(), Vec::new());
+    for rec in text.split("\n\n") {
+        let mut lines = rec.lines().skip_while(|l| !l.starts_with("trace"));
+        let Some(head) = lines.next() else { continue };
+        let header = lines.next().unwrap_or("");
+        assert!(
+            header.starts_with("goroutine ") && header.ends_with(" [running]:"),
+            "{rec}"
+        );
+        if let Some(args) = head.strip_prefix("tracealloc(") {
+            let v: Vec<&str> = args.trim_end_matches(')').split(", ").collect();
+            assert_eq!(v.len(), 3, "{head}");
+            assert!(rec.contains("child_allocfreetrace"), "a short stack: {rec}");
+            allocs.push((v[0].into(), v[1].into(), v[2].into()));
+        } else if let Some(args) = head.strip_prefix("tracefree(") {
+            let v: Vec<&str> = args.trim_end_matches(')').split(", ").collect();
+            assert_eq!(v.len(), 2, "{head}");
+            frees.push((v[0].into(), v[1].into()));
+        }
+    }
+    (allocs, frees)
+}
+
+fn check_trace(text: &str) {
+    let (allocs, frees) = trace_records(text);
+    let ours: Vec<_> = allocs
+        .iter()
+        .filter(|a| a.2 == "gc_trace::Traced")
+        .collect();
+    assert_eq!(ours.len(), 100, "{text}");
+    for (addr, size, _) in &ours {
+        assert!(
+            addr.starts_with("0x") && size.starts_with("0x"),
+            "{addr} {size}"
+        );
+        // A Traced is 32 bytes: size class 32.
+        assert_eq!(size, "0x20");
+        assert!(
+            frees.iter().any(|(a, s)| a == addr && s == size),
+            "no tracefree({addr}, {size}):\n{text}"
+        );
+    }
+}
+
+#[test]
+fn allocfreetrace_records_each_allocation_and_free() {
+    let out = child("child_allocfreetrace", &[("GODEBUG", "allocfreetrace=1")]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    check_trace(&err);
+
+    let path = std::env::temp_dir().join(format!("gort-allocfreetrace-{}.txt", std::process::id()));
+    let godebug = format!("allocfreetrace={}", path.display());
+    let out = child("child_allocfreetrace", &[("GODEBUG", &godebug)]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(
+        !err.contains("tracealloc("),
+        "records went to the file: {err}"
+    );
+    let text = std::fs::read_to_string(&path).unwrap();
+    let _ = std::fs::remove_file(&path);
+    check_trace(&text);
+
+    let out = child("child_allocfreetrace", &[]);
+    assert!(!String::from_utf8_lossy(&out.stderr).contains("tracealloc("));
+}
+
 /// (number of well-formed gc lines, whether the last one ends in " (forced)")
 fn regex_lite(err: &str) -> (usize, bool) {
     let lines: Vec<&str> = err.lines().filter(|l| l.starts_with("gc ")).collect();
@@ -228,7 +407,7 @@ fn godebug_with_spaces_is_read_as_go_reads_it() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success());
     assert!(
-        err.contains("invalid GODEBUG=gctrace=\"1 \": expected 0 or 1"),
+        err.contains("invalid GODEBUG=gctrace=\"1 \": expected 0, 1 or 2"),
         "{err}"
     );
 }

@@ -3,7 +3,7 @@
 //! pace), the background sweep and scavenge, then the drops of dead objects with drop glue.
 
 use crate::rt::exectrace::StwReason;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::*};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering::*};
 use std::sync::Mutex;
 use std::time::Instant;
 
@@ -29,8 +29,10 @@ pub(crate) static COLLECT: Mutex<()> = Mutex::new(());
 pub(crate) static CHECKMARK: AtomicBool = AtomicBool::new(false);
 /// Testing knob: dedicated mark workers regardless of the Ps (0 = Go's split).
 pub(crate) static MARK_WORKERS: AtomicU64 = AtomicU64::new(0);
-/// `gctrace=1`.
-pub(crate) static GCTRACE: AtomicBool = AtomicBool::new(false);
+/// `gctrace=N`: 1 prints a line per cycle, 2 also repeats each collection (`repeat`).
+pub(crate) static GCTRACE: AtomicU32 = AtomicU32::new(0);
+/// Collections repeated for `gctrace=2` since the process started.
+pub(crate) static REPEATS: AtomicU64 = AtomicU64::new(0);
 /// Live bytes marked by the last cycle (for re-pacing when the knobs change).
 static LAST_LIVE: AtomicU64 = AtomicU64::new(0);
 /// In-use span bytes beyond the live objects after the last sweep (span metadata, free slots
@@ -143,6 +145,30 @@ fn release_caches(ms: &[std::sync::Arc<super::mutator::Mutator>], grey: &mut Vec
         flush_counts(c);
     }
     marked
+}
+
+/// `gctrace=2`: repeats the collection inside mark termination, with the world still stopped,
+/// as Go's runtime documents it ("also repeats each collection"; Go 1.5's gcMarkTermination
+/// did it with `finishsweep_m`, a stop-the-world `gcMark` and `gcSweep`): finishes this
+/// cycle's sweep (freeing what the concurrent mark found dead), marks again from the roots
+/// alone (stop-the-world, so precise: the floating garbage of the concurrent mark, such as
+/// objects allocated black and dropped during it, is found dead), clears the weak handles of
+/// what that mark left white and queues every span for sweeping again. Returns the bytes it
+/// marked: the cycle's live heap from then on (gctrace's third heap figure, the pacer's input).
+/// A debugging mode: the pause includes a whole sweep and a whole mark.
+fn repeat() -> u64 {
+    // The world is stopped and no span is cached: sweeping now is as after a restart, only
+    // with nobody allocating.
+    finish_sweep(None);
+    let live = super::mark::stw_mark(&HEAP.lock());
+    super::weak::clear_dead(); // before the sweep below, as after the first mark
+    let mut h = HEAP.lock();
+    h.queue_sweep();
+    for l in h.partial.values_mut() {
+        l.clear();
+    }
+    REPEATS.fetch_add(1, Relaxed);
+    live
 }
 
 /// Runs one full cycle (`forced`: Go's `runtime.GC`). Returns once the drops of the objects
@@ -272,6 +298,11 @@ pub(crate) fn collect(forced: bool) {
     for l in h.partial.values_mut() {
         l.clear();
     }
+    if GCTRACE.load(Relaxed) >= 2 {
+        drop(h);
+        live_bytes = repeat();
+        h = HEAP.lock();
+    }
     HEAP_LIVE.store(live_bytes, Relaxed);
     LAST_LIVE.store(live_bytes, Relaxed);
 
@@ -332,7 +363,7 @@ pub(crate) fn collect(forced: bool) {
     let assist_ns = work::ASSIST_NS.load(Relaxed);
     let idle_ns = throttle.idle_ns.min(bg_cpu);
     let n = stats::record(stw1, stw2, bg_cpu + assist_ns, goal, forced, procs);
-    if GCTRACE.load(Relaxed) {
+    if GCTRACE.load(Relaxed) > 0 {
         // Go's work.stwprocs: the Ps a pause idles, at most the CPUs.
         let stwprocs = procs.min(crate::env::ncpu()) as u64;
         let c = Cycle {

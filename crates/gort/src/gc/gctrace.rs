@@ -14,6 +14,10 @@
 //!   F: background (dedicated and fractional) mark time; G: idle mark time.
 //! * X, Y, Z: the heap (Go's heapLive) when the cycle started and when mark termination began,
 //!   and the marked (live) heap.
+//!
+//! `gctrace=2` prints the same line but also repeats each collection inside mark termination
+//! (`collect::repeat`): C and H then include the repeated sweep and stop-the-world mark, and
+//! Z is what the repeated mark found live.
 //! * W: the goal this cycle ran against (Go 1.19's `work.heapGoal`, 1.20+'s `lastHeapGoal`):
 //!   paced after the previous cycle, or by a knob changed since, and at least 64 KiB past X.
 //!   Not the goal paced for the next cycle (that is `MemStats::next_gc`).

@@ -196,7 +196,7 @@ impl<T: Trace + Send> Gc<T> {
     pub fn new(value: T) -> Gc<T> {
         super::mutator::preempt_point();
         super::collect::maybe_collect(std::mem::size_of::<T>());
-        with_guard(|m| {
+        let g = with_guard(|m| {
             let size = std::mem::size_of::<T>();
             let align = std::mem::align_of::<T>();
             // SAFETY: inside a guard with this thread's record; the slot's span is typed with
@@ -213,7 +213,15 @@ impl<T: Trace + Send> Gc<T> {
                 raw: RawHandle::new_rooted(addr),
                 _t: PhantomData,
             }
-        })
+        });
+        if super::allocfreetrace::ON.load(Relaxed) {
+            let addr = g.raw.addr();
+            // SAFETY: `g` roots the object, so its span stays mapped; a span's slot size is
+            // fixed while it holds objects.
+            let size = unsafe { (*super::span::Span::of(addr)).elemsize };
+            super::allocfreetrace::alloc(addr, size, std::any::type_name::<T>());
+        }
+        g
     }
 }
 

@@ -337,6 +337,14 @@ pub(crate) fn marker() -> Marker {
     Marker::new(Mode::Mark)
 }
 
+/// A whole mark from the roots with the world stopped (`gctrace=2`'s repeated collection):
+/// every mark bit must be clear (the cycle's sweep finished). Returns the bytes marked.
+pub(crate) fn stw_mark(h: &HeapInner) -> u64 {
+    let mut m = Marker::new(Mode::Mark);
+    m.scan_roots(h);
+    m.marked_bytes
+}
+
 /// The checkmark re-traversal: panics if a reachable object is unmarked; clears `check`.
 pub(crate) fn checkmark(h: &HeapInner) {
     let mut m = Marker::new(Mode::Check);

@@ -139,6 +139,8 @@ fn mmap_aligned(bytes: usize, align: usize) -> Option<usize> {
             libc::munmap((base + bytes) as *mut _, end - (base + bytes));
         }
     }
+    // The whole (trimmed) mapping, so naming splits nothing (`rt/vmaname.rs`).
+    crate::rt::vmaname::name(base, bytes, crate::rt::vmaname::GC_SPAN);
     Some(base)
 }
 

@@ -98,7 +98,8 @@
 //!   cleared at mark termination with the world stopped (before any sweep) when the object is
 //!   unmarked; an upgrade shades the object and roots it inside a guard.
 //! * **Pacing and telemetry** (`pacer.rs`, `stats.rs`, `trace_line.rs`): Go's heap goal,
-//!   GOGC/GOMEMLIMIT with a CPU limiter, `gctrace=1` in Go's format, MemStats fields.
+//!   GOGC/GOMEMLIMIT with a CPU limiter, `gctrace=1` in Go's format, MemStats fields;
+//!   `allocfreetrace=1` (`allocfreetrace.rs`), a record per allocation and free.
 //!
 //! # What is not (yet) Go's design
 //!
@@ -134,6 +135,7 @@
 //!    while its drop runs.
 
 pub(crate) mod alloc;
+mod allocfreetrace;
 mod assist;
 mod atomic;
 mod barrier;
@@ -175,7 +177,7 @@ pub(crate) static HEAP: mheap::Heap = mheap::Heap::new();
 
 static INIT: Once = Once::new();
 
-/// Reads GOGC, GOMEMLIMIT and GODEBUG (gctrace, gccheckmark, gctorture) once.
+/// Reads GOGC, GOMEMLIMIT and GODEBUG (gctrace, gccheckmark, gctorture, allocfreetrace) once.
 #[inline]
 pub(crate) fn init() {
     if !INIT.is_completed() {
@@ -199,6 +201,7 @@ fn init_slow() {
     collect::GCTRACE.store(d.gctrace, Relaxed);
     collect::CHECKMARK.store(d.gccheckmark, Relaxed);
     alloc::TORTURE.store(d.gctorture, Relaxed);
+    allocfreetrace::configure(&d.allocfreetrace);
     collect::repace();
 }
 
@@ -218,6 +221,12 @@ pub(crate) fn free_os_memory() {
     gc();
     let release = HEAP.lock().scavenge_take(0, 0);
     sweep::release_spans(&release);
+}
+
+/// Collections repeated for `GODEBUG=gctrace=2` (one per cycle while it is on).
+#[doc(hidden)]
+pub fn repeated_collections() -> u64 {
+    collect::REPEATS.load(Relaxed)
 }
 
 /// Number of completed cycles (Go's `MemStats.NumGC`).

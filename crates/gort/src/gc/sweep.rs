@@ -171,6 +171,7 @@ unsafe fn sweep_span(s: &mut Span, drops: &mut Vec<usize>, poison: bool) -> (usi
     );
     let mut nalloc = 0;
     let mut freed = 0;
+    let trace = super::allocfreetrace::ON.load(Relaxed);
     for w in 0..s.nwords {
         let dw = s.done_word(w);
         let done = if dw.load(Relaxed) != 0 {
@@ -190,6 +191,14 @@ unsafe fn sweep_span(s: &mut Span, drops: &mut Vec<usize>, poison: bool) -> (usi
             *fin.add(w) |= dd;
             *m.add(w) = 0;
             freed += (free | done).count_ones() as u64;
+            if trace {
+                let mut bits = free | done;
+                while bits != 0 {
+                    let addr = s.addr_of(w * 64 + bits.trailing_zeros() as usize);
+                    super::allocfreetrace::free(addr, s.elemsize);
+                    bits &= bits - 1;
+                }
+            }
             nalloc += (*a.add(w)).count_ones() as usize;
             let mut bits = dd;
             while bits != 0 {

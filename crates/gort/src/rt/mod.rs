@@ -11,6 +11,7 @@
 //! * `exectrace/`, `hooks/`: the execution trace's and the profilers' hooks (recording only;
 //!   the `trace` and `prof` tools write the files).
 //! * `loom.rs`: the model-checking shim for the lock-free and parking protocols.
+//! * `vmaname.rs`: `GODEBUG=decoratemappings`, names for gort's anonymous mappings.
 //!
 //! Nothing here imports Go's packages (`chan`, `sync`, `time`, `net`, `gc`, `fs`) or the tools
 //! (`prof`, `debug`, `trace`, `testing`); `tests/layering.rs` enforces it. The layer map and
@@ -26,3 +27,4 @@ pub(crate) mod sched;
 pub(crate) mod spinlock;
 pub(crate) mod stack;
 pub(crate) mod timer;
+pub(crate) mod vmaname;

@@ -130,6 +130,20 @@ impl WaitReason {
     }
 }
 
+/// One ancestor of a goroutine, for `tracebackancestors` (Go's `ancestorInfo`, with the
+/// creation site standing in for the stack Go records).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Ancestor {
+    /// The ancestor goroutine.
+    pub(crate) goid: u64,
+    /// Where it called `go` for the next goroutine down the chain.
+    pub(crate) go_at: &'static Location<'static>,
+    /// Its own creator (0: created outside any goroutine).
+    pub(crate) parent: u64,
+    /// Where it was created.
+    pub(crate) created_at: &'static Location<'static>,
+}
+
 /// The goroutine record. `#[repr(C)]` with `curg` first: the thread's current-goroutine
 /// record points at `curg`, and `park::current` turns that pointer back into the `G`.
 #[repr(C)]
@@ -141,6 +155,11 @@ pub(crate) struct G {
     pub(crate) parent: u64,
     /// Where `go` was called.
     pub(crate) created_at: &'static Location<'static>,
+    /// `GODEBUG=tracebackancestors=N`: the creator, its creator, ... (at most N, nearest
+    /// first), copied from the creator's record at spawn; empty (no allocation) when off. Same
+    /// rules as `parent` and `created_at`: written by the spawn before the record is shared
+    /// (and cleared by `reset`), read by dumps.
+    pub(crate) ancestors: Vec<Ancestor>,
     /// The state machine of `gstate.rs` (on the model-checking shim's atomic).
     pub(crate) state: crate::rt::loom::AtomicU32,
     /// 0 while not started; then 1 + the index of the P (and its M) it is pinned to.
@@ -206,6 +225,7 @@ impl G {
             curg: CurG::new(id),
             parent,
             created_at,
+            ancestors: Vec::new(),
             state: crate::rt::loom::AtomicU32::new(RUNNABLE),
             home: AtomicUsize::new(0),
             placed: AtomicUsize::new(0),
@@ -232,6 +252,7 @@ impl G {
         self.curg = CurG::new(id);
         self.parent = parent;
         self.created_at = created_at;
+        self.ancestors.clear();
         *self.state.get_mut() = RUNNABLE;
         *self.home.get_mut() = 0;
         *self.placed.get_mut() = 0;

@@ -11,7 +11,7 @@ use std::ptr::NonNull;
 use std::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed};
 use std::sync::Arc;
 
-use super::g::{GRef, WaitReason, DEAD, G, PLACE_LOCAL, PLACE_SPREAD};
+use super::g::{Ancestor, GRef, WaitReason, DEAD, G, PLACE_LOCAL, PLACE_SPREAD};
 use super::park::{ctx, current, Unparker};
 use super::runtime::{default_runtime, Error, Shared};
 use super::task::{Packet, Task, DONE};
@@ -331,6 +331,21 @@ where
     };
     let labels = crate::rt::current::labels();
     let unshared = Arc::get_mut(&mut g).expect("a new G record is unshared");
+    let n = shared.godebug.tracebackancestors as usize;
+    if n > 0 {
+        // Go's saveAncestors: the creator first, then its own ancestors, N in all.
+        if let Some((_, creator)) = current() {
+            unshared.ancestors.push(Ancestor {
+                goid: creator.id(),
+                go_at: at,
+                parent: creator.parent,
+                created_at: creator.created_at,
+            });
+            unshared
+                .ancestors
+                .extend(creator.ancestors.iter().take(n - 1).copied());
+        }
+    }
     let spread = match placement {
         Placement::Spread => true,
         Placement::Auto => spawner_io,

@@ -53,6 +53,32 @@ pub(crate) fn write_g(out: &mut String, g: &G, now_ns: u64) {
         g.created_at.file(),
         g.created_at.line()
     );
+    write_ancestors(out, g);
+}
+
+/// `GODEBUG=tracebackancestors=N`: the goroutine's ancestors, nearest first, as Go's
+/// `printAncestorTraceback` prints them: `[originating from goroutine M]:`, M's frame at the
+/// `go` statement (gort records the call site, not a whole stack), then where M itself was
+/// created (omitted for a goroutine created outside any goroutine, as Go omits it for main's).
+fn write_ancestors(out: &mut String, g: &G) {
+    for a in &g.ancestors {
+        let _ = writeln!(
+            out,
+            "[originating from goroutine {}]:\ngort.go(...)\n\t{}:{}",
+            a.goid,
+            a.go_at.file(),
+            a.go_at.line()
+        );
+        if a.parent != 0 {
+            let _ = writeln!(
+                out,
+                "created by gort.go in goroutine {}\n\t{}:{}",
+                a.parent,
+                a.created_at.file(),
+                a.created_at.line()
+            );
+        }
+    }
 }
 
 /// Every goroutine of `shared`, separated by blank lines, as Go prints them.
@@ -93,6 +119,14 @@ pub(crate) fn deadlock_report(shared: &Shared) -> String {
 /// gort.park(chan receive)
 ///     src/main.rs:12
 /// created by gort.go in goroutine 1
+///     src/main.rs:30
+/// ```
+///
+/// With `GODEBUG=tracebackancestors=N`, each record goes on with up to N ancestors:
+///
+/// ```text
+/// [originating from goroutine 1]:
+/// gort.go(...)
 ///     src/main.rs:30
 /// ```
 pub fn goroutine_dump() -> String {

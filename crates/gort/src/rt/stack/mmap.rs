@@ -116,6 +116,9 @@ impl GoStack {
             return Err(StackError::last_os_error("mmap", usable));
         }
         let base = p as usize;
+        // Named whole, before the guards split it (`rt/vmaname.rs`): the pieces keep the name,
+        // and the count stays two mappings per stack.
+        crate::rt::vmaname::name(base, total, crate::rt::vmaname::STACK);
         let mut out = Vec::with_capacity(n);
         for i in 0..n {
             let lo = base + i * len;
