@@ -44,7 +44,7 @@ fn env_prints_all_settings_with_their_sources() {
     assert_eq!(
         lines[3],
         "GODEBUG='schedtrace=0,scheddetail=0,gctrace=0,gccheckmark=0,gctorture=0,\
-         schedstress=0,stalltrace=100,stalldump=1000,containermaxprocs=1,updatemaxprocs=1' # as gort parses it"
+         schedstress=0,stalltrace=100,stalldump=1000,allocfreetrace=0,tracebackancestors=0,decoratemappings=1,containermaxprocs=1,updatemaxprocs=1' # as gort parses it"
     );
     assert_eq!(
         lines[4],
@@ -154,7 +154,7 @@ fn env_bad_values_are_one_line_errors_with_status_2() {
         (
             "GODEBUG",
             "gctrace=yes",
-            "gort: invalid GODEBUG=gctrace=\"yes\": expected 0 or 1\n",
+            "gort: invalid GODEBUG=gctrace=\"yes\": expected 0, 1 or 2\n",
         ),
         (
             "GOMEMLIMIT",
