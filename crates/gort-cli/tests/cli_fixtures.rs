@@ -314,20 +314,21 @@ fn pprof_reads_uncompressed_profiles() {
     assert_eq!(plain, zipped);
 }
 
-/// The generic (non-`go test`) path: the command gets `-cpuprofile F
-/// -memprofile F` and `GODEBUG=gctrace=1`; a shell script stands in for
-/// gort's bench harness.
+/// The generic (non-`go test`) path: the command gets no flags (a plain program
+/// parses none) but `GORT_CPUPROFILE`, `GORT_MEMPROFILE` (which every gort program and
+/// gort's bench harness honour) and `GODEBUG=gctrace=1`; a shell script stands in for
+/// the program.
 #[test]
-fn doctor_runs_a_command_with_profiling_flags() {
+fn doctor_runs_a_command_with_profiling_settings() {
     let dir = tempfile::tempdir().expect("tempdir");
     let script = dir.path().join("bench.sh");
     std::fs::write(
         &script,
         format!(
             "#!/bin/sh\n\
-             [ \"$1\" = -cpuprofile ] && [ \"$3\" = -memprofile ] || exit 3\n\
+             [ $# = 0 ] && [ -n \"$GORT_CPUPROFILE\" ] && [ -n \"$GORT_MEMPROFILE\" ] || exit 3\n\
              case \"$GODEBUG\" in *gctrace=1*) ;; *) exit 4;; esac\n\
-             cp '{cpu}' \"$2\"; cp '{mem}' \"$4\"\n\
+             cp '{cpu}' \"$GORT_CPUPROFILE\"; cp '{mem}' \"$GORT_MEMPROFILE\"\n\
              echo 'BenchmarkAllocTree-2  1000  85694 ns/op  32752 B/op  2047 allocs/op'\n\
              cat '{gc}' >&2\n",
             cpu = fixture("cpu.pprof"),

@@ -83,12 +83,17 @@ pub mod __private {
             b = b.stack_size(n);
         }
         let rt = b.build().unwrap_or_else(|e| fail(&e));
-        match rt.try_block_on(f) {
-            Ok(v) => v,
-            Err(e) => {
+        // GORT_CPUPROFILE, GORT_MEMPROFILE, GORT_TRACE: the playbook on any program.
+        let session = crate::prof::EnvSession::start();
+        let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| rt.try_block_on(f)));
+        session.finish(); // also when main panicked or deadlocked
+        match r {
+            Ok(Ok(v)) => v,
+            Ok(Err(e)) => {
                 eprintln!("{e}");
                 std::process::exit(2);
             }
+            Err(panic) => std::panic::resume_unwind(panic),
         }
     }
 }

@@ -1,8 +1,10 @@
 //! Running a benchmark command with profiling and GC tracing on.
 //!
 //! `go test` gets `-cpuprofile`, `-memprofile` and `-benchmem` right after
-//! `test`; any other command gets `-cpuprofile FILE -memprofile FILE`
-//! appended (gort's bench harness accepts the same flags). Both run with
+//! `test`; any other command (a gort benchmark binary, `cargo bench`, or any gort
+//! program) gets `GORT_CPUPROFILE` and `GORT_MEMPROFILE` in its environment, which
+//! every `#[gort::main]` program and gort's bench harness honour, so no flag reaches a
+//! program that does not parse flags. Both run with
 //! `GODEBUG=gctrace=1` added to any GODEBUG already set. The child's
 //! stdout and stderr are passed through line by line and also kept, so
 //! benchmark lines and gctrace lines can be analysed afterwards; a
@@ -27,12 +29,8 @@ pub struct RunOutput {
 
 /// Builds the argv with profiling flags for `cmd`.
 pub fn instrument(cmd: &[String], cpu: &Path, mem: &Path) -> Vec<String> {
-    let is_go = cmd
-        .first()
-        .map(|c| Path::new(c).file_name().is_some_and(|n| n == "go"))
-        .unwrap_or(false);
     let mut argv: Vec<String> = cmd.to_vec();
-    if is_go && cmd.get(1).map(String::as_str) == Some("test") {
+    if is_go_test(cmd) {
         let mut extra = vec![
             format!("-cpuprofile={}", cpu.display()),
             format!("-memprofile={}", mem.display()),
@@ -41,15 +39,28 @@ pub fn instrument(cmd: &[String], cpu: &Path, mem: &Path) -> Vec<String> {
             extra.push("-benchmem".into());
         }
         argv.splice(2..2, extra);
-    } else {
-        argv.extend([
-            "-cpuprofile".into(),
-            cpu.display().to_string(),
-            "-memprofile".into(),
-            mem.display().to_string(),
-        ]);
     }
     argv
+}
+
+/// Whether `cmd` is `go test` (profiled by flags); anything else is profiled through the
+/// environment (`profile_env`).
+fn is_go_test(cmd: &[String]) -> bool {
+    cmd.first()
+        .map(|c| Path::new(c).file_name().is_some_and(|n| n == "go"))
+        .unwrap_or(false)
+        && cmd.get(1).map(String::as_str) == Some("test")
+}
+
+/// The environment that makes a gort program (or benchmark binary) write its profiles.
+pub fn profile_env(cmd: &[String], cpu: &Path, mem: &Path) -> Vec<(&'static str, String)> {
+    if is_go_test(cmd) {
+        return Vec::new();
+    }
+    vec![
+        ("GORT_CPUPROFILE", cpu.display().to_string()),
+        ("GORT_MEMPROFILE", mem.display().to_string()),
+    ]
 }
 
 /// GODEBUG with gctrace=1 added.
@@ -68,6 +79,7 @@ pub fn run(cmd: &[String], dir: &Path) -> Result<RunOutput> {
     let mut child = Command::new(&argv[0])
         .args(&argv[1..])
         .env("GODEBUG", godebug(std::env::var("GODEBUG").ok().as_deref()))
+        .envs(profile_env(cmd, &cpu, &mem))
         .stdin(Stdio::inherit())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -154,9 +166,18 @@ mod tests {
         assert_eq!(a[3], "-memprofile=/t/m");
         assert_eq!(a[4], "-benchmem");
         assert_eq!(a[5], "-bench");
-        let other: Vec<String> = vec!["./bench".into()];
+        assert!(profile_env(&cmd, Path::new("c"), Path::new("m")).is_empty());
+        // Anything else: no flags (a plain program parses none), the environment instead.
+        let other: Vec<String> = vec!["./prog".into()];
         let b = instrument(&other, Path::new("c"), Path::new("m"));
-        assert_eq!(b, vec!["./bench", "-cpuprofile", "c", "-memprofile", "m"]);
+        assert_eq!(b, vec!["./prog"]);
+        assert_eq!(
+            profile_env(&other, Path::new("c"), Path::new("m")),
+            vec![
+                ("GORT_CPUPROFILE", "c".to_string()),
+                ("GORT_MEMPROFILE", "m".to_string())
+            ]
+        );
         assert_eq!(godebug(Some("x=1")), "x=1,gctrace=1");
     }
 }

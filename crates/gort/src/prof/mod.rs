@@ -59,6 +59,7 @@
 mod api;
 mod contention;
 mod cpu;
+mod envsession;
 mod goroutine;
 mod heap_profile;
 pub mod http;
@@ -75,6 +76,7 @@ pub use api::{
 };
 pub use contention::{set_block_profile_rate, set_mutex_profile_fraction};
 pub use cpu::DEFAULT_CPU_HZ;
+pub use envsession::EnvSession;
 pub use heap_profile::scale_heap_sample;
 pub use labels::{labels, with_labels};
 pub use profile::{Frame, LabelValue, Line, Profile, Sample};

@@ -50,13 +50,19 @@ pub(crate) fn run_main(
     make_output: impl FnOnce(bool, &str) -> Output,
 ) -> (i32, String) {
     let start = Instant::now();
-    let cfg = match Config::parse(args) {
+    let mut cfg = match Config::parse(args) {
         Ok(c) => c,
         Err(e) => {
             eprintln!("{e}");
             return (2, String::new());
         }
     };
+    // The settings every gort program honours (`prof::EnvSession`), where no flag says
+    // otherwise: `gort doctor` profiles a benchmark binary and a plain program the same way.
+    let env = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+    cfg.cpuprofile = cfg.cpuprofile.take().or_else(|| env("GORT_CPUPROFILE"));
+    cfg.memprofile = cfg.memprofile.take().or_else(|| env("GORT_MEMPROFILE"));
+    cfg.trace = cfg.trace.take().or_else(|| env("GORT_TRACE"));
     let tracing = match super::trace_flag::start(cfg.trace.as_deref()) {
         Ok(t) => t,
         Err(e) => {

@@ -10,7 +10,9 @@
 //! # How
 //!
 //! When a P has been in one goroutine for `GODEBUG=stalltrace=N` milliseconds (default 100;
-//! 0 silences it), sysmon (`sysmon.rs`) calls [`report`]:
+//! 0 silences it) while something waits for it ([`someone_waits`]: a runnable goroutine, a
+//! wake-up, a due timer; a CPU-bound goroutine alone on its P is left alone), sysmon
+//! (`sysmon.rs`) calls [`report`]:
 //! * the thread's state from `/proc/self/task/TID/stat` and `wchan` (running: a CPU loop;
 //!   sleeping in `futex_*`: a lock or park; else the kernel's wait channel);
 //! * where: sysmon sends the thread SIGURG (Go's preemption signal); the handler, on the
@@ -251,6 +253,15 @@ fn thread_state(tid: i32) -> String {
         _ if wchan.is_empty() || wchan == "0" => format!("state {state}"),
         _ => format!("blocked in the kernel: {wchan}"),
     }
+}
+
+/// Whether anything waits for P `p`'s thread: runnable goroutines in its queues, wake-ups in
+/// its inbox, or a timer of its heap already due. A goroutine that holds its P while nobody
+/// waits (a CPU-bound goroutine on a P of its own) harms nobody and is not reported.
+pub(crate) fn someone_waits(p: &P) -> bool {
+    p.runq_len() > 0
+        || p.inbox_nonempty()
+        || p.timers.next_when() <= crate::rt::timer::clock::now_ns()
 }
 
 /// The one-line report (and, with `dump`, every goroutine's stack) for P `p`, stuck in

@@ -106,7 +106,11 @@ pub(crate) fn sysmon_main(shared: Arc<Shared>) {
             }
             let stuck = now - last_tick[i].1;
             let goid = p.curg.load(Relaxed);
-            if stall_ns > 0 && stuck >= stall_ns && reported[i] == 0 {
+            if stall_ns > 0
+                && stuck >= stall_ns
+                && reported[i] == 0
+                && super::stall::someone_waits(p)
+            {
                 reported[i] = 1;
                 let d = Duration::from_nanos(stuck);
                 eprintln!("{}", super::stall::report(&shared, p, goid, d, false));
