@@ -67,6 +67,7 @@ fn exercise_profile(p: &pprof::proto::Profile) {
         mem: Some(p.clone()),
         bench: Some("BenchmarkX 1 2 ns/op 3 B/op 4 allocs/op".into()),
         gctrace: None,
+        build_notes: Vec::new(),
     });
 }
 

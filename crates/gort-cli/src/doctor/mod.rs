@@ -28,6 +28,33 @@ pub struct Evidence {
     pub mem: Option<proto::Profile>,
     pub bench: Option<String>,
     pub gctrace: Option<String>,
+    /// The program's own warnings about its build (missing frame pointers or debug info),
+    /// repeated in the report.
+    pub build_notes: Vec<String>,
+}
+
+/// The build-settings warnings gort's profiler printed (a `gort: profiles ` line and the
+/// indented lines after it), one string each.
+pub fn build_notes(stderr: &str) -> Vec<String> {
+    let mut notes: Vec<String> = Vec::new();
+    let mut open = false;
+    for line in stderr.lines() {
+        if line.starts_with("gort: profiles ") {
+            if !notes.iter().any(|n| n.lines().next() == Some(line)) {
+                notes.push(line.to_string());
+                open = true;
+            } else {
+                open = false;
+            }
+        } else if open && line.starts_with("    ") {
+            let last = notes.last_mut().expect("open");
+            last.push('\n');
+            last.push_str(line);
+        } else {
+            open = false;
+        }
+    }
+    notes
 }
 
 /// Entry point: returns the exit code.
@@ -60,6 +87,7 @@ pub fn main(a: DoctorArgs) -> Result<i32> {
                 eprintln!("gort doctor: the command exited with {}", out.status);
                 exit = 1;
             }
+            ev.build_notes = build_notes(&out.stderr);
             ev.cpu = Some(proto::load(out.cpu.display().to_string())?);
             ev.mem = proto::load(out.mem.display().to_string()).ok();
             // `go test` writes the test binary's output (results and its
@@ -299,6 +327,15 @@ pub fn analyze(ev: &Evidence) -> Result<String> {
     for line in advice(&v, &b, &benches, gc.as_ref()) {
         let _ = writeln!(o, "  - {line}");
     }
+    if !ev.build_notes.is_empty() {
+        let _ = writeln!(
+            o,
+            "\nBuild settings (the evidence above is incomplete until fixed):"
+        );
+        for n in &ev.build_notes {
+            let _ = writeln!(o, "  - {}", n.replace('\n', "\n    "));
+        }
+    }
     Ok(o)
 }
 
@@ -462,5 +499,16 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("Shard the lock"), "{text}");
+    }
+}
+
+#[cfg(test)]
+mod build_note_tests {
+    #[test]
+    fn build_notes_are_collected_once_each_with_their_fix() {
+        let err = "x\ngort: profiles will lack callers: no frame pointers. Add:\n    [build]\n    rustflags = [\"-C\", \"force-frame-pointers=yes\"]\nother\ngort: profiles will lack callers: no frame pointers. Add:\n";
+        let n = super::build_notes(err);
+        assert_eq!(n.len(), 1);
+        assert!(n[0].ends_with("force-frame-pointers=yes\"]"), "{n:?}");
     }
 }

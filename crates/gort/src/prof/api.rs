@@ -63,6 +63,7 @@ pub fn cpu_profile_for(d: Duration) -> io::Result<Profile> {
 
 /// Writes the heap profile (Go's `pprof.WriteHeapProfile`, the "heap" profile at debug 0).
 pub fn write_heap_profile(mut w: impl Write) -> io::Result<()> {
+    super::buildcheck::warn_once();
     w.write_all(&encoded(off_goroutine(|| {
         heap_profile::build("inuse_space")
     }))?)

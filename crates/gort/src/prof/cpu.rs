@@ -40,6 +40,7 @@ pub(crate) fn start(writer: Option<Box<dyn Write + Send>>, hz: u64) -> io::Resul
         return Err(io::Error::other("cpu profiling already in use"));
     }
     signal::install()?;
+    super::buildcheck::warn_once();
     ring::drain(|_, _, _| {}); // leftovers of an earlier profile
     let stop = Arc::new(AtomicBool::new(false));
     let s = stop.clone();

@@ -57,6 +57,7 @@
 //!   collector (which drains once more), then symbolize.
 
 mod api;
+pub mod buildcheck;
 mod contention;
 mod cpu;
 mod envsession;
