@@ -30,7 +30,7 @@ impl EnvSession {
     pub fn start() -> EnvSession {
         let mut s = EnvSession::default();
         if let Some(path) = var("GORT_CPUPROFILE") {
-            match File::create(&path).map(|f| super::start_cpu_profile(f)) {
+            match File::create(&path).map(super::start_cpu_profile) {
                 Ok(Ok(())) => s.cpu = true,
                 Ok(Err(e)) | Err(e) => eprintln!("gort: GORT_CPUPROFILE={path}: {e}"),
             }
