@@ -194,6 +194,60 @@ const TRANSPARENT: &[&str] = &[
     "corosensei::",
 ];
 
+/// libc's system-call wrappers, by their plain names (`__libc_send`, `__GI___libc_write` and
+/// `__send` reduce to these): a sample whose leaf is one of them is system-call time even
+/// when no runtime frame above says so, which is the usual case, since glibc has no frame
+/// pointers and the walk stops at the wrapper.
+const SYSCALL_LEAVES: &[&str] = &[
+    "send",
+    "recv",
+    "sendto",
+    "recvfrom",
+    "sendmsg",
+    "recvmsg",
+    "sendmmsg",
+    "recvmmsg",
+    "read",
+    "write",
+    "readv",
+    "writev",
+    "pread64",
+    "pwrite64",
+    "preadv",
+    "pwritev",
+    "accept",
+    "accept4",
+    "connect",
+    "syscall",
+    "nanosleep",
+    "clock_nanosleep",
+    "openat",
+    "close",
+    "fsync",
+    "fdatasync",
+    "ioctl",
+    "poll",
+    "ppoll",
+    "select",
+    "pselect6",
+];
+
+/// The class of a sample's leaf frame by itself (libc's wrappers): system calls, the poller
+/// (`epoll_wait`) or a lock (`futex`); `None` for anything else.
+pub fn leaf_class(name: &str) -> Option<Class> {
+    let mut n = name.split('@').next().unwrap_or(name);
+    for p in ["__GI_", "__libc_", "__", "libc_"] {
+        n = n.strip_prefix(p).unwrap_or(n);
+    }
+    n = n.strip_suffix("_nocancel").unwrap_or(n);
+    match n {
+        "epoll_wait" | "epoll_pwait" | "epoll_pwait2" => Some(Class::Poller),
+        "futex" | "futex_wait" | "lll_lock_wait" | "lll_lock_wait_private" => Some(Class::Lock),
+        _ if SYSCALL_LEAVES.contains(&n) => Some(Class::Syscall),
+        _ => None,
+    }
+}
+
 /// The class of one function name, if any.
 pub fn class_of(name: &str) -> Option<Class> {
     if TRANSPARENT
@@ -262,6 +316,13 @@ pub fn classify(st: &Stacks) -> Breakdown {
                 break;
             }
         }
+        // No runtime frame matched: the leaf may still be a libc syscall wrapper (a server
+        // bound by one `send` per line shows as "user code" otherwise).
+        if class == Class::User {
+            if let Some(c) = stack.leaf().and_then(|f| leaf_class(&f.name)) {
+                class = c;
+            }
+        }
         if class == Class::Alloc
             && stack.frames().any(|f| {
                 f.name.starts_with("fmt.")
@@ -287,6 +348,25 @@ pub fn classify(st: &Stacks) -> Breakdown {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn libc_syscall_leaves_are_system_calls() {
+        for n in [
+            "__libc_send",
+            "__GI___libc_write",
+            "__send",
+            "recv",
+            "writev",
+            "read@plt",
+        ] {
+            assert_eq!(leaf_class(n), Some(Class::Syscall), "{n}");
+        }
+        assert_eq!(leaf_class("epoll_wait"), Some(Class::Poller));
+        assert_eq!(leaf_class("__GI___lll_lock_wait"), Some(Class::Lock));
+        for n in ["sender::run", "my_read", "main", "readme"] {
+            assert_eq!(leaf_class(n), None, "{n}");
+        }
+    }
 
     #[test]
     fn names() {

@@ -429,10 +429,13 @@ fn advice(
             ));
             out.push("Shorten critical sections; use sync/atomic for counters and RWMutex for read-mostly data".into());
         }
-        Class::Syscall => out.push(format!(
-            "Batch system calls (bufio.Writer/Reader, larger reads and writes): syscalls hold {:.1}% of CPU",
-            b.share(Class::Syscall)
-        )),
+        Class::Syscall => {
+            out.push(format!(
+                "Batch system calls (Go: bufio.Writer/Reader; Rust: std::io::BufWriter/BufReader around the socket, flushed once per reply): syscalls hold {:.1}% of CPU",
+                b.share(Class::Syscall)
+            ));
+            out.push("Fewer round trips: gather a reply's parts into one write (writev, Write::write_vectored) instead of one send per line".into());
+        }
         Class::Poller => out.push(format!(
             "Fewer, larger network reads and writes and fewer idle wake-ups: the poller holds {:.1}% of CPU",
             b.share(Class::Poller)

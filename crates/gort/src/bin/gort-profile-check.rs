@@ -18,8 +18,40 @@ fn work(seed: u64) -> u64 {
     x
 }
 
+/// `syscalls` mode: a writer that sends one byte per `write` (a server that flushes every
+/// line), with a plain thread reading the other end: bound by system calls.
+fn syscall_bound() {
+    use std::io::{Read, Write};
+    let (a, b) = std::os::unix::net::UnixStream::pair().unwrap();
+    let reader = std::thread::spawn(move || {
+        let mut b = b;
+        let mut buf = [0u8; 4096];
+        let mut n = 0;
+        while let Ok(k) = b.read(&mut buf) {
+            if k == 0 {
+                break;
+            }
+            n += k;
+        }
+        n
+    });
+    let mut a = gort::net::UnixStream::from_std(a).unwrap();
+    let t0 = std::time::Instant::now();
+    let mut sent = 0;
+    while t0.elapsed() < std::time::Duration::from_millis(500) {
+        a.write_all(b"x").unwrap();
+        sent += 1;
+    }
+    drop(a);
+    assert_eq!(reader.join().unwrap(), sent);
+    println!("done {sent}");
+}
+
 #[gort::main]
 fn main() {
+    if std::env::args().nth(1).as_deref() == Some("syscalls") {
+        return syscall_bound();
+    }
     let hs: Vec<_> = (0..2).map(|i| gort::go(move || work(i))).collect();
     let sum: u64 = hs
         .into_iter()
