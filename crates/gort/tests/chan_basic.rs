@@ -1,6 +1,8 @@
 //! Channels: semantics, Go's channel tests (chan_test.go) in spirit, classic programs.
 //! `GORT_STRESS=1` scales the concurrent tests up to many goroutines on every P.
 
+mod chan_common;
+
 use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
 use std::sync::Arc;
 
@@ -450,31 +452,7 @@ fn many_to_many_buffered_repeated() {
         .unwrap_or(20_000);
     for r in 0..rounds {
         let n = [1, 7, 100, 1000, big][r % 5];
-        rt.block_on(move || {
-            const P: u64 = 4;
-            let (tx, rx) = bounded::<u64>(128);
-            let ps: Vec<_> = (0..P)
-                .map(|p| {
-                    let tx = tx.clone();
-                    gort::go(move || {
-                        for i in (p..n).step_by(P as usize) {
-                            tx.send(i).unwrap();
-                        }
-                    })
-                })
-                .collect();
-            let cs: Vec<_> = (0..P)
-                .map(|_| {
-                    let rx = rx.clone();
-                    gort::go(move || rx.iter().sum::<u64>())
-                })
-                .collect();
-            for p in ps {
-                p.join().unwrap();
-            }
-            tx.close().unwrap();
-            let s: u64 = cs.into_iter().map(|c| c.join().unwrap()).sum();
-            assert_eq!(s, n * (n - 1) / 2);
-        });
+        let s = rt.block_on(move || chan_common::many_to_many(4, 128, n));
+        assert_eq!(s, n * (n - 1) / 2);
     }
 }

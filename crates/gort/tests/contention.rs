@@ -6,6 +6,8 @@
 //! bound, not a speed test: 200,000 items take well under a second when nothing collapses,
 //! also under this load; the bound is 60 s.
 
+mod chan_common;
+
 use std::process::{Child, Command};
 use std::time::{Duration, Instant};
 
@@ -45,30 +47,7 @@ fn many_to_many_capacity_1_under_cpu_load_does_not_collapse() {
     const SIDES: u64 = 8;
     for round in 0..3 {
         let t0 = Instant::now();
-        let sum = rt.block_on(|| {
-            let (tx, rx) = gort::chan::bounded::<u64>(1);
-            let ps: Vec<_> = (0..SIDES)
-                .map(|p| {
-                    let tx = tx.clone();
-                    gort::go(move || {
-                        for i in (p..N).step_by(SIDES as usize) {
-                            tx.send(i).unwrap();
-                        }
-                    })
-                })
-                .collect();
-            let cs: Vec<_> = (0..SIDES)
-                .map(|_| {
-                    let rx = rx.clone();
-                    gort::go(move || rx.iter().sum::<u64>())
-                })
-                .collect();
-            for p in ps {
-                p.join().unwrap();
-            }
-            tx.close().unwrap();
-            cs.into_iter().map(|c| c.join().unwrap()).sum::<u64>()
-        });
+        let sum = rt.block_on(|| chan_common::many_to_many(SIDES, 1, N));
         assert_eq!(sum, N * (N - 1) / 2);
         let took = t0.elapsed();
         eprintln!("round {round}: {N} items in {took:?}");

@@ -46,14 +46,18 @@ pub(crate) fn write_g(out: &mut String, g: &G, now_ns: u64) {
     } else if !g.started() {
         let _ = writeln!(out, "gort.goexit(not started)");
     }
+    write_created_by(out, g.parent, g.created_at);
+    write_ancestors(out, g);
+}
+
+/// Go's `created by` line and the creation site.
+fn write_created_by(out: &mut String, parent: u64, at: &std::panic::Location<'static>) {
     let _ = writeln!(
         out,
-        "created by gort.go in goroutine {}\n\t{}:{}",
-        g.parent,
-        g.created_at.file(),
-        g.created_at.line()
+        "created by gort.go in goroutine {parent}\n\t{}:{}",
+        at.file(),
+        at.line()
     );
-    write_ancestors(out, g);
 }
 
 /// `GODEBUG=tracebackancestors=N`: the goroutine's ancestors, nearest first, as Go's
@@ -70,13 +74,7 @@ fn write_ancestors(out: &mut String, g: &G) {
             a.go_at.line()
         );
         if a.parent != 0 {
-            let _ = writeln!(
-                out,
-                "created by gort.go in goroutine {}\n\t{}:{}",
-                a.parent,
-                a.created_at.file(),
-                a.created_at.line()
-            );
+            write_created_by(out, a.parent, a.created_at);
         }
     }
 }
