@@ -399,6 +399,9 @@ impl Builder {
             godebug,
             self.detect_deadlock,
         ));
+        // The stack headroom's first count of the process's mappings, here rather than on
+        // sysmon's first tick (`headroom::init_headroom`).
+        crate::rt::stack::init_headroom();
         let mut threads = Vec::new();
         for pid in 0..nprocs {
             let s = shared.clone();

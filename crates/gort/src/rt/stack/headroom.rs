@@ -177,6 +177,15 @@ pub(crate) fn refresh_headroom() {
     }
 }
 
+/// The first count, if none was made yet: called by `Builder::build` before the runtime's
+/// threads start, so that it happens at a known time on the building thread (it opens
+/// `/proc/self/maps` and `/proc/sys/vm/max_map_count`) and not, later, on sysmon or a
+/// spawning goroutine in the middle of the program (a program that runs itself out of file
+/// descriptors, as `tests/net_emfile.rs` does, would see an fd come and go).
+pub(crate) fn init_headroom() {
+    let _ = limits(true);
+}
+
 /// Releases a reservation made by [`reserve_stack`].
 pub(crate) fn unreserve_stack() {
     UNSTARTED.fetch_sub(1, Relaxed);
