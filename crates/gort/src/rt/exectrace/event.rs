@@ -1,4 +1,8 @@
 //! The binary event: 24 bytes, written by hooks, decoded only when the trace is written.
+//!
+//! An event's `ticks` is either a clock read (exact) or, for an event recorded in a dense
+//! stretch, the previous exact read on the same thread, flagged inexact (bit 7 of the kind
+//! byte) and placed between its exact neighbours when the trace is written (`buf.rs`).
 
 /// What happened. The `goid` and `arg` fields of an [`Event`] mean what each kind says.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -84,7 +88,8 @@ impl StwReason {
     }
 }
 
-/// One recorded event. `word` packs the kind (low 8 bits) and `arg` (high 56 bits).
+/// One recorded event. `word` packs the kind (low 7 bits), the inexact flag (bit 7) and
+/// `arg` (high 56 bits).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[repr(C)]
 pub(crate) struct Event {
@@ -92,6 +97,9 @@ pub(crate) struct Event {
     pub(crate) goid: u64,
     word: u64,
 }
+
+/// Bit 7 of the kind byte: `ticks` is a lower bound, not a clock read.
+const INEXACT: u64 = 0x80;
 
 /// The largest `arg` an event can carry.
 pub(crate) const ARG_MAX: u64 = (1 << 56) - 1;
@@ -106,8 +114,21 @@ impl Event {
         }
     }
 
+    /// An event whose `ticks` is the previous exact read on its thread (see the module doc).
+    #[inline]
+    pub(crate) fn new_inexact(ticks: u64, kind: Kind, goid: u64, arg: u64) -> Event {
+        let mut e = Event::new(ticks, kind, goid, arg);
+        e.word |= INEXACT;
+        e
+    }
+
     pub(crate) fn kind(&self) -> Option<Kind> {
-        Kind::from_u8(self.word as u8)
+        Kind::from_u8(self.word as u8 & !(INEXACT as u8))
+    }
+
+    /// Whether `ticks` is a clock read.
+    pub(crate) fn exact(&self) -> bool {
+        self.word & INEXACT == 0
     }
 
     pub(crate) fn arg(&self) -> u64 {
@@ -130,6 +151,12 @@ mod tests {
             );
         }
         assert_eq!(Event::new(0, Kind::HeapAlloc, 0, u64::MAX).arg(), ARG_MAX);
+        let e = Event::new_inexact(3, Kind::GoStart, 4, ARG_MAX);
+        assert_eq!(
+            (e.kind(), e.arg(), e.exact()),
+            (Some(Kind::GoStart), ARG_MAX, false)
+        );
+        assert!(Event::new(3, Kind::GoStart, 4, 0).exact());
         assert_eq!(Kind::from_u8(0), None);
         assert_eq!(std::mem::size_of::<Event>(), 24);
     }

@@ -4,7 +4,8 @@
 //! is the `crate::trace` tool; the design essay is there.
 //!
 //! The hooks the runtime calls. Each is one relaxed load and a predicted branch when tracing
-//! is off; when on, it reads the clock and appends 24 bytes to this thread's buffer.
+//! is off; when on, it appends 24 bytes to this thread's buffer, reading the clock outside
+//! dense stretches (`buf.rs`).
 //!
 //! Hooks that take a `&G` read its fields only when tracing is on.
 
@@ -16,8 +17,8 @@ pub(crate) mod event;
 
 use std::sync::atomic::AtomicU64;
 
+use event::Kind;
 pub(crate) use event::StwReason;
-use event::{Event, Kind};
 
 /// The session generation; 0 while tracing is off. Read by every hook, written by
 /// `crate::trace`'s start and stop.
@@ -34,7 +35,17 @@ fn emit(kind: Kind, goid: u64, arg: u64) {
 
 #[inline(never)]
 fn record(gen: u64, kind: Kind, goid: u64, arg: u64) {
-    buf::push(gen, Event::new(clock::ticks(), kind, goid, arg));
+    // Events that may follow a long wait read the clock (`buf.rs`, "Timestamps").
+    let always_exact = !matches!(
+        kind,
+        Kind::GoCreate
+            | Kind::GoUnblock
+            | Kind::GoStart
+            | Kind::GoBlock
+            | Kind::GoSched
+            | Kind::GoEnd
+    );
+    buf::push(gen, kind, goid, arg, always_exact);
 }
 
 /// Goroutine `goid` was created by `parent` (0 outside goroutines).
