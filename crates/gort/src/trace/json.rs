@@ -179,15 +179,7 @@ pub(crate) fn write(
                 }
                 Kind::GoCreate | Kind::GoUnblock => {}
             }
-            if matches!(
-                kind,
-                Kind::GoCreate
-                    | Kind::GoUnblock
-                    | Kind::GoStart
-                    | Kind::GoBlock
-                    | Kind::GoSched
-                    | Kind::GoEnd
-            ) {
+            if kind.is_goroutine_transition() {
                 gevents.entry(g).or_default().push((ts, kind, e.arg()));
             }
         }

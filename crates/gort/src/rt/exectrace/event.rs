@@ -42,6 +42,21 @@ pub(crate) enum Kind {
 }
 
 impl Kind {
+    /// A goroutine's own transition (create, unblock, start, block, sched, end): what the
+    /// trace's per-goroutine tracks are made of, and the events dense enough to share a clock
+    /// read (`buf.rs`, "Timestamps").
+    pub(crate) fn is_goroutine_transition(self) -> bool {
+        matches!(
+            self,
+            Kind::GoCreate
+                | Kind::GoUnblock
+                | Kind::GoStart
+                | Kind::GoBlock
+                | Kind::GoSched
+                | Kind::GoEnd
+        )
+    }
+
     pub(crate) fn from_u8(v: u8) -> Option<Kind> {
         use Kind::*;
         Some(match v {

@@ -36,15 +36,7 @@ fn emit(kind: Kind, goid: u64, arg: u64) {
 #[inline(never)]
 fn record(gen: u64, kind: Kind, goid: u64, arg: u64) {
     // Events that may follow a long wait read the clock (`buf.rs`, "Timestamps").
-    let always_exact = !matches!(
-        kind,
-        Kind::GoCreate
-            | Kind::GoUnblock
-            | Kind::GoStart
-            | Kind::GoBlock
-            | Kind::GoSched
-            | Kind::GoEnd
-    );
+    let always_exact = !kind.is_goroutine_transition();
     buf::push(gen, kind, goid, arg, always_exact);
 }
 
