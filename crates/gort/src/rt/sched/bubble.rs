@@ -400,12 +400,3 @@ where
         b.members_dump()
     );
 }
-
-/// Used by `G::bubble` users that only need identity.
-pub(crate) fn same(a: &Option<Arc<Bubble>>, b: &Option<Arc<Bubble>>) -> bool {
-    match (a, b) {
-        (None, None) => true,
-        (Some(a), Some(b)) => Arc::ptr_eq(a, b),
-        _ => false,
-    }
-}
