@@ -103,12 +103,14 @@ where
 /// gort::Runtime::new().unwrap().block_on(|| {
 ///     gort::synctest::run(|| {
 ///         let (tx, rx) = gort::chan::bounded(1);
-///         gort::go(move || {
+///         let h = gort::go(move || {
 ///             tx.send(1).unwrap();
 ///             gort::time::sleep(Duration::from_secs(5));
 ///         });
 ///         gort::synctest::wait();
 ///         assert_eq!(rx.try_recv().ok(), Some(1));
+///         // Time stops when `run`'s function returns: join the sleeper first.
+///         h.join().unwrap();
 ///     });
 /// });
 /// ```
