@@ -28,6 +28,7 @@ pub mod net;
 pub mod prof;
 pub(crate) mod rt;
 pub mod sync;
+pub mod synctest;
 pub mod testing;
 pub mod time;
 pub mod trace;

@@ -31,6 +31,7 @@ const RANKS: &[(&str, u32)] = &[
     ("time", 13),
     ("net", 14),
     ("fs", 15),
+    ("synctest", 16),
     ("trace", 20),
     ("prof", 21),
     ("debug", 22),

@@ -43,7 +43,7 @@ pub(crate) struct Timeout {
 impl Timeout {
     pub(crate) fn after(d: Duration) -> Timeout {
         let (t, rx) = timer_channel();
-        t.reset(clock::deadline_after(d), 0);
+        t.reset_after(d, 0);
         Timeout { t, rx }
     }
 }

@@ -20,14 +20,34 @@ pub fn sleep(d: Duration) {
     crate::rt::timer::sleep(d)
 }
 
-/// Pauses until `deadline` (no-op if it has passed).
+/// Pauses until `deadline` (no-op if it has passed), on the caller's clock (see [`now`]).
+#[track_caller]
 pub fn sleep_until(deadline: Instant) {
-    sleep(deadline.saturating_duration_since(Instant::now()))
+    sleep(deadline.saturating_duration_since(now()))
+}
+
+/// The current instant on the calling goroutine's clock: `Instant::now()`, except inside a
+/// [`synctest`](crate::synctest) bubble, where it is the bubble's fake clock (it moves only
+/// when every goroutine of the bubble is durably blocked). The instants sent by [`Timer`]
+/// and [`Ticker`] are on the same clock.
+pub fn now() -> Instant {
+    clock::ns_to_instant(crate::rt::sched::bubble::now_ns())
+}
+
+/// The wall-clock time on the calling goroutine's clock (Go's `time.Now()`):
+/// `SystemTime::now()`, except inside a [`synctest`](crate::synctest) bubble, whose fake
+/// clock starts at midnight UTC 2000-01-01.
+pub fn system_now() -> std::time::SystemTime {
+    crate::rt::sched::bubble::system_now()
 }
 
 /// `after_func`'s callback: runs the function in a new goroutine of the runtime the timer was
-/// armed in (the process-wide runtime for timers armed on plain threads).
-struct Func(Arc<dyn Fn() + Send + Sync>);
+/// armed in (the process-wide runtime for timers armed on plain threads), in the synctest
+/// bubble it was armed in, if any.
+struct Func(
+    Arc<dyn Fn() + Send + Sync>,
+    Option<Arc<crate::rt::sched::bubble::Bubble>>,
+);
 
 impl Callback for Func {
     fn fire(&self, _: u64, owner: Option<&Arc<Shared>>) {
@@ -40,11 +60,12 @@ impl Callback for Func {
                 &default
             }
         };
-        let _ = crate::rt::sched::spawn::spawn_on(
+        let _ = crate::rt::sched::spawn::spawn_on_in(
             rt,
             move || f(),
             std::panic::Location::caller(),
             crate::rt::sched::spawn::Placement::Auto,
+            self.1.clone(),
         );
     }
 }
@@ -106,7 +127,7 @@ impl Timer {
     /// A timer that fires after `d`.
     pub fn new(d: Duration) -> Timer {
         let (t, rx) = new_slot();
-        t.reset(clock::deadline_after(d), 0);
+        t.reset_after(d, 0);
         Timer { t, rx }
     }
 
@@ -137,7 +158,7 @@ impl Timer {
     /// was still armed.
     pub fn reset(&self, d: Duration) -> bool {
         crate::rt::sched::park::preempt_point();
-        self.t.reset(clock::deadline_after(d), 0)
+        self.t.reset_after(d, 0)
     }
 }
 
@@ -191,7 +212,7 @@ impl Ticker {
     /// A ticker with period `d`. Panics if `d` is zero (as Go's NewTicker does).
     pub fn new(d: Duration) -> Ticker {
         let (t, rx) = new_slot();
-        t.reset(clock::deadline_after(d), period_ns(d));
+        t.reset_after(d, period_ns(d));
         Ticker { t, rx }
     }
 
@@ -220,7 +241,7 @@ impl Ticker {
     /// Restarts the ticker with period `d`, the next tick `d` from now.
     pub fn reset(&self, d: Duration) {
         crate::rt::sched::park::preempt_point();
-        self.t.reset(clock::deadline_after(d), period_ns(d));
+        self.t.reset_after(d, period_ns(d));
     }
 }
 
@@ -239,8 +260,9 @@ pub fn after_func<F>(d: Duration, f: F) -> FuncTimer
 where
     F: Fn() + Send + Sync + 'static,
 {
-    let t = TimerInner::new(Kind::Call(Box::new(Func(Arc::new(f)))));
-    t.reset(clock::deadline_after(d), 0);
+    let bubble = crate::rt::sched::bubble::current();
+    let t = TimerInner::new(Kind::Call(Box::new(Func(Arc::new(f), bubble))));
+    t.reset_after(d, 0);
     FuncTimer { t }
 }
 
@@ -267,6 +289,6 @@ impl FuncTimer {
     /// Re-arms the timer to run the function after `d`. True if it was still armed.
     pub fn reset(&self, d: Duration) -> bool {
         crate::rt::sched::park::preempt_point();
-        self.t.reset(clock::deadline_after(d), 0)
+        self.t.reset_after(d, 0)
     }
 }

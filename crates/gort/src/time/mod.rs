@@ -52,4 +52,4 @@
 
 mod api;
 
-pub use api::{after, after_func, sleep, sleep_until, FuncTimer, Ticker, Timer};
+pub use api::{after, after_func, now, sleep, sleep_until, system_now, FuncTimer, Ticker, Timer};

@@ -199,7 +199,7 @@ impl PollDesc {
             Mode::Read => &self.rtimer,
             Mode::Write => &self.wtimer,
         };
-        cell.get_or_init(|| TimerInner::new(Kind::call(move || self.wake_dir(mode))))
+        cell.get_or_init(|| TimerInner::new_real(Kind::call(move || self.wake_dir(mode))))
     }
 
     /// Wakes every waiter of `mode` so it re-evaluates (deadline fired or changed).

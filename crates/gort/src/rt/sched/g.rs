@@ -113,6 +113,10 @@ wait_reasons! {
     Sleep => "sleep",
     /// Network I/O.
     IoWait => "IO wait",
+    /// `gort::synctest::wait`.
+    SynctestWait => "synctest.Wait",
+    /// `gort::synctest::run`, driving its bubble's clock.
+    SynctestRun => "synctest.Run",
     /// A call running on the blocking pool (Go: `syscall`).
     Syscall => "syscall",
     /// Waiting for the thread it is locked to (lock_os_thread).
@@ -180,6 +184,9 @@ pub(crate) struct G {
     /// home M touches it; `Local::preempted` counts them).
     pub(crate) preempted: AtomicBool,
     pub(crate) shared: Arc<Shared>,
+    /// The synctest bubble this goroutine belongs to (`bubble.rs`): set by the spawn before
+    /// the record is shared, cleared by `reset`; read by anyone.
+    pub(crate) bubble: Option<Arc<super::bubble::Bubble>>,
     coro: UnsafeCell<Option<Coro>>,
     /// The goroutine's closure and result packet (`task.rs`; its own access rules).
     pub(crate) task: TaskCell,
@@ -233,6 +240,7 @@ impl G {
             acceptor: AtomicBool::new(false),
             preempted: AtomicBool::new(false),
             shared,
+            bubble: None,
             coro: UnsafeCell::new(None),
             task: TaskCell::new(),
             yielder: UnsafeCell::new(std::ptr::null()),
@@ -260,6 +268,7 @@ impl G {
         *self.acceptor.get_mut() = false;
         *self.preempted.get_mut() = false;
         *self.coro.get_mut() = None;
+        self.bubble = None;
         self.task.clear();
         *self.yielder.get_mut() = std::ptr::null();
         *self.inbox_next.get_mut() = std::ptr::null_mut();

@@ -56,6 +56,7 @@
 //! * A G's coroutine is touched only by the M that dequeued it; after start, only by `home`.
 
 pub(crate) mod blocking;
+pub(crate) mod bubble;
 pub(crate) mod g;
 pub(crate) mod gstate;
 pub(crate) mod idle;

@@ -252,6 +252,10 @@ pub(crate) fn ready(g: &GRef) {
 }
 
 fn ready_notified(g: &GRef) {
+    if let Some(b) = &g.bubble {
+        // Before it is queued: from here on it may run (`bubble.rs`).
+        b.readied(g.reason());
+    }
     crate::rt::exectrace::go_unblock(g);
     let shared = &*g.shared;
     let home = g.home.load(Relaxed);

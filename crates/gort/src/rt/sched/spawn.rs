@@ -295,12 +295,34 @@ where
     F: FnOnce() -> T + Send + 'static,
     T: Send + 'static,
 {
+    spawn_on_in(shared, f, at, placement, None)
+}
+
+/// [`spawn_on`] into synctest bubble `bubble`, or (None) into the spawner's bubble if it has
+/// one (`bubble.rs`).
+pub(crate) fn spawn_on_in<F, T>(
+    shared: &Arc<Shared>,
+    f: F,
+    at: &'static Location<'static>,
+    placement: Placement,
+    bubble: Option<Arc<super::bubble::Bubble>>,
+) -> Result<JoinHandle<T>, Error>
+where
+    F: FnOnce() -> T + Send + 'static,
+    T: Send + 'static,
+{
     let worker = ctx().filter(|c| std::ptr::eq(c.shared, Arc::as_ptr(shared)));
     // Reserve the goroutine's stack now, so that a spawn accepted here does not fail at its
     // first run for want of a mapping (released by `Worker::start`, or by the record's drop).
     reserve_or_wait(shared, worker.is_some())?;
-    let (parent, spawner_io) =
-        current().map_or((0, false), |(_, g)| (g.id(), g.acceptor.load(Relaxed)));
+    let (parent, spawner_io, bubble) = match current() {
+        Some((_, g)) => (
+            g.id(),
+            g.acceptor.load(Relaxed),
+            bubble.or_else(|| g.bubble.clone()),
+        ),
+        None => (0, false, bubble),
+    };
     let id = match worker {
         Some(c) => {
             // SAFETY: we are this P's M.
@@ -358,6 +380,10 @@ where
             // leave it alone) and its home M creates its coroutine when it first runs it.
             *unshared.home.get_mut() = c.p().id + 1;
         }
+    }
+    if let Some(b) = bubble {
+        b.spawned();
+        unshared.bubble = Some(b);
     }
     *unshared.reserved.get_mut() = true;
     unshared.install(Task::new(f));

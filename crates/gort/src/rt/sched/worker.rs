@@ -693,6 +693,9 @@ impl Worker<'_> {
                         p.counters.parked.fetch_add(1, AcqRel);
                         crate::rt::exectrace::go_block(&g);
                         if super::gstate::commit_park(&g.state) {
+                            if let Some(b) = &g.bubble {
+                                b.parked(g.reason());
+                            }
                             return;
                         }
                         crate::rt::exectrace::go_unblock(&g);
@@ -840,6 +843,9 @@ impl Worker<'_> {
         g.state.store(DEAD, Release);
         shared.unregister_g(g);
         p.counters.exited.fetch_add(1, AcqRel);
+        if let Some(b) = &g.bubble {
+            b.exited();
+        }
     }
 }
 

@@ -26,12 +26,6 @@ pub(crate) fn ns_to_instant(ns: u64) -> Instant {
     base() + Duration::from_nanos(ns)
 }
 
-/// `now + d`, saturating to "never".
-pub(crate) fn deadline_after(d: Duration) -> u64 {
-    let d = u64::try_from(d.as_nanos()).unwrap_or(u64::MAX);
-    now_ns().saturating_add(d)
-}
-
 /// Time left until `when`, for `park_timeout` (None = never).
 pub(crate) fn until(when: u64) -> Option<Duration> {
     (when != u64::MAX).then(|| Duration::from_nanos(when.saturating_sub(now_ns())))

@@ -8,4 +8,4 @@ pub(crate) mod queue;
 pub(crate) mod record;
 
 pub(crate) use queue::TimerHeap;
-pub(crate) use record::{run_due, sleep, Callback, Kind, TimerInner};
+pub(crate) use record::{run_due, run_due_at, sleep, Callback, Kind, TimerInner};

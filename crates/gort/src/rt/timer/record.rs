@@ -22,6 +22,7 @@ use std::sync::{Arc, Condvar, Mutex, OnceLock};
 
 use super::clock;
 use super::queue::{Entry, TimerHeap};
+use crate::rt::sched::bubble::Bubble;
 use crate::rt::sched::park::{ctx, Unparker};
 use crate::rt::sched::runtime::Shared;
 use std::sync::atomic::Ordering::AcqRel;
@@ -76,6 +77,9 @@ struct State {
 pub(crate) struct TimerInner {
     state: Mutex<State>,
     pub(crate) kind: Kind,
+    /// The synctest bubble whose clock it runs on (`rt/sched/bubble.rs`), fixed at creation:
+    /// its entries go to the bubble's heap, never to a P's.
+    bubble: Option<Arc<Bubble>>,
 }
 
 /// The runtime of the calling M (goroutine or scheduler loop), if any.
@@ -89,8 +93,13 @@ pub(crate) fn current_shared() -> Option<Arc<Shared>> {
     }
 }
 
-/// Where new timers go: the current P's heap, or the global heap off the runtime.
+/// Where new timers go: their bubble's heap, else the current P's heap, or the global heap
+/// off the runtime.
 fn push(e: Entry) {
+    if let Some(b) = e.t.bubble.clone() {
+        b.timers.push(e);
+        return;
+    }
     match ctx() {
         Some(c) => c.p().timers.push(e),
         None => global().push(e),
@@ -98,11 +107,47 @@ fn push(e: Entry) {
 }
 
 impl TimerInner {
+    /// A timer on the calling goroutine's clock: its synctest bubble's if it is in one.
     pub(crate) fn new(kind: Kind) -> Arc<TimerInner> {
         Arc::new(TimerInner {
             state: Mutex::new(State::default()),
             kind,
+            bubble: crate::rt::sched::bubble::current(),
         })
+    }
+
+    /// A timer on the real clock wherever it is made (the netpoller's deadlines, which are
+    /// absolute `Instant`s of the real clock).
+    pub(crate) fn new_real(kind: Kind) -> Arc<TimerInner> {
+        Arc::new(TimerInner {
+            state: Mutex::new(State::default()),
+            kind,
+            bubble: None,
+        })
+    }
+
+    /// Now on this timer's clock (clock ns).
+    pub(crate) fn now_ns(&self) -> u64 {
+        match &self.bubble {
+            Some(b) => b.now_ns(),
+            None => clock::now_ns(),
+        }
+    }
+
+    /// Arms (or re-arms) the timer to fire `d` from now on its own clock, every `period` ns
+    /// after that if non-zero. Returns whether it was armed before. Panics when a bubbled
+    /// timer is re-armed from outside its bubble (Go: "reset of synctest timer from outside
+    /// bubble").
+    #[track_caller]
+    pub(crate) fn reset_after(self: &Arc<Self>, d: std::time::Duration, period: u64) -> bool {
+        if let Some(b) = &self.bubble {
+            let here = crate::rt::sched::bubble::current();
+            if !here.as_ref().is_some_and(|h| Arc::ptr_eq(h, b)) {
+                panic!("gort: reset of a synctest timer from outside its bubble");
+            }
+        }
+        let d = u64::try_from(d.as_nanos()).unwrap_or(u64::MAX);
+        self.reset(self.now_ns().saturating_add(d), period)
     }
 
     /// True if `seq` is the current arming (used to drop stale heap entries).
@@ -217,7 +262,7 @@ pub(crate) fn sleep(d: std::time::Duration) {
     }
     let at = std::panic::Location::caller();
     let t = TimerInner::new(Kind::Wake(Unparker::current()));
-    t.reset(clock::deadline_after(d), 0);
+    t.reset_after(d, 0);
     while t.is_armed() {
         crate::rt::sched::park::park_at(crate::rt::sched::g::WaitReason::Sleep, at);
     }
@@ -225,11 +270,15 @@ pub(crate) fn sleep(d: std::time::Duration) {
 
 /// Runs every timer in `h` that is due; returns how many entries it took off.
 pub(crate) fn run_due(h: &TimerHeap) -> usize {
-    let mut n = 0;
     if h.next_when() == u64::MAX {
         return 0;
     }
-    let now = clock::now_ns();
+    run_due_at(h, clock::now_ns())
+}
+
+/// Runs every timer in `h` due at `now` (a synctest bubble's root passes the fake now).
+pub(crate) fn run_due_at(h: &TimerHeap, now: u64) -> usize {
+    let mut n = 0;
     if h.next_when() > now {
         return 0;
     }
