@@ -446,7 +446,12 @@ fn threads_store_and_load_while_collections_run() {
                 gort::go(move || mutator(&g, &st, 0xbeef + k, true))
             })
             .collect();
-        while t0.elapsed() < run_for {
+        // At least `run_for`, and on until the mutators have done the work the asserts below
+        // ask for (under GODEBUG=gctorture on a loaded machine a stall can eat the window: CI
+        // saw 905 ops), within a cap that still ends a run whose mutators make no progress.
+        while t0.elapsed() < run_for
+            || (st2.ops.load(Relaxed) <= 1000 && t0.elapsed() < run_for * 15)
+        {
             gort::time::sleep(Duration::from_millis(10));
         }
         st2.stop.store(true, Relaxed);
