@@ -367,6 +367,10 @@ fn mutator(g: &Graph, st: &Stop, seed: u64, goroutine: bool) {
             }
         }
         ops += 1;
+        if ops % 64 == 0 {
+            // Published as it goes: the driver's window waits on this count.
+            st.ops.fetch_add(64, Relaxed);
+        }
         let n = gc::num_gc();
         held.retain(|(n0, id, h)| {
             assert_eq!(h.id, *id, "a held item was freed and reused");
@@ -377,7 +381,7 @@ fn mutator(g: &Graph, st: &Stop, seed: u64, goroutine: bool) {
             gort::yield_now();
         }
     }
-    st.ops.fetch_add(ops, Relaxed);
+    st.ops.fetch_add(ops % 64, Relaxed);
 }
 
 /// Every item reachable from the graph, verified; returns how many.
