@@ -177,10 +177,18 @@ impl Bubble {
 
     /// Hook (the worker, after `commit_park` succeeded): a member parked for `reason`.
     pub(crate) fn parked(&self, reason: WaitReason) {
-        if !is_durable(reason) {
-            return;
+        if is_durable(reason) {
+            self.stop_running(false);
         }
+    }
+
+    /// A member stopped running (durably parked, or `exiting`): counts it out and wakes
+    /// whoever the bubble going idle calls for, after the lock is released.
+    fn stop_running(&self, exiting: bool) {
         let mut st = self.st.lock().unwrap();
+        if exiting {
+            st.total -= 1;
+        }
         st.running = st
             .running
             .checked_sub(1)
@@ -202,17 +210,7 @@ impl Bubble {
 
     /// Hook (the worker's `finish`): a member is gone.
     pub(crate) fn exited(&self) {
-        let mut st = self.st.lock().unwrap();
-        st.total -= 1;
-        st.running = st
-            .running
-            .checked_sub(1)
-            .expect("gort: synctest running count below zero");
-        let wake = self.maybe_wake(&mut st);
-        drop(st);
-        if let Some(u) = wake {
-            u.unpark();
-        }
+        self.stop_running(true);
     }
 
     /// If the bubble is idle, picks the party to wake (counted active on its behalf): the
