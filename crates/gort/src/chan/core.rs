@@ -7,6 +7,7 @@ use std::collections::VecDeque;
 use std::panic::Location;
 use std::ptr;
 
+use super::handles::{self, Need, Refs};
 use super::error::{CloseError, RecvError, SendError, TryRecvError, TrySendError};
 use crate::rt::loom::Unparker;
 use crate::rt::parking::{Links, Node, Parking, WaitList};
@@ -71,6 +72,8 @@ pub(crate) struct Chan<T> {
     pub(crate) lock: SpinLock<State<T>>,
     /// `UNBOUNDED` for `unbounded()`: the buffer then grows as needed, so a send never waits.
     cap: usize,
+    /// Live `Sender` and `Receiver` handles (`handles.rs`): touched by clone and drop only.
+    pub(crate) refs: Refs,
 }
 
 /// The capacity of an unbounded channel.
@@ -140,6 +143,7 @@ impl<T> Chan<T> {
                 sendq: WaitList::new(),
             }),
             cap,
+            refs: Refs::new(),
         }
     }
 
@@ -231,7 +235,7 @@ impl<T> Chan<T> {
                 // returns, by which time the waker has unlinked it (wait.rs).
                 unsafe { st.sendq.push_back(&w) };
                 drop(st);
-                parking.wait(WaitReason::ChanSend, at);
+                handles::wait(&parking, WaitReason::ChanSend, at, &[Need::Receiver(&self.refs)]);
                 if w.closed.get() {
                     Err(SendError(w.take().expect("value returned on close")))
                 } else {
@@ -270,7 +274,7 @@ impl<T> Chan<T> {
                 // SAFETY: as in `send`.
                 unsafe { st.recvq.push_back(&w) };
                 drop(st);
-                parking.wait(WaitReason::ChanReceive, at);
+                handles::wait(&parking, WaitReason::ChanReceive, at, &[Need::Sender(&self.refs)]);
                 w.take().ok_or(RecvError)
             }
         }

@@ -83,6 +83,7 @@
 
 pub(crate) mod core;
 mod error;
+mod handles;
 mod iter;
 mod macros;
 pub mod select;
@@ -302,6 +303,7 @@ impl<T> Receiver<T> {
 
 impl<T> Clone for Sender<T> {
     fn clone(&self) -> Self {
+        self.chan.refs.add_sender();
         Sender {
             chan: self.chan.clone(),
         }
@@ -310,9 +312,26 @@ impl<T> Clone for Sender<T> {
 
 impl<T> Clone for Receiver<T> {
     fn clone(&self) -> Self {
+        self.chan.refs.add_receiver();
         Receiver {
             chan: self.chan.clone(),
         }
+    }
+}
+
+/// Dropping handles does not close the channel (only [`Sender::close`] does), but the last
+/// `Sender` gone makes every receive that waits on the channel a leak the runtime reports
+/// (the `goroutineleak` profile, `handles.rs`).
+impl<T> Drop for Sender<T> {
+    fn drop(&mut self) {
+        self.chan.refs.drop_sender();
+    }
+}
+
+/// The last `Receiver` gone makes every send that waits on the channel a reported leak.
+impl<T> Drop for Receiver<T> {
+    fn drop(&mut self) {
+        self.chan.refs.drop_receiver();
     }
 }
 

@@ -15,6 +15,7 @@ use std::panic::Location;
 
 use super::core::{Chan, RecvTry, SendTry, Waiter};
 use super::error::{RecvError, SendError};
+use super::handles::{self, Need};
 use super::{Receiver, Sender};
 use crate::rt::loom::Unparker;
 use crate::rt::parking::Parking;
@@ -79,6 +80,8 @@ mod sealed {
         unsafe fn dequeue(&self);
         /// Collects the result after this arm was selected while parked.
         fn finish(&mut self);
+        /// What the arm needs to ever fire, for the leak detector.
+        fn need(&self) -> crate::chan::handles::Need<'_>;
     }
 }
 
@@ -282,6 +285,10 @@ impl<T> sealed::ArmOps for RecvArm<'_, T> {
     fn finish(&mut self) {
         self.result = Some(self.waiter.take().ok_or(RecvError));
     }
+
+    fn need(&self) -> Need<'_> {
+        self.chan.map_or(Need::Never, |c| Need::Sender(&c.refs))
+    }
 }
 
 impl<T> sealed::ArmOps for SendArm<'_, T> {
@@ -334,6 +341,10 @@ impl<T> sealed::ArmOps for SendArm<'_, T> {
         } else {
             Ok(())
         });
+    }
+
+    fn need(&self) -> Need<'_> {
+        self.chan.map_or(Need::Never, |c| Need::Receiver(&c.refs))
     }
 }
 
@@ -446,7 +457,8 @@ pub fn select_arms<const N: usize>(arms: [&mut dyn Arm; N], block: bool) -> Opti
     }
     // SAFETY: locked above with the same order.
     unsafe { unlock_all(&arms, order) };
-    parking.0.wait(WaitReason::Select, at);
+    let needs: [Need<'_>; N] = std::array::from_fn(|i| arms[i].need());
+    handles::wait(&parking.0, WaitReason::Select, at, &needs);
     let k = parking.0.selected();
 
     lock_all(&arms, order);

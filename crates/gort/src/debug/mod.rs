@@ -7,6 +7,7 @@
 //! it was created, in the shape Go prints frames (function line, then a tab and file:line), so
 //! tools that read Go dumps can read these.
 
+pub use crate::rt::sched::leak::num_leaked_goroutines;
 pub use crate::rt::sched::schedtrace::sched_summary;
 pub use crate::rt::sched::traceback::{goroutine_dump, write_goroutine_dump};
 pub use crate::rt::stack::{stack_stats, StackStats};

@@ -71,7 +71,7 @@ pub fn write_heap_profile(mut w: impl Write) -> io::Result<()> {
 
 /// The names [`lookup`] knows, as Go's `pprof.Profiles` lists them.
 pub fn profile_names() -> &'static [&'static str] {
-    &["allocs", "block", "goroutine", "heap", "mutex"]
+    &["allocs", "block", "goroutine", "goroutineleak", "heap", "mutex"]
 }
 
 /// A named profile (Go's `*pprof.Profile`).
@@ -80,8 +80,27 @@ pub struct Lookup {
     name: &'static str,
 }
 
-/// The profile called `name`: "goroutine", "heap", "allocs", "mutex" or "block" (Go's
-/// `pprof.Lookup`).
+/// The profile called `name`: "goroutine", "goroutineleak", "heap", "allocs", "mutex" or
+/// "block" (Go's `pprof.Lookup`).
+///
+/// "goroutineleak" (Go 1.26's) holds the goroutines that can never wake: parked on a channel
+/// whose other side has no handle left (a receive with every `Sender` dropped, a send with
+/// every `Receiver` dropped, a `select` whose every arm is such). Dropping handles does not
+/// close a gort channel, so these are exact, not guesses; its `debug=2` output is the full
+/// goroutine dump, the leaked ones marked `(leaked)`:
+///
+/// ```
+/// gort::Runtime::new(1).block_on(|| {
+///     let (tx, rx) = gort::chan::bounded::<u32>(0);
+///     gort::go(move || { let _ = rx.recv(); }); // waits for a value
+///     gort::time::sleep(std::time::Duration::from_millis(10));
+///     drop(tx); // ...that can now never come: only close() would wake it
+///     let leaks = gort::prof::lookup("goroutineleak").unwrap();
+///     let mut text = Vec::new();
+///     leaks.write_to(&mut text, 1).unwrap();
+///     assert!(String::from_utf8(text).unwrap().starts_with("goroutineleak profile: total 1"));
+/// });
+/// ```
 pub fn lookup(name: &str) -> Option<Lookup> {
     profile_names()
         .iter()
@@ -101,6 +120,9 @@ impl Lookup {
         if name == "goroutine" {
             return goroutine::build(); // reads the caller's runtime; no symbolization
         }
+        if name == "goroutineleak" {
+            return goroutine::build_leak();
+        }
         off_goroutine(move || match name {
             "heap" => heap_profile::build("inuse_space"),
             "allocs" => heap_profile::build("alloc_space"),
@@ -110,12 +132,14 @@ impl Lookup {
     }
 
     /// Writes the profile as Go's `WriteTo(w, debug)` does: debug 0 the gzipped protobuf,
-    /// 1 legacy text with symbolized frames, and for "goroutine" 2 the full goroutine dump.
+    /// 1 legacy text with symbolized frames, and for "goroutine" and "goroutineleak" 2 the
+    /// full goroutine dump.
     pub fn write_to(&self, mut w: impl Write, debug: u32) -> io::Result<()> {
         match (self.name, debug) {
             (_, 0) => w.write_all(&encoded(self.build())?),
             ("goroutine", 1) => goroutine::write_text(w),
-            ("goroutine", _) => {
+            ("goroutineleak", 1) => goroutine::write_leak_text(w),
+            ("goroutine" | "goroutineleak", _) => {
                 w.write_all(crate::rt::sched::traceback::goroutine_dump().as_bytes())
             }
             (name, _) => {

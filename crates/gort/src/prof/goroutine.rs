@@ -58,10 +58,29 @@ fn shared_with<T>(f: impl FnOnce(&Shared) -> T) -> T {
 /// Builds the goroutine profile of the current runtime (the process-wide one outside
 /// goroutines).
 pub(crate) fn build() -> Profile {
+    build_named("goroutine")
+}
+
+/// Builds the `goroutineleak` profile (Go 1.26's): the goroutine profile's samples, of the
+/// leaked goroutines only (parked on a channel whose other side has no handle left; see
+/// `rt/sched/leak.rs`).
+pub(crate) fn build_leak() -> Profile {
+    build_named("goroutineleak")
+}
+
+fn build_named(name: &str) -> Profile {
+    let only_leaked = name == "goroutineleak";
     let mut groups: BTreeMap<Vec<Site>, (Vec<Frame>, i64)> = BTreeMap::new();
     let total = shared_with(|shared| {
         let gs = shared.all_gs();
+        let mut leaked = 0;
         for g in gs.iter() {
+            if only_leaked {
+                if !crate::rt::sched::leak::is_leaked(g) {
+                    continue;
+                }
+                leaked += 1;
+            }
             let stack = stack_of(g);
             let key = stack
                 .iter()
@@ -74,6 +93,9 @@ pub(crate) fn build() -> Profile {
                 })
                 .collect();
             groups.entry(key).or_insert((stack, 0)).1 += 1;
+        }
+        if only_leaked {
+            return leaked;
         }
         let never_parked = shared.ngoroutines().saturating_sub(gs.len());
         if never_parked > 0 {
@@ -92,8 +114,8 @@ pub(crate) fn build() -> Profile {
     });
     let t = |a: &str, b: &str| (a.to_string(), b.to_string());
     Profile {
-        sample_types: vec![t("goroutine", "count")],
-        period_type: t("goroutine", "count"),
+        sample_types: vec![t(name, "count")],
+        period_type: t(name, "count"),
         period: 1,
         time_nanos: super::now_unix_nanos(),
         samples: groups
@@ -105,17 +127,26 @@ pub(crate) fn build() -> Profile {
                 labels: Vec::new(),
             })
             .collect(),
-        comments: vec![format!("goroutine profile: total {total}")],
+        comments: vec![format!("{name} profile: total {total}")],
         ..Profile::default()
     }
 }
 
 /// Go's `debug=1` goroutine text: `goroutine profile: total N`, then per group its count and
 /// its frames.
-pub(crate) fn write_text(mut w: impl std::io::Write) -> std::io::Result<()> {
-    let p = build();
-    let total: i64 = p.total("goroutine");
-    writeln!(w, "goroutine profile: total {total}")?;
+pub(crate) fn write_text(w: impl std::io::Write) -> std::io::Result<()> {
+    write_text_named(w, "goroutine")
+}
+
+/// The `goroutineleak` profile's `debug=1` text (`goroutineleak profile: total N`, ...).
+pub(crate) fn write_leak_text(w: impl std::io::Write) -> std::io::Result<()> {
+    write_text_named(w, "goroutineleak")
+}
+
+fn write_text_named(mut w: impl std::io::Write, name: &str) -> std::io::Result<()> {
+    let p = build_named(name);
+    let total: i64 = p.total(name);
+    writeln!(w, "{name} profile: total {total}")?;
     let mut samples = p.samples;
     samples.sort_by_key(|s| std::cmp::Reverse(s.values[0]));
     for s in samples {

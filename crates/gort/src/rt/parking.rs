@@ -102,6 +102,32 @@ impl Parking {
             crate::rt::hooks::contention::block_end(t0);
         }
     }
+
+    /// [`wait`](Self::wait), with `probe` published to the leak detector for the length of
+    /// the wait (`rt/sched/leak.rs`); outside a goroutine (and under the model checker, where
+    /// there are no goroutines) a plain `wait`.
+    #[inline]
+    pub(crate) fn wait_probed(
+        &self,
+        reason: WaitReason,
+        at: &'static Location<'static>,
+        probe: &crate::rt::sched::leak::Probe,
+    ) {
+        let Some((_, g)) = crate::rt::sched::park::current() else {
+            return self.wait(reason, at);
+        };
+        // SAFETY: `probe` outlives this call, and the slot is cleared before it returns.
+        unsafe { g.probe.set(probe) };
+        self.wait(reason, at);
+        g.probe.clear();
+    }
+
+    /// True once a waker has claimed this record (its wait will end). The leak detector's
+    /// probes read it after the handle counts (Acquire, see `rt/sched/leak.rs`).
+    #[inline]
+    pub(crate) fn is_claimed(&self) -> bool {
+        self.selected.load(Acquire) != NONE
+    }
 }
 
 /// Links of an intrusive list node. Touched only under the lock of the list it is in.

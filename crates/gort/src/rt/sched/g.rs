@@ -208,6 +208,9 @@ pub(crate) struct G {
     /// by `spawn_on` before the record is shared, cleared by the M that first runs it once it
     /// has (or failed to get) its stack, or by `Drop` for a record dropped unstarted.
     pub(crate) reserved: AtomicBool,
+    /// What the current wait needs to ever end, for the leak detector (`leak.rs` has the
+    /// slot's access rules): empty unless the goroutine is in a probed wait.
+    pub(crate) probe: super::leak::ProbeSlot,
 }
 
 // SAFETY: every field is either atomic, immutable after construction, or covered by the field
@@ -252,6 +255,7 @@ impl G {
             locals: UnsafeCell::new(Vec::new()),
             reg_index: AtomicUsize::new(usize::MAX),
             reserved: AtomicBool::new(false),
+            probe: super::leak::ProbeSlot::new(),
         }
     }
 

@@ -60,6 +60,7 @@ pub(crate) mod bubble;
 pub(crate) mod g;
 pub(crate) mod gstate;
 pub(crate) mod idle;
+pub(crate) mod leak;
 pub(crate) mod local;
 pub(crate) mod lockosthread;
 pub(crate) mod p;

@@ -16,6 +16,16 @@ fn g_status_code(state: u32) -> u32 {
     }
 }
 
+/// Appends ` leaked=N`, gort's one field beyond Go's line, when the leak detector
+/// (`leak.rs`) finds N > 0 goroutines that can never wake; a program with none prints
+/// Go's line exactly.
+fn push_leaked(s: &mut String, shared: &Shared) {
+    let n = crate::rt::sched::leak::count(shared);
+    if n > 0 {
+        let _ = write!(s, " leaked={n}");
+    }
+}
+
 /// The schedtrace text (one line, or the detailed block) for `shared` at this instant.
 pub(crate) fn format(shared: &Shared, detailed: bool) -> String {
     let n = shared.nprocs();
@@ -42,10 +52,14 @@ pub(crate) fn format(shared: &Shared, detailed: bool) -> String {
             }
             let _ = write!(s, "{}", p.runq_len());
         }
-        s.push_str("]\n");
+        s.push(']');
+        push_leaked(&mut s, shared);
+        s.push('\n');
         return s;
     }
-    s.push_str(" gcwaiting=0 nmidlelocked=0 stopwait=0 sysmonwait=0\n");
+    s.push_str(" gcwaiting=0 nmidlelocked=0 stopwait=0 sysmonwait=0");
+    push_leaked(&mut s, shared);
+    s.push('\n');
     for p in shared.ps.iter() {
         let _ = writeln!(
             s,

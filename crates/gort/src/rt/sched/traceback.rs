@@ -13,7 +13,9 @@ fn status(g: &G, now_ns: u64) -> String {
         RUNNING => "running".into(),
         RUNNABLE => "runnable".into(),
         PARKED => {
-            let reason = g.reason().as_str();
+            // Go 1.26 marks a goroutine its leak detector caught: `[chan receive (leaked)]`.
+            let leaked = if super::leak::is_leaked(g) { " (leaked)" } else { "" };
+            let reason = format!("{}{leaked}", g.reason().as_str());
             let waited = now_ns.saturating_sub(g.wait_since.load(Relaxed));
             let minutes = waited / 60_000_000_000;
             if minutes >= 1 {
@@ -22,7 +24,7 @@ fn status(g: &G, now_ns: u64) -> String {
                     if minutes == 1 { "" } else { "s" }
                 )
             } else {
-                reason.into()
+                reason
             }
         }
         _ => "dead".into(),
@@ -101,12 +103,26 @@ pub(crate) fn dump(shared: &Shared) -> String {
     out
 }
 
-/// Go's fatal message followed by the goroutine list.
+/// Go's fatal message followed by the goroutine list, and, when some of the goroutines are
+/// leaked (parked on a channel whose other side has no handle left, `leak.rs`), a hint.
 pub(crate) fn deadlock_report(shared: &Shared) -> String {
-    format!(
+    let mut out = format!(
         "fatal error: all goroutines are asleep - deadlock!\n\n{}",
         dump(shared)
-    )
+    );
+    let leaked = super::leak::count(shared);
+    if leaked > 0 {
+        let _ = write!(
+            out,
+            "\n{leaked} of these goroutine{s} {are} marked (leaked): parked on a channel that has no \
+             handle left on its other side, so {they} can never complete. Dropping every Sender \
+             does not close a channel; call close().\n",
+            s = if leaked == 1 { "" } else { "s" },
+            are = if leaked == 1 { "is" } else { "are" },
+            they = if leaked == 1 { "it" } else { "they" },
+        );
+    }
+    out
 }
 
 /// A dump of every goroutine of the current runtime (the process-wide one outside

@@ -1,0 +1,123 @@
+//! Handle counts of a channel, and the leak probes built from them.
+//!
+//! Every channel counts its live [`Sender`](super::Sender) and
+//! [`Receiver`](super::Receiver) handles (incremented by `clone`, decremented by `drop`;
+//! nothing else touches them, so the fast paths of send and receive do not). A receive can
+//! only complete through a `Sender` (a send or a `close`), and a send only through a
+//! `Receiver` (or a `close`, by a `Sender`: the send then fails and hands its value back). So
+//! a blocked operation whose other side has no handle left can never succeed, and a receive
+//! that can never succeed can never wake at all. Each blocking wait publishes what it needs
+//! as a leak probe (`rt/sched/leak.rs`), which the `goroutineleak` profile, schedtrace and the
+//! deadlock report evaluate when asked.
+//!
+//! The counts start at one each (`bounded`, `unbounded`), and once one reaches zero it stays
+//! there: a handle is made only by cloning a live one. Decrements are Release and the
+//! probe's reads Acquire (see the orderings of `rt/sched/leak.rs`).
+
+use std::panic::Location;
+use std::sync::atomic::AtomicUsize;
+use std::sync::atomic::Ordering::{Acquire, Relaxed, Release};
+
+use crate::rt::parking::Parking;
+use crate::rt::sched::leak::Probe;
+use crate::WaitReason;
+
+/// The live handles of one channel. (`pub` in a private module: `Need` names it in the
+/// sealed `ArmOps` trait.)
+pub struct Refs {
+    senders: AtomicUsize,
+    receivers: AtomicUsize,
+}
+
+impl Refs {
+    /// The counts of a new channel: one `Sender`, one `Receiver`.
+    pub(crate) const fn new() -> Refs {
+        Refs {
+            senders: AtomicUsize::new(1),
+            receivers: AtomicUsize::new(1),
+        }
+    }
+
+    pub(crate) fn add_sender(&self) {
+        self.senders.fetch_add(1, Relaxed);
+    }
+
+    pub(crate) fn drop_sender(&self) {
+        self.senders.fetch_sub(1, Release);
+    }
+
+    pub(crate) fn add_receiver(&self) {
+        self.receivers.fetch_add(1, Relaxed);
+    }
+
+    pub(crate) fn drop_receiver(&self) {
+        self.receivers.fetch_sub(1, Release);
+    }
+
+    /// Live `Sender` handles now.
+    pub(crate) fn senders(&self) -> usize {
+        self.senders.load(Acquire)
+    }
+
+    /// Live `Receiver` handles now.
+    pub(crate) fn receivers(&self) -> usize {
+        self.receivers.load(Acquire)
+    }
+}
+
+/// What one arm of a blocked operation needs to ever complete.
+#[derive(Clone, Copy)]
+pub enum Need<'a> {
+    /// A receive: some `Sender` of this channel.
+    Sender(&'a Refs),
+    /// A send: some `Receiver` of this channel.
+    Receiver(&'a Refs),
+    /// A disabled (nil) `select` arm: it never fires.
+    Never,
+}
+
+impl Need<'_> {
+    /// True once the arm can never fire.
+    fn is_hopeless(&self) -> bool {
+        match self {
+            Need::Sender(r) => r.senders() == 0,
+            Need::Receiver(r) => r.receivers() == 0,
+            Need::Never => true,
+        }
+    }
+}
+
+/// A blocked operation as its probe describes it: its parking record and its arms' needs.
+struct Blocked<'a> {
+    parking: &'a Parking,
+    needs: &'a [Need<'a>],
+}
+
+/// The probe's check: every arm hopeless and no wake-up already granted. The counts are read
+/// first: a waker that claimed the record before dropping the last handle is then seen.
+///
+/// # Safety
+/// `data` points at a live `Blocked` (the probe's contract: it lives in the waiting frame).
+unsafe fn stuck(data: *const ()) -> bool {
+    // SAFETY: caller (a published probe's `Blocked` lives in the blocked frame, which the
+    // detector's lock bit keeps from returning). Every field read is an atomic: the counts
+    // and the record's claim word.
+    let b = unsafe { &*(data as *const Blocked<'_>) };
+    b.needs.iter().all(Need::is_hopeless) && !b.parking.is_claimed()
+}
+
+/// Waits on `parking` (as `Parking::wait`), publishing `needs` to the leak detector.
+#[inline]
+pub(crate) fn wait(
+    parking: &Parking,
+    reason: WaitReason,
+    at: &'static Location<'static>,
+    needs: &[Need<'_>],
+) {
+    let blocked = Blocked { parking, needs };
+    // SAFETY: `stuck` reads only `blocked` and what it borrows (the channels' counts and the
+    // parking record: atomics), all of which outlive `wait_probed`, which withdraws the
+    // probe before it returns.
+    let probe = unsafe { Probe::new(stuck, &blocked as *const Blocked<'_> as *const ()) };
+    parking.wait_probed(reason, at, &probe);
+}
