@@ -3,6 +3,9 @@
 //! (after one warm-up round, so that the scheduler's own queues have reached their size).
 //! Channels, select and Mutex put their waiter nodes on the parked goroutine's stack.
 
+mod chan_common;
+use chan_common::NoLeaks;
+
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::SeqCst};
 use std::sync::Arc;
@@ -105,7 +108,7 @@ fn round(count: bool) {
 #[test]
 fn steady_state_ops_do_not_allocate() {
     let rt = gort::Builder::new().gomaxprocs(1).build().unwrap();
-    rt.block_on(|| {
+    rt.block_on_no_leaks(|| {
         round(false);
         round(true);
     });

@@ -2,6 +2,7 @@
 //! `GORT_STRESS=1` scales the concurrent tests up to many goroutines on every P.
 
 mod chan_common;
+use chan_common::NoLeaks;
 
 use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
 use std::sync::Arc;
@@ -69,7 +70,7 @@ fn close_semantics() {
 #[test]
 fn unbuffered_rendezvous_between_goroutines() {
     let rt = rt(2);
-    rt.block_on(|| {
+    rt.block_on_no_leaks(|| {
         let (tx, rx) = bounded::<u64>(0);
         assert!(matches!(tx.try_send(1), Err(TrySendError::Full(1))));
         let h = gort::go(move || (0..1000).map(|_| rx.recv().unwrap()).sum::<u64>());
@@ -93,7 +94,7 @@ fn works_from_plain_threads() {
 #[test]
 fn range_until_closed() {
     let rt = rt(2);
-    rt.block_on(|| {
+    rt.block_on_no_leaks(|| {
         let (tx, rx) = bounded(4);
         gort::go(move || {
             for i in 0..100 {
@@ -114,7 +115,7 @@ fn range_until_closed() {
 #[test]
 fn close_wakes_every_waiter() {
     let rt = rt(procs());
-    rt.block_on(|| {
+    rt.block_on_no_leaks(|| {
         for cap in [0, 1] {
             let (tx, rx) = bounded::<u8>(cap);
             let n = scale(20);
@@ -164,7 +165,7 @@ fn close_wakes_every_waiter() {
 fn multi_consumer_totals() {
     // Go's TestMultiConsumer: many producers and consumers, every value exactly once.
     let rt = rt(procs());
-    rt.block_on(|| {
+    rt.block_on_no_leaks(|| {
         for cap in [0, 1, 64] {
             let (tx, rx) = bounded::<usize>(cap);
             let (done_tx, done_rx) = bounded::<(usize, usize)>(0);
@@ -214,7 +215,7 @@ fn nonblocking_recv_race() {
     // Go's TestNonblockRecvRace: a try_recv on a channel that was filled and closed before
     // must succeed or report closed, never "empty".
     let rt = rt(procs());
-    rt.block_on(|| {
+    rt.block_on_no_leaks(|| {
         for _ in 0..scale(500) {
             let (tx, rx) = bounded::<i32>(1);
             tx.send(1).unwrap();
@@ -248,7 +249,7 @@ fn deadlock_on_receive_is_reported() {
 #[test]
 fn send_parks_when_full() {
     let rt = rt(2);
-    rt.block_on(|| {
+    rt.block_on_no_leaks(|| {
         let (tx, rx) = bounded::<i32>(1);
         tx.send(1).unwrap();
         let h = gort::go(move || {
@@ -303,7 +304,7 @@ fn sieve(n: usize) -> Vec<u64> {
 #[test]
 fn prime_sieve() {
     let rt = rt(procs());
-    let primes = rt.block_on(|| sieve(100));
+    let primes = rt.block_on_no_leaks(|| sieve(100));
     assert_eq!(&primes[..10], &[2, 3, 5, 7, 11, 13, 17, 19, 23, 29]);
     assert_eq!(primes[99], 541);
 }
@@ -395,13 +396,30 @@ fn power_series() {
         let s = add(integ(ones()), ones());
         let got: Vec<f64> = s.iter().take(5).collect();
         assert_eq!(got, [1.0, 2.0, 1.5, 1.0 + 1.0 / 3.0, 1.25]);
+        // The series are infinite: dropping their last receivers leaks the operator
+        // goroutines (as powser1.go's do). The detector proves the two chain heads (`mul` and
+        // `add`, parked sending to a channel with no Receiver left); the goroutines upstream
+        // wait on channels whose Receivers those leaked heads hold, which handle counts
+        // cannot tell from live ones (Go's reachability pass would find them too).
+        drop(sq);
+        drop(s);
+        let t = std::time::Instant::now();
+        while gort::debug::num_leaked_goroutines() < 2 && t.elapsed().as_secs() < 10 {
+            gort::time::sleep(std::time::Duration::from_millis(1));
+        }
+        assert_eq!(
+            gort::debug::num_leaked_goroutines(),
+            2,
+            "{}",
+            gort::debug::goroutine_dump()
+        );
     });
 }
 
 #[test]
 fn ping_pong_many_pairs_all_ps() {
     let rt = rt(procs());
-    rt.block_on(|| {
+    rt.block_on_no_leaks(|| {
         let pairs = scale(50);
         let hs: Vec<_> = (0..pairs)
             .map(|_| {
@@ -452,7 +470,7 @@ fn many_to_many_buffered_repeated() {
         .unwrap_or(20_000);
     for r in 0..rounds {
         let n = [1, 7, 100, 1000, big][r % 5];
-        let s = rt.block_on(move || chan_common::many_to_many(4, 128, n));
+        let s = rt.block_on_no_leaks(move || chan_common::many_to_many(4, 128, n));
         assert_eq!(s, n * (n - 1) / 2);
     }
 }

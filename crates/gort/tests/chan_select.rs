@@ -1,5 +1,8 @@
 //! `select!`: readiness, default, nil arms, fairness, duplicates, wake-one-of-many.
 
+mod chan_common;
+use chan_common::NoLeaks;
+
 use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
 use std::sync::Arc;
 
@@ -84,7 +87,7 @@ fn nil_arms_are_disabled() {
 #[test]
 fn blocking_select_is_woken_by_either() {
     let rt = rt(2);
-    rt.block_on(|| {
+    rt.block_on_no_leaks(|| {
         let (ta, ra) = bounded::<u32>(0);
         let (tb, rb) = bounded::<&'static str>(0);
         let h = gort::go(move || {
@@ -110,7 +113,7 @@ fn blocking_select_is_woken_by_either() {
 #[test]
 fn blocking_send_arm() {
     let rt = rt(2);
-    rt.block_on(|| {
+    rt.block_on_no_leaks(|| {
         let (tx, rx) = bounded::<u32>(0);
         let (_t2, r2) = bounded::<u32>(0);
         let h = gort::go(move || {
@@ -156,7 +159,7 @@ fn fairness_across_ready_arms() {
 #[test]
 fn duplicate_channels_in_one_select() {
     let rt = rt(2);
-    rt.block_on(|| {
+    rt.block_on_no_leaks(|| {
         let (tx, rx) = bounded::<u32>(0);
         let tx2 = tx.clone();
         let h = gort::go(move || {
@@ -202,7 +205,7 @@ fn wake_one_of_many() {
     // A select parked on several channels consumes exactly one value even when all its
     // channels get a sender at once; the other senders stay parked.
     let rt = rt(4);
-    rt.block_on(|| {
+    rt.block_on_no_leaks(|| {
         for _ in 0..scale(200) {
             let chans: Vec<_> = (0..3).map(|_| bounded::<u32>(0)).collect();
             let rs: Vec<_> = chans.iter().map(|c| c.1.clone()).collect();
@@ -274,7 +277,7 @@ fn select_from_plain_thread_and_empty_arms_block() {
 #[test]
 fn many_selects_many_channels_totals() {
     let rt = rt(if stress() { 8 } else { 2 });
-    rt.block_on(|| {
+    rt.block_on_no_leaks(|| {
         let chans: Vec<_> = (0..4).map(|_| bounded::<u64>(2)).collect();
         let rxs: Vec<_> = chans.iter().map(|c| c.1.clone()).collect();
         let (dt, dr) = bounded::<u64>(0);

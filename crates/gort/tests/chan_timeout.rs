@@ -1,6 +1,9 @@
 //! Timeouts on channel operations and timer arms in `select!` (Go's `select` with
 //! `time.After`, `t.C` of a Timer or Ticker).
 
+mod chan_common;
+use chan_common::NoLeaks;
+
 use std::time::{Duration, Instant};
 
 use gort::chan::{bounded, RecvTimeoutError, SendTimeoutError};
@@ -14,7 +17,7 @@ fn rt() -> gort::Runtime {
 
 #[test]
 fn select_with_a_timer_arm_times_out_or_takes_the_value() {
-    rt().block_on(|| {
+    rt().block_on_no_leaks(|| {
         let (tx, rx) = bounded::<u32>(0);
         let start = Instant::now();
         let got = gort::select! {
@@ -39,7 +42,7 @@ fn select_with_a_timer_arm_times_out_or_takes_the_value() {
 
 #[test]
 fn recv_timeout_value_timeout_and_closed() {
-    rt().block_on(|| {
+    rt().block_on_no_leaks(|| {
         let (tx, rx) = bounded::<u32>(1);
         assert_eq!(rx.recv_timeout(10 * MS), Err(RecvTimeoutError::Timeout));
         assert_eq!(
@@ -69,7 +72,7 @@ fn recv_timeout_value_timeout_and_closed() {
 
 #[test]
 fn send_timeout_returns_the_value_on_timeout() {
-    rt().block_on(|| {
+    rt().block_on_no_leaks(|| {
         let (tx, rx) = bounded::<String>(0);
         match tx.send_timeout("a".to_string(), 10 * MS) {
             Err(SendTimeoutError::Timeout(v)) => assert_eq!(v, "a"),
@@ -93,7 +96,7 @@ fn send_timeout_returns_the_value_on_timeout() {
 
 #[test]
 fn ticker_and_timer_channels_in_select_and_go_1_23_stop_semantics() {
-    rt().block_on(|| {
+    rt().block_on_no_leaks(|| {
         let tk = Ticker::new(2 * MS);
         let mut ticks = 0;
         let deadline = after(50 * MS);

@@ -4,6 +4,9 @@
 //! ready, and the deadlock detector still sees a receiver that nobody will send to.
 //! `GORT_STRESS=1` scales the concurrent tests up.
 
+mod chan_common;
+use chan_common::NoLeaks;
+
 use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
 use std::sync::Arc;
 use std::time::Duration;
@@ -56,7 +59,7 @@ fn smoke_capacity_len() {
 fn sends_never_wait() {
     // No receiver is running: a bounded channel would deadlock here.
     let rt = rt(2);
-    rt.block_on(|| {
+    rt.block_on_no_leaks(|| {
         let (s, r) = unbounded();
         for i in 0..scale(100_000) as i32 {
             s.send(i).unwrap();
@@ -73,7 +76,7 @@ fn sends_never_wait() {
 #[test]
 fn recv_parks_until_a_send() {
     let rt = rt(2);
-    rt.block_on(|| {
+    rt.block_on_no_leaks(|| {
         let (s, r) = unbounded();
         let h = gort::go(move || {
             assert_eq!(r.try_recv(), Err(TryRecvError::Empty));
@@ -118,7 +121,7 @@ fn close_semantics() {
     assert_eq!(r.try_recv(), Err(TryRecvError::Closed));
     // close wakes a parked receiver.
     let rt = rt(2);
-    rt.block_on(|| {
+    rt.block_on_no_leaks(|| {
         let (s, r) = unbounded::<()>();
         let h = gort::go(move || r.recv());
         gort::time::sleep(ms(10));
@@ -130,7 +133,7 @@ fn close_semantics() {
 #[test]
 fn spsc_and_mpmc() {
     let rt = rt(4);
-    rt.block_on(|| {
+    rt.block_on_no_leaks(|| {
         let count = scale(100_000);
         let (s, r) = unbounded();
         let h = gort::go(move || {
@@ -184,7 +187,7 @@ fn spsc_and_mpmc() {
 #[test]
 fn stress_oneshot_and_timeouts() {
     let rt = rt(2);
-    rt.block_on(|| {
+    rt.block_on_no_leaks(|| {
         for _ in 0..scale(1000) {
             let (s, r) = unbounded();
             let h = gort::go(move || r.recv().unwrap());
@@ -227,7 +230,7 @@ fn buffered_values_are_dropped_once() {
         }
     }
     let rt = rt(2);
-    rt.block_on(|| {
+    rt.block_on_no_leaks(|| {
         for run in 0..20usize {
             let steps = run * 397 % 5000;
             let additional = run * 31 % 500;
@@ -257,7 +260,7 @@ fn buffered_values_are_dropped_once() {
 fn linearizable() {
     // Each goroutine's send is visible to its own try_recv right after.
     let rt = rt(4);
-    rt.block_on(|| {
+    rt.block_on_no_leaks(|| {
         let (s, r) = unbounded();
         let hs: Vec<_> = (0..4)
             .map(|_| {
@@ -354,7 +357,7 @@ fn select_send_arms_are_always_ready() {
 fn channel_through_channel() {
     type T = Box<dyn std::any::Any + Send>;
     let rt = rt(2);
-    rt.block_on(|| {
+    rt.block_on_no_leaks(|| {
         let count = 1000;
         let (s, r) = unbounded::<T>();
         let h = gort::go(move || {

@@ -92,6 +92,8 @@ fn go_tool_pprof_reads_every_profile_kind() {
     gort::prof::start_cpu_profile(std::fs::File::create(&cpu).unwrap()).unwrap();
     let goroutine = tmp("goroutine.pprof");
     let gpath = goroutine.clone();
+    let leaks = tmp("goroutineleak.pprof");
+    let lpath = leaks.clone();
     let kept = rt.block_on(move || {
         let burner = gort::go(|| gotool_cpu_burner(Duration::from_millis(300)));
         let kept = gotool_allocator(2000);
@@ -123,6 +125,16 @@ fn go_tool_pprof_reads_every_profile_kind() {
             .write_to(f, 0)
             .unwrap();
         drop(stop_tx);
+        // Now it can never wake (dropping does not close): the goroutineleak profile has it.
+        let t = std::time::Instant::now();
+        while gort::debug::num_leaked_goroutines() == 0 && t.elapsed() < Duration::from_secs(10) {
+            gort::time::sleep(Duration::from_millis(1));
+        }
+        let f = std::fs::File::create(lpath).unwrap();
+        gort::prof::lookup("goroutineleak")
+            .unwrap()
+            .write_to(f, 0)
+            .unwrap();
         kept
     });
     gort::prof::stop_cpu_profile().unwrap();
@@ -138,6 +150,11 @@ fn go_tool_pprof_reads_every_profile_kind() {
 
     let top = pprof_top(&goroutine, &[]);
     assert!(top.contains("gort.park(chan receive)"), "goroutine:\n{top}");
+    let top = pprof_top(&leaks, &[]);
+    assert!(
+        top.contains("gort.park(chan receive)") && top.contains("goroutineleak"),
+        "goroutineleak:\n{top}"
+    );
 
     let mutex = write("mutex.pprof", |f| {
         gort::prof::lookup("mutex").unwrap().write_to(f, 0).unwrap()

@@ -7,8 +7,8 @@ use std::collections::VecDeque;
 use std::panic::Location;
 use std::ptr;
 
-use super::handles::{self, Need, Refs};
 use super::error::{CloseError, RecvError, SendError, TryRecvError, TrySendError};
+use super::handles::{self, Need, Refs};
 use crate::rt::loom::Unparker;
 use crate::rt::parking::{Links, Node, Parking, WaitList};
 use crate::rt::spinlock::SpinLock;
@@ -235,7 +235,12 @@ impl<T> Chan<T> {
                 // returns, by which time the waker has unlinked it (wait.rs).
                 unsafe { st.sendq.push_back(&w) };
                 drop(st);
-                handles::wait(&parking, WaitReason::ChanSend, at, &[Need::Receiver(&self.refs)]);
+                handles::wait(
+                    &parking,
+                    WaitReason::ChanSend,
+                    at,
+                    &[Need::Receiver(&self.refs)],
+                );
                 if w.closed.get() {
                     Err(SendError(w.take().expect("value returned on close")))
                 } else {
@@ -274,7 +279,12 @@ impl<T> Chan<T> {
                 // SAFETY: as in `send`.
                 unsafe { st.recvq.push_back(&w) };
                 drop(st);
-                handles::wait(&parking, WaitReason::ChanReceive, at, &[Need::Sender(&self.refs)]);
+                handles::wait(
+                    &parking,
+                    WaitReason::ChanReceive,
+                    at,
+                    &[Need::Sender(&self.refs)],
+                );
                 w.take().ok_or(RecvError)
             }
         }

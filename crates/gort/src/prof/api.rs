@@ -71,7 +71,14 @@ pub fn write_heap_profile(mut w: impl Write) -> io::Result<()> {
 
 /// The names [`lookup`] knows, as Go's `pprof.Profiles` lists them.
 pub fn profile_names() -> &'static [&'static str] {
-    &["allocs", "block", "goroutine", "goroutineleak", "heap", "mutex"]
+    &[
+        "allocs",
+        "block",
+        "goroutine",
+        "goroutineleak",
+        "heap",
+        "mutex",
+    ]
 }
 
 /// A named profile (Go's `*pprof.Profile`).

@@ -389,3 +389,60 @@ fn netpoll_sleep_is_always_interrupted() {
         3,
     );
 }
+
+/// The leak detector's probe slot (`leak.rs`): the detector never runs a probe's check after
+/// its owner withdrew it (left the waiting frame), however the two interleave; a check either
+/// runs on a live probe or is skipped.
+#[test]
+fn probe_is_never_read_after_its_frame_is_gone() {
+    use super::leak::{Probe, ProbeSlot};
+    use crate::rt::loom::AtomicBool;
+
+    struct Frame {
+        alive: AtomicBool,
+    }
+    /// # Safety
+    /// `d` points at a `Frame` (kept allocated by the test, so a broken protocol shows up as
+    /// an assertion, not as undefined behaviour in the test itself).
+    unsafe fn check(d: *const ()) -> bool {
+        // SAFETY: see above.
+        let f = unsafe { &*(d as *const Frame) };
+        assert!(
+            f.alive.load(SeqCst),
+            "a probe was checked after its frame was left"
+        );
+        true
+    }
+    shuttle::check_pct(
+        || {
+            let slot = Arc::new(ProbeSlot::new());
+            let frame = Arc::new(Frame {
+                alive: AtomicBool::new(true),
+            });
+            let (s2, f2) = (slot.clone(), frame.clone());
+            let owner = thread::spawn(move || {
+                for _ in 0..2 {
+                    f2.alive.store(true, SeqCst);
+                    // SAFETY: `check` reads only the frame, which outlives the publication.
+                    let probe = unsafe { Probe::new(check, &*f2 as *const Frame as *const ()) };
+                    // SAFETY: `probe` lives until after `clear`.
+                    unsafe { s2.set(&probe) };
+                    thread::yield_now();
+                    s2.clear();
+                    f2.alive.store(false, SeqCst); // the frame is left
+                }
+            });
+            let mut seen = 0;
+            for _ in 0..3 {
+                if slot.check() == Some(true) {
+                    seen += 1;
+                }
+            }
+            owner.join().unwrap();
+            assert!(seen <= 3);
+            assert_eq!(slot.check(), None, "a withdrawn probe stays withdrawn");
+        },
+        ITERATIONS,
+        3,
+    );
+}

@@ -14,7 +14,11 @@ fn status(g: &G, now_ns: u64) -> String {
         RUNNABLE => "runnable".into(),
         PARKED => {
             // Go 1.26 marks a goroutine its leak detector caught: `[chan receive (leaked)]`.
-            let leaked = if super::leak::is_leaked(g) { " (leaked)" } else { "" };
+            let leaked = if super::leak::is_leaked(g) {
+                " (leaked)"
+            } else {
+                ""
+            };
             let reason = format!("{}{leaked}", g.reason().as_str());
             let waited = now_ns.saturating_sub(g.wait_since.load(Relaxed));
             let minutes = waited / 60_000_000_000;
@@ -114,10 +118,9 @@ pub(crate) fn deadlock_report(shared: &Shared) -> String {
     if leaked > 0 {
         let _ = write!(
             out,
-            "\n{leaked} of these goroutine{s} {are} marked (leaked): parked on a channel that has no \
+            "\n{leaked} of these goroutines {are} marked (leaked): parked on a channel that has no \
              handle left on its other side, so {they} can never complete. Dropping every Sender \
              does not close a channel; call close().\n",
-            s = if leaked == 1 { "" } else { "s" },
             are = if leaked == 1 { "is" } else { "are" },
             they = if leaked == 1 { "it" } else { "they" },
         );
