@@ -43,7 +43,10 @@
 //! style: the direction is in the type, like Go's `chan<- T` / `<-chan T`). Unlike Rust's
 //! std and crossbeam, and like Go, *dropping handles does not close a channel*: only
 //! [`Sender::close`] does, and a receive that can never complete is a deadlock that the
-//! runtime's detector reports. Go's panics become errors: send on a closed channel returns
+//! runtime's detector reports. Each channel counts its live handles (`handles.rs`), so a
+//! goroutine waiting on a channel whose other side has no handle left is reported as leaked
+//! at once, without waiting for a deadlock (the `goroutineleak` profile,
+//! [`debug::num_leaked_goroutines`](crate::debug::num_leaked_goroutines)). Go's panics become errors: send on a closed channel returns
 //! the value in [`SendError`], a second close returns [`CloseError`]. A nil channel is
 //! expressed in `select!` as an `Option` that is `None`.
 //!
