@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use std::sync::atomic::Ordering::{Acquire, Relaxed};
 
 use super::profile::{Frame, Line, Profile, Sample};
-use crate::rt::sched::g::{G, NOTIFIED, PARKED};
+use crate::rt::sched::g::{G, PARKED};
 use crate::rt::sched::runtime::Shared;
 
 /// `(function, file, line)`: a frame as a grouping key.
@@ -30,7 +30,7 @@ fn site(function: String, loc: &std::panic::Location<'_>) -> Frame {
 fn stack_of(g: &G) -> Vec<Frame> {
     let mut stack = Vec::with_capacity(2);
     let parked = g.parked_at.load(Relaxed);
-    if !parked.is_null() && g.state.load(Acquire) & !NOTIFIED == PARKED {
+    if !parked.is_null() && g.state.load(Acquire) & !crate::rt::sched::gstate::FLAGS == PARKED {
         // SAFETY: parked_at only ever holds `&'static Location` pointers (debug/dump.rs).
         let loc = unsafe { &*parked };
         stack.push(site(format!("gort.park({})", g.reason().as_str()), loc));

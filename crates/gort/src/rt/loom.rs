@@ -52,6 +52,18 @@ impl Unparker {
         return Unparker(shuttle::thread::current());
     }
 
+    /// The goroutine this wakes (None for a thread, and under the model checker).
+    #[inline]
+    pub(crate) fn goroutine(&self) -> Option<&crate::rt::sched::g::G> {
+        #[cfg(not(gort_model))]
+        return match &self.0 .0 {
+            crate::rt::sched::park::Waiter::G(g) => Some(g),
+            crate::rt::sched::park::Waiter::Thread(_) => None,
+        };
+        #[cfg(gort_model)]
+        return None;
+    }
+
     /// Makes the owner runnable (or leaves it a permit).
     #[inline]
     pub(crate) fn unpark(&self) {

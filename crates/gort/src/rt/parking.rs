@@ -113,10 +113,11 @@ impl Parking {
         at: &'static Location<'static>,
         probe: &crate::rt::sched::leak::Probe,
     ) {
-        let Some((_, g)) = crate::rt::sched::park::current() else {
+        let Some(g) = self.unparker.goroutine() else {
             return self.wait(reason, at);
         };
-        // SAFETY: `probe` outlives this call, and the slot is cleared before it returns.
+        // SAFETY: `probe` outlives this call, and the word is cleared after the wait's last
+        // park, before the goroutine can park for anything else.
         unsafe { g.probe.set(probe) };
         self.wait(reason, at);
         g.probe.clear();

@@ -209,8 +209,8 @@ pub(crate) struct G {
     /// has (or failed to get) its stack, or by `Drop` for a record dropped unstarted.
     pub(crate) reserved: AtomicBool,
     /// What the current wait needs to ever end, for the leak detector (`leak.rs` has the
-    /// slot's access rules): empty unless the goroutine is in a probed wait.
-    pub(crate) probe: super::leak::ProbeSlot,
+    /// word's access rules): 0 unless the goroutine is in a probed wait.
+    pub(crate) probe: super::leak::ProbeWord,
 }
 
 // SAFETY: every field is either atomic, immutable after construction, or covered by the field
@@ -255,7 +255,7 @@ impl G {
             locals: UnsafeCell::new(Vec::new()),
             reg_index: AtomicUsize::new(usize::MAX),
             reserved: AtomicBool::new(false),
-            probe: super::leak::ProbeSlot::new(),
+            probe: super::leak::ProbeWord::new(),
         }
     }
 

@@ -12,17 +12,29 @@ pub(crate) const RUNNING: u32 = 1;
 pub(crate) const PARKED: u32 = 2;
 pub(crate) const DEAD: u32 = 3;
 pub(crate) const NOTIFIED: u32 = 4;
+/// Set on a PARKED goroutine by the leak detector while it reads the goroutine's probe
+/// (Go's `_Gscan`): an unpark waits it out, so the parked frame the probe points into stays
+/// in place (`leak.rs`). Never set in any other state.
+pub(crate) const SCAN: u32 = 8;
+/// The flag bits; `state & !FLAGS` is one of RUNNABLE, RUNNING, PARKED, DEAD.
+pub(crate) const FLAGS: u32 = NOTIFIED | SCAN;
 
 /// Any thread: makes the goroutine runnable if it is parked, or leaves a permit. Returns true
 /// when the caller must enqueue it (it was PARKED).
 pub(crate) fn notify(state: &AtomicU32) -> bool {
     let mut s = state.load(Acquire);
+    let mut step = 0;
     loop {
-        if s & NOTIFIED != 0 || s == DEAD {
-            return false;
-        }
         let (new, wake) = if s == PARKED {
             (RUNNABLE, true)
+        } else if s & NOTIFIED != 0 || s == DEAD {
+            return false;
+        } else if s & SCAN != 0 {
+            // The leak detector is reading this parked goroutine's probe: a few loads.
+            crate::rt::loom::spin(step);
+            step += 1;
+            s = state.load(Acquire);
+            continue;
         } else {
             (s | NOTIFIED, false)
         };
@@ -31,6 +43,28 @@ pub(crate) fn notify(state: &AtomicU32) -> bool {
             Err(cur) => s = cur,
         }
     }
+}
+
+/// The leak detector: pins a PARKED goroutine (PARKED -> PARKED|SCAN) so that it cannot be
+/// made runnable until [`unpin`]; false if it is not parked. Waits out another detector's pin.
+pub(crate) fn pin_parked(state: &AtomicU32) -> bool {
+    let mut step = 0;
+    loop {
+        match state.compare_exchange(PARKED, PARKED | SCAN, Acquire, Acquire) {
+            Ok(_) => return true,
+            Err(s) if s == PARKED | SCAN => {
+                crate::rt::loom::spin(step);
+                step += 1;
+            }
+            Err(_) => return false,
+        }
+    }
+}
+
+/// The leak detector: ends a [`pin_parked`] (Release: its reads of the parked frame happen
+/// before the goroutine can run again).
+pub(crate) fn unpin(state: &AtomicU32) {
+    state.fetch_and(!SCAN, std::sync::atomic::Ordering::Release);
 }
 
 /// The running goroutine: consumes a pending permit. Returns true if there was one.

@@ -390,12 +390,13 @@ fn netpoll_sleep_is_always_interrupted() {
     );
 }
 
-/// The leak detector's probe slot (`leak.rs`): the detector never runs a probe's check after
-/// its owner withdrew it (left the waiting frame), however the two interleave; a check either
-/// runs on a live probe or is skipped.
+/// The leak detector's pin (`leak.rs`, `gstate::pin_parked`): the detector never runs a
+/// probe's check after its goroutine left the waiting frame, however the park, the unpark,
+/// the goroutine's return to running and the check interleave; a check either runs on a live
+/// probe of a parked goroutine or is skipped.
 #[test]
 fn probe_is_never_read_after_its_frame_is_gone() {
-    use super::leak::{Probe, ProbeSlot};
+    use super::leak::{check_parked, Probe, ProbeWord};
     use crate::rt::loom::AtomicBool;
 
     struct Frame {
@@ -415,32 +416,38 @@ fn probe_is_never_read_after_its_frame_is_gone() {
     }
     shuttle::check_pct(
         || {
-            let slot = Arc::new(ProbeSlot::new());
+            let state = Arc::new(AtomicU32::new(RUNNING));
+            let word = Arc::new(ProbeWord::new());
             let frame = Arc::new(Frame {
                 alive: AtomicBool::new(true),
             });
-            let (s2, f2) = (slot.clone(), frame.clone());
+            let (st, w2, f2) = (state.clone(), word.clone(), frame.clone());
+            // The goroutine: publish, park, run again once woken, withdraw, leave the frame.
             let owner = thread::spawn(move || {
-                for _ in 0..2 {
-                    f2.alive.store(true, SeqCst);
-                    // SAFETY: `check` reads only the frame, which outlives the publication.
-                    let probe = unsafe { Probe::new(check, &*f2 as *const Frame as *const ()) };
-                    // SAFETY: `probe` lives until after `clear`.
-                    unsafe { s2.set(&probe) };
-                    thread::yield_now();
-                    s2.clear();
-                    f2.alive.store(false, SeqCst); // the frame is left
+                // SAFETY: `check` reads only the frame, which outlives the wait.
+                let probe = unsafe { Probe::new(check, &*f2 as *const Frame as *const ()) };
+                // SAFETY: `probe` lives until after `clear`.
+                unsafe { w2.set(&probe) };
+                if gstate::commit_park(&st) {
+                    while st.load(SeqCst) != RUNNABLE {
+                        thread::yield_now();
+                    }
+                    gstate::start_running(&st);
                 }
+                w2.clear();
+                f2.alive.store(false, SeqCst); // the frame is left
             });
-            let mut seen = 0;
+            let s3 = state.clone();
+            let waker = thread::spawn(move || {
+                gstate::notify(&s3);
+            });
             for _ in 0..3 {
-                if slot.check() == Some(true) {
-                    seen += 1;
-                }
+                let _ = check_parked(&state, &word);
             }
             owner.join().unwrap();
-            assert!(seen <= 3);
-            assert_eq!(slot.check(), None, "a withdrawn probe stays withdrawn");
+            waker.join().unwrap();
+            assert_eq!(check_parked(&state, &word), None);
+            assert_eq!(state.load(SeqCst) & !NOTIFIED, RUNNING);
         },
         ITERATIONS,
         3,

@@ -8,7 +8,7 @@ use crate::rt::sched::runtime::Shared;
 
 /// Go's `_Grunnable`, `_Grunning`, `_Gwaiting`, `_Gdead`.
 fn g_status_code(state: u32) -> u32 {
-    match state & !NOTIFIED {
+    match state & !crate::rt::sched::gstate::FLAGS {
         RUNNABLE => 1,
         RUNNING => 2,
         PARKED => 4,

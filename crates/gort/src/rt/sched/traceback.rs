@@ -8,7 +8,7 @@ use crate::rt::sched::runtime::Shared;
 
 /// Go's status words for a goroutine's header line.
 fn status(g: &G, now_ns: u64) -> String {
-    let s = g.state.load(Acquire) & !crate::rt::sched::g::NOTIFIED;
+    let s = g.state.load(Acquire) & !crate::rt::sched::gstate::FLAGS;
     match s {
         RUNNING => "running".into(),
         RUNNABLE => "runnable".into(),
@@ -39,7 +39,7 @@ fn status(g: &G, now_ns: u64) -> String {
 pub(crate) fn write_g(out: &mut String, g: &G, now_ns: u64) {
     let _ = writeln!(out, "goroutine {} [{}]:", g.id(), status(g, now_ns));
     let parked = g.parked_at.load(Relaxed);
-    if !parked.is_null() && g.state.load(Acquire) & !crate::rt::sched::g::NOTIFIED == PARKED {
+    if !parked.is_null() && g.state.load(Acquire) & !crate::rt::sched::gstate::FLAGS == PARKED {
         // SAFETY: parked_at only ever holds `&'static Location` pointers.
         let loc = unsafe { &*parked };
         let _ = writeln!(
