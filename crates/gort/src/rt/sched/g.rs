@@ -198,6 +198,10 @@ pub(crate) struct G {
     pub(crate) wait_since: AtomicU64,
     /// Where the current wait was entered (a `&'static Location`).
     pub(crate) parked_at: AtomicPtr<Location<'static>>,
+    /// What the current wait needs to ever end, for the leak detector (`leak.rs` has the
+    /// word's access rules): 0 unless the goroutine is in a probed wait. Beside the other
+    /// words a park writes, so a probed wait touches no further cache line.
+    pub(crate) probe: super::leak::ProbeWord,
     /// lock_os_thread depth (see field access rules).
     pub(crate) locked: AtomicU32,
     /// Goroutine-local values (`local.rs`): only the goroutine itself touches them.
@@ -208,9 +212,6 @@ pub(crate) struct G {
     /// by `spawn_on` before the record is shared, cleared by the M that first runs it once it
     /// has (or failed to get) its stack, or by `Drop` for a record dropped unstarted.
     pub(crate) reserved: AtomicBool,
-    /// What the current wait needs to ever end, for the leak detector (`leak.rs` has the
-    /// word's access rules): 0 unless the goroutine is in a probed wait.
-    pub(crate) probe: super::leak::ProbeWord,
 }
 
 // SAFETY: every field is either atomic, immutable after construction, or covered by the field
