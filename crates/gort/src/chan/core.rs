@@ -239,7 +239,7 @@ impl<T> Chan<T> {
                     &parking,
                     WaitReason::ChanSend,
                     at,
-                    &[Need::Receiver(&self.refs)],
+                    Need::Receiver(&self.refs),
                 );
                 if w.closed.get() {
                     Err(SendError(w.take().expect("value returned on close")))
@@ -283,7 +283,7 @@ impl<T> Chan<T> {
                     &parking,
                     WaitReason::ChanReceive,
                     at,
-                    &[Need::Sender(&self.refs)],
+                    Need::Sender(&self.refs),
                 );
                 w.take().ok_or(RecvError)
             }

@@ -18,6 +18,7 @@ use std::panic::Location;
 use std::sync::atomic::AtomicUsize;
 use std::sync::atomic::Ordering::{Acquire, Relaxed, Release};
 
+use super::select::Arm;
 use crate::rt::parking::Parking;
 use crate::rt::sched::leak::Probe;
 use crate::WaitReason;
@@ -87,37 +88,78 @@ impl Need<'_> {
     }
 }
 
-/// A blocked operation as its probe describes it: its parking record and its arms' needs.
+/// A blocked send or receive as its probe describes it: its parking record and its need.
 struct Blocked<'a> {
     parking: &'a Parking,
-    needs: &'a [Need<'a>],
+    need: Need<'a>,
 }
 
-/// The probe's check: every arm hopeless and no wake-up already granted. The counts are read
-/// first: a waker that claimed the record before dropping the last handle is then seen.
+/// The probe's check of a send or receive: its other side gone and no wake-up already
+/// granted. The counts are read first: a waker that claimed the record before dropping the
+/// last handle is then seen.
 ///
 /// # Safety
 /// `data` points at a live `Blocked` (the probe's contract: it lives in the waiting frame).
 unsafe fn stuck(data: *const ()) -> bool {
-    // SAFETY: caller (a published probe's `Blocked` lives in the blocked frame, which the
-    // detector's lock bit keeps from returning). Every field read is an atomic: the counts
-    // and the record's claim word.
+    // SAFETY: caller (a published probe's `Blocked` lives in the blocked frame, which cannot
+    // be left while the detector pins the goroutine). Every field read is an atomic: the
+    // counts and the record's claim word.
     let b = unsafe { &*(data as *const Blocked<'_>) };
-    b.needs.iter().all(Need::is_hopeless) && !b.parking.is_claimed()
+    b.need.is_hopeless() && !b.parking.is_claimed()
 }
 
-/// Waits on `parking` (as `Parking::wait`), publishing `needs` to the leak detector.
+/// Waits on `parking` (as `Parking::wait`), publishing `need` to the leak detector.
 #[inline]
 pub(crate) fn wait(
     parking: &Parking,
     reason: WaitReason,
     at: &'static Location<'static>,
-    needs: &[Need<'_>],
+    need: Need<'_>,
 ) {
-    let blocked = Blocked { parking, needs };
-    // SAFETY: `stuck` reads only `blocked` and what it borrows (the channels' counts and the
+    let blocked = Blocked { parking, need };
+    // SAFETY: `stuck` reads only `blocked` and what it borrows (the channel's counts and the
     // parking record: atomics), all of which outlive `wait_probed`, which withdraws the
     // probe before it returns.
     let probe = unsafe { Probe::new(stuck, &blocked as *const Blocked<'_> as *const ()) };
     parking.wait_probed(reason, at, &probe);
+}
+
+/// A blocked `select`: its parking record and its arms (in the caller's frame). The needs
+/// are computed by the check, not at the wait: a select pays nothing per arm for the probe.
+struct BlockedSelect<'a, 'b> {
+    parking: &'a Parking,
+    arms: &'a [&'b mut dyn Arm],
+}
+
+/// The probe's check of a `select`: every arm hopeless and no wake-up already granted.
+///
+/// # Safety
+/// `data` points at a live `BlockedSelect` whose owner is parked in the select's wait.
+unsafe fn select_stuck(data: *const ()) -> bool {
+    // SAFETY: as in `stuck`. The arms are the owner's, which does not touch them while it is
+    // parked (pinned by the detector); `need` reads only an arm's channel pointer, written
+    // before the wait, and the channel's atomic counts.
+    let b = unsafe { &*(data as *const BlockedSelect<'_, '_>) };
+    b.arms.iter().all(|a| a.need().is_hopeless()) && !b.parking.is_claimed()
+}
+
+/// Waits on a select's `parking`, publishing its arms to the leak detector.
+#[inline]
+pub(crate) fn wait_select(
+    parking: &Parking,
+    at: &'static Location<'static>,
+    arms: &[&mut dyn Arm],
+) {
+    let blocked = BlockedSelect { parking, arms };
+    // SAFETY: `select_stuck` reads only `blocked`, the arms' channel pointers and the
+    // channels' counts and the record's claim word (atomics), all of which outlive
+    // `wait_probed`, which withdraws the probe before it returns; no arm is touched by its
+    // owner during the wait.
+    let probe = unsafe {
+        Probe::new(
+            select_stuck,
+            &blocked as *const BlockedSelect<'_, '_> as *const (),
+        )
+    };
+    parking.wait_probed(WaitReason::Select, at, &probe);
 }

@@ -19,7 +19,6 @@ use super::handles::{self, Need};
 use super::{Receiver, Sender};
 use crate::rt::loom::Unparker;
 use crate::rt::parking::Parking;
-use crate::WaitReason;
 
 /// A ready arm's wake-up, to run after every lock is released.
 #[doc(hidden)]
@@ -457,8 +456,7 @@ pub fn select_arms<const N: usize>(arms: [&mut dyn Arm; N], block: bool) -> Opti
     }
     // SAFETY: locked above with the same order.
     unsafe { unlock_all(&arms, order) };
-    let needs: [Need<'_>; N] = std::array::from_fn(|i| arms[i].need());
-    handles::wait(&parking.0, WaitReason::Select, at, &needs);
+    handles::wait_select(&parking.0, at, &arms);
     let k = parking.0.selected();
 
     lock_all(&arms, order);
