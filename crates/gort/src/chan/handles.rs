@@ -32,6 +32,7 @@ pub struct Refs {
 
 impl Refs {
     /// The counts of a new channel: one `Sender`, one `Receiver`.
+    #[inline]
     pub(crate) const fn new() -> Refs {
         Refs {
             senders: AtomicUsize::new(1),
@@ -39,28 +40,34 @@ impl Refs {
         }
     }
 
+    #[inline]
     pub(crate) fn add_sender(&self) {
         self.senders.fetch_add(1, Relaxed);
     }
 
+    #[inline]
     pub(crate) fn drop_sender(&self) {
         self.senders.fetch_sub(1, Release);
     }
 
+    #[inline]
     pub(crate) fn add_receiver(&self) {
         self.receivers.fetch_add(1, Relaxed);
     }
 
+    #[inline]
     pub(crate) fn drop_receiver(&self) {
         self.receivers.fetch_sub(1, Release);
     }
 
     /// Live `Sender` handles now.
+    #[inline]
     pub(crate) fn senders(&self) -> usize {
         self.senders.load(Acquire)
     }
 
     /// Live `Receiver` handles now.
+    #[inline]
     pub(crate) fn receivers(&self) -> usize {
         self.receivers.load(Acquire)
     }

@@ -85,6 +85,7 @@ impl Probe {
     /// `check(data)` must be sound to call from any thread while the goroutine that publishes
     /// the probe is parked in the wait, reading only data that lives at least as long as the
     /// wait and is safe to read concurrently (atomics, immutable fields).
+    #[inline]
     pub(crate) const unsafe fn new(check: unsafe fn(*const ()) -> bool, data: *const ()) -> Probe {
         Probe { check, data }
     }
@@ -94,6 +95,7 @@ impl Probe {
 pub(crate) struct ProbeWord(AtomicUsize);
 
 impl ProbeWord {
+    #[inline]
     pub(crate) fn new() -> ProbeWord {
         ProbeWord(AtomicUsize::new(0))
     }
@@ -103,11 +105,13 @@ impl ProbeWord {
     /// # Safety
     /// `p` stays valid until [`clear`](Self::clear), which the goroutine calls after the
     /// wait's last park and before it parks for anything else.
+    #[inline]
     pub(crate) unsafe fn set(&self, p: &Probe) {
         self.0.store(p as *const Probe as usize, Relaxed);
     }
 
     /// Withdraws the probe (the goroutine itself, after the wait).
+    #[inline]
     pub(crate) fn clear(&self) {
         self.0.store(0, Relaxed);
     }
