@@ -97,7 +97,7 @@ pub struct Lookup {
 /// goroutine dump, the leaked ones marked `(leaked)`:
 ///
 /// ```
-/// gort::Runtime::new(1).block_on(|| {
+/// gort::Builder::new().gomaxprocs(1).build().unwrap().block_on(|| {
 ///     let (tx, rx) = gort::chan::bounded::<u32>(0);
 ///     gort::go(move || { let _ = rx.recv(); }); // waits for a value
 ///     gort::time::sleep(std::time::Duration::from_millis(10));

@@ -156,7 +156,7 @@ pub(crate) fn count(shared: &Shared) -> usize {
 /// lines end with ` leaked=N` while there are any.
 ///
 /// ```
-/// gort::Runtime::new(1).block_on(|| {
+/// gort::Builder::new().gomaxprocs(1).build().unwrap().block_on(|| {
 ///     let (tx, rx) = gort::chan::bounded::<u32>(0);
 ///     gort::go(move || { let _ = rx.recv(); });
 ///     gort::time::sleep(std::time::Duration::from_millis(10));
