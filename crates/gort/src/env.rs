@@ -172,6 +172,10 @@ pub struct GoDebug {
     /// `decoratemappings=1` (Go 1.25's default; `0` turns it off): name gort's anonymous
     /// mappings (`[anon: gort goroutine stack]`, `[anon: gort gc span]` in /proc/PID/maps).
     pub decoratemappings: bool,
+    /// `interpose=1` (gort only, the default; `0` turns it off): libc's sleep calls made by
+    /// std and crates from a goroutine park it instead of blocking its P's thread
+    /// (`rt/interpose/`). Per runtime.
+    pub interpose: bool,
 }
 
 /// Where `GODEBUG=allocfreetrace` sends its records.
@@ -198,6 +202,7 @@ impl Default for GoDebug {
             allocfreetrace: AllocFreeTrace::Off,
             tracebackancestors: 0,
             decoratemappings: true,
+            interpose: true,
             stalltrace_ms: None,
             stalldump_ms: None,
             containermaxprocs: true,
@@ -220,6 +225,7 @@ pub const GODEBUG_KEYS: &[&str] = &[
     "allocfreetrace",
     "tracebackancestors",
     "decoratemappings",
+    "interpose",
     "containermaxprocs",
     "updatemaxprocs",
 ];
@@ -244,6 +250,7 @@ impl GoDebug {
             },
             "tracebackancestors" => self.tracebackancestors.to_string(),
             "decoratemappings" => b(self.decoratemappings),
+            "interpose" => b(self.interpose),
             "containermaxprocs" => b(self.containermaxprocs),
             "updatemaxprocs" => b(self.updatemaxprocs),
             _ => return None,
@@ -301,6 +308,7 @@ impl GoDebug {
                 "decoratemappings" => {
                     d.decoratemappings = parse_flag(value).ok_or_else(|| bad("0 or 1"))?
                 }
+                "interpose" => d.interpose = parse_flag(value).ok_or_else(|| bad("0 or 1"))?,
                 "tracebackancestors" => {
                     d.tracebackancestors = value
                         .parse()

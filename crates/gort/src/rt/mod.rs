@@ -10,6 +10,7 @@
 //! * `netpoll/`: the poller and the per-descriptor poll records.
 //! * `exectrace/`, `hooks/`: the execution trace's and the profilers' hooks (recording only;
 //!   the `trace` and `prof` tools write the files).
+//! * `interpose/`: libc's blocking calls (the sleep family) made to park a calling goroutine.
 //! * `loom.rs`: the model-checking shim for the lock-free and parking protocols.
 //! * `vmaname.rs`: `GODEBUG=decoratemappings`, names for gort's anonymous mappings.
 //!
@@ -20,6 +21,14 @@
 pub(crate) mod current;
 pub(crate) mod exectrace;
 pub(crate) mod hooks;
+#[cfg(all(
+    feature = "interpose",
+    target_os = "linux",
+    target_env = "gnu",
+    not(target_feature = "crt-static"),
+    not(gort_model)
+))]
+pub(crate) mod interpose;
 pub(crate) mod loom;
 pub(crate) mod netpoll;
 pub(crate) mod parking;

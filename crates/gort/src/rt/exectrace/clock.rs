@@ -36,7 +36,7 @@ pub(crate) fn init() {
     USE_TSC.store(tsc, Relaxed);
 }
 
-/// TSC ticks per microsecond, over a 2 ms sleep.
+/// TSC ticks per microsecond, over a 2 ms busy wait.
 fn calibrate_tsc() -> u64 {
     let read = || {
         #[cfg(target_arch = "x86_64")]
@@ -47,7 +47,12 @@ fn calibrate_tsc() -> u64 {
         (t, mono_ns())
     };
     let (t0, n0) = read();
-    std::thread::sleep(std::time::Duration::from_millis(2));
+    // A busy wait, not a sleep: this runs inside a `OnceLock` initializer, possibly on a
+    // goroutine, where a sleep would park it (`rt/interpose/`) and another goroutine of the
+    // same thread waiting on the same initializer would then block the thread for good.
+    while mono_ns().saturating_sub(n0) < 2_000_000 {
+        std::hint::spin_loop();
+    }
     let (t1, n1) = read();
     (t1.saturating_sub(t0).saturating_mul(1000) / n1.saturating_sub(n0).max(1)).max(1)
 }

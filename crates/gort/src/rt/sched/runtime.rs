@@ -393,6 +393,15 @@ impl Builder {
         // Goroutine panics name the goroutine (panic_hook.rs); other panics go to the hook
         // installed before this first build.
         super::panic_hook::install();
+        // Keep the interposed libc calls in the link of every program that runs goroutines.
+        #[cfg(all(
+            feature = "interpose",
+            target_os = "linux",
+            target_env = "gnu",
+            not(target_feature = "crt-static"),
+            not(gort_model)
+        ))]
+        crate::rt::interpose::link();
         let shared = Arc::new(Shared::new(
             nprocs,
             self.stack_size,

@@ -1,0 +1,162 @@
+//! Interposed libc calls (`rt/interpose/`): `std::thread::sleep` from goroutines parks them,
+//! so other goroutines of the same P keep running; with `GODEBUG=interpose=0` (the
+//! difference this module exists for) it blocks the P's thread as before; outside goroutines
+//! it is libc's sleep. `.ci/run` also runs this file built without the `interpose` feature,
+//! where the same programs pass more slowly (the tests that show the difference are ignored).
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::SeqCst};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+fn rt(interpose: bool) -> gort::Runtime {
+    gort::Builder::new()
+        .gomaxprocs(2)
+        .godebug(if interpose {
+            "interpose=1"
+        } else {
+            "interpose=0"
+        })
+        .unwrap()
+        .build()
+        .unwrap()
+}
+
+/// `n` goroutines each `std::thread::sleep(10ms)` beside a 5 ms heartbeat; returns the wall
+/// time of the sleepers and the heartbeat's worst lateness.
+fn std_sleeps(rt: &gort::Runtime, n: usize) -> (Duration, Duration) {
+    rt.block_on(move || {
+        let stop = Arc::new(AtomicBool::new(false));
+        let worst = Arc::new(AtomicU64::new(0));
+        let (s2, w2) = (stop.clone(), worst.clone());
+        let hb = gort::go(move || {
+            let mut next = Instant::now() + Duration::from_millis(5);
+            while !s2.load(SeqCst) {
+                gort::time::sleep(Duration::from_millis(5));
+                let late = Instant::now().saturating_duration_since(next);
+                w2.fetch_max(late.as_nanos() as u64, SeqCst);
+                next = Instant::now() + Duration::from_millis(5);
+            }
+        });
+        gort::time::sleep(Duration::from_millis(20)); // the heartbeat is running
+        let t = Instant::now();
+        let hs: Vec<_> = (0..n)
+            .map(|_| gort::go(|| std::thread::sleep(Duration::from_millis(10))))
+            .collect();
+        for h in hs {
+            h.join().unwrap();
+        }
+        let wall = t.elapsed();
+        stop.store(true, SeqCst);
+        hb.join().unwrap();
+        (wall, Duration::from_nanos(worst.load(SeqCst)))
+    })
+}
+
+#[test]
+#[cfg_attr(
+    not(feature = "interpose"),
+    ignore = "built without the interpose feature"
+)]
+fn std_thread_sleep_parks_the_goroutine() {
+    let (wall, late) = std_sleeps(&rt(true), 1000);
+    eprintln!("interpose=1: 1,000 std sleeps of 10 ms: {wall:?}, heartbeat worst {late:?} late");
+    assert!(
+        wall < Duration::from_millis(500),
+        "1,000 sleeps of 10 ms took {wall:?}"
+    );
+    assert!(
+        late <= Duration::from_millis(50),
+        "the heartbeat was {late:?} late"
+    );
+}
+
+#[test]
+fn with_interposition_off_std_sleep_blocks_the_thread() {
+    // The difference the module exists for: each sleep holds its P's thread for 10 ms.
+    let (wall, late) = std_sleeps(&rt(false), 200);
+    eprintln!("interpose=0: 200 std sleeps of 10 ms: {wall:?}, heartbeat worst {late:?} late");
+    assert!(
+        wall >= Duration::from_millis(900),
+        "200 thread-blocking sleeps of 10 ms over 2 Ps took only {wall:?}"
+    );
+}
+
+#[test]
+fn sleeps_keep_libc_semantics() {
+    // Outside goroutines: libc's sleep, for as long as asked.
+    let t = Instant::now();
+    std::thread::sleep(Duration::from_millis(30));
+    assert!(t.elapsed() >= Duration::from_millis(30));
+    rt(true).block_on(|| {
+        // In a goroutine: at least as long as asked, every spelling of it.
+        let t = Instant::now();
+        std::thread::sleep(Duration::from_millis(20));
+        assert!(t.elapsed() >= Duration::from_millis(20));
+        let t = Instant::now();
+        // SAFETY: plain libc calls with valid arguments.
+        unsafe {
+            assert_eq!(libc::usleep(10_000), 0);
+            let ts = libc::timespec {
+                tv_sec: 0,
+                tv_nsec: 10_000_000,
+            };
+            let mut rem = libc::timespec {
+                tv_sec: 9,
+                tv_nsec: 9,
+            };
+            assert_eq!(libc::nanosleep(&ts, &mut rem), 0);
+            if cfg!(feature = "interpose") {
+                assert_eq!((rem.tv_sec, rem.tv_nsec), (0, 0)); // (libc leaves it unwritten)
+            }
+            // An absolute deadline on the monotonic clock, 10 ms ahead.
+            let mut now = libc::timespec {
+                tv_sec: 0,
+                tv_nsec: 0,
+            };
+            libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut now);
+            let mut at = now;
+            at.tv_nsec += 10_000_000;
+            if at.tv_nsec >= 1_000_000_000 {
+                at.tv_nsec -= 1_000_000_000;
+                at.tv_sec += 1;
+            }
+            assert_eq!(
+                libc::clock_nanosleep(
+                    libc::CLOCK_MONOTONIC,
+                    libc::TIMER_ABSTIME,
+                    &at,
+                    std::ptr::null_mut()
+                ),
+                0
+            );
+            // Bad arguments are refused as libc refuses them.
+            let bad = libc::timespec {
+                tv_sec: 0,
+                tv_nsec: 2_000_000_000,
+            };
+            assert_eq!(libc::nanosleep(&bad, std::ptr::null_mut()), -1);
+            assert_eq!(*libc::__errno_location(), libc::EINVAL);
+            assert_eq!(
+                libc::clock_nanosleep(libc::CLOCK_MONOTONIC, 0, &bad, std::ptr::null_mut()),
+                libc::EINVAL
+            );
+            assert_eq!(libc::sleep(0), 0);
+        }
+        assert!(t.elapsed() >= Duration::from_millis(30));
+    });
+}
+
+#[test]
+#[cfg_attr(
+    not(feature = "interpose"),
+    ignore = "built without the interpose feature"
+)]
+fn a_sleeping_goroutine_shows_as_sleep_in_dumps() {
+    rt(true).block_on(|| {
+        let h = gort::go(|| std::thread::sleep(Duration::from_millis(200)));
+        gort::time::sleep(Duration::from_millis(50));
+        let dump = gort::debug::goroutine_dump();
+        assert!(dump.contains("[sleep]"), "{dump}");
+        h.join().unwrap();
+    });
+}
