@@ -44,7 +44,7 @@ fn env_prints_all_settings_with_their_sources() {
     assert_eq!(
         lines[3],
         "GODEBUG='schedtrace=0,scheddetail=0,gctrace=0,gccheckmark=0,gctorture=0,\
-         schedstress=0,stalltrace=100,stalldump=1000,allocfreetrace=0,tracebackancestors=0,decoratemappings=1,containermaxprocs=1,updatemaxprocs=1' # as gort parses it"
+         schedstress=0,stalltrace=100,stalldump=1000,allocfreetrace=0,tracebackancestors=0,decoratemappings=1,interpose=1,containermaxprocs=1,updatemaxprocs=1' # as gort parses it"
     );
     assert_eq!(
         lines[4],

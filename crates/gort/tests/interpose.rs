@@ -160,3 +160,188 @@ fn a_sleeping_goroutine_shows_as_sleep_in_dumps() {
         h.join().unwrap();
     });
 }
+
+// ---- sockets ----
+
+use std::io::{Read, Write};
+
+/// A gort echo server (goroutine per connection); returns its address.
+fn gort_echo_server() -> std::net::SocketAddr {
+    let l = gort::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = l.local_addr().unwrap();
+    gort::go(move || loop {
+        let Ok((mut c, _)) = l.accept() else { return };
+        gort::go(move || {
+            let mut buf = [0u8; 512];
+            loop {
+                match c.read(&mut buf) {
+                    Ok(0) | Err(_) => return,
+                    Ok(n) => {
+                        if c.write_all(&buf[..n]).is_err() {
+                            return;
+                        }
+                    }
+                }
+            }
+        });
+    });
+    addr
+}
+
+/// `n` goroutines, each a `std::net::TcpStream` client: connect, 20 round trips of 100
+/// bytes, close; beside a 5 ms heartbeat. Returns the wall time and the heartbeat's worst
+/// lateness.
+fn std_clients(rt: &gort::Runtime, n: usize) -> (Duration, Duration) {
+    rt.block_on(move || {
+        let addr = gort_echo_server();
+        let stop = Arc::new(AtomicBool::new(false));
+        let worst = Arc::new(AtomicU64::new(0));
+        let (s2, w2) = (stop.clone(), worst.clone());
+        let hb = gort::go(move || {
+            let mut next = Instant::now() + Duration::from_millis(5);
+            while !s2.load(SeqCst) {
+                gort::time::sleep(Duration::from_millis(5));
+                let late = Instant::now().saturating_duration_since(next);
+                w2.fetch_max(late.as_nanos() as u64, SeqCst);
+                next = Instant::now() + Duration::from_millis(5);
+            }
+        });
+        let t = Instant::now();
+        let hs: Vec<_> = (0..n)
+            .map(|i| {
+                gort::go(move || {
+                    let mut s = std::net::TcpStream::connect(addr).unwrap();
+                    let msg = [i as u8; 100];
+                    let mut back = [0u8; 100];
+                    for _ in 0..20 {
+                        s.write_all(&msg).unwrap();
+                        s.read_exact(&mut back).unwrap();
+                        assert_eq!(back, msg);
+                    }
+                })
+            })
+            .collect();
+        for h in hs {
+            h.join().unwrap();
+        }
+        let wall = t.elapsed();
+        stop.store(true, SeqCst);
+        hb.join().unwrap();
+        (wall, Duration::from_nanos(worst.load(SeqCst)))
+    })
+}
+
+#[test]
+#[cfg_attr(
+    not(feature = "interpose"),
+    ignore = "built without the interpose feature"
+)]
+fn std_tcp_clients_in_goroutines_park_instead_of_blocking() {
+    // With interposition off this program hangs: a client's blocking read holds the P its
+    // server goroutine needs. On, 1,000 clients finish with the heartbeat on time.
+    let (wall, late) = std_clients(&rt(true), 1000);
+    eprintln!("interpose=1: 1,000 std TcpStream clients x 20 round trips: {wall:?}, heartbeat worst {late:?} late");
+    assert!(
+        late <= Duration::from_millis(50),
+        "the heartbeat was {late:?} late"
+    );
+}
+
+#[test]
+fn std_socket_semantics_hold_in_goroutines() {
+    rt(true).block_on(|| {
+        let addr = gort_echo_server();
+        // A read timeout (SO_RCVTIMEO) ends a read with WouldBlock/TimedOut, on time.
+        let mut s = std::net::TcpStream::connect(addr).unwrap();
+        s.set_read_timeout(Some(Duration::from_millis(50))).unwrap();
+        let t = Instant::now();
+        let e = s.read(&mut [0u8; 8]).unwrap_err();
+        assert!(
+            matches!(
+                e.kind(),
+                std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+            ),
+            "{e:?}"
+        );
+        let took = t.elapsed();
+        assert!(
+            took >= Duration::from_millis(45) && took < Duration::from_secs(2),
+            "{took:?}"
+        );
+        // A non-blocking socket still says WouldBlock at once, and its mode is unchanged.
+        let mut s = std::net::TcpStream::connect(addr).unwrap();
+        s.set_nonblocking(true).unwrap();
+        let e = s.read(&mut [0u8; 8]).unwrap_err();
+        assert_eq!(e.kind(), std::io::ErrorKind::WouldBlock);
+        // A blocking socket stays blocking as the kernel sees it (no O_NONBLOCK set behind
+        // the caller's back).
+        let s = std::net::TcpStream::connect(addr).unwrap();
+        use std::os::fd::AsRawFd;
+        // SAFETY: F_GETFL on a live descriptor.
+        let fl = unsafe { libc::fcntl(s.as_raw_fd(), libc::F_GETFL) };
+        assert_eq!(fl & libc::O_NONBLOCK, 0);
+        // A std listener accepting in a goroutine, a std client in another, vectored I/O,
+        // and a large write (partial sends continue until all is sent).
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let laddr = l.local_addr().unwrap();
+        let server = gort::go(move || {
+            let (mut c, _) = l.accept().unwrap();
+            let mut all = Vec::new();
+            c.read_to_end(&mut all).unwrap();
+            all.len()
+        });
+        let client = gort::go(move || {
+            let mut c = std::net::TcpStream::connect(laddr).unwrap();
+            let big = vec![7u8; 8 << 20];
+            c.write_all(&big).unwrap();
+            let parts = [std::io::IoSlice::new(b"ab"), std::io::IoSlice::new(b"cd")];
+            assert_eq!(c.write_vectored(&parts).unwrap(), 4);
+        });
+        client.join().unwrap();
+        assert_eq!(server.join().unwrap(), (8 << 20) + 4);
+        // Files are not sockets: read and write go to the kernel as before.
+        let p = std::env::temp_dir().join(format!("gort-interpose-{}", std::process::id()));
+        std::fs::write(&p, b"file contents").unwrap();
+        assert_eq!(std::fs::read(&p).unwrap(), b"file contents");
+        std::fs::remove_file(&p).unwrap();
+    });
+}
+
+#[test]
+fn std_tcp_clients_work_with_interposition_off() {
+    // Off: the clients block their P's thread in each read, so the server runs on a plain
+    // thread and few clients run at once; slower, but correct.
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = l.local_addr().unwrap();
+    std::thread::spawn(move || {
+        for c in l.incoming() {
+            let Ok(mut c) = c else { return };
+            std::thread::spawn(move || {
+                let mut buf = [0u8; 512];
+                while let Ok(n) = c.read(&mut buf) {
+                    if n == 0 || c.write_all(&buf[..n]).is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    rt(false).block_on(move || {
+        let hs: Vec<_> = (0..8)
+            .map(|i| {
+                gort::go(move || {
+                    let mut s = std::net::TcpStream::connect(addr).unwrap();
+                    for _ in 0..20 {
+                        s.write_all(&[i; 100]).unwrap();
+                        let mut back = [0u8; 100];
+                        s.read_exact(&mut back).unwrap();
+                        assert_eq!(back, [i; 100]);
+                    }
+                })
+            })
+            .collect();
+        for h in hs {
+            h.join().unwrap();
+        }
+    });
+}

@@ -21,11 +21,14 @@
 //! gort's primitives: a sleep parks on gort's timer heap (so the P runs other goroutines and
 //! a synctest bubble's fake clock applies, as it does to `gort::time::sleep`).
 //!
-//! What is interposed now: the sleep family (`clock_nanosleep`, which std's
-//! `thread::sleep` calls, `nanosleep`, `usleep`, `sleep`). Socket I/O is the next step
-//! (issue 16): the design is a `MSG_DONTWAIT` attempt, then a one-shot netpoller wait,
-//! honouring `O_NONBLOCK` and `SO_RCVTIMEO`, so a descriptor's blocking mode as other threads
-//! see it never changes.
+//! What is interposed: the sleep family (`sleep.rs`: `clock_nanosleep`, which std's
+//! `thread::sleep` calls, `nanosleep`, `usleep`, `sleep`) and socket I/O (`socket.rs`:
+//! `recv`/`send` and their `from`/`to`/`msg` forms, `read`/`write`/`readv`/`writev` on
+//! sockets, `accept`/`accept4`, `connect`, `poll`): a `MSG_DONTWAIT` attempt, then a wait on
+//! the netpoller, honouring `O_NONBLOCK` and `SO_RCVTIMEO`/`SO_SNDTIMEO`, so a descriptor's
+//! blocking mode as other threads see it never changes. Not interposed: name resolution
+//! (`getaddrinfo` is glibc's own, with its own sockets: wrap it in `gort::blocking`), and
+//! calls made from C libraries (they bind to libc's symbols through the dynamic linker).
 //!
 //! What may be interposed, and what may not. A call may park the goroutine only if it keeps
 //! no per-thread state that a second goroutine of the same thread could disturb while the
@@ -59,6 +62,7 @@
 //!   sleep, which is the real call there.
 
 pub(crate) mod sleep;
+pub(crate) mod socket;
 
 /// True when an interposed call made here may park: the caller is a goroutine of a runtime
 /// whose `GODEBUG=interpose` is on.
@@ -72,6 +76,7 @@ pub(crate) fn may_park() -> bool {
 #[inline(never)]
 pub(crate) fn link() {
     sleep::link();
+    socket::link();
 }
 
 /// Sets the calling thread's `errno`.

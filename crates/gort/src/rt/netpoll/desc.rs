@@ -113,9 +113,44 @@ pub(crate) struct PollDesc {
 
 static FREE: Mutex<Vec<&'static PollDesc>> = Mutex::new(Vec::new());
 
+/// Descriptors below this have a bit in [`OWNED`].
+const OWNED_FDS: usize = 1 << 16;
+/// One bit per descriptor gort's `net` opened a `PollDesc` for (non-blocking sockets whose
+/// EAGAIN its callers handle): the interposed socket calls (`rt/interpose/socket.rs`) hand
+/// EAGAIN straight back for these, without asking the kernel about the descriptor's mode.
+static OWNED: [AtomicU64; OWNED_FDS / 64] = [const { AtomicU64::new(0) }; OWNED_FDS / 64];
+
+fn set_owned(fd: RawFd, on: bool) {
+    if let Some(w) = OWNED.get(fd as usize / 64) {
+        let bit = 1u64 << (fd as usize % 64);
+        if on {
+            w.fetch_or(bit, Relaxed);
+        } else {
+            w.fetch_and(!bit, Relaxed);
+        }
+    }
+}
+
+/// True when `fd` is a socket of gort's `net` (see [`OWNED`]).
+#[inline]
+pub(crate) fn is_owned(fd: RawFd) -> bool {
+    fd >= 0
+        && OWNED
+            .get(fd as usize / 64)
+            .is_some_and(|w| w.load(Relaxed) & (1u64 << (fd as usize % 64)) != 0)
+}
+
 impl PollDesc {
-    /// Registers `fd` with the poller and returns its descriptor.
+    /// Registers `fd`, a socket of gort's `net`, with the poller and returns its descriptor.
     pub(crate) fn open(fd: RawFd) -> io::Result<&'static PollDesc> {
+        let pd = Self::open_any(fd)?;
+        set_owned(fd, true);
+        Ok(pd)
+    }
+
+    /// Registers any pollable `fd` (a socket gort does not own, for an interposed call's
+    /// wait) and returns its descriptor; [`close`](Self::close) deregisters it.
+    pub(crate) fn open_any(fd: RawFd) -> io::Result<&'static PollDesc> {
         let pd = FREE.lock().unwrap().pop().unwrap_or_else(|| {
             Box::leak(Box::new(PollDesc {
                 fd: AtomicU64::new(0),
@@ -229,6 +264,7 @@ impl PollDesc {
     ///
     /// Contract: called once, by the owner (`NetFd::drop`), before the fd is closed.
     pub(crate) fn close(&'static self) {
+        set_owned(self.fd.load(Relaxed) as RawFd, false);
         poller().deregister(self.fd.load(Relaxed) as RawFd);
         self.gen.fetch_add(1, AcqRel);
         for t in [&self.rtimer, &self.wtimer] {

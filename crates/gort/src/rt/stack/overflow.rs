@@ -193,7 +193,9 @@ fn report_overflow(goid: u64, stack_size: usize) {
 fn write_stderr(mut bytes: &[u8]) {
     while !bytes.is_empty() {
         // SAFETY: bytes is a valid readable slice for its length.
-        let n = unsafe { libc::write(2, bytes.as_ptr().cast(), bytes.len()) };
+        // (The system call itself: libc's `write` symbol is gort's interposed one, which may
+        // park a goroutine; this runs in a signal handler.)
+        let n = unsafe { libc::syscall(libc::SYS_write, 2, bytes.as_ptr(), bytes.len()) } as isize;
         if n > 0 {
             bytes = &bytes[n as usize..];
         } else if n < 0 && std::io::Error::last_os_error().raw_os_error() == Some(libc::EINTR) {
