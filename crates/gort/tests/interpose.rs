@@ -345,3 +345,46 @@ fn std_tcp_clients_work_with_interposition_off() {
         }
     });
 }
+
+#[test]
+#[cfg_attr(not(feature = "interpose"), ignore = "built without the interpose feature")]
+fn tiny_http_serves_a_thousand_requests_from_goroutines() {
+    // tiny_http (std sockets, its own accept thread) with gort: `recv` waits on a condvar
+    // (thread state: not interposed), so it runs on the blocking pool; each request is
+    // answered from its own goroutine, whose socket writes park instead of blocking; the
+    // clients are std TcpStreams in goroutines.
+    rt(true).block_on(|| {
+        let server = Arc::new(tiny_http::Server::http("127.0.0.1:0").unwrap());
+        let addr = server.server_addr().to_ip().unwrap();
+        let s2 = server.clone();
+        let srv = gort::go(move || {
+            let mut served = 0;
+            while served < 1000 {
+                let s = s2.clone();
+                let Some(req) = gort::blocking(move || s.recv().ok()) else { break };
+                served += 1;
+                gort::go(move || {
+                    let body = format!("hello {}", req.url());
+                    let _ = req.respond(tiny_http::Response::from_string(body));
+                });
+            }
+            served
+        });
+        let clients: Vec<_> = (0..1000)
+            .map(|i| {
+                gort::go(move || {
+                    let mut s = std::net::TcpStream::connect(addr).unwrap();
+                    write!(s, "GET /{i} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").unwrap();
+                    let mut resp = String::new();
+                    s.read_to_string(&mut resp).unwrap();
+                    assert!(resp.starts_with("HTTP/1.1 200"), "{resp}");
+                    assert!(resp.ends_with(&format!("hello /{i}")), "{resp}");
+                })
+            })
+            .collect();
+        for c in clients {
+            c.join().unwrap();
+        }
+        assert_eq!(srv.join().unwrap(), 1000);
+    });
+}
