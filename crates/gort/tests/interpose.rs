@@ -188,10 +188,20 @@ fn gort_echo_server() -> std::net::SocketAddr {
     addr
 }
 
+/// Time slices (10 ms) in which a P did not schedule, so far (scheddetail's per-P
+/// `syscalltick`): sysmon's preemption count, which a descheduled thread also raises.
+fn stall_episodes() -> u64 {
+    gort::debug::sched_summary(true)
+        .split_whitespace()
+        .filter_map(|w| w.strip_prefix("syscalltick="))
+        .map(|v| v.parse::<u64>().unwrap())
+        .sum()
+}
+
 /// `n` goroutines, each a `std::net::TcpStream` client: connect, 20 round trips of 100
-/// bytes, close; beside a 5 ms heartbeat. Returns the wall time and the heartbeat's worst
-/// lateness.
-fn std_clients(rt: &gort::Runtime, n: usize) -> (Duration, Duration) {
+/// bytes, close; beside a 5 ms heartbeat. Returns the wall time, the heartbeat's worst
+/// lateness and the unscheduled time slices during the run.
+fn std_clients(rt: &gort::Runtime, n: usize) -> (Duration, Duration, u64) {
     rt.block_on(move || {
         let addr = gort_echo_server();
         let stop = Arc::new(AtomicBool::new(false));
@@ -206,6 +216,7 @@ fn std_clients(rt: &gort::Runtime, n: usize) -> (Duration, Duration) {
                 next = Instant::now() + Duration::from_millis(5);
             }
         });
+        let stalls0 = stall_episodes();
         let t = Instant::now();
         let hs: Vec<_> = (0..n)
             .map(|i| {
@@ -225,9 +236,10 @@ fn std_clients(rt: &gort::Runtime, n: usize) -> (Duration, Duration) {
             h.join().unwrap();
         }
         let wall = t.elapsed();
+        let stalls = stall_episodes() - stalls0;
         stop.store(true, SeqCst);
         hb.join().unwrap();
-        (wall, Duration::from_nanos(worst.load(SeqCst)))
+        (wall, Duration::from_nanos(worst.load(SeqCst)), stalls)
     })
 }
 
@@ -239,8 +251,11 @@ fn std_clients(rt: &gort::Runtime, n: usize) -> (Duration, Duration) {
 fn std_tcp_clients_in_goroutines_park_instead_of_blocking() {
     // With interposition off this program hangs: a client's blocking read holds the P its
     // server goroutine needs. On, 1,000 clients finish with the heartbeat on time.
-    let (wall, late) = std_clients(&rt(true), 1000);
-    eprintln!("interpose=1: 1,000 std TcpStream clients x 20 round trips: {wall:?}, heartbeat worst {late:?} late");
+    let (wall, late, stalls) = std_clients(&rt(true), 1000);
+    eprintln!(
+        "interpose=1: 1,000 std TcpStream clients x 20 round trips: {wall:?}, heartbeat worst \
+         {late:?} late, {stalls} time slices of 10 ms without scheduling"
+    );
     assert!(
         late <= Duration::from_millis(50),
         "the heartbeat was {late:?} late"
@@ -347,7 +362,10 @@ fn std_tcp_clients_work_with_interposition_off() {
 }
 
 #[test]
-#[cfg_attr(not(feature = "interpose"), ignore = "built without the interpose feature")]
+#[cfg_attr(
+    not(feature = "interpose"),
+    ignore = "built without the interpose feature"
+)]
 fn tiny_http_serves_a_thousand_requests_from_goroutines() {
     // tiny_http (std sockets, its own accept thread) with gort: `recv` waits on a condvar
     // (thread state: not interposed), so it runs on the blocking pool; each request is
@@ -361,7 +379,9 @@ fn tiny_http_serves_a_thousand_requests_from_goroutines() {
             let mut served = 0;
             while served < 1000 {
                 let s = s2.clone();
-                let Some(req) = gort::blocking(move || s.recv().ok()) else { break };
+                let Some(req) = gort::blocking(move || s.recv().ok()) else {
+                    break;
+                };
                 served += 1;
                 gort::go(move || {
                     let body = format!("hello {}", req.url());
@@ -374,7 +394,11 @@ fn tiny_http_serves_a_thousand_requests_from_goroutines() {
             .map(|i| {
                 gort::go(move || {
                     let mut s = std::net::TcpStream::connect(addr).unwrap();
-                    write!(s, "GET /{i} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").unwrap();
+                    write!(
+                        s,
+                        "GET /{i} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+                    )
+                    .unwrap();
                     let mut resp = String::new();
                     s.read_to_string(&mut resp).unwrap();
                     assert!(resp.starts_with("HTTP/1.1 200"), "{resp}");
