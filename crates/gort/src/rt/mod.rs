@@ -10,7 +10,8 @@
 //! * `netpoll/`: the poller and the per-descriptor poll records.
 //! * `exectrace/`, `hooks/`: the execution trace's and the profilers' hooks (recording only;
 //!   the `trace` and `prof` tools write the files).
-//! * `interpose/`: libc's blocking calls (the sleep family) made to park a calling goroutine.
+//! * `interpose/`: libc's blocking calls (the sleep family, socket I/O, `poll`) made to park a
+//!   calling goroutine.
 //! * `loom.rs`: the model-checking shim for the lock-free and parking protocols.
 //! * `vmaname.rs`: `GODEBUG=decoratemappings`, names for gort's anonymous mappings.
 //!

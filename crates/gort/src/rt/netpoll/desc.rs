@@ -131,8 +131,10 @@ fn set_owned(fd: RawFd, on: bool) {
     }
 }
 
-/// True when `fd` is a socket of gort's `net` (see [`OWNED`]).
+/// True when `fd` is a socket of gort's `net` (see [`OWNED`]). Read only by the interposed
+/// calls (`rt/interpose/socket.rs`), which builds without the feature leave out.
 #[inline]
+#[cfg_attr(not(feature = "interpose"), allow(dead_code))]
 pub(crate) fn is_owned(fd: RawFd) -> bool {
     fd >= 0
         && OWNED
