@@ -68,6 +68,8 @@ fn exercise_profile(p: &pprof::proto::Profile) {
         bench: Some("BenchmarkX 1 2 ns/op 3 B/op 4 allocs/op".into()),
         gctrace: None,
         build_notes: Vec::new(),
+        // The escape join runs over whatever the decoded profile holds.
+        escapes: Some(Ok(doctor::escape::parse("./x.go:1:1: moved to heap: x\n"))),
     });
 }
 

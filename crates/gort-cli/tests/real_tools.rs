@@ -279,4 +279,18 @@ fn doctor_runs_go_test() {
     assert!(stdout.contains("Bottleneck: allocation/GC"), "{stdout}");
     assert!(stdout.contains("2047 allocs/op"), "{stdout}");
     assert!(stdout.contains("GC CPU"), "{stdout}");
+    // Escape analysis joined with the heap profile: both of build()'s allocation lines, with
+    // the compiler's reason, and the fix that follows from it.
+    assert!(
+        stdout.contains("fix_test.go:64: &tree{} escapes to heap"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("fix_test.go:66: &tree{...} escapes to heap"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("Keep values on the stack where the compiler moved them to the heap"),
+        "{stdout}"
+    );
 }

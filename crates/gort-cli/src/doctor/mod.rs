@@ -10,6 +10,7 @@
 //! to it, so a reader can check the reasoning rather than trust it.
 
 pub mod classify;
+pub mod escape;
 pub mod run;
 
 use crate::cli::DoctorArgs;
@@ -31,6 +32,10 @@ pub struct Evidence {
     /// The program's own warnings about its build (missing frame pointers or debug info),
     /// repeated in the report.
     pub build_notes: Vec<String>,
+    /// For `go test` runs: the compiler's escape diagnostics for the tested packages
+    /// (`go test -c -gcflags=-m`), joined with the heap profile's hottest sites; `Err`: why
+    /// they could not be had.
+    pub escapes: Option<std::result::Result<Vec<escape::Escape>, String>>,
 }
 
 /// The build-settings warnings gort's profiler printed (a `gort: profiles ` line and the
@@ -102,6 +107,9 @@ pub fn main(a: DoctorArgs) -> Result<i32> {
             } else {
                 format!("{}\n{}", out.stderr, out.stdout)
             });
+            if go_test && ev.mem.is_some() {
+                ev.escapes = Some(escapes_of(&a.command, &dir));
+            }
             Ok(())
         })();
         if cleanup {
@@ -130,6 +138,31 @@ pub fn main(a: DoctorArgs) -> Result<i32> {
     let mut out = std::io::stdout().lock();
     let _ = std::io::Write::write_all(&mut out, report.as_bytes());
     Ok(exit)
+}
+
+/// The escape diagnostics of the packages `go test` ran (see [`escape`]).
+fn escapes_of(
+    cmd: &[String],
+    dir: &std::path::Path,
+) -> std::result::Result<Vec<escape::Escape>, String> {
+    let bins = dir.join("escape-bins");
+    std::fs::create_dir_all(&bins).map_err(|e| format!("cannot create {}: {e}", bins.display()))?;
+    let argv = escape::compile_command(cmd, &bins).ok_or("not a go test command")?;
+    eprintln!("gort doctor: escape analysis: {}", argv.join(" "));
+    let out = std::process::Command::new(&argv[0])
+        .args(&argv[1..])
+        .output()
+        .map_err(|e| format!("cannot run {}: {e}", argv[0]))?;
+    let text = String::from_utf8_lossy(&out.stderr);
+    if !out.status.success() {
+        let first = text.lines().find(|l| !l.starts_with('#')).unwrap_or("");
+        return Err(format!(
+            "{} exited with {}: {first}",
+            argv.join(" "),
+            out.status
+        ));
+    }
+    Ok(escape::parse(&text))
 }
 
 /// The verdict: the class named and its share.
@@ -323,8 +356,56 @@ pub fn analyze(ev: &Evidence) -> Result<String> {
             }
         }
     }
+    let mut escape_fix = None;
+    if let (Some(m), Some(esc)) = (&ev.mem, &ev.escapes) {
+        match esc {
+            Ok(esc) => {
+                let sites = escape::hot_sites(m, 5);
+                let joined = escape::join(&sites, esc);
+                let _ = writeln!(
+                    o,
+                    "  why the hottest sites allocate (go test -c -gcflags=-m, {} heap escapes reported):",
+                    esc.len()
+                );
+                for (s, e) in sites.iter().zip(&joined) {
+                    let file = s.file.rsplit('/').next().unwrap_or(&s.file);
+                    let why = if e.is_empty()
+                        && !esc.iter().any(|x| escape::same_file(&s.file, &x.file))
+                    {
+                        "outside the packages compiled with -m".to_string()
+                    } else if e.is_empty() {
+                        "no escape reported for this line: on the heap by nature (a make of non-constant size, a map, append's growth)".to_string()
+                    } else {
+                        e.iter()
+                            .map(|e| e.what.as_str())
+                            .collect::<Vec<_>>()
+                            .join("; ")
+                    };
+                    let _ = writeln!(
+                        o,
+                        "    {:>5.1}%  {:>10}  {}  {file}:{}: {why}",
+                        s.share,
+                        crate::pprof::units::label(s.bytes, "bytes", "auto"),
+                        s.func,
+                        s.line
+                    );
+                    if escape_fix.is_none() {
+                        if let Some(first) = e.first() {
+                            escape_fix = Some(format!(
+                                "{file}:{} ({}, {:.1}% of allocated bytes): {}",
+                                s.line, s.func, s.share, first.what
+                            ));
+                        }
+                    }
+                }
+            }
+            Err(why) => {
+                let _ = writeln!(o, "  escape analysis unavailable: {why}");
+            }
+        }
+    }
     let _ = writeln!(o, "\nCandidate fixes:");
-    for line in advice(&v, &b, &benches, gc.as_ref()) {
+    for line in advice(&v, &b, &benches, gc.as_ref(), escape_fix.as_deref()) {
         let _ = writeln!(o, "  - {line}");
     }
     if !ev.build_notes.is_empty() {
@@ -344,6 +425,7 @@ fn advice(
     b: &Breakdown,
     benches: &[BenchRow],
     gc: Option<&crate::gctrace::parse::Trace>,
+    escape_fix: Option<&str>,
 ) -> Vec<String> {
     let mut out = Vec::new();
     let mut allocating: Vec<&BenchRow> = benches
@@ -383,6 +465,11 @@ fn advice(
                 pct_of(growth, b.total),
                 if alloc_list.is_empty() { String::new() } else { format!("; {alloc_list}") }
             ));
+            if let Some(site) = escape_fix {
+                out.push(format!(
+                    "Keep values on the stack where the compiler moved them to the heap: {site}; return values rather than pointers, keep pointers out of interfaces, globals and closures that outlive the call, pass a buffer in (go build -gcflags=-m=2 explains each escape)"
+                ));
+            }
             out.push(format!(
                 "Reuse buffers (Go: buf = buf[:0], sync.Pool; Rust: buf.clear() on a buffer kept across calls, gort::sync::Pool) so fewer objects reach the allocator and GC; GC work holds {:.1}% of CPU",
                 b.share(Class::Gc)
