@@ -83,36 +83,73 @@ pub(crate) fn capture(pcs: &mut [usize; MAX_DEPTH]) -> usize {
     walk(frame_pointer(), sp, hi, pcs)
 }
 
-/// Walks the chain from `fp`, reading only inside `[lo, hi)`.
-pub(crate) fn walk<const N: usize>(
-    mut fp: usize,
-    lo: usize,
+/// Walks the chain from `fp`, reading only inside `[lo, hi)`: the callers of the function
+/// whose frame `fp` is, where `lo` is the current stack pointer.
+pub(crate) fn walk<const N: usize>(fp: usize, lo: usize, hi: usize, pcs: &mut [usize; N]) -> usize {
+    walk_from(None, lo, fp, hi, pcs)
+}
+
+/// Walks from interrupted registers: `pc` (if known) executing with stack pointer `sp` and
+/// frame pointer `fp`, on a stack whose top is `hi`. Records the return addresses of the
+/// callers, innermost first. A frame whose code has unwind rows (`cfi.rs`: libc and the other
+/// shared objects, built without frame pointers) is stepped over with its CFI: the CFA from
+/// `rsp` or `rbp`, the return address at `CFA - 8`, the caller's `rbp` restored where the
+/// function saved it. Any other frame is stepped with the frame pointer: `[fp]` the caller's
+/// frame pointer, `[fp + 8]` the return address, `fp + 16` the caller's stack pointer. Every
+/// read is checked to lie in `[sp, hi)` (the live part of the stack, which is mapped), and
+/// each step must move the stack pointer up, so a garbage register or rule ends the walk.
+/// Async-signal-safe: no allocation, no lock, no libc call.
+pub(crate) fn walk_from<const N: usize>(
+    pc: Option<usize>,
+    sp: usize,
+    fp: usize,
     hi: usize,
     pcs: &mut [usize; N],
 ) -> usize {
+    let lo = sp;
+    let read = |a: usize| -> Option<usize> {
+        if a < lo || a & (std::mem::align_of::<usize>() - 1) != 0 || a.checked_add(8)? > hi {
+            return None;
+        }
+        // SAFETY: `[a, a + 8)` lies inside `[lo, hi)`, the live part of the current stack
+        // (above the stack pointer), which is mapped and readable; the value read is a plain
+        // integer, so garbage only ends the walk.
+        Some(unsafe { std::ptr::read_volatile(a as *const usize) })
+    };
+    let (mut sp, mut fp) = (sp, fp);
+    // Where the current frame executes: the exact interrupted pc, or a return address (whose
+    // call instruction is the byte before it).
+    let mut at = pc;
     let mut n = 0;
     while n < N {
-        if fp == 0 || fp & (std::mem::align_of::<usize>() - 1) != 0 || fp < lo || fp + 16 > hi {
-            break;
-        }
-        // SAFETY: `[fp, fp + 16)` lies inside `[lo, hi)`, the live part of the current stack
-        // (above the stack pointer), which is mapped and readable; the values read are plain
-        // integers, so garbage only ends the walk.
-        let (next, ret) = unsafe {
-            (
-                std::ptr::read_volatile(fp as *const usize),
-                std::ptr::read_volatile((fp + 8) as *const usize),
-            )
+        let row = at.and_then(super::cfi::lookup);
+        let step = match row {
+            Some(r) => (|| {
+                let base = match r.base {
+                    super::cfi::Base::Sp => sp,
+                    super::cfi::Base::Fp => fp,
+                };
+                let cfa = base.checked_add_signed(r.cfa_off as isize)?;
+                let ret = read(cfa.checked_sub(8)?)?;
+                let next_fp = match r.fp_off {
+                    Some(o) => read(cfa.checked_add_signed(o as isize)?)?,
+                    None => fp,
+                };
+                Some((ret, cfa, next_fp))
+            })(),
+            None => (|| Some((read(fp.checked_add(8)?)?, fp.checked_add(16)?, read(fp)?)))(),
         };
-        if ret == 0 {
+        let Some((ret, next_sp, next_fp)) = step else {
+            break;
+        };
+        if ret == 0 || next_sp <= sp {
             break;
         }
         pcs[n] = ret;
         n += 1;
-        if next <= fp {
-            break;
-        }
-        fp = next;
+        sp = next_sp;
+        fp = next_fp;
+        at = Some(ret - 1);
     }
     n
 }

@@ -62,6 +62,7 @@
 //!
 //! See [`MemStats`] for which fields mean exactly what Go's do and which differ.
 
+pub(crate) mod cfi;
 pub(crate) mod counters;
 pub(crate) mod fpwalk;
 mod global;

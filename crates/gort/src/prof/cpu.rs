@@ -39,6 +39,8 @@ pub(crate) fn start(writer: Option<Box<dyn Write + Send>>, hz: u64) -> io::Resul
     if running.is_some() {
         return Err(io::Error::other("cpu profiling already in use"));
     }
+    // Unwind rows for libc's frames, built here, outside the handler (alloc/cfi.rs).
+    crate::alloc::cfi::ensure();
     signal::install()?;
     super::buildcheck::warn_once();
     ring::drain(|_, _, _| {}); // leftovers of an earlier profile

@@ -97,7 +97,7 @@ extern "C" fn handler(_sig: libc::c_int, _info: *mut libc::siginfo_t, uctx: *mut
     };
     if hi != 0 {
         let mut rest = [0usize; CPU_DEPTH - 1];
-        let k = crate::alloc::fpwalk::walk(fp, sp, hi, &mut rest);
+        let k = crate::alloc::fpwalk::walk_from(Some(pc), sp, fp, hi, &mut rest);
         pcs[1..=k].copy_from_slice(&rest[..k]);
         n += k;
     }
