@@ -253,7 +253,9 @@ mod tests {
 
     #[test]
     fn libc_functions_have_rows_and_their_first_instruction_has_cfa_rsp_plus_8() {
+        let t0 = std::time::Instant::now();
         ensure();
+        eprintln!("unwind table: {} rows, built in {:?}", len(), t0.elapsed());
         assert!(len() > 1000, "libc alone has thousands of rows: {}", len());
         for name in [c"send", c"recv", c"write", c"read", c"nanosleep"] {
             // SAFETY: dlsym with RTLD_DEFAULT and a valid C string.
