@@ -26,9 +26,13 @@
 //!   the caller of `Mutex::lock` is exactly the frame such a walk loses;
 //! * how many goroutines are homed on the P and wait for it.
 //!
-//! One line per stall episode (an episode ends when the P schedules again, or goes idle).
+//! One line per stall episode. An episode begins when the P last scheduled (read before the
+//! report, whose first symbolization can take 100 ms) and ends when sysmon sees it schedule
+//! again or go idle, when every P is idle (before sysmon's long sleep), or at shutdown.
 //! Past `GODEBUG=stalldump=N` milliseconds (default 1000; 0: never) the report is repeated
-//! with every goroutine's stack, as a deadlock report is. scheddetail's per-P `syscalltick`
+//! with the goroutine list, the culprit's record first (`[running, blocking P0's thread]`,
+//! its kind, line and creation site: having perhaps never parked, it may be missing from the
+//! registry), as a deadlock report lists them. scheddetail's per-P `syscalltick`
 //! counts sysmon's 10 ms preemptions (any P that did not schedule for a time slice); the
 //! episodes that produced a report are counted per runtime (`Shared::stall_reports`: the
 //! schedtrace line's trailing ` stalls=N`, [`num_stalls`]).
@@ -43,7 +47,9 @@
 //!   `StallEnd` when it ends, recorded by sysmon (on its own trace buffer), their argument
 //!   naming the episode, its kind and the stuck P's trace track (`P::trace_track`); the trace
 //!   writer (`trace/json.rs`) reads the episode back ([`episode`]) and draws a
-//!   `stall G<id> (<kind>)` slice on the P's track, from when the P last scheduled.
+//!   `stall G<id> (<kind>)` slice on the P's track, from when the P last scheduled
+//!   (`Episode::lead_ns` before the begin event), nested in the goroutine's `G<id>` slice.
+//!   A trace started during an episode has no begin event for it and draws nothing.
 //! * **An error**, with `Builder::stall_is_error(true)`: past the dump threshold (1000 ms if
 //!   dumps are off) the full report becomes `Error::Stall`, which every plain thread waiting
 //!   on the runtime (`try_block_on`, `JoinHandle::join`) returns at once
@@ -56,7 +62,7 @@
 //!
 //! # Who writes what
 //!
-//! * The handler writes `FOUND`, `COUNT`, `CREATED`, `GOID` and then `DONE`, only while
+//! * The handler writes `FOUND`, `COUNT`, `CREATED`, `GOID`, `PARENT` and then `DONE`, only while
 //!   `ARMED` (swapped false on entry); sysmon writes `ARMED`, reads the rest after `DONE`,
 //!   all SeqCst, one capture at a time (`CAPTURE`).
 //! * `Watch` (per P) is sysmon's own, never shared. The episode log (`LOG`) is written by
