@@ -26,6 +26,12 @@
 //!   the caller of `Mutex::lock` is exactly the frame such a walk loses;
 //! * how many goroutines are homed on the P and wait for it.
 //!
+//! A thread found running is reported only once it has used two time slices of CPU
+//! (`MIN_CPU_NS`, its thread CPU clock read when sysmon first saw the P stuck and again at
+//! the threshold) without its P scheduling: a runnable thread the OS has not run (a loaded
+//! machine, a descheduled VM) schedules again soon after it gets the CPU and is no culprit;
+//! a loop without runtime calls gets there even on a busy machine.
+//!
 //! One line per stall episode. An episode begins when the P last scheduled (read before the
 //! report, whose first symbolization can take 100 ms) and ends when sysmon sees it schedule
 //! again or go idle, when every P is idle (before sysmon's long sleep), or at shutdown.
@@ -532,6 +538,46 @@ pub(crate) struct Watch {
     episode: u64,
     dumped: bool,
     errored: bool,
+    /// The P's thread's CPU time when sysmon first saw it stuck in this interval (None:
+    /// not read yet, or no CPU clock).
+    cpu_mark: Option<u64>,
+}
+
+/// CPU time a runnable thread must have used, without its P scheduling, before it is
+/// reported as a CPU loop: two time slices. A thread that is runnable but was not given the
+/// CPU (a loaded machine, a descheduled VM) schedules again soon after it runs, so it does
+/// not get there; a loop that never calls into the runtime does, even on a busy machine.
+const MIN_CPU_NS: u64 = 20_000_000;
+
+/// The CPU time thread `pthread` has used, in ns.
+fn thread_cpu_ns(pthread: usize) -> Option<u64> {
+    if pthread == 0 {
+        return None;
+    }
+    let mut id: libc::clockid_t = 0;
+    // SAFETY: `pthread` is the pthread_t of a P's worker, which lives as long as the
+    // runtime (see `capture`); `id` is a valid place for the result.
+    if unsafe { libc::pthread_getcpuclockid(pthread as libc::pthread_t, &mut id) } != 0 {
+        return None;
+    }
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `ts` is a valid, writable timespec; `id` came from the kernel just now.
+    if unsafe { libc::clock_gettime(id, &mut ts) } != 0 {
+        return None;
+    }
+    Some(ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64)
+}
+
+/// Whether a thread found running (`kind` Cpu) used enough CPU since `mark` to be the
+/// culprit (true when either reading is missing: nothing to go on but the state).
+fn ran_enough(mark: Option<u64>, now: Option<u64>) -> bool {
+    match (mark, now) {
+        (Some(a), Some(b)) => b.saturating_sub(a) >= MIN_CPU_NS,
+        _ => true,
+    }
 }
 
 impl Watch {
@@ -549,8 +595,18 @@ impl Watch {
         let d = Duration::from_nanos(stuck_ns);
         let error_due = lim.error_ns.is_some_and(|e| stuck_ns >= e) && !self.errored;
         if self.episode == 0 {
+            let pthread = p.pthread.load(Relaxed);
+            if self.cpu_mark.is_none() {
+                self.cpu_mark = thread_cpu_ns(pthread);
+            }
             let due = (lim.line_ns > 0 && stuck_ns >= lim.line_ns) || error_due;
             if !due || !someone_waits(p) {
+                return;
+            }
+            // A runnable thread that the OS has hardly run is not stuck in a loop: wait
+            // until it has used two time slices of CPU without scheduling.
+            let (kind, _) = thread_state(p.tid.load(SeqCst) as i32);
+            if kind == StallKind::Cpu && !ran_enough(self.cpu_mark, thread_cpu_ns(pthread)) {
                 return;
             }
             // When the P last scheduled, read before the report (its first symbolization
@@ -763,6 +819,24 @@ pub fn num_stalls() -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_runnable_thread_must_have_run_to_be_a_cpu_loop() {
+        assert!(ran_enough(Some(5), Some(5 + MIN_CPU_NS)));
+        assert!(!ran_enough(Some(5), Some(4 + MIN_CPU_NS)));
+        assert!(ran_enough(None, Some(1)) && ran_enough(Some(1), None));
+        // This thread's own clock advances as it runs.
+        // SAFETY: pthread_self has no preconditions.
+        let me = unsafe { libc::pthread_self() } as usize;
+        let a = thread_cpu_ns(me).expect("a thread CPU clock");
+        let t0 = Instant::now();
+        while t0.elapsed() < Duration::from_millis(30) {
+            std::hint::black_box(t0.elapsed());
+        }
+        let b = thread_cpu_ns(me).unwrap();
+        assert!(b > a, "{a} {b}");
+        assert_eq!(thread_cpu_ns(0), None);
+    }
 
     #[test]
     fn the_kernel_state_names_the_kind() {
