@@ -198,10 +198,21 @@ fn stall_episodes() -> u64 {
         .sum()
 }
 
+/// What [`std_clients`] measured.
+struct ClientRun {
+    wall: Duration,
+    /// The heartbeat's worst lateness.
+    late: Duration,
+    /// Unscheduled 10 ms time slices during the run.
+    slices: u64,
+    /// Stall episodes reported during the run (a goroutine kept its P's thread past
+    /// `GODEBUG=stalltrace`, 100 ms by default, while others waited).
+    stalls: u64,
+}
+
 /// `n` goroutines, each a `std::net::TcpStream` client: connect, 20 round trips of 100
-/// bytes, close; beside a 5 ms heartbeat. Returns the wall time, the heartbeat's worst
-/// lateness and the unscheduled time slices during the run.
-fn std_clients(rt: &gort::Runtime, n: usize) -> (Duration, Duration, u64) {
+/// bytes, close; beside a 5 ms heartbeat.
+fn std_clients(rt: &gort::Runtime, n: usize) -> ClientRun {
     rt.block_on(move || {
         let addr = gort_echo_server();
         let stop = Arc::new(AtomicBool::new(false));
@@ -216,7 +227,8 @@ fn std_clients(rt: &gort::Runtime, n: usize) -> (Duration, Duration, u64) {
                 next = Instant::now() + Duration::from_millis(5);
             }
         });
-        let stalls0 = stall_episodes();
+        let slices0 = stall_episodes();
+        let stalls0 = gort::debug::num_stalls();
         let t = Instant::now();
         let hs: Vec<_> = (0..n)
             .map(|i| {
@@ -236,10 +248,16 @@ fn std_clients(rt: &gort::Runtime, n: usize) -> (Duration, Duration, u64) {
             h.join().unwrap();
         }
         let wall = t.elapsed();
-        let stalls = stall_episodes() - stalls0;
+        let slices = stall_episodes() - slices0;
+        let stalls = gort::debug::num_stalls() - stalls0;
         stop.store(true, SeqCst);
         hb.join().unwrap();
-        (wall, Duration::from_nanos(worst.load(SeqCst)), stalls)
+        ClientRun {
+            wall,
+            late: Duration::from_nanos(worst.load(SeqCst)),
+            slices,
+            stalls,
+        }
     })
 }
 
@@ -251,15 +269,22 @@ fn std_clients(rt: &gort::Runtime, n: usize) -> (Duration, Duration, u64) {
 fn std_tcp_clients_in_goroutines_park_instead_of_blocking() {
     // With interposition off this program hangs: a client's blocking read holds the P its
     // server goroutine needs. On, 1,000 clients finish with the heartbeat on time.
-    let (wall, late, stalls) = std_clients(&rt(true), 1000);
+    let ClientRun {
+        wall,
+        late,
+        slices,
+        stalls,
+    } = std_clients(&rt(true), 1000);
     eprintln!(
         "interpose=1: 1,000 std TcpStream clients x 20 round trips: {wall:?}, heartbeat worst \
-         {late:?} late, {stalls} time slices of 10 ms without scheduling"
+         {late:?} late, {slices} unscheduled 10ms slices, {stalls} stall reports"
     );
     assert!(
         late <= Duration::from_millis(50),
         "the heartbeat was {late:?} late"
     );
+    // No client read held its P's thread: the 100 ms stall reporter never fired.
+    assert_eq!(stalls, 0, "{stalls} stall episodes reported during the run");
 }
 
 #[test]

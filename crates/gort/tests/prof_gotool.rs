@@ -38,6 +38,11 @@ fn gotool_receiver(rx: &gort::chan::Receiver<u32>) -> u32 {
     rx.recv().unwrap()
 }
 
+#[inline(never)]
+fn gotool_staller(m: &std::sync::Mutex<u32>) -> u32 {
+    *m.lock().unwrap() // blocks its P's thread while a plain thread holds the guard
+}
+
 fn go_available() -> bool {
     Command::new("go")
         .arg("version")
@@ -167,6 +172,38 @@ fn go_tool_pprof_reads_every_profile_kind() {
     });
     let top = pprof_top(&block, &[]);
     assert!(top.contains("gotool_receiver"), "block:\n{top}");
+
+    // A stall: on a one-P runtime, a goroutine waits 300 ms in a std mutex a plain thread
+    // holds, while another goroutine of that P waits for its timer.
+    let m = std::sync::Arc::new(std::sync::Mutex::new(7u32));
+    let (held_tx, held_rx) = std::sync::mpsc::channel();
+    let holder = {
+        let m = m.clone();
+        std::thread::spawn(move || {
+            let g = m.lock().unwrap();
+            held_tx.send(()).unwrap();
+            std::thread::sleep(Duration::from_millis(300));
+            drop(g);
+        })
+    };
+    held_rx.recv().unwrap();
+    let one = gort::Builder::new().gomaxprocs(1).build().unwrap();
+    one.block_on(move || {
+        let beside = gort::go(|| gort::time::sleep(Duration::from_millis(5)));
+        gort::yield_now(); // it parks on the P's timer heap
+        black_box(gotool_staller(&m));
+        beside.join().unwrap();
+    });
+    holder.join().unwrap();
+    assert_eq!(one.num_stalls(), 1);
+    let stall = write("stall.pprof", |f| {
+        gort::prof::lookup("stall").unwrap().write_to(f, 0).unwrap()
+    });
+    let top = pprof_top(&stall, &[]);
+    assert!(
+        top.contains("gotool_staller") && top.contains("gort.stall(futex wait)"),
+        "stall:\n{top}"
+    );
 
     drop(kept);
     gort::prof::set_mutex_profile_fraction(0);

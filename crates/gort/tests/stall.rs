@@ -90,3 +90,191 @@ fn a_cpu_hog_is_named_and_the_knob_silences_it() {
         "stalltrace=0 still reported: {quiet:#?}"
     );
 }
+
+/// Runs the helper to its exit (killed after `limit`): (exit success, stdout, stderr).
+fn run_to_end(args: &[&str], godebug: &str, limit: Duration) -> (bool, String, String) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_gort-stall-check"))
+        .args(args)
+        .env("GODEBUG", godebug)
+        .env_remove("RUST_BACKTRACE")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let t0 = Instant::now();
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break Some(s);
+        }
+        if t0.elapsed() > limit {
+            let _ = child.kill();
+            break None;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    let out = child.wait_with_output().unwrap();
+    (
+        status.is_some_and(|s| s.success()),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// The value after `key` on the line that starts with it.
+fn field<'a>(text: &'a str, key: &str) -> &'a str {
+    text.lines()
+        .find_map(|l| l.strip_prefix(key))
+        .unwrap_or_else(|| panic!("no {key:?} line in:\n{text}"))
+        .trim()
+}
+
+#[test]
+fn stall_is_error_makes_try_block_on_return_the_report() {
+    let (ok, out, err) = run_to_end(&["error"], "", Duration::from_secs(20));
+    eprintln!("--- stdout:\n{out}\n--- stderr:\n{err}");
+    assert!(ok, "the helper did not exit cleanly");
+    let took: u64 = field(&out, "STALL-ERROR after ")
+        .trim_end_matches(" ms")
+        .parse()
+        .unwrap();
+    // The default stalldump threshold is 1000 ms.
+    assert!((1000..2000).contains(&took), "Err(Stall) after {took} ms");
+    let report = out
+        .split_once("STALL-ERROR")
+        .unwrap()
+        .1
+        .split_once("\nAGAIN:")
+        .unwrap()
+        .0;
+    assert!(report.contains("has blocked P0's thread"), "{report}");
+    assert!(report.contains("futex wait"), "{report}");
+    let at = format!("gort-stall-check.rs:{}", line_of("STALL-LINE"));
+    assert!(report.contains(&at), "expected {at} in: {report}");
+    // The goroutine list, as a deadlock report has it: the holder parked in its sleep, the
+    // culprit created at its `go` line.
+    assert!(report.contains("goroutines of the runtime:"), "{report}");
+    assert!(
+        report.contains("[running, blocking P0's thread]:\ngort.stall(futex wait)"),
+        "{report}"
+    );
+    assert!(report.contains("[sleep]"), "{report}");
+    let created = format!("gort-stall-check.rs:{}", line_of("GO-STALL"));
+    assert!(report.contains(&created), "expected {created} in: {report}");
+    assert_eq!(
+        field(&out, "AGAIN:"),
+        "true",
+        "a poisoned runtime repeats the error"
+    );
+    let dropped: u64 = field(&out, "DROPPED in ")
+        .trim_end_matches(" ms")
+        .parse()
+        .unwrap();
+    assert!(
+        dropped < 3000,
+        "dropping the stalled runtime took {dropped} ms"
+    );
+    assert_eq!(
+        field(&out, "AFTER:"),
+        "42",
+        "a new runtime runs after the stalled one"
+    );
+}
+
+#[test]
+fn the_stall_profile_and_counters_list_each_episode() {
+    let file = std::env::temp_dir().join(format!("gort-stall-{}.pprof", std::process::id()));
+    let (ok, out, err) = run_to_end(
+        &["profile", file.to_str().unwrap()],
+        "",
+        Duration::from_secs(30),
+    );
+    eprintln!("--- stdout:\n{out}\n--- stderr:\n{err}");
+    assert!(ok, "the helper failed");
+    // Two reports on stderr, one per episode.
+    assert_eq!(err.matches("has blocked P0's thread").count(), 2, "{err}");
+    // The counter, and schedtrace's trailing field only once it is non-zero.
+    assert_eq!(field(&out, "NUM-BEFORE:"), "0");
+    assert_eq!(field(&out, "NUM:"), "2");
+    assert_eq!(field(&out, "RUNTIME-NUM:"), "2");
+    let before = field(&out, "BEFORE:");
+    assert!(
+        before.starts_with("SCHED ") && before.ends_with(']'),
+        "{before}"
+    );
+    let after = field(&out, "AFTER:");
+    assert!(after.ends_with("] stalls=2"), "{after}");
+    // The profile's text: a futex group (the 400 ms one) and a CPU group.
+    let text = out.split_once("stall profile:").map(|(_, t)| t).unwrap();
+    let header = text.lines().next().unwrap();
+    assert!(header.starts_with(" total 2 ("), "{header}");
+    let groups: Vec<&str> = text.split("\n\n").filter(|g| g.contains('@')).collect();
+    assert_eq!(groups.len(), 2, "{text}");
+    let futex = groups
+        .iter()
+        .copied()
+        .find(|g| g.contains("#\tgort.stall(futex wait)"))
+        .unwrap_or_else(|| panic!("no futex group in {text}"));
+    let cpu = groups
+        .iter()
+        .copied()
+        .find(|g| g.contains("#\tgort.stall(cpu)"))
+        .unwrap_or_else(|| panic!("no cpu group in {text}"));
+    let values = |g: &str| -> (u64, u64) {
+        let l = g.lines().find(|l| l.contains(" @ ")).unwrap();
+        let mut v = l.split_whitespace().map(|x| x.parse::<u64>().unwrap_or(0));
+        (v.next().unwrap(), v.next().unwrap())
+    };
+    let (n, ns) = values(futex);
+    assert_eq!(n, 1, "{futex}");
+    assert!(
+        (300_000_000..2_000_000_000).contains(&ns),
+        "futex stall of {ns} ns: {futex}"
+    );
+    let (n, ns) = values(cpu);
+    assert_eq!(n, 1, "{cpu}");
+    assert!(
+        (200_000_000..2_000_000_000).contains(&ns),
+        "cpu stall of {ns} ns: {cpu}"
+    );
+    // Culprit frames and creation sites.
+    let at = format!("gort-stall-check.rs:{}", line_of("FUTEX-LINE"));
+    assert!(
+        futex.contains("lock_held_elsewhere") && futex.contains(&at),
+        "{futex}"
+    );
+    let created = format!("gort-stall-check.rs:{}", line_of("GO-FUTEX"));
+    assert!(
+        futex.contains("#\tgort.go\t") && futex.contains(&created),
+        "{futex}"
+    );
+    let created = format!("gort-stall-check.rs:{}", line_of("GO-HOG"));
+    assert!(cpu.contains(&created), "{cpu}");
+    assert!(cpu.contains("hog"), "{cpu}");
+    // The protobuf: gzip, and (where Go is installed) `go tool pprof` reads it.
+    let bytes = std::fs::read(&file).unwrap();
+    assert_eq!(&bytes[..2], &[0x1f, 0x8b], "not gzip");
+    match Command::new("go")
+        .args(["tool", "pprof", "-top", "-sample_index=stalled"])
+        .arg(&file)
+        .output()
+    {
+        Ok(o) if o.status.success() => {
+            let top = String::from_utf8_lossy(&o.stdout);
+            eprintln!("go tool pprof -top:\n{top}");
+            for f in [
+                "gort.stall(futex wait)",
+                "gort.stall(cpu)",
+                "lock_held_elsewhere",
+            ] {
+                assert!(top.contains(f), "no {f} in:\n{top}");
+            }
+            assert!(top.contains("Type: stalled"), "{top}");
+        }
+        Ok(o) => panic!(
+            "go tool pprof failed: {}",
+            String::from_utf8_lossy(&o.stderr)
+        ),
+        Err(_) => eprintln!("SKIP go tool pprof: `go` is not on PATH"),
+    }
+    let _ = std::fs::remove_file(&file);
+}

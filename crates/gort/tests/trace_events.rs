@@ -9,7 +9,7 @@
 mod json;
 
 use std::collections::BTreeMap;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use json::Value;
 
@@ -264,5 +264,99 @@ fn trace_of_a_known_workload() {
         evs2.iter()
             .all(|e| e.get("ph").unwrap().as_str() == Some("M")),
         "{text2}"
+    );
+
+    stall_session();
+}
+
+/// A CPU loop that keeps its P: the culprit of the stall session.
+#[inline(never)]
+fn trace_hog(d: Duration) -> u64 {
+    let t0 = Instant::now();
+    let mut x = 0u64;
+    while t0.elapsed() < d {
+        x = std::hint::black_box(x.wrapping_mul(31).wrapping_add(7));
+    }
+    x
+}
+
+/// A stall episode in a trace: a `stall G<id> (cpu)` slice on the P's track, inside the
+/// goroutine's `G<id>` slice there, with the report's details in its args.
+fn stall_session() {
+    let (file, path) = trace_file("stall");
+    gort::trace::start(file).unwrap();
+    let rt = gort::Builder::new().gomaxprocs(1).build().unwrap();
+    let hog = rt.block_on(|| {
+        // Waits for a timer on the only P while the hog keeps it.
+        let beside = gort::go(|| gort::time::sleep(Duration::from_millis(5)));
+        gort::yield_now();
+        let h = gort::go(|| {
+            std::hint::black_box(trace_hog(Duration::from_millis(300)));
+            gort::goid()
+        });
+        let id = h.join().unwrap();
+        beside.join().unwrap();
+        id
+    });
+    assert_eq!(rt.num_stalls(), 1);
+    drop(rt); // sysmon ends the episode at the latest when it stops
+    gort::trace::stop().unwrap();
+    let text = read_back(&path);
+    let doc = json::parse(&text).unwrap_or_else(|e| panic!("trace JSON does not parse: {e}"));
+    let events = doc.get("traceEvents").unwrap().as_array().unwrap();
+    let name = |e: &Value| {
+        e.get("name")
+            .and_then(|n| n.as_str())
+            .unwrap_or("")
+            .to_string()
+    };
+    let key = |e: &Value| {
+        (
+            e.get("pid").unwrap().as_f64().unwrap() as i64,
+            e.get("tid").unwrap().as_f64().unwrap() as i64,
+        )
+    };
+    let stalls: Vec<&Value> = events
+        .iter()
+        .filter(|e| name(e).starts_with("stall "))
+        .collect();
+    assert_eq!(stalls.len(), 1, "{stalls:?}");
+    let st = stalls[0];
+    assert_eq!(name(st), format!("stall G{hog} (cpu)"));
+    let args = st.get("args").unwrap();
+    let arg = |k: &str| {
+        args.get(k)
+            .and_then(|v| v.as_str())
+            .unwrap_or("")
+            .to_string()
+    };
+    assert_eq!(arg("kind"), "cpu");
+    assert_eq!(args.get("goid").unwrap().as_f64(), Some(hog as f64));
+    assert!(arg("at").contains("trace_hog"), "{args:?}");
+    assert!(
+        arg("report").contains("has blocked P0's thread"),
+        "{args:?}"
+    );
+    let (from, dur) = (ns(st.get("ts").unwrap()), ns(st.get("dur").unwrap()));
+    assert!(
+        (150_000_000..2_000_000_000).contains(&dur),
+        "a {dur} ns stall slice for a 300 ms hog"
+    );
+    // On the P's track (named P0), nested in the hog's G slice there.
+    let track = key(st);
+    let track_name = events
+        .iter()
+        .filter(|e| e.get("ph").unwrap().as_str() == Some("M") && name(e) == "thread_name")
+        .find(|e| key(e) == track)
+        .and_then(|e| e.get("args").unwrap().get("name").unwrap().as_str())
+        .unwrap_or("");
+    assert_eq!((track.0, track_name), (1, "P0"));
+    let g = format!("G{hog}");
+    assert!(
+        events.iter().any(|e| key(e) == track
+            && name(e) == g
+            && ns(e.get("ts").unwrap()) <= from
+            && ns(e.get("ts").unwrap()) + ns(e.get("dur").unwrap()) >= from + dur),
+        "the stall slice is not inside a {g} slice on its track"
     );
 }

@@ -2,7 +2,8 @@
 //!
 //! gort writes three processes (see `gort::trace`): "Ps and threads" (pid 1), "Goroutines"
 //! (pid 2, one track per goroutine: `running` / `runnable` / `blocked (reason)` slices, the
-//! wait reason also in `args.reason`) and "Runtime" (pid 3: `GC` and `STW (reason)` slices). Processes are
+//! wait reason also in `args.reason`) and "Runtime" (pid 3: `GC` and `STW (reason)` slices);
+//! stall episodes are `stall G<id> (<kind>)` slices on P tracks (`args.kind`, `args.at`). Processes are
 //! found by their `process_name` metadata, falling back to those pids; events this model does
 //! not know are skipped. The trace window comes from `otherData.start_ns`/`end_ns` when
 //! present, else from the events.
@@ -40,6 +41,21 @@ pub struct Trace {
     pub gc: Vec<Span>,
     /// Stop-the-world pauses and their reasons.
     pub stw: Vec<(Span, String)>,
+    /// Stall episodes: a goroutine kept its P's thread while others waited.
+    pub stalls: Vec<Stall>,
+}
+
+/// One stall episode of the trace.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Stall {
+    pub span: Span,
+    pub goid: u64,
+    /// The track's name (`P0`), or `?`.
+    pub track: String,
+    /// `cpu`, `futex wait`, `syscall`, `other`.
+    pub kind: String,
+    /// The culprit's source line, or `unknown`.
+    pub at: String,
 }
 
 impl Trace {
@@ -66,6 +82,9 @@ struct Ev {
     name: String,
     /// `args.name` (metadata) or `args.reason` (blocked slices).
     arg: Option<String>,
+    /// `args.kind` and `args.at` (stall slices).
+    kind: Option<String>,
+    at: Option<String>,
 }
 
 fn compact(e: &Value) -> Option<Ev> {
@@ -77,6 +96,12 @@ fn compact(e: &Value) -> Option<Ev> {
     let arg = args
         .and_then(|a| text(a, if ph == b'M' { "name" } else { "reason" }))
         .map(str::to_string);
+    let name = text(e, "name")?;
+    let stall_arg = |k: &str| {
+        args.filter(|_| name.starts_with("stall "))
+            .and_then(|a| text(a, k))
+            .map(str::to_string)
+    };
     Some(Ev {
         ph,
         pid: num(e, "pid")?,
@@ -84,8 +109,10 @@ fn compact(e: &Value) -> Option<Ev> {
         // Not filtered: an infinite or NaN time is an error, not zero.
         ts: e.get("ts").and_then(Value::as_f64).unwrap_or(0.0),
         dur: e.get("dur").and_then(Value::as_f64).unwrap_or(0.0),
-        name: text(e, "name")?.to_string(),
+        name: name.to_string(),
         arg,
+        kind: stall_arg("kind"),
+        at: stall_arg("at"),
     })
 }
 
@@ -178,6 +205,22 @@ pub fn parse(input: &str) -> Result<Trace, String> {
             }
         } else if pid == pid_threads && name.starts_with('G') && name[1..].parse::<u64>().is_ok() {
             *busy.entry(tid as u64).or_default() += span.dur;
+        } else if let Some(rest) = name.strip_prefix("stall G").filter(|_| pid == pid_threads) {
+            let goid = rest
+                .split(' ')
+                .next()
+                .and_then(|g| g.parse().ok())
+                .unwrap_or(0);
+            t.stalls.push(Stall {
+                span,
+                goid,
+                track: thread_names
+                    .get(&(pid as u64, tid as u64))
+                    .cloned()
+                    .unwrap_or_else(|| "?".into()),
+                kind: e.kind.take().unwrap_or_else(|| "other".into()),
+                at: e.at.take().unwrap_or_else(|| "unknown".into()),
+            });
         }
     }
     if t.goroutines.is_empty() {
@@ -186,6 +229,7 @@ pub fn parse(input: &str) -> Result<Trace, String> {
     for v in t.goroutines.values_mut() {
         v.sort_by(|a, b| a.0.ts.total_cmp(&b.0.ts));
     }
+    t.stalls.sort_by(|a, b| a.span.ts.total_cmp(&b.span.ts));
     let other = doc.get("otherData");
     let window = |k: &str| other.and_then(|o| num(o, k));
     for k in ["start_ns", "end_ns"] {
@@ -213,6 +257,7 @@ pub const SAMPLE: &str = r#"{"displayTimeUnit":"ns","otherData":{"producer":"gor
 {"ph":"M","pid":2,"tid":7,"name":"thread_name","args":{"name":"G7"}},
 {"ph":"X","pid":1,"tid":4,"ts":1.000,"dur":2.000,"name":"G7","args":{"goid":7}},
 {"ph":"X","pid":1,"tid":4,"ts":5.000,"dur":1.000,"name":"G7","args":{"goid":7}},
+{"ph":"X","pid":1,"tid":4,"ts":5.250,"dur":0.500,"name":"stall G7 (futex wait)","args":{"goid":7,"kind":"futex wait","episode":1,"p":0,"at":"src/main.rs:9 (app::work)","report":"gort: goroutine 7 has blocked P0's thread"}},
 {"ph":"X","pid":2,"tid":7,"ts":0.000,"dur":1.000,"name":"runnable","args":{}},
 {"ph":"X","pid":2,"tid":7,"ts":1.000,"dur":2.000,"name":"running","args":{}},
 {"ph":"X","pid":2,"tid":7,"ts":3.000,"dur":1.500,"name":"blocked","args":{"reason":"syscall"}},
@@ -248,6 +293,19 @@ mod tests {
         assert_eq!(t.procs, vec![("P0".to_string(), 3000.0)]);
         assert_eq!(t.gc.len(), 1);
         assert_eq!(t.stw[1].1, "GC mark termination");
+        assert_eq!(
+            t.stalls,
+            vec![Stall {
+                span: Span {
+                    ts: 5250.0,
+                    dur: 500.0
+                },
+                goid: 7,
+                track: "P0".into(),
+                kind: "futex wait".into(),
+                at: "src/main.rs:9 (app::work)".into(),
+            }]
+        );
     }
 
     #[test]

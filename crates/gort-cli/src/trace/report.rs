@@ -8,7 +8,7 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
-use super::model::{State, Trace};
+use super::model::{Stall, State, Trace};
 use crate::gctrace::report::percentile;
 
 /// Time one goroutine spent in each state (ns).
@@ -45,6 +45,8 @@ pub struct Summary {
     /// Sorted STW pause lengths (ns).
     pub stw: Vec<f64>,
     pub procs: Vec<(String, f64)>,
+    /// Stall episodes, in time order.
+    pub stalls: Vec<Stall>,
 }
 
 pub fn summarize(t: &Trace) -> Summary {
@@ -53,6 +55,7 @@ pub fn summarize(t: &Trace) -> Summary {
         gc_count: t.gc.len(),
         gc_ns: t.gc.iter().map(|g| g.dur).sum(),
         procs: t.procs.clone(),
+        stalls: t.stalls.clone(),
         ..Summary::default()
     };
     for (&goid, slices) in &t.goroutines {
@@ -232,6 +235,26 @@ pub fn render(s: &Summary, top: usize) -> String {
             );
         }
     }
+    if !s.stalls.is_empty() {
+        let total: f64 = s.stalls.iter().map(|x| x.span.dur).sum();
+        let _ = writeln!(
+            o,
+            "\nStalls (a goroutine kept its P's thread while others waited): {}, {} in all",
+            s.stalls.len(),
+            dur(total)
+        );
+        for x in &s.stalls {
+            let _ = writeln!(
+                o,
+                "  {:>10} on {:<4} {:>10}  {:<10}  at {}",
+                format!("G{}", x.goid),
+                x.track,
+                dur(x.span.dur),
+                x.kind,
+                x.at
+            );
+        }
+    }
     o
 }
 
@@ -261,6 +284,8 @@ mod tests {
             "Top 1 goroutines by running time",
             "GC: 1 cycles, 3.00us (30.0% of the trace)",
             "STW: 2 pauses, 750ns total, p50 250ns, max 500ns",
+            "Stalls (a goroutine kept its P's thread while others waited): 1, 500ns in all",
+            "        G7 on P0        500ns  futex wait  at src/main.rs:9 (app::work)",
         ] {
             assert!(text.contains(want), "{want:?} not in\n{text}");
         }

@@ -1,6 +1,6 @@
 //! Diagnostics: `GODEBUG=schedtrace`/`scheddetail` lines, goroutine dumps (Go's
-//! `goroutine N [reason, how long]:` format, from the API and on SIGQUIT) and the deadlock
-//! report.
+//! `goroutine N [reason, how long]:` format, from the API and on SIGQUIT), the deadlock
+//! report, and the count of stall reports ([`num_stalls`]).
 //!
 //! gort cannot walk a parked goroutine's stack frames portably, so a dump shows, for each
 //! goroutine, where it parked (the `#[track_caller]` location of the blocking call) and where
@@ -9,6 +9,7 @@
 
 pub use crate::rt::sched::leak::num_leaked_goroutines;
 pub use crate::rt::sched::schedtrace::sched_summary;
+pub use crate::rt::sched::stall::num_stalls;
 pub use crate::rt::sched::traceback::{goroutine_dump, write_goroutine_dump};
 pub use crate::rt::stack::{stack_stats, StackStats};
 

@@ -5,7 +5,7 @@ use std::io::{self, Write};
 use std::time::Duration;
 
 use super::profile::Profile;
-use super::{contention, cpu, goroutine, heap_profile};
+use super::{contention, cpu, goroutine, heap_profile, stall};
 
 /// Runs `f` where deep stacks are fine: symbolization (DWARF parsing) and gzip use far more
 /// stack than a goroutine's 256 KiB default, so from a goroutine `f` runs on the blocking
@@ -78,6 +78,7 @@ pub fn profile_names() -> &'static [&'static str] {
         "goroutineleak",
         "heap",
         "mutex",
+        "stall",
     ]
 }
 
@@ -87,8 +88,8 @@ pub struct Lookup {
     name: &'static str,
 }
 
-/// The profile called `name`: "goroutine", "goroutineleak", "heap", "allocs", "mutex" or
-/// "block" (Go's `pprof.Lookup`).
+/// The profile called `name`: "goroutine", "goroutineleak", "heap", "allocs", "mutex",
+/// "block" (Go's `pprof.Lookup`) or "stall" (gort's).
 ///
 /// "goroutineleak" (Go 1.26's) holds the goroutines that can never wake: parked on a channel
 /// whose other side has no handle left (a receive with every `Sender` dropped, a send with
@@ -107,6 +108,21 @@ pub struct Lookup {
 ///     leaks.write_to(&mut text, 1).unwrap();
 ///     assert!(String::from_utf8(text).unwrap().starts_with("goroutineleak profile: total 1"));
 /// });
+/// ```
+///
+/// "stall" (gort's own) holds the stall episodes reported in the process: a goroutine that
+/// kept its P's thread for `GODEBUG=stalltrace` milliseconds (default 100) while other
+/// goroutines waited for that P (a std mutex, a raw blocking call, a loop that never calls
+/// into the runtime). Samples are counted per (kind, culprit location, creation site), with
+/// sample types `stalls` (count) and `stalled` (nanoseconds); the stack is
+/// `gort.stall(<kind>)` (`cpu`, `futex wait`, `syscall`, `other`), the culprit's frame and
+/// `gort.go` at the goroutine's creation site. `debug=1` text begins
+/// `stall profile: total N`:
+///
+/// ```
+/// let mut text = Vec::new();
+/// gort::prof::lookup("stall").unwrap().write_to(&mut text, 1).unwrap();
+/// assert!(String::from_utf8(text).unwrap().starts_with("stall profile: total "));
 /// ```
 pub fn lookup(name: &str) -> Option<Lookup> {
     profile_names()
@@ -134,13 +150,14 @@ impl Lookup {
             "heap" => heap_profile::build("inuse_space"),
             "allocs" => heap_profile::build("alloc_space"),
             "mutex" => contention::build_mutex(),
+            "stall" => stall::build(),
             _ => contention::build_block(),
         })
     }
 
     /// Writes the profile as Go's `WriteTo(w, debug)` does: debug 0 the gzipped protobuf,
     /// 1 legacy text with symbolized frames, and for "goroutine" and "goroutineleak" 2 the
-    /// full goroutine dump.
+    /// full goroutine dump ("stall": its text at any non-zero debug).
     pub fn write_to(&self, mut w: impl Write, debug: u32) -> io::Result<()> {
         match (self.name, debug) {
             (_, 0) => w.write_all(&encoded(self.build())?),
@@ -148,6 +165,12 @@ impl Lookup {
             ("goroutineleak", 1) => goroutine::write_leak_text(w),
             ("goroutine" | "goroutineleak", _) => {
                 w.write_all(crate::rt::sched::traceback::goroutine_dump().as_bytes())
+            }
+            ("stall", _) => {
+                let p = self.build();
+                let mut v = Vec::new();
+                stall::write_text(&p, &mut v)?;
+                w.write_all(&v)
             }
             (name, _) => {
                 let p = self.build();

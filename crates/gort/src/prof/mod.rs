@@ -23,6 +23,9 @@
 //! * Goroutine (`goroutine.rs`): counts per (park site, creation site), as the dumps show them.
 //! * Mutex and block (`contention.rs`): hooks in `sync/wait.rs` (every blocked park) and
 //!   `sync/sema.rs` (the unlocker charges its waiters' delay), one relaxed load when off.
+//! * Stall (`stall.rs`, gort's own): the stall episodes sysmon reports and logs
+//!   (`rt/sched/stall.rs`), per (kind, culprit location, creation site), with their
+//!   stalled time.
 //! * Format (`proto.rs`, `profile.rs`, `symbolize.rs`): profiles are built as a symbolized
 //!   [`Profile`] (tests and tools can inspect it), then encoded by a small hand-rolled
 //!   protobuf writer and gzipped with `flate2`. Symbols come from the `backtrace` crate
@@ -69,6 +72,7 @@ mod profile;
 mod proto;
 mod ring;
 mod signal;
+mod stall;
 mod symbolize;
 
 pub use api::{

@@ -4,7 +4,12 @@
 //!
 //! * pid 1 "Ps and threads": one track per thread that recorded events. A worker's track is
 //!   named after its P (`P0`, ...) and shows `G<id>` slices while it runs a goroutine and
-//!   `idle` while its M sleeps; a blocking-pool thread shows `syscall G<id>` slices.
+//!   `idle` while its M sleeps; a blocking-pool thread shows `syscall G<id>` slices. A stall
+//!   episode (`rt/sched/stall.rs`: a goroutine kept the P's thread while others waited) is a
+//!   `stall G<id> (<kind>)` slice nested in that goroutine's `G<id>` slice, from when the P
+//!   last scheduled to when it scheduled again, its `args` naming the goroutine, the P, the
+//!   kind (`cpu`, `futex wait`, `syscall`, `other`), the culprit's source line (`at`) and the
+//!   report's first line (`report`).
 //! * pid 2 "Goroutines": one track per goroutine (tid = goid) with non-overlapping state
 //!   slices `running`, `runnable`, `blocked (reason)` (also `args.reason`: Go's wait reason).
 //! * pid 3 "Runtime": `GC` and `STW` tracks, and the counters `heap` (`heap_alloc` bytes) and
@@ -22,7 +27,8 @@ use std::io::{self, Write};
 
 use crate::rt::exectrace::buf::Collected;
 use crate::rt::exectrace::clock::Conv;
-use crate::rt::exectrace::event::{Kind, StwReason};
+use crate::rt::exectrace::event::{unpack_stall, Kind, StwReason};
+use crate::rt::sched::stall::StallKind;
 use crate::rt::sched::WaitReason;
 
 const PID_THREADS: u32 = 1;
@@ -85,6 +91,8 @@ pub(crate) fn write(
     let mut meta: Vec<(u32, u64, String)> = Vec::new();
     let mut gevents: HashMap<u64, Vec<(u64, Kind, u64)>> = HashMap::new();
     let mut runtime: Vec<(u64, Kind, u64)> = Vec::new();
+    // Stall events: (ts, kind, goid, arg, the track that recorded them).
+    let mut stalls: Vec<(u64, Kind, u64, u64, u64)> = Vec::new();
     for (tid, name, events) in &c.tracks {
         let tid = *tid;
         meta.push((PID_THREADS, tid, name.clone()));
@@ -177,6 +185,7 @@ pub(crate) fn write(
                 Kind::GcStart | Kind::GcEnd | Kind::StwStart | Kind::StwEnd | Kind::HeapAlloc => {
                     runtime.push((ts, kind, e.arg()))
                 }
+                Kind::StallBegin | Kind::StallEnd => stalls.push((ts, kind, g, e.arg(), tid)),
                 Kind::GoCreate | Kind::GoUnblock => {}
             }
             if kind.is_goroutine_transition() {
@@ -195,6 +204,7 @@ pub(crate) fn write(
             slice(&mut out, o.since, end, format!("syscall G{}", o.goid), a);
         }
     }
+    stall_slices(&mut out, &mut meta, &stalls, start, end);
     let mut goids: Vec<u64> = gevents.keys().copied().collect();
     goids.sort_unstable();
     for goid in goids {
@@ -211,6 +221,75 @@ pub(crate) fn write(
         meta.push((PID_RUNTIME, TID_STW, "STW".into()));
     }
     write_all(w, &meta, &mut out, start, end)
+}
+
+/// One `stall G<id> (<kind>)` slice per episode, on the stuck P's track (the recording
+/// track if that is unknown), from when the P last scheduled (the report's lead before the
+/// begin event) to the end event or the trace's end, kept inside the goroutine's own `G<id>`
+/// slice on that track so that viewers nest it there.
+fn stall_slices(
+    out: &mut Vec<Out>,
+    meta: &mut Vec<(u32, u64, String)>,
+    stalls: &[(u64, Kind, u64, u64, u64)],
+    start: u64,
+    end: u64,
+) {
+    let ends: HashMap<u64, u64> = stalls
+        .iter()
+        .filter(|s| s.1 == Kind::StallEnd)
+        .map(|s| (unpack_stall(s.3).0, s.0))
+        .collect();
+    for &(ts, kind, goid, arg, recorded_on) in stalls {
+        if kind != Kind::StallBegin {
+            continue; // an end without its begin: reported before the trace started
+        }
+        let (id, track, k) = unpack_stall(arg);
+        let tid = if track != 0 { track } else { recorded_on };
+        let ep = crate::rt::sched::stall::episode(id).filter(|e| e.goid == goid);
+        let lead = ep.as_ref().map_or(0, |e| e.lead_ns);
+        let mut from = ts.saturating_sub(lead).max(start);
+        let mut to = ends.get(&id).copied().unwrap_or(end).max(ts);
+        let g_name = format!("G{goid}");
+        let overlap = |o: &Out| {
+            let (a, b) = (o.ts, o.ts + o.dur.unwrap_or(0));
+            b.min(to).saturating_sub(a.max(from))
+        };
+        let g = out
+            .iter()
+            .filter(|o| o.pid == PID_THREADS && o.tid == tid && o.name == g_name)
+            .filter(|o| overlap(o) > 0)
+            .max_by_key(|o| overlap(o))
+            .map(|o| (o.ts, o.ts + o.dur.unwrap_or(0)));
+        if let Some((a, b)) = g {
+            from = from.clamp(a, b);
+            to = to.clamp(from, b);
+        }
+        if !meta.iter().any(|m| m.0 == PID_THREADS && m.1 == tid) {
+            let name = ep
+                .as_ref()
+                .map_or("stalled P".into(), |e| format!("P{}", e.p));
+            meta.push((PID_THREADS, tid, name));
+        }
+        let kind_name = StallKind::from_u8(k).name();
+        let mut args = format!("\"goid\":{goid},\"kind\":\"{kind_name}\",\"episode\":{id}");
+        if let Some(e) = &ep {
+            let _ = write!(
+                args,
+                ",\"p\":{},\"at\":\"{}\",\"report\":\"{}\"",
+                e.p,
+                escape(e.at.as_deref().unwrap_or("unknown")),
+                escape(&e.line)
+            );
+        }
+        out.push(Out {
+            pid: PID_THREADS,
+            tid,
+            ts: from,
+            dur: Some(to.saturating_sub(from)),
+            name: format!("stall G{goid} ({kind_name})"),
+            args,
+        });
+    }
 }
 
 /// Rebuilds one goroutine's state slices from its events, sorted by time.

@@ -87,6 +87,81 @@ fn gc_hooks_make_slices_and_counters() {
 }
 
 #[test]
+fn stall_events_make_a_slice_nested_in_the_goroutine() {
+    use crate::rt::exectrace::buf::Collected;
+    use crate::rt::exectrace::clock::{Anchor, Conv};
+    use crate::rt::exectrace::event::{pack_stall, Event, Kind};
+    // Track 5 (a P) runs G9 from 1000 to 9000; sysmon (track 6) reports episode 4_000_000_000
+    // (not in the log: no lead, no args from it) at 3000 and ends it at 9500; an end without
+    // a begin (episode 5) draws nothing.
+    let id = 4_000_000_000;
+    let c = Collected {
+        tracks: vec![
+            (
+                5,
+                "P0".into(),
+                vec![
+                    Event::new(1000, Kind::GoStart, 9, 0),
+                    Event::new(9000, Kind::GoEnd, 9, 0),
+                ],
+            ),
+            (
+                6,
+                "gort-sysmon".into(),
+                vec![
+                    Event::new(3000, Kind::StallBegin, 9, pack_stall(id, 5, 1)),
+                    Event::new(9500, Kind::StallEnd, 9, pack_stall(id, 0, 1)),
+                    Event::new(9600, Kind::StallEnd, 9, pack_stall(5, 0, 0)),
+                ],
+            ),
+        ],
+        dropped_until: 0,
+    };
+    let conv = Conv::new(
+        Anchor { ticks: 0, ns: 0 },
+        Anchor {
+            ticks: 20_000,
+            ns: 20_000,
+        },
+    );
+    let mut out = Vec::new();
+    super::json::write(&mut out, &c, &conv, 20_000).unwrap();
+    let doc = cli_json::parse(&String::from_utf8(out).unwrap()).unwrap();
+    let stalls: Vec<_> = doc
+        .get("traceEvents")
+        .unwrap()
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| {
+            e.get("name")
+                .and_then(|n| n.as_str())
+                .is_some_and(|n| n.starts_with("stall"))
+        })
+        .collect();
+    assert_eq!(stalls.len(), 1, "{stalls:?}");
+    let s = stalls[0];
+    assert_eq!(
+        s.get("name").unwrap().as_str(),
+        Some("stall G9 (futex wait)")
+    );
+    assert_eq!(
+        s.get("tid").unwrap().as_f64(),
+        Some(5.0),
+        "on the P's track"
+    );
+    // From the begin (no lead known) to the end, clamped to G9's slice.
+    assert_eq!(s.get("ts").unwrap().as_f64(), Some(3.0));
+    assert_eq!(s.get("dur").unwrap().as_f64(), Some(6.0));
+    let args = s.get("args").unwrap();
+    assert_eq!(args.get("kind").unwrap().as_str(), Some("futex wait"));
+    assert_eq!(
+        args.get("episode").unwrap().as_f64(),
+        Some((id & 0xFFFF_FFFF) as f64)
+    );
+}
+
+#[test]
 fn memory_limit_keeps_the_newest_events() {
     // Two chunks' worth of limit, ten chunks of events: the oldest are dropped and the trace
     // starts after them.
@@ -151,7 +226,7 @@ fn writer_invariants_hold_for_random_events() {
                 ticks = (ticks + next() % 400)
                     .saturating_sub(next() % 100)
                     .min(20_000);
-                let kind = Kind::from_u8(1 + (next() % 15) as u8).unwrap();
+                let kind = Kind::from_u8(1 + (next() % 17) as u8).unwrap();
                 evs.push(Event::new(ticks, kind, next() % 4, next() % 20));
             }
             tracks.push((t + 1, format!("P{t}"), evs));

@@ -284,15 +284,20 @@ impl Local {
 }
 
 fn register() -> Arc<ThreadBuf> {
+    let id = NEXT_TRACK.fetch_add(1, Relaxed);
     let name = match crate::rt::sched::park::ctx() {
-        Some(c) => format!("P{}", c.p().id),
+        Some(c) => {
+            // A worker is its P's thread for life: stall episodes go on this track.
+            c.p().trace_track.store(id, Relaxed);
+            format!("P{}", c.p().id)
+        }
         None => std::thread::current()
             .name()
             .unwrap_or("thread")
             .to_string(),
     };
     let b = Arc::new(ThreadBuf {
-        id: NEXT_TRACK.fetch_add(1, Relaxed),
+        id,
         name,
         current: AtomicPtr::new(std::ptr::null_mut()),
     });

@@ -39,6 +39,11 @@ pub(crate) enum Kind {
     StwEnd = 14,
     /// Heap size sample: `arg` = bytes allocated and not yet freed.
     HeapAlloc = 15,
+    /// sysmon reported a stall episode (`rt/sched/stall.rs`): goroutine `goid` keeps its P's
+    /// thread; `arg` = [`pack_stall`] of the episode id, the P's track and the kind.
+    StallBegin = 16,
+    /// The P scheduled again: the episode ended (`arg` as for `StallBegin`, track 0).
+    StallEnd = 17,
 }
 
 impl Kind {
@@ -75,6 +80,8 @@ impl Kind {
             13 => StwStart,
             14 => StwEnd,
             15 => HeapAlloc,
+            16 => StallBegin,
+            17 => StallEnd,
             _ => return None,
         })
     }
@@ -101,6 +108,33 @@ impl StwReason {
             _ => "other",
         }
     }
+}
+
+/// Bits of a stall event's argument: the kind (2), the trace track (22), the episode (32).
+const STALL_KIND_BITS: u32 = 2;
+const STALL_TRACK_BITS: u32 = 22;
+
+/// A stall event's argument: episode `id`, the stuck P's trace `track` (0: unknown) and the
+/// stall kind (`stall::StallKind` as a number). Ids and tracks are cut to their bits (ids
+/// wrap after 2^32 episodes; a thread beyond 2^22 gets track 0).
+pub(crate) fn pack_stall(id: u64, track: u64, kind: u8) -> u64 {
+    let track = if track < 1 << STALL_TRACK_BITS {
+        track
+    } else {
+        0
+    };
+    ((id & 0xFFFF_FFFF) << (STALL_KIND_BITS + STALL_TRACK_BITS))
+        | (track << STALL_KIND_BITS)
+        | u64::from(kind & 3)
+}
+
+/// `(id, track, kind)` of a stall event's argument.
+pub(crate) fn unpack_stall(arg: u64) -> (u64, u64, u8) {
+    (
+        arg >> (STALL_KIND_BITS + STALL_TRACK_BITS),
+        (arg >> STALL_KIND_BITS) & ((1 << STALL_TRACK_BITS) - 1),
+        (arg & 3) as u8,
+    )
 }
 
 /// One recorded event. `word` packs the kind (low 7 bits), the inexact flag (bit 7) and
@@ -157,7 +191,7 @@ mod tests {
 
     #[test]
     fn packs_kind_and_arg() {
-        for k in 1..=15u8 {
+        for k in 1..=17u8 {
             let kind = Kind::from_u8(k).unwrap();
             let e = Event::new(7, kind, 9, 12345);
             assert_eq!(
@@ -173,6 +207,11 @@ mod tests {
         );
         assert!(Event::new(3, Kind::GoStart, 4, 0).exact());
         assert_eq!(Kind::from_u8(0), None);
+        assert_eq!(Kind::from_u8(18), None);
+        let a = pack_stall(0x1_2345_6789, 77, 2);
+        assert!(a <= ARG_MAX);
+        assert_eq!(unpack_stall(a), (0x2345_6789, 77, 2));
+        assert_eq!(unpack_stall(pack_stall(5, 1 << 22, 1)), (5, 0, 1));
         assert_eq!(std::mem::size_of::<Event>(), 24);
     }
 }

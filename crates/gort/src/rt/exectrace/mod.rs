@@ -135,3 +135,16 @@ pub(crate) fn stw_end() {
 pub(crate) fn heap_alloc(bytes: u64) {
     emit(Kind::HeapAlloc, 0, bytes);
 }
+
+/// For sysmon: stall episode `id` of kind `kind` was reported; goroutine `goid` keeps the P
+/// whose worker records on trace track `track` (`rt/sched/stall.rs`).
+#[inline(always)]
+pub(crate) fn stall_begin(goid: u64, id: u64, track: u64, kind: u8) {
+    emit(Kind::StallBegin, goid, event::pack_stall(id, track, kind));
+}
+
+/// For sysmon: stall episode `id` ended (its P scheduled again).
+#[inline(always)]
+pub(crate) fn stall_end(goid: u64, id: u64, kind: u8) {
+    emit(Kind::StallEnd, goid, event::pack_stall(id, 0, kind));
+}

@@ -127,6 +127,10 @@ pub(crate) struct P {
     /// for stall reports (`stall.rs`).
     pub(crate) tid: AtomicUsize,
     pub(crate) pthread: AtomicUsize,
+    /// The execution trace track of the worker thread (0 until it first records an event),
+    /// written once by that thread (`exectrace/buf.rs`), read by sysmon to place stall
+    /// episodes on it (`stall.rs`).
+    pub(crate) trace_track: AtomicU64,
 }
 
 // SAFETY: `local` is only accessed by the P's own M (field access rules); all other fields are
@@ -176,6 +180,7 @@ impl P {
             parked: crate::rt::loom::AtomicBool::new(false),
             tid: AtomicUsize::new(0),
             pthread: AtomicUsize::new(0),
+            trace_track: AtomicU64::new(0),
         }
     }
 

@@ -54,6 +54,12 @@ pub(crate) struct Shared {
     pub(crate) detect_deadlock: bool,
     /// Set once a deadlock is found: the report (Go's message and the goroutine list).
     pub(crate) deadlock: OnceLock<String>,
+    /// `Builder::stall_is_error`: a stall past the dump threshold is declared (`stall.rs`).
+    pub(crate) stall_is_error: bool,
+    /// Set once such a stall is declared: its full report. The runtime is then poisoned.
+    pub(crate) stall_error: OnceLock<String>,
+    /// Stall episodes that produced a report (sysmon increments; `stall.rs`).
+    pub(crate) stall_reports: AtomicU64,
     /// Threads outside the runtime waiting on it (block_on, join from a plain thread): woken
     /// when a deadlock is found.
     pub(crate) external_waiters: Mutex<Vec<std::thread::Thread>>,
@@ -66,7 +72,13 @@ pub(crate) struct Shared {
 }
 
 impl Shared {
-    fn new(nprocs: usize, stack_size: usize, godebug: GoDebug, detect_deadlock: bool) -> Shared {
+    fn new(
+        nprocs: usize,
+        stack_size: usize,
+        godebug: GoDebug,
+        detect_deadlock: bool,
+        stall_is_error: bool,
+    ) -> Shared {
         Shared {
             ps: (0..nprocs)
                 .map(|i| {
@@ -94,6 +106,9 @@ impl Shared {
             godebug,
             detect_deadlock,
             deadlock: OnceLock::new(),
+            stall_is_error,
+            stall_error: OnceLock::new(),
+            stall_reports: AtomicU64::new(0),
             external_waiters: Mutex::new(Vec::new()),
             sysmon_lock: Mutex::new(false),
             sysmon_deep_sleep: AtomicBool::new(false),
@@ -108,6 +123,7 @@ impl Shared {
             1,
             DEFAULT_STACK_SIZE,
             GoDebug::default(),
+            false,
             false,
         ))
     }
@@ -264,6 +280,24 @@ impl Shared {
         }
     }
 
+    /// Declares the runtime stalled (`Builder::stall_is_error`): records the report and wakes
+    /// every outside waiter, which returns it as `Error::Stall`.
+    pub(crate) fn declare_stall(&self, report: String) {
+        if self.stall_error.set(report).is_ok() {
+            for t in self.external_waiters.lock().unwrap().iter() {
+                t.unpark();
+            }
+        }
+    }
+
+    /// Why outside waiters must stop waiting, if they must: a deadlock or a declared stall.
+    pub(crate) fn failure(&self) -> Option<Error> {
+        if let Some(r) = self.deadlock.get() {
+            return Some(Error::Deadlock(r.clone()));
+        }
+        self.stall_error.get().map(|r| Error::Stall(r.clone()))
+    }
+
     pub(crate) fn bump_epoch(&self) {
         self.epoch.fetch_add(1, AcqRel);
     }
@@ -281,6 +315,12 @@ pub enum Error {
     Thread(std::io::Error),
     /// Every goroutine is parked and nothing can wake them.
     Deadlock(String),
+    /// With [`Builder::stall_is_error`]: a goroutine kept its P's thread past the
+    /// `GODEBUG=stalldump` threshold (default 1000 ms) while other goroutines waited for that
+    /// P. The report names the goroutine, the P, what the thread does (CPU loop, futex wait,
+    /// system call) and the program's source line, then lists every goroutine, as a deadlock
+    /// report does. The runtime is poisoned: see [`Builder::stall_is_error`].
+    Stall(String),
 }
 
 impl std::fmt::Display for Error {
@@ -289,7 +329,7 @@ impl std::fmt::Display for Error {
             Error::Config(e) => write!(f, "{e}"),
             Error::Stack(e) => write!(f, "{e}"),
             Error::Thread(e) => write!(f, "cannot start a runtime thread: {e}"),
-            Error::Deadlock(report) => write!(f, "{report}"),
+            Error::Deadlock(report) | Error::Stall(report) => write!(f, "{report}"),
         }
     }
 }
@@ -320,6 +360,7 @@ pub struct Builder {
     stack_size: usize,
     godebug: Option<GoDebug>,
     detect_deadlock: bool,
+    stall_is_error: bool,
 }
 
 impl Default for Builder {
@@ -339,6 +380,7 @@ impl Builder {
             stack_size: DEFAULT_STACK_SIZE,
             godebug: None,
             detect_deadlock: true,
+            stall_is_error: false,
         }
     }
 
@@ -366,6 +408,34 @@ impl Builder {
     /// program whose goroutines wait for plain OS threads may want it off.
     pub fn detect_deadlock(mut self, on: bool) -> Builder {
         self.detect_deadlock = on;
+        self
+    }
+
+    /// Makes a stall an error (default off): when a goroutine keeps its P's thread past the
+    /// `GODEBUG=stalldump` threshold (default 1000 ms; 1000 ms also when dumps are off)
+    /// while other goroutines wait for that P (a std mutex, a raw blocking call, a loop that
+    /// never calls into the runtime), [`Runtime::try_block_on`] returns [`Error::Stall`] with
+    /// the full report instead of waiting for ever, as it returns a deadlock
+    /// ([`Runtime::block_on`] panics with it, and a plain thread's `JoinHandle::join`
+    /// returns it as its `Err` payload, a `String`).
+    ///
+    /// The stuck thread cannot be stopped, so the runtime is poisoned: later `try_block_on`
+    /// calls return the same error at once. Dropping it stops every thread that can stop,
+    /// waits at most a second for the rest and then leaves them running, detached, on the
+    /// runtime's state, which is leaked rather than freed under them (memory stays valid; no
+    /// goroutine of the runtime is resumed once it is dropped). The process can go on (build
+    /// another runtime) or exit normally.
+    ///
+    /// ```no_run
+    /// let rt = gort::Builder::new().gomaxprocs(1).stall_is_error(true).build().unwrap();
+    /// let r = rt.try_block_on(|| {
+    ///     let beside = gort::go(|| gort::time::sleep(std::time::Duration::from_millis(1)));
+    ///     loop {} // keeps the only P while `beside` waits for it
+    /// });
+    /// assert!(matches!(r, Err(gort::Error::Stall(_))));
+    /// ```
+    pub fn stall_is_error(mut self, on: bool) -> Builder {
+        self.stall_is_error = on;
         self
     }
 
@@ -407,6 +477,7 @@ impl Builder {
             self.stack_size,
             godebug,
             self.detect_deadlock,
+            self.stall_is_error,
         ));
         // The stack headroom's first count of the process's mappings, here rather than on
         // sysmon's first tick (`headroom::init_headroom`).
@@ -513,7 +584,8 @@ impl Runtime {
         }
     }
 
-    /// Like [`Runtime::block_on`], but a deadlock or spawn failure is returned as an error.
+    /// Like [`Runtime::block_on`], but a deadlock, a spawn failure or (with
+    /// [`Builder::stall_is_error`]) a stall is returned as an error.
     #[track_caller]
     pub fn try_block_on<F, T>(&self, f: F) -> Result<T, Error>
     where
@@ -522,6 +594,9 @@ impl Runtime {
     {
         if super::park::in_goroutine() {
             panic!("gort: block_on called from a goroutine; use go(...) and join() instead");
+        }
+        if let Some(r) = self.shared.stall_error.get() {
+            return Err(Error::Stall(r.clone())); // poisoned
         }
         let h = spawn_on(
             &self.shared,
@@ -533,13 +608,19 @@ impl Runtime {
         match h.join_or_deadlock() {
             Ok(Ok(v)) => Ok(v),
             Ok(Err(payload)) => std::panic::resume_unwind(payload),
-            Err(report) => Err(Error::Deadlock(report)),
+            Err(e) => Err(e),
         }
     }
 
     /// Number of live goroutines.
     pub fn num_goroutine(&self) -> usize {
         self.shared.ngoroutines()
+    }
+
+    /// Stall episodes reported so far in this runtime (what [`crate::debug::num_stalls`]
+    /// returns from its goroutines).
+    pub fn num_stalls(&self) -> u64 {
+        self.shared.stall_reports.load(Relaxed)
     }
 }
 
@@ -552,12 +633,32 @@ impl Drop for Runtime {
         self.shared.poke_sysmon();
         self.shared.blocking.shutdown();
         let me = std::thread::current().id();
+        // A declared stall's thread may never return (`Builder::stall_is_error`): wait a
+        // bounded time, then leave what still runs detached.
+        let poisoned = self.shared.stall_error.get().is_some();
+        let deadline = Instant::now() + std::time::Duration::from_secs(1);
+        let mut left_running = false;
         for t in self.threads.lock().unwrap().drain(..) {
-            if t.thread().id() != me {
-                let _ = t.join();
+            if t.thread().id() == me {
+                continue;
             }
+            if poisoned {
+                while !t.is_finished() && Instant::now() < deadline {
+                    std::thread::sleep(std::time::Duration::from_millis(1));
+                }
+                if !t.is_finished() {
+                    left_running = true;
+                    continue; // detached: dropping the handle does not stop the thread
+                }
+            }
+            let _ = t.join();
         }
         crate::rt::sched::sigquit::unregister(&self.shared);
+        if left_running {
+            // A thread still runs on this runtime's queues and registry (its Arc keeps them
+            // allocated): leave the G -> Shared cycles in place, leaking the runtime.
+            return;
+        }
         // Break the reference cycles G -> Shared -> queues -> G.
         self.shared.global.lock().unwrap().clear();
         self.shared.gfree.lock().unwrap().clear();

@@ -16,13 +16,18 @@ fn g_status_code(state: u32) -> u32 {
     }
 }
 
-/// Appends ` leaked=N`, gort's one field beyond Go's line, when the leak detector
-/// (`leak.rs`) finds N > 0 goroutines that can never wake; a program with none prints
-/// Go's line exactly.
-fn push_leaked(s: &mut String, shared: &Shared) {
+/// Appends gort's fields beyond Go's line, each only when non-zero, so that a program with
+/// neither prints Go's line exactly: ` leaked=N` when the leak detector (`leak.rs`) finds
+/// N goroutines that can never wake, ` stalls=N` when N stall episodes were reported
+/// (`stall.rs`: a goroutine kept its P's thread while others waited).
+fn push_gort_fields(s: &mut String, shared: &Shared) {
     let n = crate::rt::sched::leak::count(shared);
     if n > 0 {
         let _ = write!(s, " leaked={n}");
+    }
+    let n = shared.stall_reports.load(Relaxed);
+    if n > 0 {
+        let _ = write!(s, " stalls={n}");
     }
 }
 
@@ -53,12 +58,12 @@ pub(crate) fn format(shared: &Shared, detailed: bool) -> String {
             let _ = write!(s, "{}", p.runq_len());
         }
         s.push(']');
-        push_leaked(&mut s, shared);
+        push_gort_fields(&mut s, shared);
         s.push('\n');
         return s;
     }
     s.push_str(" gcwaiting=0 nmidlelocked=0 stopwait=0 sysmonwait=0");
-    push_leaked(&mut s, shared);
+    push_gort_fields(&mut s, shared);
     s.push('\n');
     for p in shared.ps.iter() {
         let _ = writeln!(

@@ -74,19 +74,21 @@ impl<T> JoinHandle<T> {
     /// `std::thread::JoinHandle::join` does. Called from a goroutine this parks the goroutine,
     /// not the thread.
     ///
-    /// Called from a plain thread while the runtime deadlocks, it returns `Err` with the
-    /// deadlock report (a `String`) as the payload instead of waiting forever.
+    /// Called from a plain thread while the runtime deadlocks (or, with
+    /// [`Builder::stall_is_error`](crate::Builder::stall_is_error), stalls), it returns `Err`
+    /// with the report (a `String`) as the payload instead of waiting forever.
     #[track_caller]
     pub fn join(self) -> std::thread::Result<T> {
         match self.join_or_deadlock() {
             Ok(r) => r,
-            Err(report) => Err(Box::new(report)),
+            Err(e) => Err(Box::new(e.to_string())),
         }
     }
 
-    /// Waits; `Err(report)` if the runtime deadlocked while a plain thread waited.
+    /// Waits; `Err` (`Error::Deadlock` or `Error::Stall`) if the runtime deadlocked or was
+    /// declared stalled while a plain thread waited.
     #[track_caller]
-    pub(crate) fn join_or_deadlock(self) -> Result<std::thread::Result<T>, String> {
+    pub(crate) fn join_or_deadlock(self) -> Result<std::thread::Result<T>, Error> {
         super::park::preempt_point();
         let at = Location::caller();
         let external = !super::park::in_goroutine();
@@ -99,9 +101,9 @@ impl<T> JoinHandle<T> {
             // SAFETY: we are the single joiner (JoinHandle is not Clone and join takes self).
             if unsafe { packet.set_waiter(Unparker::current()) } {
                 while packet.state.load(Acquire) != DONE {
-                    if external && shared.is_deadlocked() {
+                    if let Some(e) = external.then(|| shared.failure()).flatten() {
                         shared.remove_external_waiter();
-                        return Err(shared.deadlock.get().cloned().unwrap_or_default());
+                        return Err(e);
                     }
                     super::park::park_at(WaitReason::Join, at);
                 }

@@ -9,6 +9,8 @@
 //!   handed it (`Worker::rehome`) from its inbox to the global queue, and wakes an idle P;
 //! * polls the network if goroutines wait on I/O and nobody polled for 10 ms (a busy P
 //!   polls only when it runs out of local work);
+//! * reports, dumps and records stall episodes: a P kept by one goroutine past
+//!   `GODEBUG=stalltrace` while others wait for it (`stall.rs`, `stall::Watch`);
 //! * prints `GODEBUG=schedtrace` lines when due;
 //! * confirms deadlocks: every P idle, every goroutine parked, nothing pending, and no
 //!   scheduling activity across two consecutive checks.
@@ -38,12 +40,14 @@ pub(crate) fn sysmon_main(shared: Arc<Shared>) {
     let mut deadlock_suspect: Option<u64> = None;
     let mut next_scavenge = 0u64;
     let trace_ms = shared.godebug.schedtrace_ms;
-    let stall_ns = shared.godebug.stalltrace_ms.unwrap_or(100) * 1_000_000;
-    let dump_ns = shared.godebug.stalldump_ms.unwrap_or(1000) * 1_000_000;
-    // Per P: stall reports printed in the current episode (0, 1: the line, 2: the dump).
-    let mut reported = vec![0u8; n];
+    let limits = super::stall::Limits::new(&shared);
+    // Per P: its current stall episode (`stall.rs`).
+    let mut watch: Vec<super::stall::Watch> = (0..n).map(|_| Default::default()).collect();
+    // Episodes still open when the runtime shuts down end then.
+    let end_all = |watch: &mut [super::stall::Watch]| watch.iter_mut().for_each(|w| w.end());
     loop {
         if shared.shutdown.load(Acquire) {
+            end_all(&mut watch);
             return;
         }
         // Unmap the stacks the pools shed since the last tick (off the goroutines' threads),
@@ -58,6 +62,10 @@ pub(crate) fn sysmon_main(shared: Arc<Shared>) {
             crate::rt::stack::refresh_headroom();
         }
         let all_idle = shared.idle.npidle.load(SeqCst) + shared.nlockedwait.load(SeqCst) == n;
+        if all_idle {
+            // No P runs: any stall episode is over, before a sleep that may be long.
+            end_all(&mut watch);
+        }
         // Sleep: short while busy, until poked while idle (unless schedtrace is due).
         {
             let guard = shared.sysmon_lock.lock().unwrap();
@@ -89,6 +97,7 @@ pub(crate) fn sysmon_main(shared: Arc<Shared>) {
             *guard = false;
         }
         if shared.shutdown.load(Acquire) {
+            end_all(&mut watch);
             return;
         }
         let now = shared.tick_coarse();
@@ -96,29 +105,17 @@ pub(crate) fn sysmon_main(shared: Arc<Shared>) {
         for (i, p) in shared.ps.iter().enumerate() {
             if p.status.load(Relaxed) != P_RUNNING || p.curg.load(Relaxed) == 0 {
                 last_tick[i] = (u64::MAX, now);
+                watch[i].end();
                 continue;
             }
             let tick = p.schedtick.load(Relaxed);
             if last_tick[i].0 != tick {
                 last_tick[i] = (tick, now);
-                reported[i] = 0;
+                watch[i].end();
                 continue;
             }
             let stuck = now - last_tick[i].1;
-            let goid = p.curg.load(Relaxed);
-            if stall_ns > 0
-                && stuck >= stall_ns
-                && reported[i] == 0
-                && super::stall::someone_waits(p)
-            {
-                reported[i] = 1;
-                let d = Duration::from_nanos(stuck);
-                eprintln!("{}", super::stall::report(&shared, p, goid, d, false));
-            } else if dump_ns > 0 && stuck >= dump_ns.max(stall_ns) && reported[i] == 1 {
-                reported[i] = 2;
-                let d = Duration::from_nanos(stuck);
-                eprintln!("{}", super::stall::report(&shared, p, goid, d, true));
-            }
+            watch[i].step(&shared, p, p.curg.load(Relaxed), stuck, &limits);
             if stuck >= TIME_SLICE_NS && !p.stalled.load(Relaxed) {
                 p.stalls.fetch_add(1, Relaxed);
                 p.preempt.store(true, Relaxed);

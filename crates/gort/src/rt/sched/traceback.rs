@@ -87,17 +87,27 @@ fn write_ancestors(out: &mut String, g: &G) {
 
 /// Every goroutine of `shared`, separated by blank lines, as Go prints them.
 pub(crate) fn dump(shared: &Shared) -> String {
+    dump_with_first(shared, 0, "")
+}
+
+/// [`dump`], with goroutine `first` (if not 0) shown by the record `record` ahead of the
+/// others instead of where the list has it: a stall report's culprit, running, and
+/// perhaps never registered.
+pub(crate) fn dump_with_first(shared: &Shared, first: u64, record: &str) -> String {
     let now = shared.nanotime();
-    let mut out = String::new();
+    let mut out = record.to_string();
     let gs = shared.all_gs();
-    for (i, g) in gs.iter().enumerate() {
-        if i > 0 {
+    let mut listed = 0;
+    for g in gs.iter().filter(|g| first == 0 || g.id() != first) {
+        if !out.is_empty() {
             out.push('\n');
         }
         write_g(&mut out, g, now);
+        listed += 1;
     }
+    let shown = listed + usize::from(first != 0);
     // Goroutines that have never parked (running, runnable, or not started) are not in allgs.
-    let queued = shared.ngoroutines().saturating_sub(gs.len());
+    let queued = shared.ngoroutines().saturating_sub(shown);
     if queued > 0 {
         let _ = write!(
             out,
