@@ -18,9 +18,14 @@ fn line_of(marker: &str) -> usize {
 /// Runs the helper in `mode` and returns its stderr lines up to the first stall report (or
 /// what came before `limit`), killing it then.
 fn first_report(mode: &str, godebug: &str, limit: Duration) -> (Vec<String>, Duration) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_gort-stall-check"))
-        .arg(mode)
-        .env("GODEBUG", godebug)
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_gort-stall-check"));
+    cmd.arg(mode).env("GODEBUG", godebug);
+    first_report_of(cmd, limit)
+}
+
+/// [`first_report`] for any command.
+fn first_report_of(mut cmd: Command, limit: Duration) -> (Vec<String>, Duration) {
+    let mut child = cmd
         .env_remove("RUST_BACKTRACE")
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
@@ -64,6 +69,61 @@ fn a_std_mutex_that_blocks_the_p_is_named_within_two_seconds() {
     assert!(report.contains("has blocked P0's thread"), "{report}");
     assert!(report.contains("futex wait"), "{report}");
     let at = format!("gort-stall-check.rs:{}", line_of("STALL-LINE"));
+    assert!(report.contains(&at), "expected {at} in: {report}");
+    assert!(report.contains("cannot run"), "{report}");
+}
+
+/// The child of [`a_crossbeam_recv_that_blocks_the_p_is_named_within_two_seconds`] (this
+/// test binary run again with `GORT_STALL_CHILD` set; crossbeam is a dev-dependency, which
+/// the helper binary cannot use): a `crossbeam_channel` receive in a goroutine whose sender
+/// is a goroutine of the same P, parked on a timer: the receive blocks the thread the sender
+/// needs, for ever. Does nothing in a normal run.
+#[test]
+fn crossbeam_recv_child() {
+    if std::env::var_os("GORT_STALL_CHILD").is_none() {
+        return;
+    }
+    let rt = gort::Builder::new().gomaxprocs(1).build().unwrap();
+    rt.block_on(|| {
+        let (tx, rx) = crossbeam_channel::bounded::<u32>(0);
+        let b = gort::go(move || {
+            gort::time::sleep(Duration::from_millis(20));
+            tx.send(1).unwrap();
+        });
+        gort::yield_now(); // the sender starts and parks on the P's timer heap
+        let a = gort::go(move || rx.recv().unwrap()); // CROSSBEAM-LINE
+        a.join().unwrap();
+        b.join().unwrap();
+    });
+}
+
+#[test]
+fn a_crossbeam_recv_that_blocks_the_p_is_named_within_two_seconds() {
+    let mut cmd = Command::new(std::env::current_exe().unwrap());
+    cmd.args([
+        "--exact",
+        "crossbeam_recv_child",
+        "--nocapture",
+        "--test-threads=1",
+    ])
+    .env("GORT_STALL_CHILD", "1");
+    let (lines, took) = first_report_of(cmd, Duration::from_secs(10));
+    let report = lines
+        .iter()
+        .find(|l| l.contains("has blocked"))
+        .unwrap_or_else(|| panic!("no stall report within 10 s; stderr: {lines:#?}"));
+    assert!(
+        took < Duration::from_secs(2),
+        "report after {took:?}: {report}"
+    );
+    assert!(report.contains("futex wait"), "{report}");
+    let src = include_str!("stall.rs");
+    let line = src
+        .lines()
+        .position(|l| l.contains("// CROSSBEAM-LINE"))
+        .unwrap()
+        + 1;
+    let at = format!("stall.rs:{line}");
     assert!(report.contains(&at), "expected {at} in: {report}");
     assert!(report.contains("cannot run"), "{report}");
 }
