@@ -36,5 +36,6 @@ pub(crate) mod parking;
 pub(crate) mod sched;
 pub(crate) mod spinlock;
 pub(crate) mod stack;
+pub(crate) mod timehist;
 pub(crate) mod timer;
 pub(crate) mod vmaname;
