@@ -54,6 +54,29 @@ fn main() {
         s[3].value.uint64()
     );
 
+    // What a read costs: the goroutine counts, every metric, then the Prometheus text.
+    let mut g = [
+        Sample::new("/sched/goroutines:goroutines"),
+        Sample::new("/sched/goroutines/waiting:goroutines"),
+    ];
+    metrics::read(&mut g);
+    let t = std::time::Instant::now();
+    metrics::read(&mut g);
+    let read_two = t.elapsed();
+    let t = std::time::Instant::now();
+    let all = metrics::read_all();
+    let read_all = t.elapsed();
+    let t = std::time::Instant::now();
+    let mut text = Vec::new();
+    metrics::write_prometheus(&mut text).unwrap();
+    eprintln!(
+        "read of 2 goroutine counts: {read_two:?}; read_all ({} metrics): {read_all:?}; \
+         write_prometheus ({} bytes): {:?}",
+        all.len(),
+        text.len(),
+        t.elapsed()
+    );
+
     if std::env::args().nth(1).as_deref() == Some("serve") {
         println!("serving http://127.0.0.1:6060/debug/metrics");
         gort::prof::http::listen_and_serve("127.0.0.1:6060").unwrap();

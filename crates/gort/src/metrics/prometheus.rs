@@ -1,6 +1,7 @@
 //! The Prometheus text exposition (format 0.0.4) of every metric, named as client_golang's
 //! Go collector names `runtime/metrics`.
 
+use std::fmt::Write as _;
 use std::io::{self, Write};
 
 use super::table::{self, Reading};
@@ -73,26 +74,33 @@ pub fn write_prometheus(w: &mut impl Write) -> io::Result<()> {
             (_, true) => "counter",
             _ => "gauge",
         };
-        out.push_str(&format!(
+        let _ = write!(
+            out,
             "# HELP {name} {}\n# TYPE {name} {ty}\n",
             escape_help(d.description)
-        ));
+        );
         match read(&mut ctx) {
-            Reading::U(v) => out.push_str(&format!("{name} {v}\n")),
-            Reading::F(v) => out.push_str(&format!("{name} {}\n", float(v))),
+            Reading::U(v) => {
+                let _ = writeln!(out, "{name} {v}");
+            }
+            Reading::F(v) => {
+                let _ = writeln!(out, "{name} {}", float(v));
+            }
             Reading::H(counts, sum_ns) => {
                 let mut cum = 0u64;
                 for (i, c) in counts.iter().enumerate() {
                     cum += c;
-                    out.push_str(&format!(
-                        "{name}_bucket{{le=\"{}\"}} {cum}\n",
+                    let _ = writeln!(
+                        out,
+                        "{name}_bucket{{le=\"{}\"}} {cum}",
                         float(bounds[i + 1])
-                    ));
+                    );
                 }
-                out.push_str(&format!(
+                let _ = write!(
+                    out,
                     "{name}_sum {}\n{name}_count {cum}\n",
                     float(sum_ns as f64 * 1e-9)
-                ));
+                );
             }
         }
     }
