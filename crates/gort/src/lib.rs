@@ -24,6 +24,7 @@ pub mod debug;
 pub mod env;
 pub mod fs;
 pub mod gc;
+pub mod metrics;
 pub mod net;
 pub mod prof;
 pub(crate) mod rt;

@@ -7,7 +7,7 @@
 //! |---|---|
 //! | runtime core | `rt` (scheduler, stacks, parking, timer heap, netpoller, hooks), `alloc`, `env` (0) |
 //! | Go's packages | `gc` (10) < `sync` (11) < `chan` (12) < `time` (13) < `net` (14) < `fs` (15) |
-//! | tools | `trace` (20) < `prof` (21) < `debug` (22) < `testing` (23) |
+//! | tools | `metrics` (19) < `trace` (20) < `prof` (21) < `debug` (22) < `testing` (23) |
 //!
 //! A module may name (through `crate::`, `super::` or a root re-export such as `crate::go`)
 //! only modules of its own top-level module or of a lower rank; the core's modules may name
@@ -32,6 +32,7 @@ const RANKS: &[(&str, u32)] = &[
     ("net", 14),
     ("fs", 15),
     ("synctest", 16),
+    ("metrics", 19),
     ("trace", 20),
     ("prof", 21),
     ("debug", 22),

@@ -34,7 +34,7 @@ pub(crate) static GCTRACE: AtomicU32 = AtomicU32::new(0);
 /// Collections repeated for `gctrace=2` since the process started.
 pub(crate) static REPEATS: AtomicU64 = AtomicU64::new(0);
 /// Live bytes marked by the last cycle (for re-pacing when the knobs change).
-static LAST_LIVE: AtomicU64 = AtomicU64::new(0);
+pub(crate) static LAST_LIVE: AtomicU64 = AtomicU64::new(0);
 /// In-use span bytes beyond the live objects after the last sweep (span metadata, free slots
 /// of partly used spans): memory the limit must cover that the heap goal does not count.
 static LAST_OVERHEAD: AtomicU64 = AtomicU64::new(0);

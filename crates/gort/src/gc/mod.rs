@@ -166,6 +166,7 @@ pub use handle::Gc;
 #[doc(hidden)]
 pub use handle::RawHandle;
 pub use pacer::{set_gc_percent, set_memory_limit};
+pub(crate) use stats::{figures, GcFigures};
 #[doc(hidden)]
 pub use visit::Pass;
 pub use visit::{Trace, Visitor};

@@ -5,6 +5,7 @@ use std::sync::OnceLock;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use crate::alloc::MemStats;
+use crate::rt::timehist::TimeHist;
 
 pub(crate) static NUM_GC: AtomicU64 = AtomicU64::new(0);
 pub(crate) static NUM_FORCED: AtomicU64 = AtomicU64::new(0);
@@ -18,6 +19,12 @@ pub(crate) static LAST_GC_UNIX: AtomicU64 = AtomicU64::new(0);
 pub(crate) static NEXT_GC: AtomicU64 = AtomicU64::new(super::pacer::HEAP_MIN);
 pub(crate) static FREES: AtomicU64 = AtomicU64::new(0);
 static GC_CPU_NS: AtomicU64 = AtomicU64::new(0);
+/// Every stop-the-world pause on its own (two per cycle), for `gort::metrics`.
+pub(crate) static PAUSE_HIST: TimeHist = TimeHist::new();
+/// Each pause times the Ps it stopped, summed (Go's `/cpu/classes/gc/pause:cpu-seconds`).
+static PAUSE_CPU_NS: AtomicU64 = AtomicU64::new(0);
+/// Bytes of GC heap objects the sweepers freed.
+pub(crate) static FREED_BYTES: AtomicU64 = AtomicU64::new(0);
 static LAST_END_NS: AtomicU64 = AtomicU64::new(0);
 pub(crate) static START: OnceLock<Instant> = OnceLock::new();
 
@@ -61,6 +68,9 @@ pub(crate) fn record(
     LAST_PAUSE.store(pause, Relaxed);
     LAST_CYCLE_CPU.store(pause + mark, Relaxed);
     MAX_PAUSE.fetch_max(stw1.max(stw2), Relaxed);
+    PAUSE_HIST.record(stw1);
+    PAUSE_HIST.record(stw2);
+    PAUSE_CPU_NS.fetch_add(pause * procs as u64, Relaxed);
     NEXT_GC.store(goal, Relaxed);
     // Go charges a stop-the-world pause to every P, and the mark to the worker.
     add_gc_cpu(pause * procs as u64 + mark);
@@ -74,6 +84,78 @@ pub(crate) fn record(
     LAST_END_NS.store(since_start_ns(Instant::now()), Relaxed);
     NUM_GC.store(n, Relaxed);
     n
+}
+
+/// The GC's figures for `gort::metrics`, read with relaxed loads and one hold of the heap
+/// lock (for the span figures).
+#[derive(Clone, Debug, Default)]
+pub(crate) struct GcFigures {
+    pub(crate) cycles: u64,
+    pub(crate) forced: u64,
+    /// The pause histogram's counts and exact sum (`rt::timehist` buckets).
+    pub(crate) pauses: Vec<u64>,
+    pub(crate) pauses_sum_ns: u64,
+    pub(crate) max_pause_ns: u64,
+    pub(crate) pause_cpu_ns: u64,
+    pub(crate) gc_cpu_ns: u64,
+    pub(crate) assist_ns: u64,
+    /// GOGC (negative: off).
+    pub(crate) gogc: i64,
+    pub(crate) memlimit: u64,
+    pub(crate) goal: u64,
+    /// Live bytes marked by the last cycle.
+    pub(crate) marked: u64,
+    pub(crate) mallocs: u64,
+    pub(crate) total_alloc: u64,
+    pub(crate) frees: u64,
+    pub(crate) freed_bytes: u64,
+    /// Bytes allocated now (Go's HeapAlloc for this heap).
+    pub(crate) heap_live: u64,
+    pub(crate) heap_inuse: u64,
+    pub(crate) heap_idle: u64,
+    pub(crate) heap_released: u64,
+}
+
+impl GcFigures {
+    /// Empty spans not returned to the OS.
+    pub(crate) fn heap_free(&self) -> u64 {
+        self.heap_idle.saturating_sub(self.heap_released)
+    }
+
+    /// Bytes of in-use spans not holding objects.
+    pub(crate) fn heap_unused(&self) -> u64 {
+        self.heap_inuse.saturating_sub(self.heap_live)
+    }
+}
+
+/// Reads the [`GcFigures`].
+pub(crate) fn figures() -> GcFigures {
+    let (pauses, pauses_sum_ns) = PAUSE_HIST.read();
+    let mut f = GcFigures {
+        cycles: NUM_GC.load(Relaxed),
+        forced: NUM_FORCED.load(Relaxed),
+        pauses,
+        pauses_sum_ns,
+        max_pause_ns: MAX_PAUSE.load(Relaxed),
+        pause_cpu_ns: PAUSE_CPU_NS.load(Relaxed),
+        gc_cpu_ns: GC_CPU_NS.load(Relaxed),
+        assist_ns: super::work::ASSIST_TOTAL_NS.load(Relaxed),
+        gogc: super::pacer::GOGC.load(Relaxed),
+        memlimit: super::pacer::MEMLIMIT.load(Relaxed),
+        goal: NEXT_GC.load(Relaxed),
+        marked: super::collect::LAST_LIVE.load(Relaxed),
+        mallocs: super::alloc::MALLOCS.load(Relaxed),
+        total_alloc: super::alloc::TOTAL_ALLOC.load(Relaxed),
+        frees: FREES.load(Relaxed),
+        freed_bytes: FREED_BYTES.load(Relaxed),
+        heap_live: super::alloc::HEAP_LIVE.load(Relaxed),
+        ..GcFigures::default()
+    };
+    let h = super::HEAP.lock();
+    f.heap_inuse = h.inuse_bytes() as u64;
+    f.heap_released = h.released as u64;
+    f.heap_idle = (h.mapped - h.inuse_bytes()) as u64;
+    f
 }
 
 /// The MemStats source: the GC heap's figures, added to the malloc heap's.

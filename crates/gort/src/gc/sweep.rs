@@ -40,6 +40,7 @@ pub(crate) unsafe fn sweep_one(sp: SpanPtr) -> usize {
     let (nalloc, freed) = unsafe { sweep_span(s, &mut drops, poison) };
     s.nalloc = nalloc;
     stats::FREES.fetch_add(freed, Relaxed);
+    stats::FREED_BYTES.fetch_add(freed * s.elemsize as u64, Relaxed);
     if !drops.is_empty() {
         PENDING_DROPS
             .lock()

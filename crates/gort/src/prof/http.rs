@@ -1,6 +1,7 @@
 //! `/debug/pprof/*` over HTTP/1.1 on gort's own TCP listener (Go's `net/http/pprof`), so
 //! `go tool pprof http://HOST:PORT/debug/pprof/profile?seconds=5` works against a gort
-//! program.
+//! program, and `/debug/metrics`, the runtime metrics in Prometheus' text format
+//! ([`crate::metrics`]), so Prometheus can scrape the same port.
 //!
 //! One request per connection (`Connection: close`), parsed from its request line only: the
 //! handlers need the path and the query, nothing else. Mount [`handle`] in your own server,
@@ -50,6 +51,7 @@ fn index() -> Response {
     }
     s.push_str(
         "<tr><td><a href='profile'>profile</a></td></tr>\n</table>\n\
+         <p><a href='/debug/metrics'>/debug/metrics</a>: runtime metrics, Prometheus text format.</p>\n\
          <p>profile: CPU profile; add ?seconds=N (default 30). Open with \
          <code>go tool pprof http://HOST/debug/pprof/profile?seconds=5</code>.</p>\n\
          </body></html>\n",
@@ -61,10 +63,26 @@ fn index() -> Response {
     }
 }
 
+/// The Prometheus text exposition's content type (format 0.0.4).
+pub const METRICS_CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
+
 /// The response for a GET of `target` (path and optional query), as Go's `net/http/pprof`
-/// answers it. `/debug/pprof/profile` blocks the calling goroutine for `seconds`.
+/// answers it; `/debug/metrics` answers with [`crate::metrics::write_prometheus`]'s text
+/// (Prometheus' scrape target). `/debug/pprof/profile` blocks the calling goroutine for
+/// `seconds`.
 pub fn respond(target: &str) -> Response {
     let (path, query) = target.split_once('?').unwrap_or((target, ""));
+    if path == "/debug/metrics" {
+        let mut body = Vec::new();
+        if let Err(e) = crate::metrics::write_prometheus(&mut body) {
+            return text(500, format!("{e}\n"));
+        }
+        return Response {
+            status: 200,
+            content_type: METRICS_CONTENT_TYPE,
+            body,
+        };
+    }
     let Some(name) = path.strip_prefix("/debug/pprof/") else {
         return text(404, "404 page not found\n".into());
     };
@@ -189,6 +207,10 @@ mod tests {
     fn routes_like_go() {
         assert_eq!(respond("/nope").status, 404);
         assert_eq!(respond("/debug/pprof/nope").status, 404);
+        let m = respond("/debug/metrics");
+        assert_eq!((m.status, m.content_type), (200, METRICS_CONTENT_TYPE));
+        assert!(String::from_utf8_lossy(&m.body)
+            .contains("# TYPE go_sched_goroutines_goroutines gauge"));
         let idx = respond("/debug/pprof/");
         assert_eq!(idx.status, 200);
         assert!(String::from_utf8_lossy(&idx.body).contains("goroutine"));

@@ -14,9 +14,11 @@
 //!   calling goroutine.
 //! * `loom.rs`: the model-checking shim for the lock-free and parking protocols.
 //! * `vmaname.rs`: `GODEBUG=decoratemappings`, names for gort's anonymous mappings.
+//! * `timehist.rs`: the lock-free duration histogram behind `gort::metrics`' latency and
+//!   pause metrics (`sched/metrics.rs` gathers the scheduler's figures for it).
 //!
 //! Nothing here imports Go's packages (`chan`, `sync`, `time`, `net`, `gc`, `fs`) or the tools
-//! (`prof`, `debug`, `trace`, `testing`); `tests/layering.rs` enforces it. The layer map and
+//! (`metrics`, `prof`, `debug`, `trace`, `testing`); `tests/layering.rs` enforces it. The layer map and
 //! the rules of who may touch which field are in `docs/DESIGN.md`.
 
 pub(crate) mod current;
@@ -36,5 +38,6 @@ pub(crate) mod parking;
 pub(crate) mod sched;
 pub(crate) mod spinlock;
 pub(crate) mod stack;
+pub(crate) mod timehist;
 pub(crate) mod timer;
 pub(crate) mod vmaname;

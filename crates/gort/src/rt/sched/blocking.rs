@@ -9,7 +9,7 @@
 use std::collections::VecDeque;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::AtomicBool;
-use std::sync::atomic::Ordering::{AcqRel, Acquire, Release};
+use std::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed, Release};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
 
@@ -137,7 +137,10 @@ where
         unreachable!("current() found a goroutine")
     };
     let shared_arc = g.shared.clone();
+    let rt = g.shared.clone();
     shared.pending.fetch_add(1, AcqRel);
+    // Go's goroutines in a system call (`/sched/goroutines/not-in-go:goroutines`).
+    rt.in_blocking.fetch_add(1, Relaxed);
     shared.blocking.submit(Box::new(move || {
         crate::rt::exectrace::blocking_begin(me.goid());
         let r = catch_unwind(AssertUnwindSafe(f));
@@ -152,6 +155,7 @@ where
     while !slot.done.load(Acquire) {
         park(WaitReason::Syscall);
     }
+    rt.in_blocking.fetch_sub(1, Relaxed);
     let r = slot
         .result
         .lock()

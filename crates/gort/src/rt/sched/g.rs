@@ -196,6 +196,11 @@ pub(crate) struct G {
     pub(crate) wait_reason: AtomicU8,
     /// Nanoseconds since runtime start when the current wait began.
     pub(crate) wait_since: AtomicU64,
+    /// Sampled scheduling latency (`latency.rs`): `Shared::nanotime() + 1` when this
+    /// goroutine was made runnable by a sampled wake-up or spawn, else 0. Written by the waker
+    /// or spawner before the goroutine is queued, read and cleared by the M that runs it (the
+    /// run queue's hand-off orders the two).
+    pub(crate) ready_at: AtomicU64,
     /// Where the current wait was entered (a `&'static Location`).
     pub(crate) parked_at: AtomicPtr<Location<'static>>,
     /// What the current wait needs to ever end, for the leak detector (`leak.rs` has the
@@ -251,6 +256,7 @@ impl G {
             inbox_next: crate::rt::loom::AtomicPtr::new(std::ptr::null_mut()),
             wait_reason: AtomicU8::new(0),
             wait_since: AtomicU64::new(0),
+            ready_at: AtomicU64::new(0),
             parked_at: AtomicPtr::new(std::ptr::null_mut()),
             locked: AtomicU32::new(0),
             locals: UnsafeCell::new(Vec::new()),
@@ -279,6 +285,7 @@ impl G {
         *self.inbox_next.get_mut() = std::ptr::null_mut();
         *self.wait_reason.get_mut() = 0;
         *self.wait_since.get_mut() = 0;
+        *self.ready_at.get_mut() = 0;
         *self.parked_at.get_mut() = std::ptr::null_mut();
         *self.locked.get_mut() = 0;
         debug_assert!(

@@ -63,6 +63,7 @@ pub(crate) mod idle;
 pub(crate) mod leak;
 pub(crate) mod local;
 pub(crate) mod lockosthread;
+pub(crate) mod metrics;
 pub(crate) mod p;
 pub(crate) mod panic_hook;
 pub(crate) mod park;

@@ -265,7 +265,12 @@ fn ready_notified(g: &GRef) {
     match c {
         Some(c) => {
             let n = &c.p().counters.readied;
-            n.store(n.load(Relaxed).wrapping_add(1), Relaxed);
+            let k = n.load(Relaxed).wrapping_add(1);
+            n.store(k, Relaxed);
+            if k % super::metrics::SAMPLE_PERIOD == 0 {
+                // Before it is queued: the M that runs it reads the stamp (`metrics.rs`).
+                super::metrics::stamp(g, shared);
+            }
         }
         None => shared.bump_epoch(),
     }

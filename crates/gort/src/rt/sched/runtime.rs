@@ -69,6 +69,9 @@ pub(crate) struct Shared {
     pub(crate) sysmon_cv: Condvar,
     /// Threads created by this runtime (Ms: workers, sysmon, blocking pool), for schedtrace.
     pub(crate) threads: AtomicUsize,
+    /// Goroutines parked in `gort::blocking` while their call runs on the pool (Go's
+    /// goroutines in a system call), for `gort::metrics`.
+    pub(crate) in_blocking: AtomicUsize,
 }
 
 impl Shared {
@@ -114,6 +117,7 @@ impl Shared {
             sysmon_deep_sleep: AtomicBool::new(false),
             sysmon_cv: Condvar::new(),
             threads: AtomicUsize::new(0),
+            in_blocking: AtomicUsize::new(0),
         }
     }
 

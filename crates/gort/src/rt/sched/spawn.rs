@@ -388,6 +388,10 @@ where
         unshared.bubble = Some(b);
     }
     *unshared.reserved.get_mut() = true;
+    if id % super::metrics::SAMPLE_PERIOD == 0 {
+        // A sampled spawn for `/sched/latencies:seconds` (`metrics.rs`).
+        *unshared.ready_at.get_mut() = shared.nanotime() + 1;
+    }
     unshared.install(Task::new(f));
     *unshared.curg.labels.get_mut() = labels;
     // SAFETY: we just installed a task with result type T.

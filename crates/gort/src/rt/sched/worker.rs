@@ -664,6 +664,7 @@ impl Worker<'_> {
             }
         }
         super::gstate::start_running(&g.state);
+        super::metrics::on_run(&g, shared);
         loop {
             p.curg.store(g.id(), Relaxed);
             // SAFETY: we dequeued `g` and it is pinned to this M (checked above), so we are
