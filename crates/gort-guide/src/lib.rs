@@ -60,6 +60,20 @@ pub struct Problem {
     pub hint: &'static str,
     /// Runs the variant and measures it.
     pub check: fn(Which) -> Outcome,
+    /// Runs the variant's work over and over for about the given time, measuring nothing:
+    /// what `gort-guide bench` runs under `gort doctor`, `GORT_CPUPROFILE`, `GODEBUG=...`.
+    pub run: fn(Which, std::time::Duration),
+}
+
+/// Calls `f` until `time` has passed (at least once): a [`Problem::run`] body.
+pub fn repeat_for(time: std::time::Duration, mut f: impl FnMut()) {
+    let t0 = std::time::Instant::now();
+    loop {
+        f();
+        if t0.elapsed() >= time {
+            break;
+        }
+    }
 }
 
 /// Every problem, in lesson order.

@@ -3,9 +3,11 @@
 use gort_guide::{all, find, Which};
 use std::process::ExitCode;
 
-const USAGE: &str = "usage: gort-guide list | check PROBLEM [--solution]\n  \
+const USAGE: &str = "usage: gort-guide list | check PROBLEM [--solution] | bench PROBLEM [--solution] [SECONDS]\n  \
     check runs your docs/guide/problems/PROBLEM/start.rs (or, with --solution, the reference)\n  \
-    and compares it with the problem's target";
+    and compares it with the problem's target; bench runs it for SECONDS (default 2) and\n  \
+    measures nothing, for the tools: gort doctor -- target/release/gort-guide bench PROBLEM,\n  \
+    or GORT_CPUPROFILE / GORT_MEMPROFILE / GORT_TRACE / GODEBUG in its environment";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -46,6 +48,51 @@ fn main() -> ExitCode {
                 println!("hint: {}", p.hint);
                 ExitCode::from(1)
             }
+        }
+        Some("bench") => {
+            let Some(id) = args.get(1) else {
+                eprintln!("{USAGE}");
+                return ExitCode::from(2);
+            };
+            let which = if args.iter().any(|a| a == "--solution") {
+                Which::Solution
+            } else {
+                Which::Start
+            };
+            let secs = match args.iter().skip(2).find(|a| !a.starts_with("--")) {
+                None => 2.0,
+                Some(s) => match s.parse::<f64>() {
+                    Ok(v) if v > 0.0 && v.is_finite() => v,
+                    _ => {
+                        eprintln!(
+                            "gort-guide: bench: SECONDS must be a positive number, not {s:?}"
+                        );
+                        return ExitCode::from(2);
+                    }
+                },
+            };
+            let p = match find(id) {
+                Ok(p) => p,
+                Err(e) => {
+                    eprintln!("gort-guide: {e}");
+                    return ExitCode::from(2);
+                }
+            };
+            // The playbook's settings from the environment, as a #[gort::main] program has.
+            // The work runs in a goroutine: the CPU profiler samples the runtime's threads.
+            let session = gort::prof::EnvSession::start();
+            let rt = match gort::Builder::new().build() {
+                Ok(rt) => rt,
+                Err(e) => {
+                    eprintln!("gort-guide: {e}");
+                    return ExitCode::from(2);
+                }
+            };
+            let run = p.run;
+            rt.block_on(move || run(which, std::time::Duration::from_secs_f64(secs)));
+            session.finish();
+            println!("ran {} for {secs} s", p.id);
+            ExitCode::SUCCESS
         }
         _ => {
             eprintln!("{USAGE}");

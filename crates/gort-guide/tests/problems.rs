@@ -8,7 +8,10 @@ fn every_start_fails_and_every_solution_passes() {
     for p in gort_guide::all() {
         let s = (p.check)(gort_guide::Which::Start);
         let r = (p.check)(gort_guide::Which::Solution);
-        eprintln!("{:<40} start: {:<60} solution: {}", p.id, s.measured, r.measured);
+        eprintln!(
+            "{:<40} start: {:<60} solution: {}",
+            p.id, s.measured, r.measured
+        );
         if s.pass {
             wrong.push(format!("{}: the start passes ({})", p.id, s.measured));
         }
@@ -29,7 +32,11 @@ fn ids_name_their_directories_and_every_directory_is_a_problem() {
             let p = p.unwrap();
             if p.path().is_dir() {
                 for f in ["README.md", "start.rs", "solution.rs"] {
-                    assert!(p.path().join(f).exists(), "{} lacks {f}", p.path().display());
+                    assert!(
+                        p.path().join(f).exists(),
+                        "{} lacks {f}",
+                        p.path().display()
+                    );
                 }
                 dirs.push(format!(
                     "{}/{}",
