@@ -277,4 +277,8 @@ fn main() {
     );
 
     println!("\ntour done: {} goroutines left", gort::num_goroutine());
+    println!(
+        "next: the guide, docs/guide/README.md: the Go runtime's performance lesson by lesson, \
+         with problem sets that check themselves (cargo run -p gort-guide -- list)"
+    );
 }
