@@ -83,6 +83,24 @@ pub fn respond(target: &str) -> Response {
             body,
         };
     }
+    if path == "/debug/flightrecorder" {
+        // A snapshot of the running flight recorder (gort::trace::FlightRecorder), as trace
+        // JSON for `gort trace` or ui.perfetto.dev.
+        let mut body = Vec::new();
+        return match crate::trace::write_flight_recorder_snapshot(&mut body) {
+            Ok(_) => Response {
+                status: 200,
+                content_type: "application/json",
+                body,
+            },
+            Err(crate::trace::TraceError::RecorderNotStarted) => text(
+                404,
+                "no flight recorder is running: start one with gort::trace::FlightRecorder\n"
+                    .into(),
+            ),
+            Err(e) => text(500, format!("{e}\n")),
+        };
+    }
     let Some(name) = path.strip_prefix("/debug/pprof/") else {
         return text(404, "404 page not found\n".into());
     };

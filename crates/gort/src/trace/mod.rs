@@ -29,6 +29,9 @@
 //!   global list under a mutex (once per 1024 events). Above the memory limit (16 MiB by
 //!   default) the oldest chunks are recycled: the trace keeps its newest part and starts
 //!   where it is complete.
+//! * **Flight recorder** (`flight.rs`): the same recording session kept running in a bounded
+//!   window (`min_age`, `max_bytes`) and snapshot on demand; it shares the session with
+//!   `start`/`stop` (`State`), so both may run at once.
 //! * **At stop** the buffers are collected and `json.rs` turns them into tracks: one per P
 //!   (`G<id>` slices while a goroutine runs, `idle` while the M sleeps), one per goroutine
 //!   (`runnable` / `running` / `blocked (reason)` slices), GC and STW slices, and
@@ -63,34 +66,106 @@
 //! * Goroutine ids are per runtime: tracing two runtimes at once merges their goroutines'
 //!   tracks by id.
 
+mod flight;
 mod json;
 #[cfg(test)]
 pub(crate) mod tests;
 
 use std::io::Write;
-use std::sync::atomic::Ordering::{Relaxed, Release};
+use std::sync::atomic::Ordering::Release;
 use std::sync::Mutex;
 
 use crate::rt::exectrace::{buf, clock, GEN};
 
+pub use flight::{
+    write_snapshot as write_flight_recorder_snapshot, FlightRecorder, FlightRecorderConfig,
+};
+
 /// Default bound on the memory of recorded events.
 pub const DEFAULT_BUFFER_LIMIT: usize = 16 << 20;
 
+/// A running trace (`start` .. `stop`).
 struct Session {
     writer: Box<dyn Write + Send>,
     start: clock::Anchor,
-    gen: u64,
+    limit: usize,
 }
 
-static SESSION: Mutex<(Option<Session>, u64)> = Mutex::new((None, 0));
+/// A running flight recorder's settings.
+struct Recorder {
+    max_bytes: usize,
+    min_age_ticks: u64,
+}
 
-/// Errors of [`start`] and [`stop`].
+/// The recording state shared by the trace and the flight recorder: one recording session
+/// (generation `gen`) serves both; it runs while either does.
+struct State {
+    trace: Option<Session>,
+    recorder: Option<Recorder>,
+    /// The generation being recorded (0: none); `next_gen` numbers them.
+    gen: u64,
+    next_gen: u64,
+    /// When the recording session began (the clock anchor of flight-recorder snapshots).
+    rec_start: Option<clock::Anchor>,
+}
+
+static SESSION: Mutex<State> = Mutex::new(State {
+    trace: None,
+    recorder: None,
+    gen: 0,
+    next_gen: 0,
+    rec_start: None,
+});
+
+impl State {
+    /// Starts a recording session if none runs.
+    fn begin(&mut self, limit: usize) {
+        if self.gen != 0 {
+            return;
+        }
+        clock::init();
+        buf::reset(limit);
+        self.next_gen += 1;
+        self.gen = self.next_gen;
+        self.rec_start = Some(clock::Anchor::now());
+        GEN.store(self.gen, Release);
+    }
+
+    /// The buffer bounds that serve whoever is recording: a trace keeps everything up to its
+    /// limit; a recorder alone also drops what is older than its window.
+    fn apply_limits(&self) {
+        match (&self.trace, &self.recorder) {
+            (Some(t), Some(r)) => buf::set_limits(t.limit.max(r.max_bytes), 0),
+            (Some(t), None) => buf::set_limits(t.limit, 0),
+            (None, Some(r)) => buf::set_limits(r.max_bytes, r.min_age_ticks),
+            (None, None) => {}
+        }
+    }
+
+    /// Ends the recording session if nobody needs it; returns its events when asked.
+    fn end_if_unused(&mut self) -> Option<buf::Collected> {
+        if self.trace.is_some() || self.recorder.is_some() || self.gen == 0 {
+            return None;
+        }
+        GEN.store(0, Release);
+        let c = buf::collect(self.gen);
+        self.gen = 0;
+        self.rec_start = None;
+        Some(c)
+    }
+}
+
+/// Errors of [`start`], [`stop`] and the [`FlightRecorder`].
 #[derive(Debug)]
 pub enum TraceError {
     /// `start` while a trace is running.
     AlreadyStarted,
     /// `stop` without a running trace.
     NotStarted,
+    /// A second flight recorder while one runs (Go allows one at a time).
+    RecorderActive,
+    /// A snapshot of a flight recorder that is not running.
+    RecorderNotStarted,
     /// Writing the trace failed.
     Io(std::io::Error),
 }
@@ -100,6 +175,8 @@ impl std::fmt::Display for TraceError {
         match self {
             TraceError::AlreadyStarted => write!(f, "tracing is already enabled"),
             TraceError::NotStarted => write!(f, "tracing is not enabled"),
+            TraceError::RecorderActive => write!(f, "a flight recorder is already running"),
+            TraceError::RecorderNotStarted => write!(f, "the flight recorder is not running"),
             TraceError::Io(e) => write!(f, "writing the trace: {e}"),
         }
     }
@@ -109,7 +186,7 @@ impl std::error::Error for TraceError {}
 
 /// Starts tracing the process's runtimes; [`stop`] writes the trace to `w` (Go's
 /// `trace.Start`). At most 16 MiB of events are kept (the newest); see
-/// [`start_with_limit`].
+/// [`start_with_limit`]. May run beside a [`FlightRecorder`].
 pub fn start<W: Write + Send + 'static>(w: W) -> Result<(), TraceError> {
     start_with_limit(w, DEFAULT_BUFFER_LIMIT)
 }
@@ -121,37 +198,48 @@ pub fn start_with_limit<W: Write + Send + 'static>(
     limit_bytes: usize,
 ) -> Result<(), TraceError> {
     let mut s = SESSION.lock().unwrap_or_else(|e| e.into_inner());
-    if s.0.is_some() {
+    if s.trace.is_some() {
         return Err(TraceError::AlreadyStarted);
     }
-    clock::init();
-    buf::reset(limit_bytes);
-    s.1 += 1;
-    let gen = s.1;
-    s.0 = Some(Session {
+    s.begin(limit_bytes);
+    s.trace = Some(Session {
         writer: Box::new(w),
         start: clock::Anchor::now(),
-        gen,
+        limit: limit_bytes,
     });
-    GEN.store(gen, Release);
+    s.apply_limits();
     Ok(())
 }
 
 /// Stops tracing and writes the trace (Go's `trace.Stop`). Events that race with `stop` on
-/// other threads may be left out.
+/// other threads may be left out. A flight recorder running beside it keeps recording.
 pub fn stop() -> Result<(), TraceError> {
     let mut s = SESSION.lock().unwrap_or_else(|e| e.into_inner());
-    let Some(mut session) = s.0.take() else {
+    let Some(mut session) = s.trace.take() else {
         return Err(TraceError::NotStarted);
     };
-    GEN.store(0, Release);
+    let gen = s.gen;
     let end = clock::Anchor::now();
-    let collected = buf::collect(session.gen);
+    let mut collected = match s.end_if_unused() {
+        Some(c) => c,
+        None => {
+            s.apply_limits();
+            buf::snapshot(gen)
+        }
+    };
+    // A trace that began inside a recorder's session starts at its own start.
+    collected.dropped_until = collected
+        .dropped_until
+        .max(session.start.ticks.saturating_sub(1));
     let conv = clock::Conv::new(session.start, end);
     json::write(&mut session.writer, &collected, &conv, end.ticks).map_err(TraceError::Io)
 }
 
-/// True while a trace is being recorded.
+/// True while a trace (`start` .. `stop`) is being recorded.
 pub fn is_enabled() -> bool {
-    GEN.load(Relaxed) != 0
+    SESSION
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .trace
+        .is_some()
 }

@@ -107,14 +107,22 @@ impl Drop for ThreadBuf {
 struct Full {
     chunks: VecDeque<Box<Chunk>>,
     draining: bool,
+    /// Snapshots in progress (`snapshot`): while non-zero no chunk is recycled, so every
+    /// chunk a snapshot listed stays allocated and unwritten until it is done.
+    pinned: usize,
     limit: usize,
+    /// Chunks whose newest event is more than this many ticks old are recycled even below
+    /// `limit` (a flight recorder's window; 0: no age limit).
+    max_age: u64,
     dropped_until: u64,
 }
 
 static FULL: Mutex<Full> = Mutex::new(Full {
     chunks: VecDeque::new(),
     draining: true,
+    pinned: 0,
     limit: 0,
+    max_age: 0,
     dropped_until: 0,
 });
 static REGISTRY: Mutex<Vec<Arc<ThreadBuf>>> = Mutex::new(Vec::new());
@@ -249,7 +257,19 @@ impl Local {
             // moves to FULL and `current` is replaced below, under the same lock.
             full.chunks.push_back(unsafe { Box::from_raw(old) });
         }
-        let new = if !full.draining && full.chunks.len() > full.limit.max(1) {
+        let too_old = |full: &Full| {
+            full.max_age != 0
+                && full.chunks.len() > 1
+                && full.chunks.front().is_some_and(|c| {
+                    c.read()
+                        .next_back()
+                        .is_some_and(|e| e.ticks.saturating_add(full.max_age) < clock::ticks())
+                })
+        };
+        let new = if !full.draining
+            && full.pinned == 0
+            && (full.chunks.len() > full.limit.max(1) || too_old(&full))
+        {
             let c = full
                 .chunks
                 .pop_front()
@@ -314,7 +334,9 @@ pub(crate) fn reset(limit_bytes: usize) {
     let mut full = FULL.lock().unwrap_or_else(|e| e.into_inner());
     full.chunks.clear();
     full.draining = false;
+    full.pinned = 0;
     full.limit = (limit_bytes / CHUNK_BYTES).max(2);
+    full.max_age = 0;
     full.dropped_until = 0;
     drop(full);
     // Buffers of exited threads (only the registry holds them) go now.
@@ -358,6 +380,78 @@ pub(crate) fn interpolate(events: &mut [Event]) {
     }
 }
 
+/// Changes the bounds of a running session: `limit_bytes` of full chunks, and (non-zero) an
+/// age in ticks past which the oldest chunk is recycled anyway. Called under the session lock.
+pub(crate) fn set_limits(limit_bytes: usize, max_age_ticks: u64) {
+    let mut full = FULL.lock().unwrap_or_else(|e| e.into_inner());
+    full.limit = (limit_bytes / CHUNK_BYTES).max(2);
+    full.max_age = max_age_ticks;
+}
+
+/// Gathers session `gen`'s events so far while recording goes on (a flight recorder's
+/// snapshot, or a trace that stops while a recorder runs). Called under the session lock, so
+/// no `start`/`stop` frees chunks meanwhile; recycling is paused (`pinned`) while the chunks
+/// listed are read, so none of them is rewritten: threads that fill their chunk then take
+/// fresh ones, and the memory bound is exceeded by what they record during the read.
+pub(crate) fn snapshot(gen: u64) -> Collected {
+    let mut full = FULL.lock().unwrap_or_else(|e| e.into_inner());
+    full.pinned += 1;
+    let chunks: Vec<*const Chunk> = full.chunks.iter().map(|c| &**c as *const Chunk).collect();
+    let dropped_until = full.dropped_until;
+    let bufs: Vec<Arc<ThreadBuf>> = REGISTRY.lock().unwrap_or_else(|e| e.into_inner()).clone();
+    let currents: Vec<*mut Chunk> = bufs.iter().map(|b| b.current.load(Acquire)).collect();
+    drop(full);
+    let all = chunks
+        .iter()
+        .map(|&p| p as *mut Chunk)
+        .chain(currents.iter().copied());
+    // SAFETY: while `pinned` is non-zero no chunk leaves FULL (recycling is off, and only
+    // `reset`/`collect`, which the session lock excludes, clear it); a current chunk stays
+    // allocated while its ThreadBuf lives (we hold `bufs`) or, once retired, in FULL. Only
+    // published prefixes are read (`Chunk::read`).
+    let c = unsafe { gather(gen, &bufs, all) };
+    FULL.lock().unwrap_or_else(|e| e.into_inner()).pinned -= 1;
+    Collected {
+        tracks: c,
+        dropped_until,
+    }
+}
+
+/// The events of session `gen` in `chunks`, by track, sorted and interpolated.
+///
+/// # Safety
+/// Every pointer is null or points at a chunk that stays allocated and is not recycled until
+/// this returns.
+unsafe fn gather(
+    gen: u64,
+    bufs: &[Arc<ThreadBuf>],
+    chunks: impl Iterator<Item = *mut Chunk>,
+) -> Vec<(u64, String, Vec<Event>)> {
+    let mut tracks: Vec<(u64, String, Vec<Event>)> = bufs
+        .iter()
+        .map(|b| (b.id, b.name.clone(), Vec::new()))
+        .collect();
+    for p in chunks {
+        // SAFETY: the caller's contract.
+        let Some(c) = (unsafe { p.as_ref() }) else {
+            continue;
+        };
+        if c.gen.load(Relaxed) != gen {
+            continue;
+        }
+        let id = c.track.load(Relaxed);
+        if let Some(t) = tracks.iter_mut().find(|t| t.0 == id) {
+            t.2.extend(c.read());
+        }
+    }
+    for t in &mut tracks {
+        t.2.sort_by_key(|e| e.ticks);
+        interpolate(&mut t.2);
+    }
+    tracks.retain(|t| !t.2.is_empty());
+    tracks
+}
+
 /// Stops recycling and gathers session `gen`'s events (called under the session lock, after
 /// the generation was cleared).
 pub(crate) fn collect(gen: u64) -> Collected {
@@ -368,38 +462,18 @@ pub(crate) fn collect(gen: u64) -> Collected {
     let bufs: Vec<Arc<ThreadBuf>> = REGISTRY.lock().unwrap_or_else(|e| e.into_inner()).clone();
     let currents: Vec<*mut Chunk> = bufs.iter().map(|b| b.current.load(Acquire)).collect();
     drop(full);
-    let mut tracks: Vec<(u64, String, Vec<Event>)> = bufs
+    let all = chunks
         .iter()
-        .map(|b| (b.id, b.name.clone(), Vec::new()))
-        .collect();
-    let mut add = |c: &Chunk| {
-        if c.gen.load(Relaxed) != gen {
-            return;
-        }
-        let id = c.track.load(Relaxed);
-        if let Some(t) = tracks.iter_mut().find(|t| t.0 == id) {
-            t.2.extend(c.read());
-        }
-    };
-    for c in &chunks {
-        add(c);
-    }
-    for &p in &currents {
-        // SAFETY: a current chunk stays allocated while its ThreadBuf lives (we hold `bufs`)
-        // and, if its thread retires it meanwhile, while it sits in FULL, which only the next
-        // `start` clears (not before we return: the session lock).
-        if let Some(c) = unsafe { p.as_ref() } {
-            add(c);
-        }
-    }
+        .map(|c| &**c as *const Chunk as *mut Chunk)
+        .chain(currents.iter().copied());
+    // SAFETY: the full chunks are ours (`chunks`, dropped after); a current chunk stays
+    // allocated while its ThreadBuf lives (we hold `bufs`) and, if its thread retires it
+    // meanwhile, while it sits in FULL, which only the next `start` clears (not before we
+    // return: the session lock). Full chunks came first, the current one last: `gather`
+    // restores recording order (a stable sort: an inexact event carries its exact
+    // predecessor's ticks and stays after it).
+    let tracks = unsafe { gather(gen, &bufs, all) };
     drop(chunks);
-    for t in &mut tracks {
-        // Full chunks came first, the current one last: restore recording order (stable:
-        // an inexact event carries its exact predecessor's ticks and stays after it).
-        t.2.sort_by_key(|e| e.ticks);
-        interpolate(&mut t.2);
-    }
-    tracks.retain(|t| !t.2.is_empty());
     Collected {
         tracks,
         dropped_until,
