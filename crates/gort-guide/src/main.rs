@@ -9,6 +9,27 @@ const USAGE: &str = "usage: gort-guide list | check PROBLEM [--solution] | bench
     measures nothing, for the tools: gort doctor -- target/release/gort-guide bench PROBLEM,\n  \
     or GORT_CPUPROFILE / GORT_MEMPROFILE / GORT_TRACE / GODEBUG in its environment";
 
+/// The problem named by `args[1]` and the variant (`--solution` or the start); on bad
+/// arguments, the exit code after the message is printed.
+fn problem_of(args: &[String]) -> Result<(&'static gort_guide::Problem, Which), ExitCode> {
+    let Some(id) = args.get(1) else {
+        eprintln!("{USAGE}");
+        return Err(ExitCode::from(2));
+    };
+    let which = if args.iter().any(|a| a == "--solution") {
+        Which::Solution
+    } else {
+        Which::Start
+    };
+    match find(id) {
+        Ok(p) => Ok((p, which)),
+        Err(e) => {
+            eprintln!("gort-guide: {e}");
+            Err(ExitCode::from(2))
+        }
+    }
+}
+
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     match args.first().map(String::as_str) {
@@ -19,21 +40,9 @@ fn main() -> ExitCode {
             ExitCode::SUCCESS
         }
         Some("check") => {
-            let Some(id) = args.get(1) else {
-                eprintln!("{USAGE}");
-                return ExitCode::from(2);
-            };
-            let which = if args.iter().any(|a| a == "--solution") {
-                Which::Solution
-            } else {
-                Which::Start
-            };
-            let p = match find(id) {
-                Ok(p) => p,
-                Err(e) => {
-                    eprintln!("gort-guide: {e}");
-                    return ExitCode::from(2);
-                }
+            let (p, which) = match problem_of(&args) {
+                Ok(x) => x,
+                Err(code) => return code,
             };
             let o = (p.check)(which);
             let what = match which {
@@ -50,14 +59,9 @@ fn main() -> ExitCode {
             }
         }
         Some("bench") => {
-            let Some(id) = args.get(1) else {
-                eprintln!("{USAGE}");
-                return ExitCode::from(2);
-            };
-            let which = if args.iter().any(|a| a == "--solution") {
-                Which::Solution
-            } else {
-                Which::Start
+            let (p, which) = match problem_of(&args) {
+                Ok(x) => x,
+                Err(code) => return code,
             };
             let secs = match args.iter().skip(2).find(|a| !a.starts_with("--")) {
                 None => 2.0,
@@ -70,13 +74,6 @@ fn main() -> ExitCode {
                         return ExitCode::from(2);
                     }
                 },
-            };
-            let p = match find(id) {
-                Ok(p) => p,
-                Err(e) => {
-                    eprintln!("gort-guide: {e}");
-                    return ExitCode::from(2);
-                }
             };
             // The playbook's settings from the environment, as a #[gort::main] program has.
             // The work runs in a goroutine: the CPU profiler samples the runtime's threads.

@@ -57,20 +57,30 @@ fn first_report_of(mut cmd: Command, limit: Duration) -> (Vec<String>, Duration)
 
 #[test]
 fn a_std_mutex_that_blocks_the_p_is_named_within_two_seconds() {
-    let (lines, took) = first_report("mutex", "", Duration::from_secs(10));
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_gort-stall-check"));
+    cmd.arg("mutex");
+    let at = format!("gort-stall-check.rs:{}", line_of("STALL-LINE"));
+    let report = futex_stall_named_within_two_seconds(cmd, &at);
+    assert!(report.contains("has blocked P0's thread"), "{report}");
+}
+
+/// Runs `cmd` and returns its first stall report, checked to come within 2 s, to name a
+/// futex wait at `at`, and to count the goroutines that cannot run.
+fn futex_stall_named_within_two_seconds(cmd: Command, at: &str) -> String {
+    let (lines, took) = first_report_of(cmd, Duration::from_secs(10));
     let report = lines
         .iter()
         .find(|l| l.contains("has blocked"))
-        .unwrap_or_else(|| panic!("no stall report within 10 s; stderr: {lines:#?}"));
+        .unwrap_or_else(|| panic!("no stall report within 10 s; stderr: {lines:#?}"))
+        .clone();
     assert!(
         took < Duration::from_secs(2),
         "report after {took:?}: {report}"
     );
-    assert!(report.contains("has blocked P0's thread"), "{report}");
     assert!(report.contains("futex wait"), "{report}");
-    let at = format!("gort-stall-check.rs:{}", line_of("STALL-LINE"));
-    assert!(report.contains(&at), "expected {at} in: {report}");
+    assert!(report.contains(at), "expected {at} in: {report}");
     assert!(report.contains("cannot run"), "{report}");
+    report
 }
 
 /// The child of [`a_crossbeam_recv_that_blocks_the_p_is_named_within_two_seconds`] (this
@@ -107,25 +117,13 @@ fn a_crossbeam_recv_that_blocks_the_p_is_named_within_two_seconds() {
         "--test-threads=1",
     ])
     .env("GORT_STALL_CHILD", "1");
-    let (lines, took) = first_report_of(cmd, Duration::from_secs(10));
-    let report = lines
-        .iter()
-        .find(|l| l.contains("has blocked"))
-        .unwrap_or_else(|| panic!("no stall report within 10 s; stderr: {lines:#?}"));
-    assert!(
-        took < Duration::from_secs(2),
-        "report after {took:?}: {report}"
-    );
-    assert!(report.contains("futex wait"), "{report}");
     let src = include_str!("stall.rs");
     let line = src
         .lines()
         .position(|l| l.contains("// CROSSBEAM-LINE"))
         .unwrap()
         + 1;
-    let at = format!("stall.rs:{line}");
-    assert!(report.contains(&at), "expected {at} in: {report}");
-    assert!(report.contains("cannot run"), "{report}");
+    futex_stall_named_within_two_seconds(cmd, &format!("stall.rs:{line}"));
 }
 
 #[test]

@@ -18,13 +18,10 @@ fn work(seed: u64) -> u64 {
     x
 }
 
-/// `syscalls` mode: a writer that sends one byte per `write` (a server that flushes every
-/// line), with a plain thread reading the other end: bound by system calls.
-fn syscall_bound() {
-    use std::io::{Read, Write};
-    let (a, b) = std::os::unix::net::UnixStream::pair().unwrap();
-    let reader = std::thread::spawn(move || {
-        let mut b = b;
+/// A plain thread reading `b` to its end; returns the bytes read.
+fn drain(mut b: std::os::unix::net::UnixStream) -> std::thread::JoinHandle<usize> {
+    use std::io::Read;
+    std::thread::spawn(move || {
         let mut buf = [0u8; 4096];
         let mut n = 0;
         while let Ok(k) = b.read(&mut buf) {
@@ -34,7 +31,15 @@ fn syscall_bound() {
             n += k;
         }
         n
-    });
+    })
+}
+
+/// `syscalls` mode: a writer that sends one byte per `write` (a server that flushes every
+/// line), with a plain thread reading the other end: bound by system calls.
+fn syscall_bound() {
+    use std::io::Write;
+    let (a, b) = std::os::unix::net::UnixStream::pair().unwrap();
+    let reader = drain(b);
     let mut a = gort::net::UnixStream::from_std(a).unwrap();
     let t0 = std::time::Instant::now();
     let mut sent = 0;
@@ -52,21 +57,9 @@ fn syscall_bound() {
 /// reading the other end. glibc's `__send` in a multi-threaded process pushes `rbp` and keeps
 /// its cancellation state there: a frame-pointer walk from a sample inside it loses the caller.
 fn libc_send_bound() {
-    use std::io::Read;
     use std::os::fd::AsRawFd;
     let (a, b) = std::os::unix::net::UnixStream::pair().unwrap();
-    let reader = std::thread::spawn(move || {
-        let mut b = b;
-        let mut buf = [0u8; 4096];
-        let mut n = 0;
-        while let Ok(k) = b.read(&mut buf) {
-            if k == 0 {
-                break;
-            }
-            n += k;
-        }
-        n
-    });
+    let reader = drain(b);
     type Send = unsafe extern "C" fn(i32, *const libc::c_void, usize, i32) -> isize;
     // SAFETY: dlsym with a valid C string; the symbol, if found, is libc's send(2).
     let f = unsafe { libc::dlsym(libc::RTLD_NEXT, c"send".as_ptr()) };

@@ -398,8 +398,7 @@ pub(crate) fn snapshot(gen: u64) -> Collected {
     full.pinned += 1;
     let chunks: Vec<*const Chunk> = full.chunks.iter().map(|c| &**c as *const Chunk).collect();
     let dropped_until = full.dropped_until;
-    let bufs: Vec<Arc<ThreadBuf>> = REGISTRY.lock().unwrap_or_else(|e| e.into_inner()).clone();
-    let currents: Vec<*mut Chunk> = bufs.iter().map(|b| b.current.load(Acquire)).collect();
+    let (bufs, currents) = current_chunks();
     drop(full);
     let all = chunks
         .iter()
@@ -415,6 +414,14 @@ pub(crate) fn snapshot(gen: u64) -> Collected {
         tracks: c,
         dropped_until,
     }
+}
+
+/// Every thread buffer and its current chunk, read under the `FULL` lock (the caller's), so
+/// that each chunk is either in `FULL` or some thread's current one (module comment).
+fn current_chunks() -> (Vec<Arc<ThreadBuf>>, Vec<*mut Chunk>) {
+    let bufs: Vec<Arc<ThreadBuf>> = REGISTRY.lock().unwrap_or_else(|e| e.into_inner()).clone();
+    let currents = bufs.iter().map(|b| b.current.load(Acquire)).collect();
+    (bufs, currents)
 }
 
 /// The events of session `gen` in `chunks`, by track, sorted and interpolated.
@@ -459,8 +466,7 @@ pub(crate) fn collect(gen: u64) -> Collected {
     full.draining = true;
     let chunks = std::mem::take(&mut full.chunks);
     let dropped_until = full.dropped_until;
-    let bufs: Vec<Arc<ThreadBuf>> = REGISTRY.lock().unwrap_or_else(|e| e.into_inner()).clone();
-    let currents: Vec<*mut Chunk> = bufs.iter().map(|b| b.current.load(Acquire)).collect();
+    let (bufs, currents) = current_chunks();
     drop(full);
     let all = chunks
         .iter()
