@@ -279,8 +279,12 @@ fn std_tcp_clients_in_goroutines_park_instead_of_blocking() {
         "interpose=1: 1,000 std TcpStream clients x 20 round trips: {wall:?}, heartbeat worst \
          {late:?} late, {slices} unscheduled 10ms slices, {stalls} stall reports"
     );
+    // "No P stalled" is the stall reporter's verdict below; the heartbeat's lateness also
+    // measures the OS scheduling the test's threads on a loaded machine (65 ms seen with CI
+    // and two builds beside it, 0 stall reports), so it is bounded only for liveness here: a
+    // client read that held its P would stop the heartbeat for the rest of the run.
     assert!(
-        late <= Duration::from_millis(50),
+        late <= Duration::from_millis(500),
         "the heartbeat was {late:?} late"
     );
     // No client read held its P's thread: the 100 ms stall reporter never fired.
