@@ -81,9 +81,11 @@ static LOST_UPDATE: Problem = Problem {
             format!("counted {n} of {want} hits (target: exactly {want})"),
         )
     },
-    run: |w, time| crate::repeat_for(time, || {
-        std::hint::black_box(count_hits(w));
-    }),
+    run: |w, time| {
+        crate::repeat_for(time, || {
+            std::hint::black_box(count_hits(w));
+        })
+    },
 };
 
 type Seats = gort::sync::Mutex<HashMap<u32, u32>>;
@@ -142,9 +144,11 @@ static CHECK_THEN_ACT: Problem = Problem {
             ),
         )
     },
-    run: |w, time| crate::repeat_for(time, || {
-        std::hint::black_box(claim_seats(w));
-    }),
+    run: |w, time| {
+        crate::repeat_for(time, || {
+            std::hint::black_box(claim_seats(w));
+        })
+    },
 };
 
 const ROUNDS: u64 = 20;
@@ -192,12 +196,12 @@ static PUBLISH: Problem = Problem {
         let bad = in_runtime(move || publish_rounds(w));
         Outcome::new(
             bad == 0,
-            format!(
-                "{bad} of {ROUNDS} readers saw the flag but not the value (target: 0)"
-            ),
+            format!("{bad} of {ROUNDS} readers saw the flag but not the value (target: 0)"),
         )
     },
-    run: |w, time| crate::repeat_for(time, || {
-        std::hint::black_box(publish_rounds(w));
-    }),
+    run: |w, time| {
+        crate::repeat_for(time, || {
+            std::hint::black_box(publish_rounds(w));
+        })
+    },
 };

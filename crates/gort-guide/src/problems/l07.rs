@@ -79,7 +79,8 @@ fn sum_via_stack(w: Which) -> fn(u64) -> u64 {
 static ANY_STACK: Problem = Problem {
     id: "07-generics/any-stack",
     title: "A container of dyn Any (Go's []interface{}) vs a generic Stack<T>",
-    target: "at most 20 allocations per call of sum_via_stack(1000) (the vector's growth), same sum",
+    target:
+        "at most 20 allocations per call of sum_via_stack(1000) (the vector's growth), same sum",
     hint: "Profile (playbook step 2): one allocation per push, the Box<dyn Any>; make the stack \
            generic (Stack<T>) so the values are stored inline and pop needs no downcast",
     check: |w| {
@@ -90,7 +91,10 @@ static ANY_STACK: Problem = Problem {
         let a = allocs_per_call(100, || {
             black_box(f(black_box(1000)));
         });
-        Outcome::new(a <= 20.0, format!("{a:.1} allocs/call (target: at most 20)"))
+        Outcome::new(
+            a <= 20.0,
+            format!("{a:.1} allocs/call (target: at most 20)"),
+        )
     },
     run: |w, time| {
         let f = sum_via_stack(w);
@@ -117,10 +121,11 @@ static BOXED_CLOSURE: Problem = Problem {
         let f = scale_rows(w);
         let mut rows: Vec<Vec<u64>> = (0..100).map(|_| (0..10).collect()).collect();
         f(&mut rows, 3);
-        let ok = rows
-            .iter()
-            .enumerate()
-            .all(|(i, r)| r.iter().enumerate().all(|(j, &x)| x == j as u64 * (3 + i as u64)));
+        let ok = rows.iter().enumerate().all(|(i, r)| {
+            r.iter()
+                .enumerate()
+                .all(|(j, &x)| x == j as u64 * (3 + i as u64))
+        });
         if !ok {
             return Outcome::new(false, "wrong result: row i must be multiplied by k + i");
         }

@@ -153,7 +153,9 @@ static POOL_SCRATCH: Problem = Problem {
            keep scratch buffers in a gort::sync::Pool (a static) and reuse them",
     check: |w| {
         let f = median_byte(w);
-        let data: Vec<u8> = (0..1024u32).map(|i| (i.wrapping_mul(97) % 251) as u8).collect();
+        let data: Vec<u8> = (0..1024u32)
+            .map(|i| (i.wrapping_mul(97) % 251) as u8)
+            .collect();
         let mut sorted = data.clone();
         sorted.sort_unstable();
         let want = sorted[(sorted.len() - 1) / 2];
@@ -163,11 +165,16 @@ static POOL_SCRATCH: Problem = Problem {
         let a = allocs_per_call(200, || {
             black_box(f(black_box(&data)));
         });
-        Outcome::new(a <= 0.1, format!("{a:.2} allocs/call (target: at most 0.1)"))
+        Outcome::new(
+            a <= 0.1,
+            format!("{a:.2} allocs/call (target: at most 0.1)"),
+        )
     },
     run: |w, time| {
         let f = median_byte(w);
-        let data: Vec<u8> = (0..1024u32).map(|i| (i.wrapping_mul(97) % 251) as u8).collect();
+        let data: Vec<u8> = (0..1024u32)
+            .map(|i| (i.wrapping_mul(97) % 251) as u8)
+            .collect();
         crate::repeat_for(time, || {
             black_box(f(black_box(&data)));
         })
