@@ -2,10 +2,18 @@
 //! `solution.rs` are compiled from `docs/guide/problems/`).
 
 pub mod l03;
+pub mod l06;
+pub mod l07;
+pub mod l08;
+pub mod l09;
 
 /// Every problem of every lesson.
 pub fn all() -> Vec<&'static crate::Problem> {
     let mut v = Vec::new();
     v.extend_from_slice(l03::PROBLEMS);
+    v.extend_from_slice(l06::PROBLEMS);
+    v.extend_from_slice(l07::PROBLEMS);
+    v.extend_from_slice(l08::PROBLEMS);
+    v.extend_from_slice(l09::PROBLEMS);
     v
 }

@@ -1,0 +1,3 @@
+module checkthenact
+
+go 1.19

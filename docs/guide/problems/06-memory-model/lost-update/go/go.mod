@@ -1,0 +1,3 @@
+module lostupdate
+
+go 1.19

@@ -1,0 +1,3 @@
+module publish
+
+go 1.19

@@ -1,0 +1,3 @@
+module anystack
+
+go 1.19
