@@ -1,11 +1,19 @@
 //! The problems of each lesson (one module per lesson; each problem's `start.rs` and
 //! `solution.rs` are compiled from `docs/guide/problems/`).
 
+pub mod l01;
+pub mod l02;
 pub mod l03;
+pub mod l04;
+pub mod l05;
 
 /// Every problem of every lesson.
 pub fn all() -> Vec<&'static crate::Problem> {
     let mut v = Vec::new();
+    v.extend_from_slice(l01::PROBLEMS);
+    v.extend_from_slice(l02::PROBLEMS);
     v.extend_from_slice(l03::PROBLEMS);
+    v.extend_from_slice(l04::PROBLEMS);
+    v.extend_from_slice(l05::PROBLEMS);
     v
 }
