@@ -23,8 +23,12 @@ pub static PROBLEMS: &[&Problem] = &[&BLOCKING_CALL, &CPU_YIELD];
 fn rt1() -> &'static gort::Runtime {
     static RT: OnceLock<gort::Runtime> = OnceLock::new();
     RT.get_or_init(|| {
+        // Stall reports off: the unedited cpu-yield start is a stall by design, and the
+        // check's verdict says so (`gort-guide bench cpu-yield` shows the report).
         gort::Builder::new()
             .gomaxprocs(1)
+            .godebug("stalltrace=0,stalldump=0")
+            .expect("valid GODEBUG")
             .build()
             .expect("a 1-P runtime")
     })
@@ -112,8 +116,10 @@ fn rounds_for_40ms() -> u64 {
 }
 
 /// Runs `f(rounds)` in a goroutine beside a ticker goroutine (a 1 ms sleep in a loop) on the
-/// 1-P runtime; returns the result and the ticker's longest gap while `f` ran, as a fraction
-/// of `f`'s run time.
+/// 1-P runtime; returns the result and the share of its ticks that the ticker made while `f`
+/// ran (ticks inside the job times 1 ms over the job's time: 0 when starved, near 1 when it
+/// ran on time). A count rather than the longest gap, so that one preemption of the whole
+/// process by a loaded machine does not decide the verdict.
 fn starved_fraction(f: fn(u64) -> u64, rounds: u64) -> (u64, f64) {
     rt1().block_on(move || {
         let stop = Arc::new(AtomicBool::new(false));
@@ -133,20 +139,15 @@ fn starved_fraction(f: fn(u64) -> u64, rounds: u64) -> (u64, f64) {
         gort::time::sleep(Duration::from_millis(3));
         stop.store(true, Relaxed);
         let ticks = ticker.join().unwrap();
-        let gap = ticks
-            .windows(2)
-            .filter(|p| p[1] > t0 && p[0] < t1)
-            .map(|p| p[1] - p[0])
-            .max()
-            .unwrap_or_default();
-        (h, gap.as_secs_f64() / (t1 - t0).as_secs_f64().max(1e-9))
+        let inside = ticks.iter().filter(|&&t| t > t0 && t < t1).count();
+        (h, inside as f64 * 1e-3 / (t1 - t0).as_secs_f64().max(1e-9))
     })
 }
 
 static CPU_YIELD: Problem = Problem {
     id: "02-architecture/cpu-yield",
     title: "A CPU-bound goroutine starves its P's others: yield",
-    target: "same result; the 1 ms ticker on the same P never waits more than 1/4 of the job",
+    target: "same result; the 1 ms ticker on the same P makes at least 10% of its ticks meanwhile",
     hint: "Classify (playbook step 3): the goroutine never calls into the runtime, so gort \
            cannot preempt it and a started goroutine never moves (GODEBUG=schedtrace=10: \
            one P running, runqueue growing; gort trace: the ticker's gaps); split the loop \
@@ -169,9 +170,9 @@ static CPU_YIELD: Problem = Problem {
         fractions.sort_by(f64::total_cmp);
         let frac = fractions[1];
         Outcome::new(
-            frac <= 0.25,
+            frac >= 0.1,
             format!(
-                "the ticker's longest wait was {:.0}% of the job (target: at most 25%)",
+                "the ticker made {:.0}% of its ticks while the job ran (target: at least 10%)",
                 frac * 100.0
             ),
         )
