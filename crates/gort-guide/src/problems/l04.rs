@@ -133,7 +133,7 @@ static GOGC: Problem = Problem {
     target: "at most 40% of the default's GC cycles, GC heap peak at most 48 MiB",
     hint:
         "Tune (playbook step 4, then verify): record GODEBUG=gctrace=1 target/release/gort-guide \
-           bench gogc 2> gc.log, then gort gctrace --what-if GOGC=400 gc.log (or \
+           bench gogc 2> gc.log, then gort gctrace gc.log --what-if GOGC=400 (or \
            GOGC=off,GOMEMLIMIT=32MiB) predicts the cycles and the peak; GOGC=off alone \
            blows the budget",
     check: |w| {
