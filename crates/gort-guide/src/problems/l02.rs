@@ -182,9 +182,22 @@ static CPU_YIELD: Problem = Problem {
             Which::Start => yield_start::crunch,
             Which::Solution => yield_solution::crunch,
         };
+        // The check's scenario on the tools' runtime: a ticker homed on this goroutine's P
+        // (it can never move to the idle one), the job run back to back beside it.
         let rounds = rounds_for_40ms();
+        let stop = Arc::new(AtomicBool::new(false));
+        let s = stop.clone();
+        let ticker = gort::GoBuilder::new()
+            .placement(gort::Placement::Here)
+            .go(move || {
+                while !s.load(Relaxed) {
+                    gort::time::sleep(Duration::from_millis(1));
+                }
+            });
         crate::repeat_for(time, || {
             black_box(f(black_box(rounds)));
-        })
+        });
+        stop.store(true, Relaxed);
+        ticker.join().unwrap();
     },
 };
