@@ -73,8 +73,8 @@ static FORMAT: Problem = Problem {
     title: "format! on a hot path: write! into a reused String",
     target: "same text, 0 allocations per call of render (100 readings, reused buffer)",
     hint: "Profile (playbook step 2): the allocs column (-benchmem) or the heap profile \
-           (gort pprof -top on GORT_MEMPROFILE) names alloc::fmt::format, one String per \
-           record; write! (std::fmt::Write) formats into out itself",
+           (gort pprof top on GORT_MEMPROFILE) puts the String that format! grows on top, \
+           one per record; write! (std::fmt::Write) formats into out itself",
     check: |w| {
         let f = match w {
             Which::Start => format_start::render,
@@ -126,8 +126,8 @@ static CLONES: Problem = Problem {
     id: "03-allocations/clones",
     title: "Clones in a loop: borrow instead",
     target: "same total, 0 allocations per call of picked_len (200 words, 50 queries)",
-    hint: "Profile (playbook step 2): the heap profile's sites are <Vec<String> as Clone>::clone \
-           and String::clone inside picked_len; read through the reference instead",
+    hint: "Profile (playbook step 2): the heap profile's top site is to_vec (how Vec and String \
+           clone) inside picked_len; read through the reference instead",
     check: |w| {
         let (words, queries) = words_and_queries();
         let want: usize = queries.iter().map(|&q| words[q].len()).sum();
@@ -159,7 +159,7 @@ static DYN_BOX: Problem = Problem {
     title: "A Box<dyn Trait> per item: an enum",
     target: "same total area, 0 allocations per call of total_area (300 shapes)",
     hint: "Profile (playbook step 2): -benchmem counts 301 allocs/op; the heap profile names \
-           make (Box::new per shape) and the collect; a closed set of types is an enum (or \
+           the closure that boxes each shape and the collect; a closed set of types is an enum (or \
            a generic over one type), dispatched by match without a box",
     check: |w| {
         let f = match w {

@@ -171,9 +171,10 @@ static RETAINED: Problem = Problem {
     id: "04-gc/retained",
     title: "A long-lived structure retains a graph",
     target: "same counts; after 20 runs and a collection, at most one tree's bytes still live",
-    hint: "Profile (playbook step 2): gctrace's live heap (the middle of a->b->c MB) grows \
-           run after run, and a heap profile's inuse_space points at tree(); whatever a \
-           long-lived value holds a Gc handle to is a root: keep the counts, not the trees",
+    hint: "Profile (playbook step 2): GODEBUG=gctrace=1 shows the live heap (the last of \
+           a->b->c MB) growing run after run (the malloc heap profile does not see the GC \
+           heap); whatever a long-lived value holds a Gc handle to is a root: keep the \
+           counts, not the trees",
     check: |w| {
         settle();
         let base = gort::gc::heap_live();
