@@ -1,0 +1,3 @@
+module guide/setupinloop
+
+go 1.24

@@ -1,0 +1,3 @@
+module guide/dynbox
+
+go 1.24

@@ -1,0 +1,3 @@
+module guide/format
+
+go 1.24

@@ -1,0 +1,3 @@
+module guide/workerpool
+
+go 1.24
