@@ -39,6 +39,9 @@ pub(crate) fn install() -> io::Result<()> {
             sa.sa_sigaction = handler as *const () as usize;
             sa.sa_flags = libc::SA_SIGINFO | libc::SA_RESTART | libc::SA_ONSTACK;
             libc::sigemptyset(&mut sa.sa_mask);
+            // gort's handlers never nest on the alternate stack: the stall capture's SIGURG
+            // waits until this one returns (and this one for it: `rt/sched/stall.rs`).
+            libc::sigaddset(&mut sa.sa_mask, libc::SIGURG);
             if libc::sigaction(libc::SIGPROF, &sa, std::ptr::null_mut()) != 0 {
                 res = Err(io::Error::last_os_error());
             }

@@ -130,6 +130,9 @@ pub(crate) fn register_thread() -> ThreadGuard {
         };
     }
     crate::rt::current::cache_thread_stack();
+    // SIGPROF runs on the alternate signal stack: make sure it is gort's (large enough for a
+    // walk on CPUs with large signal frames), not std's 8 KiB one.
+    crate::rt::stack::ensure_sigaltstack();
     // SAFETY: gettid and pthread_self have no preconditions.
     let (tid, thread) = unsafe { (libc::gettid(), libc::pthread_self()) };
     let mut e = Entry {

@@ -141,6 +141,9 @@ fn install() -> bool {
             sa.sa_sigaction = handler as *const () as usize;
             sa.sa_flags = libc::SA_SIGINFO | libc::SA_RESTART | libc::SA_ONSTACK;
             libc::sigemptyset(&mut sa.sa_mask);
+            // A CPU-profile sample waits until the capture returns: two handlers nested on
+            // one alternate signal stack overflowed it (a SIGPROF inside this handler, CI).
+            libc::sigaddset(&mut sa.sa_mask, libc::SIGPROF);
             libc::sigaction(libc::SIGURG, &sa, std::ptr::null_mut())
         };
         OK.store(r == 0, SeqCst);

@@ -114,6 +114,12 @@ pub(crate) fn install_overflow_handler() {
             act.sa_flags = libc::SA_SIGINFO | libc::SA_ONSTACK;
             // SAFETY: `act.sa_mask` is valid memory for sigemptyset.
             unsafe { libc::sigemptyset(&mut act.sa_mask) };
+            // No profiling sample or stall capture on top of the overflow report.
+            // SAFETY: as above.
+            unsafe {
+                libc::sigaddset(&mut act.sa_mask, libc::SIGPROF);
+                libc::sigaddset(&mut act.sa_mask, libc::SIGURG);
+            }
             // SAFETY: installs a handler that is async-signal-safe (see the module docs) and
             // reads PREV[i], which was initialised above.
             let rc = unsafe { libc::sigaction(sig, &act, ptr::null_mut()) };
@@ -280,17 +286,22 @@ pub(crate) fn ensure_sigaltstack() -> bool {
     if unsafe { libc::sigaltstack(ptr::null(), &mut cur) } != 0 {
         return false;
     }
-    if cur.ss_flags & libc::SS_DISABLE == 0 {
-        return true;
-    }
-
-    let page = page_size();
     #[cfg(target_os = "linux")]
     // SAFETY: getauxval has no preconditions; it returns 0 for unknown entries.
     let kernel_min = unsafe { libc::getauxval(libc::AT_MINSIGSTKSZ) } as usize;
     #[cfg(not(target_os = "linux"))]
     let kernel_min = 0;
-    let size = ALTSTACK_MIN.max(libc::SIGSTKSZ).max(kernel_min);
+    let need = ALTSTACK_MIN.max(libc::SIGSTKSZ).max(kernel_min);
+    // std's own alternate stack (SIGSTKSZ, 8 KiB) is too small for gort's handlers on a CPU
+    // whose signal frames carry AVX-512 state (a SIGPROF walk in a debug build overflowed it
+    // on an EPYC): replace it with ours. std's memory stays mapped until its thread-exit
+    // cleanup, which disables whatever stack is registered then and unmaps its own.
+    if cur.ss_flags & libc::SS_DISABLE == 0 && cur.ss_size >= need {
+        return true;
+    }
+
+    let page = page_size();
+    let size = need;
     let size = (size + page - 1) & !(page - 1);
     let map_len = size + page;
     let flags = libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE | libc::MAP_STACK;
