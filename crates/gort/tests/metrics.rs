@@ -3,7 +3,8 @@
 //! the `prometheus-parse` crate), also over HTTP at `/debug/metrics`.
 
 use std::collections::HashMap;
-use std::io::{Read, Write};
+mod common;
+use common::http_get as get;
 use std::time::{Duration, Instant};
 
 use gort::metrics::{self, Sample, Value, ValueKind};
@@ -398,19 +399,6 @@ fn prometheus_text_parses_with_every_metric() {
         .unwrap();
     let n: f64 = line.split(' ').nth(1).unwrap().parse().unwrap();
     assert!(n >= 2.0, "{line}");
-}
-
-fn get(port: u16, target: &str) -> (String, Vec<u8>) {
-    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
-    write!(s, "GET {target} HTTP/1.1\r\nHost: localhost\r\n\r\n").unwrap();
-    let mut buf = Vec::new();
-    s.read_to_end(&mut buf).unwrap();
-    let split = buf
-        .windows(4)
-        .position(|w| w == b"\r\n\r\n")
-        .expect("header end");
-    let head = String::from_utf8_lossy(&buf[..split]).into_owned();
-    (head, buf[split + 4..].to_vec())
 }
 
 #[test]

@@ -1,7 +1,9 @@
 //! `/debug/pprof/*` served over gort's own TCP: the index, text and protobuf profiles, a CPU
 //! profile for `?seconds=N`, and `go tool pprof` fetching it by URL (when `go` is on PATH).
 
-use std::io::{Read, Write};
+mod common;
+use common::http_get as get;
+use std::io::Read;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
@@ -12,19 +14,6 @@ fn http_busy_loop(until: Instant) -> u64 {
         x = std::hint::black_box(x.wrapping_mul(31).wrapping_add(7));
     }
     x
-}
-
-fn get(port: u16, target: &str) -> (String, Vec<u8>) {
-    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
-    write!(s, "GET {target} HTTP/1.1\r\nHost: localhost\r\n\r\n").unwrap();
-    let mut buf = Vec::new();
-    s.read_to_end(&mut buf).unwrap();
-    let split = buf
-        .windows(4)
-        .position(|w| w == b"\r\n\r\n")
-        .expect("header end");
-    let head = String::from_utf8_lossy(&buf[..split]).into_owned();
-    (head, buf[split + 4..].to_vec())
 }
 
 #[test]

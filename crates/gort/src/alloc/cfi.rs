@@ -122,6 +122,10 @@ pub(crate) fn ensure() {
 /// The rows of every loaded shared object's `.eh_frame`.
 #[cfg(all(target_os = "linux", target_arch = "x86_64"))]
 fn objects(rows: &mut Vec<Row>) {
+    /// `dl_iterate_phdr`'s callback: adds one object's rows.
+    ///
+    /// # Safety
+    /// Called by `dl_iterate_phdr` only, with a valid `info` and the `data` given below.
     unsafe extern "C" fn each(
         info: *mut libc::dl_phdr_info,
         _size: libc::size_t,

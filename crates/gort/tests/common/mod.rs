@@ -1,4 +1,5 @@
-//! Helpers shared by the profiler tests (`mod common;` in each).
+//! Helpers shared by the profiler tests (`mod common;` in each; a test uses what it needs).
+#![allow(dead_code)]
 
 use std::hint::black_box;
 use std::time::Duration;
@@ -28,4 +29,20 @@ pub fn spin_cpu(budget: Duration) -> u64 {
         x = black_box(x);
     }
     x
+}
+
+/// A GET of `target` from the HTTP server on 127.0.0.1:`port`: (the response head, the body).
+#[allow(dead_code)]
+pub fn http_get(port: u16, target: &str) -> (String, Vec<u8>) {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    write!(s, "GET {target} HTTP/1.1\r\nHost: localhost\r\n\r\n").unwrap();
+    let mut buf = Vec::new();
+    s.read_to_end(&mut buf).unwrap();
+    let split = buf
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .expect("header end");
+    let head = String::from_utf8_lossy(&buf[..split]).into_owned();
+    (head, buf[split + 4..].to_vec())
 }
