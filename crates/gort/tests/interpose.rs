@@ -441,3 +441,61 @@ fn tiny_http_serves_a_thousand_requests_from_goroutines() {
         assert_eq!(srv.join().unwrap(), 1000);
     });
 }
+
+/// Blocking-pool threads of the current runtime (`gort::metrics`).
+fn pool_threads() -> u64 {
+    let mut s = [gort::metrics::Sample::new(
+        "/gort/sched/threads/blocking:threads",
+    )];
+    gort::metrics::read(&mut s);
+    match s[0].value {
+        gort::metrics::Value::Uint64(n) => n,
+        ref v => panic!("unexpected {v:?}"),
+    }
+}
+
+#[test]
+#[cfg_attr(
+    not(feature = "interpose"),
+    ignore = "built without the interpose feature"
+)]
+fn getaddrinfo_from_a_goroutine_runs_on_the_blocking_pool() {
+    use std::net::ToSocketAddrs;
+    // A fresh runtime has no pool thread until a call needs one; with interposition a name
+    // lookup (std's ToSocketAddrs calls getaddrinfo) starts one, without it the lookup runs on
+    // the goroutine's own thread and starts none.
+    for on in [true, false] {
+        let (before, after, addrs) = rt(on).block_on(|| {
+            let before = pool_threads();
+            let addrs: Vec<std::net::SocketAddr> =
+                ("localhost", 8080).to_socket_addrs().unwrap().collect();
+            (before, pool_threads(), addrs)
+        });
+        eprintln!(
+            "interpose={}: pool threads {before} -> {after}, localhost: {addrs:?}",
+            on as u8
+        );
+        assert!(
+            !addrs.is_empty()
+                && addrs
+                    .iter()
+                    .all(|a| a.port() == 8080 && a.ip().is_loopback())
+        );
+        assert_eq!(before, 0);
+        if on {
+            assert!(after >= 1, "the lookup ran on the blocking pool");
+        } else {
+            assert_eq!(
+                after, 0,
+                "interpose=0: the lookup ran on the goroutine's thread"
+            );
+        }
+    }
+    // An unknown name fails as libc says, through the pool too.
+    let r = rt(true).block_on(|| {
+        ("no-such-host.invalid", 80)
+            .to_socket_addrs()
+            .map(|a| a.count())
+    });
+    assert!(r.is_err(), "{r:?}");
+}

@@ -26,9 +26,11 @@
 //! `recv`/`send` and their `from`/`to`/`msg` forms, `read`/`write`/`readv`/`writev` on
 //! sockets, `accept`/`accept4`, `connect`, `poll`): a `MSG_DONTWAIT` attempt, then a wait on
 //! the netpoller, honouring `O_NONBLOCK` and `SO_RCVTIMEO`/`SO_SNDTIMEO`, so a descriptor's
-//! blocking mode as other threads see it never changes. Not interposed: name resolution
-//! (`getaddrinfo` is glibc's own, with its own sockets: wrap it in `gort::blocking`), and
-//! calls made from C libraries (they bind to libc's symbols through the dynamic linker).
+//! blocking mode as other threads see it never changes. Name resolution (`resolve.rs`:
+//! `getaddrinfo`, which `ToSocketAddrs` and `TcpStream::connect("host:port")` call) runs on the
+//! blocking pool: it has no descriptor to wait on, and its per-thread resolver state is the
+//! pool thread's. Not interposed: calls made from C libraries (they bind to libc's symbols
+//! through the dynamic linker).
 //!
 //! What may be interposed, and what may not. A call may park the goroutine only if it keeps
 //! no per-thread state that a second goroutine of the same thread could disturb while the
@@ -50,7 +52,8 @@
 //!   would also catch calls from C libraries whose callers gort knows nothing about.
 //! * *Calling the real function through `dlsym(RTLD_NEXT)`*: works, but needs a constructor
 //!   and a failure path; the system call is what libc's wrapper does anyway (glibc's
-//!   `clock_nanosleep` is a thin wrapper around it).
+//!   `clock_nanosleep` is a thin wrapper around it). `getaddrinfo`, which is no system call,
+//!   is the exception: looked up once, on its first call.
 //! * *Interposing futex or `pthread_cond_wait`*: unsound, see above.
 //!
 //! # Invariants
@@ -61,6 +64,7 @@
 //!   handler, a spin lock held): the runtime's sleeps outside goroutines go to the thread's
 //!   sleep, which is the real call there.
 
+pub(crate) mod resolve;
 pub(crate) mod sleep;
 pub(crate) mod socket;
 
@@ -75,6 +79,7 @@ pub(crate) fn may_park() -> bool {
 /// object holding them is always part of a program that runs goroutines.
 #[inline(never)]
 pub(crate) fn link() {
+    resolve::link();
     sleep::link();
     socket::link();
 }
