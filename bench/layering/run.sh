@@ -5,7 +5,8 @@
 # Usage: bench/layering/run.sh BASE_REV [ROUNDS]   (progress on stderr)
 # Environment: BENCH=chan (another bench target), PATTERN='^Benchmark(ChanPingPong|Select2)$',
 #   BENCHTIME=200ms, LOAD=1 (two `nice -n 19` busy loops run through the measurement, started
-#   and killed by PID: the loaded half of "measure as users run").
+#   and killed by PID: the loaded half of "measure as users run"), OLD_BIN=... NEW_BIN=...
+#   (bench binaries already built: nothing is built, BASE_REV only labels the table).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 base=${1:?usage: run.sh BASE_REV [ROUNDS]}
@@ -25,10 +26,14 @@ bin_of() { # dir -> path of the bench binary
   (cd "$1" && cargo bench -p gort --bench "$bench" --no-run --message-format=json 2>/dev/null) |
     sed -n 's/.*"executable":"\([^"]*\)".*/\1/p' | grep "/$bench-" | tail -1
 }
-echo "building $base and HEAD (release, bench $bench)..." >&2
-git worktree add --detach "$work/base" "$base" >/dev/null 2>&1
-old=$(CARGO_TARGET_DIR="${BASE_TARGET:-$work/target}" bin_of "$work/base")
-new=$(bin_of .)
+if [ -n "${OLD_BIN:-}" ] && [ -n "${NEW_BIN:-}" ]; then
+  old=$OLD_BIN new=$NEW_BIN
+else
+  echo "building $base and HEAD (release, bench $bench)..." >&2
+  git worktree add --detach "$work/base" "$base" >/dev/null 2>&1
+  old=$(CARGO_TARGET_DIR="${BASE_TARGET:-$work/target}" bin_of "$work/base")
+  new=$(bin_of .)
+fi
 cargo build --release -p gort-cli --quiet
 if [ "${LOAD:-0}" = 1 ]; then
   for _ in 1 2; do nice -n 19 sh -c 'while :; do :; done' & loaders+=($!); done
@@ -42,5 +47,7 @@ for procs in 1 2; do
     (cd crates/gort && GOMAXPROCS=$procs "$new" -bench "$pattern" -benchtime "$benchtime" --bench >>"$work/new-$procs.txt")
   done
   echo "== GOMAXPROCS=$procs: $base vs HEAD${LOAD:+ (LOAD=$LOAD)}"
+  # Binaries of two builds carry different package names: one name, so rows pair up.
+  sed -i 's/^pkg: .*/pkg: '"$bench"'/' "$work/old-$procs.txt" "$work/new-$procs.txt"
   ./target/release/gort benchstat "$work/old-$procs.txt" "$work/new-$procs.txt"
 done
