@@ -292,9 +292,9 @@ pub(crate) fn ensure_sigaltstack() -> bool {
     #[cfg(not(target_os = "linux"))]
     let kernel_min = 0;
     let need = ALTSTACK_MIN.max(libc::SIGSTKSZ).max(kernel_min);
-    // std's own alternate stack (SIGSTKSZ, 8 KiB) is too small for gort's handlers on a CPU
-    // whose signal frames carry AVX-512 state (a SIGPROF walk in a debug build overflowed it
-    // on an EPYC): replace it with ours. std's memory stays mapped until its thread-exit
+    // std's own alternate stack (SIGSTKSZ, 8 KiB) is too small for gort's handlers where
+    // the kernel's signal frame is large (AT_MINSIGSTKSZ 3376 bytes on the EPYC VM: a SIGPROF
+    // walk in a debug build nested in another handler overflowed it): replace it with ours. std's memory stays mapped until its thread-exit
     // cleanup, which disables whatever stack is registered then and unmaps its own.
     if cur.ss_flags & libc::SS_DISABLE == 0 && cur.ss_size >= need {
         return true;
