@@ -303,12 +303,7 @@ fn allocations_and_frees_are_counted() {
 
 #[inline(never)]
 fn hog(d: Duration) -> u64 {
-    let end = Instant::now() + d;
-    let mut x = 0u64;
-    while Instant::now() < end {
-        x = std::hint::black_box(x.wrapping_mul(31).wrapping_add(7));
-    }
-    x
+    common::spin_until(Instant::now() + d)
 }
 
 #[test]

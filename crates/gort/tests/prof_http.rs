@@ -9,11 +9,7 @@ use std::time::{Duration, Instant};
 
 #[inline(never)]
 fn http_busy_loop(until: Instant) -> u64 {
-    let mut x = 0u64;
-    while Instant::now() < until {
-        x = std::hint::black_box(x.wrapping_mul(31).wrapping_add(7));
-    }
-    x
+    common::spin_until(until)
 }
 
 #[test]

@@ -187,27 +187,22 @@ static RETAINED: Problem = Problem {
         };
         settle();
         let base = gort::gc::heap_live();
+        // The two variants' `Checker`s are different types with the same methods.
+        macro_rules! measure {
+            ($checker:path) => {{
+                let mut c = <$checker>::new();
+                let ok = (0..TREES).all(|_| c.run(DEPTH) == 2047)
+                    && c.runs() == TREES
+                    && c.results == vec![2047; TREES];
+                settle();
+                let kept = gort::gc::heap_live().saturating_sub(base);
+                black_box(&c);
+                (kept, ok)
+            }};
+        }
         let (kept, ok) = match w {
-            Which::Start => {
-                let mut c = retained_start::Checker::new();
-                let ok = (0..TREES).all(|_| c.run(DEPTH) == 2047)
-                    && c.runs() == TREES
-                    && c.results == vec![2047; TREES];
-                settle();
-                let kept = gort::gc::heap_live().saturating_sub(base);
-                black_box(&c);
-                (kept, ok)
-            }
-            Which::Solution => {
-                let mut c = retained_solution::Checker::new();
-                let ok = (0..TREES).all(|_| c.run(DEPTH) == 2047)
-                    && c.runs() == TREES
-                    && c.results == vec![2047; TREES];
-                settle();
-                let kept = gort::gc::heap_live().saturating_sub(base);
-                black_box(&c);
-                (kept, ok)
-            }
+            Which::Start => measure!(retained_start::Checker),
+            Which::Solution => measure!(retained_solution::Checker),
         };
         settle();
         if !ok {

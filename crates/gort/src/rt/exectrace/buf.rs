@@ -403,12 +403,14 @@ pub(crate) fn snapshot(gen: u64) -> Collected {
     let all = chunks
         .iter()
         .map(|&p| p as *mut Chunk)
-        .chain(currents.iter().copied());
-    // SAFETY: while `pinned` is non-zero no chunk leaves FULL (recycling is off, and only
-    // `reset`/`collect`, which the session lock excludes, clear it); a current chunk stays
-    // allocated while its ThreadBuf lives (we hold `bufs`) or, once retired, in FULL. Only
-    // published prefixes are read (`Chunk::read`).
-    let c = unsafe { gather(gen, &bufs, all) };
+        .chain(currents.iter().copied())
+        // SAFETY: while `pinned` is non-zero no chunk leaves FULL (recycling is off, and only
+        // `reset`/`collect`, which the session lock excludes, clear it); a current chunk
+        // stays allocated while its ThreadBuf lives (we hold `bufs`) or, once retired, in
+        // FULL; so every non-null pointer here is a live chunk until `pinned` drops below.
+        // Only published prefixes are read (`Chunk::read`).
+        .filter_map(|p| unsafe { p.as_ref() });
+    let c = gather(gen, &bufs, all);
     FULL.lock().unwrap_or_else(|e| e.into_inner()).pinned -= 1;
     Collected {
         tracks: c,
@@ -425,24 +427,16 @@ fn current_chunks() -> (Vec<Arc<ThreadBuf>>, Vec<*mut Chunk>) {
 }
 
 /// The events of session `gen` in `chunks`, by track, sorted and interpolated.
-///
-/// # Safety
-/// Every pointer is null or points at a chunk that stays allocated and is not recycled until
-/// this returns.
-unsafe fn gather(
+fn gather<'a>(
     gen: u64,
     bufs: &[Arc<ThreadBuf>],
-    chunks: impl Iterator<Item = *mut Chunk>,
+    chunks: impl Iterator<Item = &'a Chunk>,
 ) -> Vec<(u64, String, Vec<Event>)> {
     let mut tracks: Vec<(u64, String, Vec<Event>)> = bufs
         .iter()
         .map(|b| (b.id, b.name.clone(), Vec::new()))
         .collect();
-    for p in chunks {
-        // SAFETY: the caller's contract.
-        let Some(c) = (unsafe { p.as_ref() }) else {
-            continue;
-        };
+    for c in chunks {
         if c.gen.load(Relaxed) != gen {
             continue;
         }
@@ -468,17 +462,17 @@ pub(crate) fn collect(gen: u64) -> Collected {
     let dropped_until = full.dropped_until;
     let (bufs, currents) = current_chunks();
     drop(full);
-    let all = chunks
-        .iter()
-        .map(|c| &**c as *const Chunk as *mut Chunk)
-        .chain(currents.iter().copied());
-    // SAFETY: the full chunks are ours (`chunks`, dropped after); a current chunk stays
-    // allocated while its ThreadBuf lives (we hold `bufs`) and, if its thread retires it
-    // meanwhile, while it sits in FULL, which only the next `start` clears (not before we
-    // return: the session lock). Full chunks came first, the current one last: `gather`
-    // restores recording order (a stable sort: an inexact event carries its exact
-    // predecessor's ticks and stays after it).
-    let tracks = unsafe { gather(gen, &bufs, all) };
+    // Full chunks first, the current ones last: `gather` restores recording order (a stable
+    // sort: an inexact event carries its exact predecessor's ticks and stays after it).
+    let all = chunks.iter().map(|c| &**c).chain(
+        currents
+            .iter()
+            // SAFETY: a current chunk stays allocated while its ThreadBuf lives (we hold
+            // `bufs`) and, if its thread retires it meanwhile, while it sits in FULL, which
+            // only the next `start` clears (not before we return: the session lock).
+            .filter_map(|&p| unsafe { p.as_ref() }),
+    );
+    let tracks = gather(gen, &bufs, all);
     drop(chunks);
     Collected {
         tracks,
