@@ -66,17 +66,22 @@ fn profile(file: &str) {
         println!("NUM-BEFORE: {}", gort::debug::num_stalls());
         // A futex stall: a plain thread holds the std mutex for 400 ms.
         let m = Arc::new(Mutex::new(0));
-        let (tx, rx) = gort::chan::bounded::<()>(0);
+        let locked = Arc::new(std::sync::atomic::AtomicBool::new(false));
         let holder = {
-            let m = m.clone();
+            let (m, locked) = (m.clone(), locked.clone());
             std::thread::spawn(move || {
                 let g = m.lock().unwrap();
-                tx.send(()).unwrap();
+                locked.store(true, std::sync::atomic::Ordering::SeqCst);
                 std::thread::sleep(Duration::from_millis(400));
                 drop(g);
             })
         };
-        rx.recv().unwrap();
+        // Wait on a timer, not on a channel the plain thread would send on: a goroutine parked
+        // on a channel that only a plain thread feeds looks deadlocked to the runtime if that
+        // thread has not run for two sysmon checks (a loaded CI machine did exactly that).
+        while !locked.load(std::sync::atomic::Ordering::SeqCst) {
+            gort::time::sleep(Duration::from_millis(1));
+        }
         let b = beside();
         let f = gort::go(move || lock_held_elsewhere(m)); // GO-FUTEX
         f.join().unwrap();
