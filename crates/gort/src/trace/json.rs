@@ -116,8 +116,14 @@ pub(crate) fn write(
                 continue;
             }
             let Some(kind) = e.kind() else { continue };
-            let ts = clamp(e.ticks).max(last);
-            last = ts;
+            // A wake-up is stamped by its waker, before the switch it is expanded from
+            // (`exectrace::event::expand`): the one event of a track that may step back.
+            let ts = if kind == Kind::GoUnblock {
+                clamp(e.ticks)
+            } else {
+                last = clamp(e.ticks).max(last);
+                last
+            };
             let g = e.goid;
             let gslice = |o: &Open| (format!("G{}", o.goid), format!("\"goid\":{}", o.goid));
             match kind {
@@ -186,7 +192,8 @@ pub(crate) fn write(
                     runtime.push((ts, kind, e.arg()))
                 }
                 Kind::StallBegin | Kind::StallEnd => stalls.push((ts, kind, g, e.arg(), tid)),
-                Kind::GoCreate | Kind::GoUnblock => {}
+                // Switches are expanded before they get here.
+                Kind::GoCreate | Kind::GoUnblock | Kind::GoSwitch => {}
             }
             if kind.is_goroutine_transition() {
                 gevents.entry(g).or_default().push((ts, kind, e.arg()));

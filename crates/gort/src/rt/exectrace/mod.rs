@@ -4,8 +4,10 @@
 //! is the `crate::trace` tool; the design essay is there.
 //!
 //! The hooks the runtime calls. Each is one relaxed load and a predicted branch when tracing
-//! is off; when on, it appends 24 bytes to this thread's buffer, reading the clock outside
-//! dense stretches (`buf.rs`).
+//! is off; when on, it appends 32 bytes to this thread's buffer, reading the clock outside
+//! dense stretches (`buf.rs`). A context switch is one event: the leave (block, sched, end)
+//! waits in the thread's buffer state for the next start, and a wake-up only stamps the
+//! goroutine (`event.rs`, `GoSwitch`).
 //!
 //! Hooks that take a `&G` read its fields only when tracing is on.
 
@@ -40,6 +42,31 @@ fn record(gen: u64, kind: Kind, goid: u64, arg: u64) {
     buf::push(gen, kind, goid, arg, always_exact);
 }
 
+/// A goroutine left its M (`kind`: block, sched or end): kept pending for the next start's
+/// switch event (`event.rs`).
+#[inline(always)]
+fn record_leave(gen: u64, kind: Kind, goid: u64, arg: u64) {
+    match event::pack_switch(kind, goid, arg) {
+        0 => record(gen, kind, goid, arg),
+        left => buf::leave(gen, left),
+    }
+}
+
+#[inline(always)]
+fn record_start(gen: u64, g: &G) {
+    let unblock = g.trace_unblock.load(Relaxed);
+    if unblock != 0 {
+        g.trace_unblock.store(0, Relaxed);
+    }
+    buf::start(gen, g.id(), unblock);
+}
+
+#[inline(always)]
+fn record_unblock(gen: u64, g: &G) {
+    g.trace_unblock
+        .store(buf::unblock_ticks(gen).max(1), Relaxed);
+}
+
 /// Goroutine `goid` was created by `parent` (0 outside goroutines).
 #[inline(always)]
 pub(crate) fn go_create(goid: u64, parent: u64) {
@@ -49,36 +76,49 @@ pub(crate) fn go_create(goid: u64, parent: u64) {
 /// This M is about to resume `g`.
 #[inline(always)]
 pub(crate) fn go_start(g: &G) {
-    emit(Kind::GoStart, g.id(), 0);
+    let gen = GEN.load(Relaxed);
+    if gen != 0 {
+        record_start(gen, g);
+    }
+}
+
+#[inline(always)]
+fn leave(kind: Kind, g: &G, arg: impl FnOnce() -> u64) {
+    let gen = GEN.load(Relaxed);
+    if gen != 0 {
+        record_leave(gen, kind, g.id(), arg());
+    }
 }
 
 /// `g` switched back to its M to park; its wait reason is set. Called before the park
 /// commits, so a wake-up's timestamp follows it.
 #[inline(always)]
 pub(crate) fn go_block(g: &G) {
-    if GEN.load(Relaxed) != 0 {
-        emit(Kind::GoBlock, g.id(), g.wait_reason.load(Relaxed) as u64);
-    }
+    leave(Kind::GoBlock, g, || g.wait_reason.load(Relaxed) as u64);
 }
 
 /// `g` became runnable: woken while parked, or its park did not commit (a wake-up raced
-/// with the switch). Called by the waker, often on another core: it reads only `g.id`
-/// (the wait reason is in the goroutine's block event), not fields its M is writing.
+/// with the switch). Called by the waker, often on another core, before `g` is queued: it
+/// stamps `g.trace_unblock` (which the M that starts `g` reads, after the queue's hand-off)
+/// and writes no event; the start's switch event carries it (`event.rs`).
 #[inline(always)]
 pub(crate) fn go_unblock(g: &G) {
-    emit(Kind::GoUnblock, g.id(), 0);
+    let gen = GEN.load(Relaxed);
+    if gen != 0 {
+        record_unblock(gen, g);
+    }
 }
 
 /// `g` yielded and stays runnable.
 #[inline(always)]
 pub(crate) fn go_sched(g: &G) {
-    emit(Kind::GoSched, g.id(), 0);
+    leave(Kind::GoSched, g, || 0);
 }
 
 /// `g` returned.
 #[inline(always)]
 pub(crate) fn go_end(g: &G) {
-    emit(Kind::GoEnd, g.id(), 0);
+    leave(Kind::GoEnd, g, || 0);
 }
 
 /// This M's P has no work and its M goes to sleep.

@@ -201,6 +201,11 @@ pub(crate) struct G {
     /// or spawner before the goroutine is queued, read and cleared by the M that runs it (the
     /// run queue's hand-off orders the two).
     pub(crate) ready_at: AtomicU64,
+    /// Execution trace (`rt/exectrace/`): the ticks at which a wake-up made this goroutine
+    /// runnable, 0 if none since it last started. Same rules as `ready_at`: written by the
+    /// waker before the goroutine is queued, read and cleared by the M that starts it, which
+    /// records it in its switch event (a wake-up costs no event of its own).
+    pub(crate) trace_unblock: AtomicU64,
     /// Where the current wait was entered (a `&'static Location`).
     pub(crate) parked_at: AtomicPtr<Location<'static>>,
     /// What the current wait needs to ever end, for the leak detector (`leak.rs` has the
@@ -257,6 +262,7 @@ impl G {
             wait_reason: AtomicU8::new(0),
             wait_since: AtomicU64::new(0),
             ready_at: AtomicU64::new(0),
+            trace_unblock: AtomicU64::new(0),
             parked_at: AtomicPtr::new(std::ptr::null_mut()),
             locked: AtomicU32::new(0),
             locals: UnsafeCell::new(Vec::new()),
@@ -286,6 +292,7 @@ impl G {
         *self.wait_reason.get_mut() = 0;
         *self.wait_since.get_mut() = 0;
         *self.ready_at.get_mut() = 0;
+        *self.trace_unblock.get_mut() = 0;
         *self.parked_at.get_mut() = std::ptr::null_mut();
         *self.locked.get_mut() = 0;
         debug_assert!(
