@@ -283,8 +283,9 @@ impl Local {
         // it, slot `i` is not yet published, and the Release store publishes it (module
         // comment).
         unsafe {
-            (*(&(*c).events).get_unchecked(i).get()).write(ev);
-            (*c).len.store(i + 1, Release);
+            let chunk: &Chunk = &*c;
+            (*chunk.events.get_unchecked(i).get()).write(ev);
+            chunk.len.store(i + 1, Release);
         }
         self.len.set(i + 1);
     }
@@ -295,10 +296,10 @@ impl Local {
     #[cold]
     #[inline(never)]
     fn append_slow(&self, gen: u64, always_exact: bool, goid: u64, word: u64, aux: u64) {
-        if self.chunk.get().is_null() || self.len.get() >= CHUNK_EVENTS || self.gen.get() != gen {
-            if !self.refill(gen) {
-                return;
-            }
+        if (self.chunk.get().is_null() || self.len.get() >= CHUNK_EVENTS || self.gen.get() != gen)
+            && !self.refill(gen)
+        {
+            return;
         }
         let b = self.budget.get();
         let ev = if b != 0 && !always_exact {
