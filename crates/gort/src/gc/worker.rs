@@ -44,6 +44,25 @@ pub(crate) fn kick() -> bool {
     ok
 }
 
+/// Hands the worker a cycle an allocating thread began (`collect::begin_here`): unlike
+/// [`kick`], always sets the request under the lock, so a worker still finishing the previous
+/// cycle (with `KICKED` set) runs again instead of sleeping while marking is on. False if the
+/// worker cannot run.
+pub(crate) fn kick_begun() -> bool {
+    let ok = *STARTED.get_or_init(|| {
+        std::thread::Builder::new()
+            .name("gort-gc".into())
+            .spawn(run)
+            .is_ok()
+    });
+    if ok {
+        KICKED.store(true, Release);
+        *PENDING.lock().unwrap_or_else(|e| e.into_inner()) = true;
+        WAKE.notify_one();
+    }
+    ok
+}
+
 fn run() {
     loop {
         {

@@ -20,9 +20,11 @@
 //! # How
 //!
 //! * **Hooks** (`hooks.rs`) are single-line calls in `sched/`. Off: one `Relaxed` load of the
-//!   session generation `GEN` (0 = off) and a predicted branch; the recording path is out of
-//!   line. On: one clock read (`clock.rs`: the invariant TSC, else vDSO `CLOCK_MONOTONIC`) and
-//!   a 24-byte append (`event.rs`: ticks, goid, kind and argument).
+//!   session generation `GEN` (0 = off) and a predicted branch; behind it, the switch and
+//!   wake-up recorders are inlined (a leaf fast path), the rest is out of line. On: a clock read outside dense stretches (`clock.rs`: the invariant TSC, else vDSO
+//!   `CLOCK_MONOTONIC`; `buf.rs`: sampled timestamps) and
+//!   a 32-byte append (`event.rs`: ticks, goid, kind and argument, a second argument); a
+//!   context switch is one such event and a wake-up none (it stamps the goroutine).
 //! * **Buffers** (`buf.rs`) are per thread, so per M and so per P (gort's Ms are bound to
 //!   their Ps for life), plus one per blocking-pool or outside thread that records: 1024-event
 //!   chunks appended to without atomics read-modify-write or locks; a full chunk goes to a
@@ -59,10 +61,12 @@
 //! * A chunk slot is written by its owner thread before `len` covers it (`Release`) and read
 //!   by `stop` only below `len` (`Acquire`); chunk swaps and `stop`'s snapshot of the current
 //!   chunks happen under one mutex, so every chunk is read once (`buf.rs`).
-//! * A goroutine's `GoBlock` is recorded before its park commits, so any `GoUnblock` (recorded
-//!   by the waker after the commit) has a later timestamp; the TSC is synchronised across
-//!   cores. `json.rs` still tolerates reordering: state slices are built from sorted events
-//!   and cannot overlap.
+//! * A goroutine's leave (block) is taken before its park commits, so its wake-up stamp
+//!   (taken by the waker after the commit) is later; the TSC is synchronised across cores.
+//!   A context switch is recorded as one event and expanded at collection
+//!   (`rt/exectrace/event.rs`); the wake-up's event then steps back in time on the starting
+//!   track, which `json.rs` allows for. `json.rs` still tolerates reordering: state slices are
+//!   built from sorted events and cannot overlap.
 //! * Goroutine ids are per runtime: tracing two runtimes at once merges their goroutines'
 //!   tracks by id.
 
