@@ -244,6 +244,7 @@ fn repeat() -> u64 {
     finish_sweep(None);
     let live = super::mark::stw_mark(&HEAP.lock());
     super::weak::clear_dead(); // before the sweep below, as after the first mark
+    super::cleanup::queue_dead(); // likewise
     let mut h = HEAP.lock();
     h.queue_sweep();
     for l in h.partial.values_mut() {
@@ -373,6 +374,7 @@ fn finish(b: Begun, forced: bool) {
     work::clear_roots();
     prune_dead();
     super::weak::clear_dead(); // weak handles to unmarked objects, before any sweep
+    super::cleanup::queue_dead(); // cleanups of unmarked objects, same point
     let heap1 = HEAP_LIVE.load(Relaxed);
     let mut h = HEAP.lock();
     if CHECKMARK.load(Relaxed) {
@@ -429,6 +431,7 @@ fn finish(b: Begun, forced: bool) {
     drop(h);
     let t3 = start_world();
     crate::rt::exectrace::stw_end();
+    super::cleanup::wake();
     crate::rt::exectrace::heap_alloc(live_bytes);
 
     // Return memory to the OS after the sweep (below): keep the free spans the heap will grow

@@ -97,6 +97,10 @@
 //! * **Weak handles** (`weak.rs`): `Weak<T>` (Go's `weak.Pointer`) shares one slot per object,
 //!   cleared at mark termination with the world stopped (before any sweep) when the object is
 //!   unmarked; an upgrade shades the object and roots it inside a guard.
+//! * **Cleanups** (`cleanup.rs`): `add_cleanup` (Go's `runtime.AddCleanup`) records a job in a
+//!   side table keyed by object address; mark termination moves the entries of unmarked
+//!   objects to a queue right after clearing weak handles (before any sweep, so no entry
+//!   outlives its object's slot), and a dedicated thread runs them after the restart.
 //! * **Pacing and telemetry** (`pacer.rs`, `stats.rs`, `trace_line.rs`): Go's heap goal,
 //!   GOGC/GOMEMLIMIT with a CPU limiter, `gctrace=1` in Go's format, MemStats fields;
 //!   `allocfreetrace=1` (`allocfreetrace.rs`), a record per allocation and free.
@@ -140,6 +144,7 @@ mod assist;
 mod atomic;
 mod barrier;
 mod cell;
+mod cleanup;
 pub(crate) mod collect;
 mod gctrace;
 mod handle;
@@ -161,6 +166,7 @@ use std::sync::Once;
 
 pub use atomic::AtomicGc;
 pub use cell::{BorrowError, GcCell, GcRef, GcRefMut};
+pub use cleanup::{add_cleanup, Cleanup};
 pub use gort_macros::Trace;
 pub use handle::Gc;
 #[doc(hidden)]
