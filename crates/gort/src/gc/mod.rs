@@ -206,6 +206,82 @@ fn init_slow() {
     collect::repace();
 }
 
+/// The GODEBUG keys that configure the collector. The GC heap is one per process while the
+/// scheduler is one per [`Runtime`](crate::Runtime), so these are process-wide settings: the
+/// environment's value is read once (at the first use of the heap, or the first build that
+/// names one of them), and a [`Builder::godebug`](crate::Builder::godebug) string that names
+/// one of them sets it for the whole process when the runtime is built, as the matching knob
+/// ([`set_torture`], [`set_checkmark`]) would: the runtime built last wins. Keys the string
+/// does not name keep their process-wide value. docs/DESIGN.md has the full table.
+pub(crate) const GODEBUG_KEYS: [&str; 4] =
+    ["gctrace", "gccheckmark", "gctorture", "allocfreetrace"];
+
+/// Applies the GC keys a runtime's `Builder::godebug` string names (`named`, a subset of
+/// [`GODEBUG_KEYS`]) from `d`, after reading the environment's (so that a later first use of
+/// the heap does not overwrite them). An `allocfreetrace=FILE` that cannot be created is
+/// refused, as a bad value is.
+pub(crate) fn apply_godebug(
+    d: &crate::env::GoDebug,
+    named: &[&str],
+) -> Result<(), crate::env::ConfigError> {
+    if named.is_empty() {
+        return Ok(());
+    }
+    if let (true, crate::env::AllocFreeTrace::File(path)) =
+        (named.contains(&"allocfreetrace"), &d.allocfreetrace)
+    {
+        if let Err(e) = std::fs::OpenOptions::new()
+            .append(true)
+            .create(true)
+            .open(path)
+        {
+            return Err(crate::env::ConfigError {
+                name: "GODEBUG=allocfreetrace".into(),
+                value: format!("{path} ({e})"),
+                expected: "0, 1 or the path of a file that can be created",
+            });
+        }
+    }
+    init();
+    for &k in named {
+        match k {
+            "gctrace" => collect::GCTRACE.store(d.gctrace, Relaxed),
+            "gccheckmark" => collect::CHECKMARK.store(d.gccheckmark, Relaxed),
+            "gctorture" => alloc::TORTURE.store(d.gctorture, Relaxed),
+            "allocfreetrace" => match d.allocfreetrace {
+                crate::env::AllocFreeTrace::Off => allocfreetrace::ON.store(false, Relaxed),
+                _ => allocfreetrace::configure(&d.allocfreetrace),
+            },
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+/// The Ps of every live runtime, summed: what the collector takes for GOMAXPROCS (its worker
+/// split, its CPU fraction, gctrace's `N P`). One runtime: its GOMAXPROCS, whichever thread
+/// collects (a goroutine, a plain thread, the background worker). Changed at `build` and at a
+/// runtime's drop only.
+static RUNTIME_PROCS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+/// A runtime with `nprocs` Ps started (`up`) or stopped.
+pub(crate) fn runtime_procs(nprocs: usize, up: bool) {
+    if up {
+        RUNTIME_PROCS.fetch_add(nprocs, Relaxed);
+    } else {
+        RUNTIME_PROCS.fetch_sub(nprocs, Relaxed);
+    }
+}
+
+/// GOMAXPROCS as the collector sees it: the Ps of the live runtimes, or the CPU count when
+/// none runs (the heap used from plain threads only).
+pub(crate) fn procs() -> usize {
+    match RUNTIME_PROCS.load(Relaxed) {
+        0 => crate::env::ncpu(),
+        n => n,
+    }
+}
+
 /// Runs a full collection and waits for it, including the drops of the objects it frees
 /// (Go's `runtime.GC`). Its `gctrace` line ends with ` (forced)`.
 pub fn gc() {
