@@ -258,25 +258,45 @@ pub(crate) fn apply_godebug(
     Ok(())
 }
 
-/// The Ps of every live runtime, summed: what the collector takes for GOMAXPROCS (its worker
-/// split, its CPU fraction, gctrace's `N P`). One runtime: its GOMAXPROCS, whichever thread
-/// collects (a goroutine, a plain thread, the background worker). Changed at `build` and at a
-/// runtime's drop only.
-static RUNTIME_PROCS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+/// GOMAXPROCS as the collector takes it (its worker split, its CPU fraction, gctrace's
+/// `N P`): the Ps of the live runtimes, summed, but not past the CPU count unless one runtime
+/// alone has more Ps (then its count); 0 while no runtime is live. So with one runtime it is
+/// that runtime's GOMAXPROCS, whichever thread collects (a goroutine, a plain thread, the
+/// background worker). Recomputed at `build` and at a runtime's drop only, from
+/// [`LIVE_RUNTIME_PROCS`].
+///
+/// Why summed and capped: the mutators of every runtime allocate on the one heap, so the
+/// collector's quarter of the Ps is of all of them; but a process that adds a runtime beside
+/// the default one (`gort::go` outside any runtime) on a 64-CPU machine must not get 32 mark
+/// workers for 64 CPUs. Rejected: the calling goroutine's runtime (the previous rule: a
+/// background cycle and a forced one of the same program got different worker splits and
+/// different `N P`), the CPU count alone (ignores GOMAXPROCS).
+static COLLECTOR_PROCS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+/// The GOMAXPROCS of each live runtime.
+static LIVE_RUNTIME_PROCS: std::sync::Mutex<Vec<usize>> = std::sync::Mutex::new(Vec::new());
 
 /// A runtime with `nprocs` Ps started (`up`) or stopped.
 pub(crate) fn runtime_procs(nprocs: usize, up: bool) {
+    let mut live = LIVE_RUNTIME_PROCS.lock().unwrap_or_else(|e| e.into_inner());
     if up {
-        RUNTIME_PROCS.fetch_add(nprocs, Relaxed);
-    } else {
-        RUNTIME_PROCS.fetch_sub(nprocs, Relaxed);
+        live.push(nprocs);
+    } else if let Some(i) = live.iter().position(|&n| n == nprocs) {
+        live.swap_remove(i);
     }
+    let sum: usize = live.iter().sum();
+    let cap = live
+        .iter()
+        .copied()
+        .max()
+        .unwrap_or(0)
+        .max(crate::env::ncpu());
+    COLLECTOR_PROCS.store(sum.min(cap), Relaxed);
 }
 
-/// GOMAXPROCS as the collector sees it: the Ps of the live runtimes, or the CPU count when
-/// none runs (the heap used from plain threads only).
+/// GOMAXPROCS as the collector sees it ([`COLLECTOR_PROCS`]), or the CPU count when no
+/// runtime is live (the heap used from plain threads only).
 pub(crate) fn procs() -> usize {
-    match RUNTIME_PROCS.load(Relaxed) {
+    match COLLECTOR_PROCS.load(Relaxed) {
         0 => crate::env::ncpu(),
         n => n,
     }

@@ -48,7 +48,7 @@
 //! | malloc heap | live requested bytes, when `CountingAlloc` is the global allocator (else 0) | `alloc::read_alloc_counters` |
 //!
 //! Rejected: the stacks' reservations (`StackStats::bytes_reserved`, 260 KiB a stack: 50,000
-//! parked goroutines would "use" 12.7 GiB of a 320 MiB limit and the collector would run
+//! parked goroutines would "use" 12.7 GiB of a 400 MiB limit and the collector would run
 //! flat out with nothing to free); `mincore` or `/proc/self/smaps` for the exact resident
 //! size (a system call per stack, or a walk of every mapping, per cycle); the process RSS
 //! (`/proc/self/statm`), which counts what the runtime does not control (the binary, other
@@ -57,7 +57,7 @@
 //! of each cycle, each knob change), so stacks that grow between two cycles are seen at the
 //! next one. The GC heap's share can pass what the limit leaves it by some 10% during a cycle
 //! (spans in use run ahead of the live bytes the goal is in): with 50,000 parked goroutines
-//! under a 320 MiB limit the peak RSS is 332-338 MiB (`tests/gc_memlimit_stacks.rs`).
+//! under a 400 MiB limit the peak RSS is 410-416 MiB (`tests/gc_memlimit_stacks.rs`).
 
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering::Relaxed};
 

@@ -177,7 +177,7 @@ pub(crate) fn fill(m: &mut MemStats) {
         m.heap_inuse = h.inuse_bytes() as u64;
         m.heap_released = h.released as u64;
         m.heap_idle = (h.mapped - h.inuse_bytes()) as u64;
-        m.memlimit_total += (h.mapped - h.released) as u64;
+        m.memlimit_total += h.mapped.saturating_sub(h.released) as u64;
     }
     m.num_gc = NUM_GC.load(Relaxed) as u32;
     m.num_forced_gc = NUM_FORCED.load(Relaxed) as u32;
