@@ -6,7 +6,7 @@
 //! by the stacks' size. Runs as a child process (this test binary again, with
 //! `GORT_MEMLIMIT_CHILD` set) whose environment sets GOMEMLIMIT and GOGC, which the GC reads
 //! once per process; the child samples its RSS from `/proc/self/statm` and the parent checks
-//! the maximum. Measured (2 cores, 2026-12-03): peak RSS 410-416 MiB under the 400 MiB limit
+//! the maximum. Measured (2 cores, 2026-12-03): peak RSS 405-416 MiB under the 400 MiB limit
 //! (440 allowed); 602 MiB with the stacks left out of `gc::pacer::outside_heap`.
 
 use std::process::Command;

@@ -57,7 +57,7 @@
 //! of each cycle, each knob change), so stacks that grow between two cycles are seen at the
 //! next one. The GC heap's share can pass what the limit leaves it by some 10% during a cycle
 //! (spans in use run ahead of the live bytes the goal is in): with 50,000 parked goroutines
-//! under a 400 MiB limit the peak RSS is 410-416 MiB (`tests/gc_memlimit_stacks.rs`).
+//! under a 400 MiB limit the peak RSS is 405-416 MiB (`tests/gc_memlimit_stacks.rs`).
 
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering::Relaxed};
 
