@@ -48,6 +48,18 @@ pub struct MemStats {
     /// guard pages included (Go's `StackInuse`; physical use is lower, stacks are committed
     /// lazily).
     pub stack_inuse: u64,
+    /// The resident memory of goroutine stacks as the memory limit counts it: one page per
+    /// mapped stack, what a parked goroutine keeps committed (`rt::stack::resident_estimate`;
+    /// a lower bound for goroutines that run deep). Far below `stack_inuse`.
+    pub stack_resident: u64,
+    /// Bytes of live malloc heap objects (`alloc - gc_heap_alloc`; 0 without
+    /// [`CountingAlloc`](super::CountingAlloc)).
+    pub malloc_heap_alloc: u64,
+    /// The total GOMEMLIMIT is compared with: the GC heap's memory mapped and not returned to
+    /// the OS (its in-use spans and the free spans it keeps), plus `stack_resident`, plus
+    /// `malloc_heap_alloc` (Go's limit covers all the memory its runtime maps; gort counts
+    /// these three, see `gc/pacer.rs`).
+    pub memlimit_total: u64,
     /// Bytes of live objects on the GC heap (`gort::gc`), included in `alloc`/`heap_alloc`.
     pub gc_heap_alloc: u64,
     /// Live objects on the GC heap, included in `heap_objects`.
@@ -104,8 +116,12 @@ pub fn read_mem_stats() -> MemStats {
         heap_alloc: live,
         heap_objects: c.mallocs.saturating_sub(c.frees),
         stack_inuse: crate::rt::stack::stack_stats().bytes_reserved as u64,
+        stack_resident: crate::rt::stack::resident_estimate() as u64,
+        malloc_heap_alloc: live,
         ..MemStats::default()
     };
+    // The GC heap's source adds its spans.
+    m.memlimit_total = m.stack_resident + m.malloc_heap_alloc;
     for s in &SOURCES {
         let p = s.load(Ordering::Acquire);
         if !p.is_null() {

@@ -18,7 +18,7 @@ use super::mark::{checkmark, marker};
 use super::mheap::SpanPtr;
 use super::mutator::{in_guard, prune_dead, start_world, stop_world};
 use super::pacer::{
-    heap_goal, note_goal, runway_for, trigger, Inputs, GOGC, MEMLIMIT, MIN_RUNWAY,
+    heap_goal, note_goal, outside_heap, runway_for, trigger, Inputs, GOGC, MEMLIMIT, MIN_RUNWAY,
     SWEEP_MIN_HEAP_DISTANCE,
 };
 use super::stats;
@@ -183,6 +183,7 @@ pub(crate) fn repace() {
         gogc: GOGC.load(Relaxed),
         limit: MEMLIMIT.load(Relaxed),
         overhead: LAST_OVERHEAD.load(Relaxed),
+        outside: outside_heap(),
         triggered: TRIGGERED.load(Relaxed),
         ..Inputs::default()
     };
@@ -194,14 +195,6 @@ pub(crate) fn repace() {
     stats::NEXT_GC.store(pace.goal, Relaxed);
     if HEAP_LIVE.load(Relaxed) >= trigger {
         GC_NEEDED.store(true, Relaxed);
-    }
-}
-
-fn procs() -> usize {
-    if crate::rt::sched::park::in_goroutine() {
-        crate::gomaxprocs()
-    } else {
-        crate::env::ncpu()
     }
 }
 
@@ -303,7 +296,7 @@ fn finish(b: Begun, forced: bool) {
 
     // Concurrent mark: this thread is the first dedicated worker or the fractional one;
     // helper threads are the other dedicated ones; assists help from allocating threads.
-    let procs = procs();
+    let procs = super::procs();
     let (mut dedicated, frac) = work::worker_split(procs);
     let forced_workers = MARK_WORKERS.load(Relaxed) as usize;
     if forced_workers > 0 {
@@ -333,6 +326,9 @@ fn finish(b: Begun, forced: bool) {
     }
     stop_helpers();
     let bg_cpu = thread_cpu_ns() - cpu_mark0;
+    // Stacks and the malloc heap, for the limit (what it leaves the GC heap is the rest): read
+    // here, before the pause, since it sums every thread's allocation counters.
+    let outside = outside_heap();
 
     // STW2 (mark termination). Objects the barrier shaded into threads' local buffers may
     // root large unmarked subgraphs: collect the buffers with the world stopped, and if there
@@ -413,6 +409,7 @@ fn finish(b: Begun, forced: bool) {
         gogc: GOGC.load(Relaxed),
         limit,
         overhead: LAST_OVERHEAD.load(Relaxed),
+        outside,
         limited: last_pause > 0 && last_gc_cpu >= since_last,
         sweep_floor: live_bytes.saturating_add(SWEEP_MIN_HEAP_DISTANCE),
         triggered: u64::MAX,
@@ -436,13 +433,13 @@ fn finish(b: Begun, forced: bool) {
 
     // Return memory to the OS after the sweep (below): keep the free spans the heap will grow
     // back into before the next cycle (up to the goal plus 10%, Go's scavenger target), never
-    // above the memory limit; release the rest.
+    // above what the memory limit leaves the heap; release the rest.
     let scavenge_target = if goal == u64::MAX {
         live_bytes + live_bytes / 10
     } else {
         goal + goal / 10
     }
-    .min(limit);
+    .min(limit.saturating_sub(outside));
 
     let stw1 = (t1 - t0).as_nanos() as u64;
     // The final mark termination; the earlier rounds' pauses (gort's stand-in for Go's

@@ -22,7 +22,9 @@
 //!   paced after the previous cycle, or by a knob changed since, and at least 64 KiB past X.
 //!   Not the goal paced for the next cycle (that is `MemStats::next_gc`).
 //! * S, L: scannable stacks and globals; always 0 (gort's roots are heap objects, counted in
-//!   the heap). K: GOMAXPROCS (the CPU count outside a runtime).
+//!   the heap). K: GOMAXPROCS as the collector takes it (`gc::procs`: one runtime's
+//!   GOMAXPROCS whichever thread collects; several runtimes' Ps summed, capped at the CPU
+//!   count; the CPU count when no runtime is live).
 
 /// One cycle's figures (durations in ns, sizes in bytes).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]

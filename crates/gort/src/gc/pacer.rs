@@ -7,10 +7,14 @@
 //!   `4 MiB * GOGC / 100` (so 0 at GOGC=0); GOGC < 0 (`off`) means no GOGC goal.
 //! * Memory-limit goal (Go 1.19+): the limit minus the memory the heap holds beyond its live
 //!   objects (span metadata and the free slots of partly used spans, measured after the last
-//!   sweep: Go's "non-heap memory"), less a 5% headroom for span granularity. Free spans are
-//!   returned to the OS down to the limit (`HeapInner::scavenge_take`). Goroutine stacks and
-//!   the malloc heap are not counted (gort cannot yet tell their resident size cheaply).
-//!   When it is the lower of the two, it is the goal, and nothing below moves it up.
+//!   sweep: Go's "non-heap memory") and the memory the runtime holds outside the GC heap
+//!   ([`outside_heap`]: goroutine stacks and, with `CountingAlloc` installed, the malloc
+//!   heap), less a 5% headroom for span granularity. Free spans are returned to the OS down to
+//!   what the limit leaves the heap ([`heap_limit`], `HeapInner::scavenge_take`). When it is
+//!   the lower of the two, it is the goal, and nothing below moves it up. So the goal shrinks
+//!   as goroutines (their stacks) or malloc'd data grow: the collector works harder to keep
+//!   the total under the limit, as Go's does (Go's limit covers every byte the runtime maps,
+//!   stacks included).
 //! * Otherwise the sweep distance (Go's `sweepDistMinTrigger`): pacing at the end of a cycle,
 //!   while its sweep is still to run, gives the sweeper at least 1 MiB of allocation
 //!   (`SWEEP_MIN_HEAP_DISTANCE`) above the heap at that moment: goal and trigger are at least
@@ -30,6 +34,30 @@
 //!   from the live heap to the goal and at least the sweep distance, at most 61/64 (~95%) of
 //!   the way, or the goal minus 4 MiB for large heaps; assists (`assist.rs`) keep the heap
 //!   under the hard goal (10% over) when the mark runs late.
+//!
+//! # What the limit counts
+//!
+//! Go compares the limit with all the memory its runtime has mapped and not released. gort
+//! does not map the malloc heap or own the stacks' commit, so it counts what best stands for
+//! physical memory and can be read without a system call, once per pacing:
+//!
+//! | part | counted as | read from |
+//! |---|---|---|
+//! | GC heap | in-use spans (live objects + `overhead`) and the free spans not released | the pacer's inputs, `HeapInner` |
+//! | goroutine stacks | one page per mapped stack (what a parked goroutine keeps resident) | `rt::stack::resident_estimate` |
+//! | malloc heap | live requested bytes, when `CountingAlloc` is the global allocator (else 0) | `alloc::read_alloc_counters` |
+//!
+//! Rejected: the stacks' reservations (`StackStats::bytes_reserved`, 260 KiB a stack: 50,000
+//! parked goroutines would "use" 12.7 GiB of a 400 MiB limit and the collector would run
+//! flat out with nothing to free); `mincore` or `/proc/self/smaps` for the exact resident
+//! size (a system call per stack, or a walk of every mapping, per cycle); the process RSS
+//! (`/proc/self/statm`), which counts what the runtime does not control (the binary, other
+//! libraries' mappings) and is a system call per pacing. `MemStats::memlimit_total` reports
+//! the sum the limit is compared with. The total is read when the collector paces (the end
+//! of each cycle, each knob change), so stacks that grow between two cycles are seen at the
+//! next one. The GC heap's share can pass what the limit leaves it by some 10% during a cycle
+//! (spans in use run ahead of the live bytes the goal is in): with 50,000 parked goroutines
+//! under a 400 MiB limit the peak RSS is 405-416 MiB (`tests/gc_memlimit_stacks.rs`).
 
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering::Relaxed};
 
@@ -58,8 +86,10 @@ pub(crate) struct Inputs {
     pub roots: u64,
     pub gogc: i64,
     pub limit: u64,
-    /// Memory gort holds beyond the GC heap's in-use spans.
+    /// Memory the GC heap holds beyond its live objects (span metadata, free slots).
     pub overhead: u64,
+    /// Memory the limit counts outside the GC heap ([`outside_heap`]).
+    pub outside: u64,
     /// The CPU limiter is engaged.
     pub limited: bool,
     /// The sweep distance (Go's `sweepDistMinTrigger`): the heap when pacing plus
@@ -78,6 +108,7 @@ impl Default for Inputs {
             gogc: 100,
             limit: i64::MAX as u64,
             overhead: 0,
+            outside: 0,
             limited: false,
             sweep_floor: 0,
             triggered: u64::MAX,
@@ -116,13 +147,36 @@ fn limit_goal(i: &Inputs) -> u64 {
     if i.limit >= i64::MAX as u64 {
         return u64::MAX;
     }
-    let room = i.limit.saturating_sub(i.overhead);
+    let room = i.limit.saturating_sub(i.overhead).saturating_sub(i.outside);
     let mut g = room - room / 20;
     if i.limited {
         g = g.max(i.live.saturating_mul(2));
     }
     // Always leave room for at least a span of allocation.
     g.max(i.live + (64 << 10))
+}
+
+/// The memory the limit counts outside the GC heap, in bytes (module docs): the stacks'
+/// resident estimate plus the malloc heap's live bytes (0 without `CountingAlloc`).
+/// Each reading is kept for [`heap_limit`].
+pub(crate) fn outside_heap() -> u64 {
+    let stacks = crate::rt::stack::resident_estimate() as u64;
+    let c = crate::alloc::read_alloc_counters();
+    let outside = stacks + c.alloc_bytes.saturating_sub(c.free_bytes);
+    LAST_OUTSIDE.store(outside, Relaxed);
+    outside
+}
+
+/// The last [`outside_heap`] reading.
+static LAST_OUTSIDE: AtomicU64 = AtomicU64::new(0);
+
+/// What the memory limit leaves the GC heap (spans in use and free spans kept), as of the last
+/// pacing: the scavenger releases free spans down to it (`sweep.rs`). Without a limit, about
+/// `i64::MAX`: no bound.
+pub(crate) fn heap_limit() -> u64 {
+    MEMLIMIT
+        .load(Relaxed)
+        .saturating_sub(LAST_OUTSIDE.load(Relaxed))
 }
 
 /// The heap goal and the trigger floor (Go's `heapGoalInternal`).
@@ -428,5 +482,36 @@ mod tests {
             ..inp(20 << 20, 100, 16 << 20)
         };
         assert_eq!(g(lim), 40 << 20);
+    }
+
+    #[test]
+    fn memory_outside_the_heap_lowers_the_limit_goal() {
+        let base = inp(10 << 20, -1, 100 << 20);
+        let alone = heap_goal(base).goal;
+        let with = heap_goal(Inputs {
+            outside: 40 << 20,
+            ..base
+        });
+        assert!(with.limit_bound);
+        assert_eq!(
+            alone - with.goal,
+            (40 << 20) - (40 << 20) / 20,
+            "{alone} {with:?}"
+        );
+        // More outside than the limit: still a span of room above the live heap.
+        let over = heap_goal(Inputs {
+            outside: 200 << 20,
+            ..base
+        });
+        assert_eq!(over.goal, (10 << 20) + (64 << 10));
+        // No limit: the outside memory changes nothing.
+        let free = inp(10 << 20, 100, i64::MAX as u64);
+        assert_eq!(
+            heap_goal(Inputs {
+                outside: 1 << 40,
+                ..free
+            }),
+            heap_goal(free)
+        );
     }
 }

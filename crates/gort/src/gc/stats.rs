@@ -177,6 +177,7 @@ pub(crate) fn fill(m: &mut MemStats) {
         m.heap_inuse = h.inuse_bytes() as u64;
         m.heap_released = h.released as u64;
         m.heap_idle = (h.mapped - h.inuse_bytes()) as u64;
+        m.memlimit_total += h.mapped.saturating_sub(h.released) as u64;
     }
     m.num_gc = NUM_GC.load(Relaxed) as u32;
     m.num_forced_gc = NUM_FORCED.load(Relaxed) as u32;
@@ -184,10 +185,5 @@ pub(crate) fn fill(m: &mut MemStats) {
     m.pause_ns = PAUSES.iter().map(|p| p.load(Relaxed)).collect();
     m.next_gc = NEXT_GC.load(Relaxed);
     m.last_gc = LAST_GC_UNIX.load(Relaxed);
-    let procs = if crate::rt::sched::park::in_goroutine() {
-        crate::gomaxprocs()
-    } else {
-        crate::env::ncpu()
-    };
-    m.gc_cpu_fraction = cpu_fraction(procs);
+    m.gc_cpu_fraction = cpu_fraction(super::procs());
 }

@@ -117,7 +117,7 @@ pub(crate) fn finish_sweep(scavenge_target: Option<u64>) {
         let release = match scavenge_target {
             Some(t) => {
                 let inuse = h.inuse_bytes() as u64;
-                let limit = super::pacer::MEMLIMIT.load(Relaxed);
+                let limit = super::pacer::heap_limit();
                 h.scavenge_take(
                     t.saturating_sub(inuse) as usize,
                     limit.saturating_sub(inuse).min(usize::MAX as u64) as usize,

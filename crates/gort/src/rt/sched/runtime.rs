@@ -363,6 +363,9 @@ pub struct Builder {
     gomaxprocs: Option<usize>,
     stack_size: usize,
     godebug: Option<GoDebug>,
+    /// The GC keys (`gc::GODEBUG_KEYS`) the `godebug` string names: applied to the
+    /// process-wide collector at `build`.
+    gc_keys: Vec<&'static str>,
     detect_deadlock: bool,
     stall_is_error: bool,
 }
@@ -383,6 +386,7 @@ impl Builder {
             gomaxprocs: None,
             stack_size: DEFAULT_STACK_SIZE,
             godebug: None,
+            gc_keys: Vec::new(),
             detect_deadlock: true,
             stall_is_error: false,
         }
@@ -402,9 +406,31 @@ impl Builder {
         self
     }
 
-    /// GODEBUG settings (overrides the `GODEBUG` environment variable).
+    /// GODEBUG settings (overrides the `GODEBUG` environment variable for this runtime's
+    /// scheduler settings; a later call replaces an earlier one).
+    ///
+    /// The collector's keys (`gctrace`, `gccheckmark`, `gctorture`, `allocfreetrace`) are
+    /// process-wide, as the GC heap is: those the string names are applied to the whole
+    /// process when [`build`](Builder::build) succeeds (the runtime built last wins, as with
+    /// [`gort::gc::set_torture`](crate::gc::set_torture)); those it does not name keep their
+    /// value (from the `GODEBUG` environment variable, read once). So
+    /// `.godebug("gctrace=1")` prints a `gctrace` line per cycle from then on, and
+    /// `.godebug("schedtrace=100")` leaves an environment's `gctrace=1` on.
+    ///
+    /// ```
+    /// let rt = gort::Builder::new().godebug("gctrace=1").unwrap().build().unwrap();
+    /// rt.block_on(gort::gc::gc); // prints `gc N @...s ...: ... (forced)` on stderr
+    /// ```
     pub fn godebug(mut self, s: &str) -> Result<Builder, ConfigError> {
         self.godebug = Some(GoDebug::parse(s)?);
+        // Go's parsegodebug: comma-separated `key=value` fields, keys matched exactly.
+        self.gc_keys = crate::gc::GODEBUG_KEYS
+            .into_iter()
+            .filter(|k| {
+                s.split(',')
+                    .any(|f| f.split_once('=').is_some_and(|(n, _)| n == *k))
+            })
+            .collect();
         Ok(self)
     }
 
@@ -455,6 +481,9 @@ impl Builder {
         // The GC reads these lazily; refuse bad values here, where they can be reported.
         crate::env::gogc_from_env()?;
         crate::env::gomemlimit_from_env()?;
+        // The GC keys the builder names, for the whole process (see `godebug`). Applied before
+        // any thread starts: a failure below leaves them applied, as a knob call would.
+        crate::gc::apply_godebug(&godebug, &self.gc_keys)?;
         // The one place the stack size is checked: spawns and stack pools take it as valid.
         if !crate::rt::stack::STACK_SIZE_RANGE.contains(&self.stack_size) {
             return Err(Error::Config(ConfigError {
@@ -515,6 +544,7 @@ impl Builder {
         );
         shared.threads.fetch_add(threads.len(), Relaxed);
         crate::rt::sched::sigquit::register(&shared);
+        crate::gc::runtime_procs(nprocs, true);
         Ok(Runtime {
             shared,
             threads: Mutex::new(threads),
@@ -658,6 +688,7 @@ impl Drop for Runtime {
             let _ = t.join();
         }
         crate::rt::sched::sigquit::unregister(&self.shared);
+        crate::gc::runtime_procs(self.shared.nprocs(), false);
         if left_running {
             // A thread still runs on this runtime's queues and registry (its Arc keeps them
             // allocated): leave the G -> Shared cycles in place, leaking the runtime.

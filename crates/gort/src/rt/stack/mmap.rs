@@ -50,6 +50,29 @@ pub fn stack_stats() -> StackStats {
     }
 }
 
+/// Pages of a mapped stack counted as resident by [`resident_estimate`]: what a goroutine that
+/// starts, calls into the runtime and parks touches at the top of its stack (corosensei's
+/// entry frames, the task frame, the park path), measured by `tests/gc_memlimit_stacks.rs`
+/// (the RSS of parked goroutines less their malloc'd records).
+pub(crate) const RESIDENT_PAGES_PER_STACK: usize = 1;
+
+/// An estimate of the physical memory goroutine stacks hold, for the memory limit
+/// (`gc/pacer.rs`): [`RESIDENT_PAGES_PER_STACK`] pages per mapped stack. One relaxed load.
+///
+/// Why this measure: the reservation ([`StackStats::bytes_reserved`], 260 KiB per default
+/// stack) overstates the RAM of a parked goroutine some 60 times, since the kernel commits
+/// a page only when it is touched; measuring what is committed (`mincore` per stack, or
+/// `/proc/self/smaps`) is a system call per stack, far too slow to pace a collector on. A
+/// stack that has run keeps its top pages until it is unmapped (the pools' `MADV_DONTNEED`
+/// spares the top [`KEEP_HOT_BYTES`]), so the count is a lower bound for every stack that
+/// ran, and over by a page for the few spares of a batch that never ran (fewer than
+/// `MAP_BATCH` per mapping call). It undercounts goroutines that run deep (their deeper pages
+/// stay committed while they live or sit in a per-P cache): gort cannot see a stack's depth
+/// without a write on every function entry.
+pub(crate) fn resident_estimate() -> usize {
+    STACKS_MAPPED.load(Ordering::Relaxed) * RESIDENT_PAGES_PER_STACK * page_size()
+}
+
 /// A goroutine stack: `[limit, base)`, of which the lowest page is a `PROT_NONE` guard.
 ///
 /// Uses two kernel mappings (see [`super::mappings_per_stack`]). Physical memory is committed by

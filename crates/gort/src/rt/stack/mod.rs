@@ -99,7 +99,7 @@ pub use error::{mappings_per_stack, max_map_count, StackError, StackErrorKind};
 pub(crate) use headroom::{
     init_headroom, projected_stacks, refresh_headroom, reserve_stack, unreserve_stack,
 };
-pub(crate) use mmap::GoStack;
+pub(crate) use mmap::{resident_estimate, GoStack};
 pub use mmap::{stack_stats, StackStats};
 pub(crate) use overflow::{ensure_sigaltstack, install_overflow_handler};
 
