@@ -6,7 +6,9 @@
 # Environment: BENCH=chan (another bench target), PATTERN='^Benchmark(ChanPingPong|Select2)$',
 #   BENCHTIME=200ms, LOAD=1 (two `nice -n 19` busy loops run through the measurement, started
 #   and killed by PID: the loaded half of "measure as users run"), OLD_BIN=... NEW_BIN=...
-#   (bench binaries already built: nothing is built, BASE_REV only labels the table).
+#   (bench binaries already built: nothing is built, BASE_REV only labels the table),
+#   NEW_ARGS='-trace /tmp/t.json' (extra flags for the new side only; with OLD_BIN=NEW_BIN it
+#   measures a flag's cost: bench/trace/run.sh), NEW_LABEL (the new side's name, HEAD).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 base=${1:?usage: run.sh BASE_REV [ROUNDS]}
@@ -44,9 +46,10 @@ for procs in 1 2; do
   for r in $(seq 1 "$rounds"); do
     echo "GOMAXPROCS=$procs round $r/$rounds" >&2
     (cd crates/gort && GOMAXPROCS=$procs "$old" -bench "$pattern" -benchtime "$benchtime" --bench >>"$work/old-$procs.txt")
-    (cd crates/gort && GOMAXPROCS=$procs "$new" -bench "$pattern" -benchtime "$benchtime" --bench >>"$work/new-$procs.txt")
+    # shellcheck disable=SC2086 # NEW_ARGS is a list of flags
+    (cd crates/gort && GOMAXPROCS=$procs "$new" -bench "$pattern" -benchtime "$benchtime" ${NEW_ARGS:-} --bench >>"$work/new-$procs.txt")
   done
-  echo "== GOMAXPROCS=$procs: $base vs HEAD${LOAD:+ (LOAD=$LOAD)}"
+  echo "== GOMAXPROCS=$procs: $base vs ${NEW_LABEL:-HEAD}${LOAD:+ (LOAD=$LOAD)}"
   # Binaries of two builds carry different package names: one name, so rows pair up.
   sed -i 's/^pkg: .*/pkg: '"$bench"'/' "$work/old-$procs.txt" "$work/new-$procs.txt"
   ./target/release/gort benchstat "$work/old-$procs.txt" "$work/new-$procs.txt"

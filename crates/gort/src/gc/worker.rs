@@ -29,14 +29,19 @@ static PENDING: Mutex<bool> = Mutex::new(false);
 static WAKE: Condvar = Condvar::new();
 static STARTED: OnceLock<bool> = OnceLock::new();
 
-/// Asks the worker for a cycle; false if it cannot run (thread creation failed).
-pub(crate) fn kick() -> bool {
-    let ok = *STARTED.get_or_init(|| {
+/// Starts the worker thread once; false if it could not be created.
+fn started() -> bool {
+    *STARTED.get_or_init(|| {
         std::thread::Builder::new()
             .name("gort-gc".into())
             .spawn(run)
             .is_ok()
-    });
+    })
+}
+
+/// Asks the worker for a cycle; false if it cannot run (thread creation failed).
+pub(crate) fn kick() -> bool {
+    let ok = started();
     if ok && !KICKED.swap(true, AcqRel) {
         *PENDING.lock().unwrap_or_else(|e| e.into_inner()) = true;
         WAKE.notify_one();
@@ -49,12 +54,7 @@ pub(crate) fn kick() -> bool {
 /// cycle (with `KICKED` set) runs again instead of sleeping while marking is on. False if the
 /// worker cannot run.
 pub(crate) fn kick_begun() -> bool {
-    let ok = *STARTED.get_or_init(|| {
-        std::thread::Builder::new()
-            .name("gort-gc".into())
-            .spawn(run)
-            .is_ok()
-    });
+    let ok = started();
     if ok {
         KICKED.store(true, Release);
         *PENDING.lock().unwrap_or_else(|e| e.into_inner()) = true;
