@@ -24,8 +24,12 @@ const LIMIT_MIB: u64 = 400;
 const GOROUTINES: usize = 50_000;
 /// Live GC heap: 10,240 objects of 4 KiB.
 const LIVE_MIB: usize = 40;
-/// How long the garbage stream runs.
-const CHURN: Duration = Duration::from_secs(4);
+/// How much garbage the stream allocates: four times the limit, however long that takes (a
+/// debug build under CI's load does about 150 MB/s, a release build 400 MB/s or more), so no
+/// figure below depends on the machine's speed.
+const GARBAGE: u64 = 4 * (LIMIT_MIB << 20);
+/// A bound on the stream's time, only so that a broken collector fails instead of hanging.
+const CHURN_MAX: Duration = Duration::from_secs(120);
 
 fn rss_bytes() -> u64 {
     let s = std::fs::read_to_string("/proc/self/statm").unwrap();
@@ -86,7 +90,7 @@ fn memlimit_child() {
         let n0 = gort::gc::num_gc();
         let t = Instant::now();
         let mut garbage = 0u64;
-        while t.elapsed() < CHURN {
+        while garbage < GARBAGE && t.elapsed() < CHURN_MAX {
             for i in 0..1024u64 {
                 let g = Gc::new([i; 16]);
                 std::hint::black_box(&g);
