@@ -131,6 +131,62 @@ pub fn resolve_gomaxprocs(
     })
 }
 
+/// The GODEBUG keys that configure the collector. The GC heap is one per process while the
+/// scheduler is one per [`Runtime`](crate::Runtime), so these are process-wide settings: the
+/// environment's value is read once (at the first use of the heap), and a
+/// [`Builder::godebug`](crate::Builder::godebug) string that names one of them sets it for the
+/// whole process, as the matching knob (`gc::set_torture`, `gc::set_checkmark`) would: the
+/// runtime built last wins. Keys the string does not name keep their process-wide value.
+/// docs/DESIGN.md has the full table.
+pub(crate) const GC_GODEBUG_KEYS: [&str; 4] =
+    ["gctrace", "gccheckmark", "gctorture", "allocfreetrace"];
+
+/// The GC keys `Builder::godebug` strings named, oldest first, not yet applied. The core only
+/// records them (it does not call into the `gc` package, which is above it); the heap applies
+/// them at its next use (`gc::init`, at every allocation and collection), in order, after the
+/// environment's values.
+static GC_REQUESTS: std::sync::Mutex<Vec<(GoDebug, Vec<&'static str>)>> =
+    std::sync::Mutex::new(Vec::new());
+/// Requests recorded so far ([`request_gc_godebug`]); the heap compares it with the count it
+/// applied, one relaxed load per allocation.
+pub(crate) static GC_REQUESTS_GEN: std::sync::atomic::AtomicU64 =
+    std::sync::atomic::AtomicU64::new(0);
+
+/// Records the GC keys a runtime's `Builder::godebug` string names (`named`, a subset of
+/// [`GC_GODEBUG_KEYS`]) with their values in `d`, for the heap to apply. An
+/// `allocfreetrace=FILE` that cannot be created is refused here, at build, as a bad value is.
+pub(crate) fn request_gc_godebug(d: &GoDebug, named: &[&'static str]) -> Result<(), ConfigError> {
+    if named.is_empty() {
+        return Ok(());
+    }
+    if let (true, AllocFreeTrace::File(path)) =
+        (named.contains(&"allocfreetrace"), &d.allocfreetrace)
+    {
+        if let Err(e) = std::fs::OpenOptions::new()
+            .append(true)
+            .create(true)
+            .open(path)
+        {
+            return Err(ConfigError {
+                name: "GODEBUG=allocfreetrace".into(),
+                value: format!("{path} ({e})"),
+                expected: "0, 1 or the path of a file that can be created",
+            });
+        }
+    }
+    GC_REQUESTS
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .push((d.clone(), named.to_vec()));
+    GC_REQUESTS_GEN.fetch_add(1, std::sync::atomic::Ordering::Release);
+    Ok(())
+}
+
+/// Takes the recorded requests (for the heap, which applies them in order).
+pub(crate) fn take_gc_godebug_requests() -> Vec<(GoDebug, Vec<&'static str>)> {
+    std::mem::take(&mut *GC_REQUESTS.lock().unwrap_or_else(|e| e.into_inner()))
+}
+
 /// The GODEBUG settings gort understands. Defaults are Go's.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GoDebug {

@@ -190,6 +190,9 @@ pub(crate) fn init() {
     if !INIT.is_completed() {
         INIT.call_once(init_slow);
     }
+    if crate::env::GC_REQUESTS_GEN.load(Relaxed) != APPLIED_REQUESTS.load(Relaxed) {
+        apply_requests();
+    }
 }
 
 #[cold]
@@ -212,97 +215,41 @@ fn init_slow() {
     collect::repace();
 }
 
-/// The GODEBUG keys that configure the collector. The GC heap is one per process while the
-/// scheduler is one per [`Runtime`](crate::Runtime), so these are process-wide settings: the
-/// environment's value is read once (at the first use of the heap, or the first build that
-/// names one of them), and a [`Builder::godebug`](crate::Builder::godebug) string that names
-/// one of them sets it for the whole process when the runtime is built, as the matching knob
-/// ([`set_torture`], [`set_checkmark`]) would: the runtime built last wins. Keys the string
-/// does not name keep their process-wide value. docs/DESIGN.md has the full table.
-pub(crate) const GODEBUG_KEYS: [&str; 4] =
-    ["gctrace", "gccheckmark", "gctorture", "allocfreetrace"];
+/// `Builder::godebug` requests applied so far (`crate::env::request_gc_godebug`).
+static APPLIED_REQUESTS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
 
-/// Applies the GC keys a runtime's `Builder::godebug` string names (`named`, a subset of
-/// [`GODEBUG_KEYS`]) from `d`, after reading the environment's (so that a later first use of
-/// the heap does not overwrite them). An `allocfreetrace=FILE` that cannot be created is
-/// refused, as a bad value is.
-pub(crate) fn apply_godebug(
-    d: &crate::env::GoDebug,
-    named: &[&str],
-) -> Result<(), crate::env::ConfigError> {
-    if named.is_empty() {
-        return Ok(());
-    }
-    if let (true, crate::env::AllocFreeTrace::File(path)) =
-        (named.contains(&"allocfreetrace"), &d.allocfreetrace)
-    {
-        if let Err(e) = std::fs::OpenOptions::new()
-            .append(true)
-            .create(true)
-            .open(path)
-        {
-            return Err(crate::env::ConfigError {
-                name: "GODEBUG=allocfreetrace".into(),
-                value: format!("{path} ({e})"),
-                expected: "0, 1 or the path of a file that can be created",
-            });
+/// Applies the GC keys that runtimes' `Builder::godebug` strings named since the last call, in
+/// the order the runtimes were built (`crate::env::GC_GODEBUG_KEYS` has the rule), after the
+/// environment's values (`init_slow` ran first).
+#[cold]
+fn apply_requests() {
+    static APPLYING: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _one = APPLYING.lock().unwrap_or_else(|e| e.into_inner());
+    let gen = crate::env::GC_REQUESTS_GEN.load(std::sync::atomic::Ordering::Acquire);
+    for (d, named) in crate::env::take_gc_godebug_requests() {
+        for k in named {
+            match k {
+                "gctrace" => collect::GCTRACE.store(d.gctrace, Relaxed),
+                "gccheckmark" => collect::CHECKMARK.store(d.gccheckmark, Relaxed),
+                "gctorture" => alloc::TORTURE.store(d.gctorture, Relaxed),
+                "allocfreetrace" => match d.allocfreetrace {
+                    crate::env::AllocFreeTrace::Off => allocfreetrace::ON.store(false, Relaxed),
+                    _ => allocfreetrace::configure(&d.allocfreetrace),
+                },
+                _ => {}
+            }
         }
     }
-    init();
-    for &k in named {
-        match k {
-            "gctrace" => collect::GCTRACE.store(d.gctrace, Relaxed),
-            "gccheckmark" => collect::CHECKMARK.store(d.gccheckmark, Relaxed),
-            "gctorture" => alloc::TORTURE.store(d.gctorture, Relaxed),
-            "allocfreetrace" => match d.allocfreetrace {
-                crate::env::AllocFreeTrace::Off => allocfreetrace::ON.store(false, Relaxed),
-                _ => allocfreetrace::configure(&d.allocfreetrace),
-            },
-            _ => {}
-        }
-    }
-    Ok(())
+    // A request recorded after the load above is applied by the next call (its count is
+    // newer than `gen`).
+    APPLIED_REQUESTS.store(gen, Relaxed);
 }
 
-/// GOMAXPROCS as the collector takes it (its worker split, its CPU fraction, gctrace's
-/// `N P`): the Ps of the live runtimes, summed, but not past the CPU count unless one runtime
-/// alone has more Ps (then its count); 0 while no runtime is live. So with one runtime it is
-/// that runtime's GOMAXPROCS, whichever thread collects (a goroutine, a plain thread, the
-/// background worker). Recomputed at `build` and at a runtime's drop only, from
-/// [`LIVE_RUNTIME_PROCS`].
-///
-/// Why summed and capped: the mutators of every runtime allocate on the one heap, so the
-/// collector's quarter of the Ps is of all of them; but a process that adds a runtime beside
-/// the default one (`gort::go` outside any runtime) on a 64-CPU machine must not get 32 mark
-/// workers for 64 CPUs. Rejected: the calling goroutine's runtime (the previous rule: a
-/// background cycle and a forced one of the same program got different worker splits and
-/// different `N P`), the CPU count alone (ignores GOMAXPROCS).
-static COLLECTOR_PROCS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-/// The GOMAXPROCS of each live runtime.
-static LIVE_RUNTIME_PROCS: std::sync::Mutex<Vec<usize>> = std::sync::Mutex::new(Vec::new());
-
-/// A runtime with `nprocs` Ps started (`up`) or stopped.
-pub(crate) fn runtime_procs(nprocs: usize, up: bool) {
-    let mut live = LIVE_RUNTIME_PROCS.lock().unwrap_or_else(|e| e.into_inner());
-    if up {
-        live.push(nprocs);
-    } else if let Some(i) = live.iter().position(|&n| n == nprocs) {
-        live.swap_remove(i);
-    }
-    let sum: usize = live.iter().sum();
-    let cap = live
-        .iter()
-        .copied()
-        .max()
-        .unwrap_or(0)
-        .max(crate::env::ncpu());
-    COLLECTOR_PROCS.store(sum.min(cap), Relaxed);
-}
-
-/// GOMAXPROCS as the collector sees it ([`COLLECTOR_PROCS`]), or the CPU count when no
-/// runtime is live (the heap used from plain threads only).
+/// GOMAXPROCS as the collector sees it (`rt::sched::runtime::collector_procs`: the live
+/// runtimes' Ps, summed and capped), or the CPU count when no runtime is live (the heap used
+/// from plain threads only).
 pub(crate) fn procs() -> usize {
-    match COLLECTOR_PROCS.load(Relaxed) {
+    match crate::rt::sched::runtime::collector_procs() {
         0 => crate::env::ncpu(),
         n => n,
     }

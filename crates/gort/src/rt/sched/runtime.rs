@@ -352,6 +352,47 @@ impl From<StackError> for Error {
     }
 }
 
+/// GOMAXPROCS as the GC heap's collector takes it (`gc::procs`: its worker split, its CPU fraction, gctrace's
+/// `N P`): the Ps of the live runtimes, summed, but not past the CPU count unless one runtime
+/// alone has more Ps (then its count); 0 while no runtime is live. So with one runtime it is
+/// that runtime's GOMAXPROCS, whichever thread collects (a goroutine, a plain thread, the
+/// background worker). Recomputed at `build` and at a runtime's drop only, from
+/// [`LIVE_RUNTIME_PROCS`].
+///
+/// Why summed and capped: the mutators of every runtime allocate on the one heap, so the
+/// collector's quarter of the Ps is of all of them; but a process that adds a runtime beside
+/// the default one (`gort::go` outside any runtime) on a 64-CPU machine must not get 32 mark
+/// workers for 64 CPUs. Rejected: the calling goroutine's runtime (the previous rule: a
+/// background cycle and a forced one of the same program got different worker splits and
+/// different `N P`), the CPU count alone (ignores GOMAXPROCS).
+static COLLECTOR_PROCS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+/// The GOMAXPROCS of each live runtime.
+static LIVE_RUNTIME_PROCS: std::sync::Mutex<Vec<usize>> = std::sync::Mutex::new(Vec::new());
+
+/// A runtime with `nprocs` Ps started (`up`) or stopped.
+pub(crate) fn runtime_procs(nprocs: usize, up: bool) {
+    let mut live = LIVE_RUNTIME_PROCS.lock().unwrap_or_else(|e| e.into_inner());
+    if up {
+        live.push(nprocs);
+    } else if let Some(i) = live.iter().position(|&n| n == nprocs) {
+        live.swap_remove(i);
+    }
+    let sum: usize = live.iter().sum();
+    let cap = live
+        .iter()
+        .copied()
+        .max()
+        .unwrap_or(0)
+        .max(crate::env::ncpu());
+    COLLECTOR_PROCS.store(sum.min(cap), std::sync::atomic::Ordering::Relaxed);
+}
+
+/// [`COLLECTOR_PROCS`]: 0 while no runtime is live. Read by the GC heap (`gc::procs`), which
+/// sits above the scheduler and so reads it here rather than being told.
+pub(crate) fn collector_procs() -> usize {
+    COLLECTOR_PROCS.load(std::sync::atomic::Ordering::Relaxed)
+}
+
 /// Configures and starts a [`Runtime`].
 ///
 /// ```
@@ -363,7 +404,7 @@ pub struct Builder {
     gomaxprocs: Option<usize>,
     stack_size: usize,
     godebug: Option<GoDebug>,
-    /// The GC keys (`gc::GODEBUG_KEYS`) the `godebug` string names: applied to the
+    /// The GC keys (`env::GC_GODEBUG_KEYS`) the `godebug` string names: applied to the
     /// process-wide collector at `build`.
     gc_keys: Vec<&'static str>,
     detect_deadlock: bool,
@@ -410,8 +451,9 @@ impl Builder {
     /// scheduler settings; a later call replaces an earlier one).
     ///
     /// The collector's keys (`gctrace`, `gccheckmark`, `gctorture`, `allocfreetrace`) are
-    /// process-wide, as the GC heap is: those the string names are applied to the whole
-    /// process when [`build`](Builder::build) succeeds (the runtime built last wins, as with
+    /// process-wide, as the GC heap is: those the string names are set for the whole process
+    /// by [`build`](Builder::build), taking effect at the heap's next allocation or collection
+    /// (the runtime built last wins, as with
     /// [`gort::gc::set_torture`](crate::gc::set_torture)); those it does not name keep their
     /// value (from the `GODEBUG` environment variable, read once). So
     /// `.godebug("gctrace=1")` prints a `gctrace` line per cycle from then on, and
@@ -424,7 +466,7 @@ impl Builder {
     pub fn godebug(mut self, s: &str) -> Result<Builder, ConfigError> {
         self.godebug = Some(GoDebug::parse(s)?);
         // Go's parsegodebug: comma-separated `key=value` fields, keys matched exactly.
-        self.gc_keys = crate::gc::GODEBUG_KEYS
+        self.gc_keys = crate::env::GC_GODEBUG_KEYS
             .into_iter()
             .filter(|k| {
                 s.split(',')
@@ -481,9 +523,10 @@ impl Builder {
         // The GC reads these lazily; refuse bad values here, where they can be reported.
         crate::env::gogc_from_env()?;
         crate::env::gomemlimit_from_env()?;
-        // The GC keys the builder names, for the whole process (see `godebug`). Applied before
-        // any thread starts: a failure below leaves them applied, as a knob call would.
-        crate::gc::apply_godebug(&godebug, &self.gc_keys)?;
+        // The GC keys the builder names, for the whole process (see `godebug`): recorded
+        // here, applied by the heap at its next use; a failure below leaves them recorded, as a
+        // knob call would.
+        crate::env::request_gc_godebug(&godebug, &self.gc_keys)?;
         // The one place the stack size is checked: spawns and stack pools take it as valid.
         if !crate::rt::stack::STACK_SIZE_RANGE.contains(&self.stack_size) {
             return Err(Error::Config(ConfigError {
@@ -544,7 +587,7 @@ impl Builder {
         );
         shared.threads.fetch_add(threads.len(), Relaxed);
         crate::rt::sched::sigquit::register(&shared);
-        crate::gc::runtime_procs(nprocs, true);
+        runtime_procs(nprocs, true);
         Ok(Runtime {
             shared,
             threads: Mutex::new(threads),
@@ -688,7 +731,7 @@ impl Drop for Runtime {
             let _ = t.join();
         }
         crate::rt::sched::sigquit::unregister(&self.shared);
-        crate::gc::runtime_procs(self.shared.nprocs(), false);
+        runtime_procs(self.shared.nprocs(), false);
         if left_running {
             // A thread still runs on this runtime's queues and registry (its Arc keeps them
             // allocated): leave the G -> Shared cycles in place, leaking the runtime.
