@@ -130,10 +130,19 @@ impl IdleSet {
 
     /// An M going idle: puts its P on the list. Returns `npidle` after. The caller then
     /// stops spinning (`stop_spin`) and re-checks every queue before it sleeps.
+    ///
+    /// The count moves with the list, under its lock: `npidle` is decremented only by whoever
+    /// takes a P off the list (`wake_one`, `leave_idle`), so an increment after the unlock
+    /// let a `wake_one` pop this P and decrement before it, and `npidle` wrapped below zero
+    /// (a debug build's overflow check aborted the scheduler: CI, 1 run in ~100 of
+    /// `external_spawn_bursts_never_lose_a_wakeup`; `model_tests::npidle_never_wraps`).
     pub(crate) fn publish_idle(&self, pid: usize) -> usize {
         self.slots[pid].idle.store(true, SeqCst);
-        self.list.lock().unwrap().push(pid);
-        self.npidle.fetch_add(1, SeqCst) + 1
+        let mut list = self.list.lock().unwrap();
+        list.push(pid);
+        let n = self.npidle.fetch_add(1, SeqCst) + 1;
+        drop(list);
+        n
     }
 
     /// An M leaving idle: takes its P off the list if it is still there. Returns true if it

@@ -302,6 +302,45 @@ fn idle_and_wakep_never_lose_work_nor_a_spinning_token() {
     );
 }
 
+/// `npidle` counts the idle list and never wraps: two Ms go idle and leave again while a
+/// submitter's `wake_one` takes one of them off the list. With the increment outside the
+/// list lock, `wake_one` could check `npidle` (P1 idle), P1 leave (0), P0 push itself, and
+/// `wake_one` pop P0 and decrement 0: `npidle` wrapped (a debug build's overflow check fired
+/// in `publish_idle`; CI saw the scheduler abort). Random schedules: PCT's few preemption
+/// points rarely line up the three steps.
+#[test]
+fn npidle_never_wraps() {
+    use super::idle::IdleSet;
+    use std::sync::atomic::Ordering::SeqCst;
+    shuttle::check_random(
+        || {
+            let set = Arc::new(IdleSet::new(2));
+            let ms: Vec<_> = (0..2)
+                .map(|pid| {
+                    let set = set.clone();
+                    thread::spawn(move || {
+                        let n = set.publish_idle(pid);
+                        assert!((1..=2).contains(&n), "npidle {n} after publishing P{pid}");
+                        if !set.leave_idle(pid) {
+                            assert!(set.take_token(pid), "taken off the list without a token");
+                            set.stop_spin();
+                        }
+                    })
+                })
+                .collect();
+            if let Some(pid) = set.wake_one() {
+                assert!(pid < 2);
+            }
+            for h in ms {
+                h.join().unwrap();
+            }
+            assert_eq!(set.npidle.load(SeqCst), 0);
+            assert_eq!(set.nmspinning.load(SeqCst), 0);
+        },
+        20 * ITERATIONS,
+    );
+}
+
 /// The inbox hand-off (`P::push_inbox`/`P::take_inbox`, a Treiber stack taken whole): two
 /// wakers on other threads push goroutines (started wake-ups and unstarted hand-overs) while
 /// the owner takes; every goroutine comes out exactly once, in the right list.
