@@ -50,7 +50,9 @@ pub(crate) fn flush_counts(c: &mut Cache) {
 pub(crate) const ALT_SPANS: usize = 8;
 
 /// Allocates a slot of at least `size` bytes aligned to `align` for an object of type `vt`
-/// (`class`: its size class from `class_for`, `None` for a large object), root count 1.
+/// (`class`: its size class from `class_for`, `None` for a large object), root count 0: the
+/// caller counts its new handle in its root cache (`RootCache::add`, rootcache.rs) inside the
+/// same guard.
 ///
 /// # Safety
 /// Called inside a guard, with `m` this thread's record; the caller writes an object of the
@@ -83,14 +85,12 @@ pub(crate) unsafe fn alloc(
             // SAFETY: as above.
             if let Some(i) = unsafe { span.next_free() } {
                 if MARKING.load(Relaxed) {
-                    // Allocate black: the mark bit before the root count, so a concurrent
-                    // root scan that sees rc = 1 (Acquire) sees the object marked and never
-                    // traces its uninitialised value.
+                    // Allocate black. The new handle's +1 goes to this thread's root cache
+                    // (the caller's), not to `rc`: a concurrent root scan that sees it in
+                    // `rc` (an eviction's Release, rootcache.rs) sees the mark bit too and
+                    // never traces the uninitialised value.
                     span.mark_atomic(i);
                     cache.marked_bytes += span.elemsize as u64;
-                    span.rc(i).store(1, Release);
-                } else {
-                    span.rc(i).store(1, Relaxed);
                 }
                 if needs_drop {
                     // SAFETY: the owner writes NEEDS_DROP of its cached span.
@@ -204,7 +204,6 @@ unsafe fn alloc_large(
         span.mark_atomic(0);
         cache.marked_bytes += span.elemsize as u64;
     }
-    span.rc(0).store(1, Release);
     cache.nmalloc += 1;
     cache.bytes += span.elemsize as u64;
     add_live(span.elemsize as u64);

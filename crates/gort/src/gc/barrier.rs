@@ -27,7 +27,7 @@ pub(crate) static MARKING: AtomicBool = AtomicBool::new(false);
 const BATCH: usize = 32;
 
 /// Shades the object at `addr` if marking is on. Inside a guard, on `m`'s thread.
-#[inline]
+#[inline(always)]
 pub(crate) fn shade(m: &Mutator, addr: usize) {
     if MARKING.load(Relaxed) {
         shade_slow(m, addr)
@@ -35,6 +35,7 @@ pub(crate) fn shade(m: &Mutator, addr: usize) {
 }
 
 #[cold]
+#[inline(never)]
 fn shade_slow(m: &Mutator, addr: usize) {
     // SAFETY: `addr` is the target of a live handle (rc > 0 or reachable), so its span is
     // mapped; nothing is freed while marking runs.

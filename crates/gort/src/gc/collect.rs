@@ -144,6 +144,11 @@ fn begin() -> Begun {
     let t0 = Instant::now();
     crate::rt::exectrace::stw_start(StwReason::GcSweepTermination);
     let ms = stop_world();
+    // The root counts are exact from here (rootcache.rs): the root scan reads them.
+    for m in &ms {
+        // SAFETY: the world is stopped: the collector may access every cache.
+        unsafe { m.cache() }.roots.flush();
+    }
     let heap0 = HEAP_LIVE.load(Relaxed);
     // The cycle's goal is at least 64 KiB past where it started (Go's `triggered` and
     // `minRunway`), unless the memory limit set it.
@@ -227,6 +232,8 @@ fn release_caches(ms: &[std::sync::Arc<super::mutator::Mutator>], grey: &mut Vec
         grey.append(&mut c.grey);
         marked += std::mem::take(&mut c.marked_bytes);
         flush_counts(c);
+        // Exact root counts for the checkmark and `gctrace=2`'s marks (rootcache.rs).
+        c.roots.flush();
     }
     marked
 }

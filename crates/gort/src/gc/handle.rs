@@ -4,8 +4,9 @@
 //!
 //! * Every object has a root count (`rc`, beside its span). A handle is *rooted* (a flag in the
 //!   handle's low bit) when it lives anywhere outside the GC heap: stack, `Vec`, `Box`, statics,
-//!   other goroutines. Creating a rooted handle (`Gc::new`, `clone`) increments `rc`, dropping
-//!   one decrements it.
+//!   other goroutines. Creating a rooted handle (`Gc::new`, `clone`) counts `+1`, dropping one
+//!   `-1`, in the thread's root cache (rootcache.rs): no shared atomic unless two live objects
+//!   meet in one of its slots; the collector adds the caches to `rc` when it stops the world.
 //! * When a value moves into the heap (`Gc::new(value)`), the unroot pass (`Trace`) clears the
 //!   flag of every handle it contains and decrements their targets' `rc`: those handles are now
 //!   *edges*, found by tracing. A handle inside the heap can only be reached through `&`, and
@@ -15,8 +16,8 @@
 //!   rooted, so its target and everything reachable from it is marked: no reachable object is
 //!   freed.
 //!
-//! Every change to `rc` or to a handle's flag happens inside a mutator guard, so the collector
-//! (which stops the world) sees a consistent graph.
+//! Every root-count change or change of a handle's flag happens inside a mutator guard, so the
+//! collector (which stops the world, then flushes the root caches) sees a consistent graph.
 
 use std::marker::PhantomData;
 use std::num::NonZeroUsize;
@@ -91,21 +92,33 @@ impl RawHandle {
         s.rc(s.index_of(a))
     }
 
-    /// Unroot pass: the handle moved into the heap. Called inside a guard.
+    /// Unroot pass: the handle moved into the heap. Called inside a guard on `m`'s thread.
     pub(crate) fn unroot(&mut self, m: &Mutator) {
         assert!(self.rooted(), "gort gc: unrooting a handle twice");
-        shade(m, self.addr());
-        self.rc().fetch_sub(1, Relaxed);
+        count(m, self.addr(), -1);
         self.word = NonZeroUsize::new(self.addr()).unwrap();
     }
 
-    /// Root pass: a heap cell's contents are borrowed mutably. Called inside a guard.
+    /// Root pass: a heap cell's contents are borrowed mutably. Called inside a guard on `m`'s
+    /// thread.
     pub(crate) fn root(&mut self, m: &Mutator) {
         assert!(!self.rooted(), "gort gc: rooting a handle twice");
-        shade(m, self.addr());
-        self.rc().fetch_add(1, Relaxed);
+        count(m, self.addr(), 1);
         self.word = NonZeroUsize::new(self.addr() | ROOTED).unwrap();
     }
+}
+
+/// A root-count change of the live object at `addr`: shaded if a mark runs (the barrier),
+/// counted in this thread's root cache (rootcache.rs). Inside a guard on `m`'s thread.
+#[inline(always)]
+pub(crate) fn count(m: &Mutator, addr: usize, d: isize) {
+    shade(m, addr);
+    // SAFETY: inside a guard on the owner thread (caller), and no other reference to the
+    // cache is live here (`shade` returned).
+    unsafe { m.cache() }.roots.add(addr, d);
+}
+
+impl RawHandle {
 }
 
 /// Implemented by gort's own visitors (seals [`Visitor`]).
@@ -209,6 +222,10 @@ impl<T: Trace + Send> Gc<T> {
             value.trace_mut(&mut Unroot(m));
             // SAFETY: `alloc` returned a fresh slot of at least `size` bytes, aligned.
             unsafe { p.write(value) };
+            // The new handle's count (the slot's `rc` is 0, alloc.rs). Not `count`: the
+            // object is new (black if a mark runs), there is nothing to shade.
+            // SAFETY: inside the guard on this thread; no other reference to the cache.
+            unsafe { m.cache() }.roots.add(addr, 1);
             Gc {
                 raw: RawHandle::new_rooted(addr),
                 _t: PhantomData,
@@ -272,13 +289,13 @@ impl<T: Trace> std::ops::Deref for Gc<T> {
 }
 
 impl<T: Trace> Clone for Gc<T> {
+    // Always inlined, as its fast path is a few instructions once inside the caller (the
+    // slow paths are out of line): an `Arc` clone's cost without its shared atomic.
+    #[inline(always)]
     fn clone(&self) -> Gc<T> {
         super::mutator::preempt_point();
         let addr = self.raw.addr();
-        with_guard(|m| {
-            shade(m, addr);
-            self.raw.rc().fetch_add(1, Relaxed)
-        });
+        with_guard(|m| count(m, addr, 1));
         Gc {
             raw: RawHandle::new_rooted(addr),
             _t: PhantomData,
@@ -287,15 +304,13 @@ impl<T: Trace> Clone for Gc<T> {
 }
 
 impl<T: Trace> Drop for Gc<T> {
-    #[inline]
+    #[inline(always)]
     fn drop(&mut self) {
         // An unrooted handle is an edge inside a (dead, being dropped) object: nothing to do,
         // and its target must not be touched (it may be freed already).
         if self.raw.rooted() {
-            with_guard(|m| {
-                shade(m, self.raw.addr());
-                self.raw.rc().fetch_sub(1, Relaxed)
-            });
+            let addr = self.raw.addr();
+            with_guard(|m| count(m, addr, -1));
         }
     }
 }

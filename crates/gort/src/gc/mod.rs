@@ -152,6 +152,7 @@ pub(crate) mod mark;
 pub(crate) mod mheap;
 pub(crate) mod mutator;
 mod pacer;
+mod rootcache;
 mod sizeclass;
 pub(crate) mod span;
 mod stats;

@@ -3,8 +3,8 @@
 //! Every thread that touches the GC heap has a [`Mutator`] record (registered on first use):
 //! its allocation cache and a `busy` word. Every heap operation that changes what the collector
 //! reads (allocating, rooting/unrooting a handle, starting or ending a `GcCell` write) runs
-//! inside a *guard*: `busy = 1` before, `busy = 0` after. Guards are short, never park and run
-//! no user code.
+//! inside a *guard*: `busy` counts the guards the thread is in (1 for the outermost), 0 after.
+//! Guards are short, never park and run no user code.
 //!
 //! Stopping the world is a Dekker handshake: the collector stores `STOP = true` then waits
 //! until every mutator's `busy` is 0; a mutator stores `busy = 1` then loads `STOP`, and if it
@@ -30,10 +30,11 @@
 //! reached through a rooted one, reads objects the collector keeps alive and never writes.
 
 use std::cell::{Cell, UnsafeCell};
-use std::sync::atomic::{AtomicBool, AtomicU32, Ordering::*};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU8, Ordering::*};
 use std::sync::{Arc, Condvar, Mutex};
 
 use super::mheap::SpanPtr;
+use super::rootcache::RootCache;
 use super::sizeclass::NCLASS;
 
 /// A thread's allocation cache (Go's mcache) and local counters. Access rule: only the owning
@@ -53,6 +54,8 @@ pub(crate) struct Cache {
     /// Bytes this thread marked during the current mark: shaded by the barrier, or allocated
     /// black (summed into the live heap at mark termination).
     pub marked_bytes: u64,
+    /// Root-count changes not yet added to the objects' `rc` (rootcache.rs).
+    pub roots: RootCache,
 }
 
 /// One thread's record.
@@ -81,6 +84,7 @@ impl Mutator {
                 bytes: 0,
                 grey: Vec::new(),
                 marked_bytes: 0,
+                roots: RootCache::new(),
             }),
         }
     }
@@ -97,8 +101,14 @@ impl Mutator {
     }
 }
 
-static STOP: AtomicBool = AtomicBool::new(false);
-/// `membarrier` is registered: guard entry uses the light path (see the module docs).
+/// What guard entry must check, in one word so that its fast path is one load: `STOP_BIT`
+/// (the collector stops the world) and `FENCED_BIT` (no `membarrier`: guard entry takes the
+/// `SeqCst` path). Zero: enter with a plain store and this load.
+static GATE: AtomicU8 = AtomicU8::new(FENCED_BIT);
+const STOP_BIT: u8 = 1;
+const FENCED_BIT: u8 = 2;
+/// `membarrier` is registered: guard entry uses the light path (see the module docs). Read by
+/// the collector; mutators read `GATE`.
 static ASYM: AtomicBool = AtomicBool::new(false);
 
 const MEMBARRIER_CMD_QUERY: libc::c_long = 0;
@@ -121,6 +131,7 @@ pub(crate) fn init_fence() {
         && membarrier(MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED) == 0
     {
         ASYM.store(true, SeqCst);
+        GATE.fetch_and(!FENCED_BIT, SeqCst);
     }
 }
 static WORLD: Mutex<()> = Mutex::new(());
@@ -131,101 +142,142 @@ static FALLBACK: Mutex<Option<Arc<Mutator>>> = Mutex::new(None);
 
 struct Local {
     m: Arc<Mutator>,
-    depth: Cell<u32>,
 }
 
 impl Drop for Local {
     fn drop(&mut self) {
+        // Guards from here on (later thread-local destructors) take the fallback record.
+        CUR.with(|c| c.set(std::ptr::null()));
         self.m.dead.store(true, Release);
     }
 }
 
 thread_local! {
+    /// Owns this thread's record and marks it dead at thread exit.
     static LOCAL: Local = {
         let m = Arc::new(Mutator::new());
         REGISTRY.lock().unwrap_or_else(|e| e.into_inner()).push(m.clone());
-        Local { m, depth: Cell::new(0) }
+        CUR.with(|c| c.set(Arc::as_ptr(&m)));
+        Local { m }
     };
+    /// This thread's record while `LOCAL` holds it, else null: a constant-initialised
+    /// thread-local without a destructor, so the guard's fast path is one `fs`-relative load
+    /// (no lazy-initialisation state to test).
+    static CUR: Cell<*const Mutator> = const { Cell::new(std::ptr::null()) };
 }
 
-/// Runs `f` inside a guard, with this thread's mutator record. Re-entrant.
-#[inline]
+/// Runs `f` inside a guard, with this thread's mutator record. Re-entrant: `busy` counts the
+/// nesting (only its owner writes it; the collector waits for 0).
+#[inline(always)]
 pub(crate) fn with_guard<R>(f: impl FnOnce(&Mutator) -> R) -> R {
-    let mut f = Some(f);
-    let mut out = None;
-    let ok = LOCAL.try_with(|l| {
-        let d = l.depth.get();
-        if d == 0 {
-            enter(&l.m);
-        }
-        l.depth.set(d + 1);
-        let _exit = Exit(l);
-        out = Some((f.take().unwrap())(&l.m));
-    });
-    if ok.is_err() {
-        // Thread-local destructors: share one registered record under a lock.
-        let mut fb = FALLBACK.lock().unwrap_or_else(|e| e.into_inner());
-        let m = fb
-            .get_or_insert_with(|| {
-                let m = Arc::new(Mutator::new());
-                REGISTRY
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .push(m.clone());
-                m
-            })
-            .clone();
-        enter(&m);
-        let r = (f.take().unwrap())(&m);
-        m.busy.store(0, Release);
-        return r;
+    let m = CUR.with(|c| c.get());
+    if m.is_null() {
+        return with_guard_slow(f);
     }
-    out.unwrap()
+    // SAFETY: CUR is non-null only while this thread's LOCAL holds an Arc of the record (set
+    // when it is created, cleared first thing in its destructor).
+    let m = unsafe { &*m };
+    let d = m.busy.load(Relaxed);
+    if d == 0 {
+        enter(m);
+    } else {
+        m.busy.store(d + 1, Relaxed);
+    }
+    let _exit = Exit(m, d);
+    f(m)
 }
 
-struct Exit<'a>(&'a Local);
+/// The first guard of a thread (registers its record), and guards in thread-local destructors
+/// after the record's owner is gone (they share one registered record under a lock).
+#[cold]
+#[inline(never)]
+fn with_guard_slow<R>(f: impl FnOnce(&Mutator) -> R) -> R {
+    if LOCAL.try_with(|_| ()).is_ok() {
+        return with_guard(f);
+    }
+    let mut fb = FALLBACK.lock().unwrap_or_else(|e| e.into_inner());
+    let m = fb
+        .get_or_insert_with(|| {
+            let m = Arc::new(Mutator::new());
+            REGISTRY
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .push(m.clone());
+            m
+        })
+        .clone();
+    enter(&m);
+    let _exit = Exit(&m, 0);
+    f(&m)
+}
+
+/// Ends a guard level: `busy` back to the depth it had (0 ends the guard: a `Release` that the
+/// collector's load acquires, module docs).
+struct Exit<'a>(&'a Mutator, u32);
 impl Drop for Exit<'_> {
+    #[inline]
     fn drop(&mut self) {
-        let d = self.0.depth.get() - 1;
-        self.0.depth.set(d);
-        if d == 0 {
-            self.0.m.busy.store(0, Release);
-        }
+        self.0.busy.store(self.1, Release);
     }
 }
 
 /// Whether this thread is inside a guard (it must not start a collection then).
 pub(crate) fn in_guard() -> bool {
-    LOCAL.try_with(|l| l.depth.get() > 0).unwrap_or(false)
+    let m = CUR.with(|c| c.get());
+    // SAFETY: as in `with_guard`. (A thread-local destructor's fallback guard is not seen
+    // here: those run no goroutine and start no collection.)
+    !m.is_null() && unsafe { &*m }.busy.load(Relaxed) != 0
 }
 
 /// The GC heap API's preemption point (`rt::sched::park::preempt_point`), at the entry of
 /// `Gc::new`, `Gc::clone`, `Weak::upgrade` and the like. Not inside a guard (the collector
 /// waits for guards to end, and the M would run goroutines that may wait for the collector)
 /// nor in a drop phase (its flag is per thread: the next goroutine on the M would inherit it).
-#[inline]
+#[inline(always)]
 pub(crate) fn preempt_point() {
-    if crate::rt::sched::park::preempt_pending()
-        && !in_guard()
-        && !super::sweep::IN_DROP.try_with(|d| d.get()).unwrap_or(true)
-    {
+    if crate::rt::sched::park::preempt_pending() {
+        preempt_point_slow();
+    }
+}
+
+#[cold]
+#[inline(never)]
+fn preempt_point_slow() {
+    if !in_guard() && !super::sweep::IN_DROP.try_with(|d| d.get()).unwrap_or(true) {
         crate::rt::sched::park::preempt_point();
     }
 }
 
-#[inline]
+/// Guard entry at depth 0: `busy = 1`, then `GATE`. With `membarrier` (and the world running)
+/// that is a plain store, a compiler fence and a plain load; the rest is `enter_slow`.
+#[inline(always)]
 fn enter(m: &Mutator) {
+    m.busy.store(1, Relaxed);
+    // The collector's membarrier supplies the full fence (module docs).
+    std::sync::atomic::compiler_fence(SeqCst);
+    if GATE.load(Acquire) != 0 {
+        enter_slow(m);
+    }
+}
+
+/// Guard entry without `membarrier` (the `SeqCst` store-then-load; the plain store of the
+/// same value before it only makes the collector wait sooner), or while the world stops.
+#[cold]
+#[inline(never)]
+fn enter_slow(m: &Mutator) {
     loop {
-        if ASYM.load(Relaxed) {
-            m.busy.store(1, Relaxed);
-            // The collector's membarrier supplies the full fence (module docs).
-            std::sync::atomic::compiler_fence(SeqCst);
-            if !STOP.load(Acquire) {
+        let g = GATE.load(Acquire);
+        if g & FENCED_BIT != 0 {
+            m.busy.store(1, SeqCst);
+            if GATE.load(SeqCst) & STOP_BIT == 0 {
                 return;
             }
-        } else {
-            m.busy.store(1, SeqCst);
-            if !STOP.load(SeqCst) {
+        } else if g & STOP_BIT == 0 {
+            // Stopping ended between the fast path's load and this one; the plain store and
+            // the compiler fence were made, and the next stop's membarrier orders them.
+            m.busy.store(1, Relaxed);
+            std::sync::atomic::compiler_fence(SeqCst);
+            if GATE.load(Acquire) & STOP_BIT == 0 {
                 return;
             }
         }
@@ -237,7 +289,7 @@ fn enter(m: &Mutator) {
 #[cold]
 fn wait_restart() {
     let mut g = WORLD.lock().unwrap_or_else(|e| e.into_inner());
-    while STOP.load(Acquire) {
+    while GATE.load(Acquire) & STOP_BIT != 0 {
         g = RESTARTED.wait(g).unwrap_or_else(|e| e.into_inner());
     }
 }
@@ -248,7 +300,7 @@ pub(crate) fn stop_world() -> Vec<Arc<Mutator>> {
     debug_assert!(!in_guard());
     {
         let _g = WORLD.lock().unwrap_or_else(|e| e.into_inner());
-        STOP.store(true, SeqCst);
+        GATE.fetch_or(STOP_BIT, SeqCst);
     }
     if ASYM.load(Relaxed) && membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED) != 0 {
         eprintln!("fatal error: gort gc: membarrier failed after registration");
@@ -274,7 +326,7 @@ pub(crate) fn stop_world() -> Vec<Arc<Mutator>> {
 /// collector on its CPU for a scheduler tick, which is not a pause of anyone else.
 pub(crate) fn start_world() -> std::time::Instant {
     let _g = WORLD.lock().unwrap_or_else(|e| e.into_inner());
-    STOP.store(false, Release);
+    GATE.fetch_and(!STOP_BIT, Release);
     let t = std::time::Instant::now();
     RESTARTED.notify_all();
     t
