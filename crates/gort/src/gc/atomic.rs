@@ -47,7 +47,9 @@
 //! [`RawHandle`] word (same bit, same meaning); an empty field is `0` inside the heap and `1`
 //! outside, so the context is known even when empty. The flag only changes through `&mut` (the
 //! unroot pass when the field moves into the heap with `Gc::new`, the root pass when a heap
-//! `GcCell` holding it is borrowed mutably), never while anyone else can see the field.
+//! `GcCell` holding it is borrowed mutably), never while anyone else can see the field. Every
+//! `rc += 1` / `rc -= 1` below is a `+1`/`-1` in the running thread's root cache (rootcache.rs),
+//! inside the same guard: the collector's flush at each pause makes `rc` what this text says.
 //!
 //! * **store/swap inside the heap** (in a guard): shade the new target and decrement its root
 //!   count (the handle becomes an edge: the unroot pass for one handle), swap the word
@@ -125,7 +127,7 @@ use std::num::NonZeroUsize;
 use std::sync::atomic::{AtomicUsize, Ordering::*};
 
 use super::barrier::shade;
-use super::handle::{Gc, RawHandle};
+use super::handle::{count, Gc, RawHandle};
 use super::mutator::{with_guard, Mutator};
 use super::visit::{Pass, Trace, Visitor};
 
@@ -145,13 +147,6 @@ pub struct AtomicGc<T: Trace> {
     word: AtomicUsize,
     /// Owns a handle: `Send`/`Sync` exactly as `Gc<T>`.
     _t: PhantomData<Gc<T>>,
-}
-
-/// A handle view of the object at `addr` (non-zero, allocated: callers hold a guard in which
-/// it cannot be freed), to reach its root count. Changes no count.
-#[inline]
-fn obj(addr: usize) -> RawHandle {
-    RawHandle::from_word(NonZeroUsize::new(addr).expect("gort gc: null AtomicGc target"))
 }
 
 impl<T: Trace> AtomicGc<T> {
@@ -191,8 +186,7 @@ impl<T: Trace> AtomicGc<T> {
                 return None;
             }
             // The module's load argument: inside this guard the target is not freed.
-            shade(m, a);
-            obj(a).rc().fetch_add(1, Relaxed);
+            count(m, a, 1);
             // SAFETY: inside a guard; `a` is a live T (a field of type AtomicGc<T> only ever
             // holds T handles; not freed or fin: the module's load argument); counted just above.
             Some(unsafe { Gc::from_rooted_addr(a) })
@@ -239,7 +233,8 @@ impl<T: Trace> AtomicGc<T> {
         }
         let old = self.word.swap(new_addr, AcqRel);
         if new_addr != 0 {
-            obj(new_addr).rc().fetch_sub(1, Relaxed);
+            // SAFETY: inside the guard on `m`'s thread (caller); no other cache reference.
+            unsafe { m.cache() }.roots.add(new_addr, -1);
         }
         if old == 0 {
             return None;
@@ -249,7 +244,8 @@ impl<T: Trace> AtomicGc<T> {
         if !keep_old {
             return None;
         }
-        obj(old).rc().fetch_add(1, Relaxed);
+        // SAFETY: as above.
+        unsafe { m.cache() }.roots.add(old, 1);
         // SAFETY: `old` was the field's edge, read in this guard: a live T (the load argument
         // of the module docs applies to the swap's read); counted just above, in this guard.
         Some(unsafe { Gc::from_rooted_addr(old) })
@@ -281,7 +277,8 @@ impl<T: Trace> AtomicGc<T> {
                     if let Some(n) = new {
                         let _ = Gc::into_word(n);
                         if heap {
-                            obj(new_addr).rc().fetch_sub(1, Relaxed);
+                            // SAFETY: inside this guard on this thread; no other reference.
+                            unsafe { m.cache() }.roots.add(new_addr, -1);
                         }
                     }
                     if heap {

@@ -25,7 +25,6 @@ use std::sync::atomic::Ordering::Relaxed;
 
 use super::barrier::shade;
 use super::mutator::{with_guard, Mutator};
-use super::span::Span;
 use super::visit::{Pass, Trace, Visitor};
 
 const ROOTED: usize = 1;
@@ -83,12 +82,13 @@ impl RawHandle {
         }
     }
 
-    #[inline]
+    /// The object's `rc` (tests: between pauses it is not the root count, rootcache.rs).
+    #[cfg(test)]
     pub(crate) fn rc(&self) -> &std::sync::atomic::AtomicU32 {
         let a = self.addr();
         // SAFETY: a handle always points at a live object (the rooting invariant), whose
         // span header lives at the 64 KiB boundary below it.
-        let s = unsafe { &*Span::of(a) };
+        let s = unsafe { &*super::span::Span::of(a) };
         s.rc(s.index_of(a))
     }
 

@@ -208,7 +208,8 @@ impl<T: Trace> Weak<T> {
             // invariant 4 (this Weak<T> came from a Gc<T> of it); its root count is raised
             // right below, in this guard, before the handle can drop.
             let g = unsafe { Gc::<T>::from_rooted_addr(addr) };
-            Gc::raw(&g).rc().fetch_add(1, Relaxed);
+            // SAFETY: inside the guard on this thread; no other reference to the cache.
+            unsafe { m.cache() }.roots.add(addr, 1);
             Some(g)
         })
     }
