@@ -298,10 +298,10 @@ fn wait_restart() {
 /// entries wait. The caller must not be inside a guard.
 pub(crate) fn stop_world() -> Vec<Arc<Mutator>> {
     debug_assert!(!in_guard());
-    {
-        let _g = WORLD.lock().unwrap_or_else(|e| e.into_inner());
-        GATE.fetch_or(STOP_BIT, SeqCst);
-    }
+    // Not under `WORLD`: a mutator descheduled while it holds that lock (in `wait_restart`,
+    // woken by the last restart) would stretch the pause to its time slice. A waiter that
+    // still waits from the last pause keeps waiting, as it should.
+    GATE.fetch_or(STOP_BIT, SeqCst);
     if ASYM.load(Relaxed) && membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED) != 0 {
         eprintln!("fatal error: gort gc: membarrier failed after registration");
         std::process::abort();
@@ -325,9 +325,14 @@ pub(crate) fn stop_world() -> Vec<Arc<Mutator>> {
 /// the pause. Waking the threads that waited comes after: a woken thread may preempt the
 /// collector on its CPU for a scheduler tick, which is not a pause of anyone else.
 pub(crate) fn start_world() -> std::time::Instant {
-    let _g = WORLD.lock().unwrap_or_else(|e| e.into_inner());
+    // The pause ends with the store: guard entries proceed from here. Taking `WORLD` first
+    // made the restart wait for any mutator holding it (one descheduled between its lock and
+    // its condvar wait, or right after waking, holds it for its time slice). Clearing first
+    // is safe: a waiter checks `GATE` under the lock and holds it until it waits, so the
+    // notify below (under the lock) finds it waiting, or it saw the bit clear.
     GATE.fetch_and(!STOP_BIT, Release);
     let t = std::time::Instant::now();
+    let _g = WORLD.lock().unwrap_or_else(|e| e.into_inner());
     RESTARTED.notify_all();
     t
 }
