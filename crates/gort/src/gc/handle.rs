@@ -118,8 +118,7 @@ pub(crate) fn count(m: &Mutator, addr: usize, d: isize) {
     unsafe { m.cache() }.roots.add(addr, d);
 }
 
-impl RawHandle {
-}
+impl RawHandle {}
 
 /// Implemented by gort's own visitors (seals [`Visitor`]).
 pub(crate) trait GcMarker {}

@@ -173,7 +173,9 @@ mod tests {
     /// A clone and a drop on one thread cancel in the table; a flush adds what is left.
     #[test]
     fn changes_cancel_in_the_table_and_flush_adds_the_rest() {
-        let _l = crate::gc::collect::COLLECT.lock().unwrap_or_else(|e| e.into_inner());
+        let _l = crate::gc::collect::COLLECT
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
         let g = Gc::new([7u64; 4]);
         flush_mine();
         assert_eq!((rc(&g), pending(&g)), (1, 0));
@@ -194,7 +196,9 @@ mod tests {
     /// change: a lost +1 is a freed object still held).
     #[test]
     fn a_change_after_a_flush_reaches_the_next_flush() {
-        let _l = crate::gc::collect::COLLECT.lock().unwrap_or_else(|e| e.into_inner());
+        let _l = crate::gc::collect::COLLECT
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
         let g = Gc::new([1u64; 4]);
         flush_mine();
         let c = g.clone();
@@ -208,7 +212,9 @@ mod tests {
     /// Two objects in one slot: the second evicts the first's delta into its `rc`.
     #[test]
     fn a_conflict_evicts_the_delta_into_rc() {
-        let _l = crate::gc::collect::COLLECT.lock().unwrap_or_else(|e| e.into_inner());
+        let _l = crate::gc::collect::COLLECT
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
         let objs: Vec<Gc<[u64; 4]>> = (0..2 * ENTRIES as u64).map(|i| Gc::new([i; 4])).collect();
         flush_mine();
         let a = &objs[0];
