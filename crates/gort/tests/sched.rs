@@ -433,6 +433,77 @@ fn deadlock_is_reported_with_goroutines() {
     assert!(msg.contains("tests/sched.rs"), "{msg}");
 }
 
+/// Regression: a goroutine fed by a plain thread that pauses between sends was declared
+/// deadlocked after ~7 ms of quiet ("all goroutines are asleep"), killing a working program.
+/// Once an outside thread has woken a goroutine the runtime cannot prove a deadlock; a quiet
+/// spell shorter than a second passes silently.
+#[test]
+fn a_goroutine_fed_by_a_pausing_plain_thread_is_not_declared_deadlocked() {
+    let rt = rt(2);
+    let (tx, rx) = gort::chan::bounded::<u32>(0);
+    let (ready_tx, ready_rx) = std::sync::mpsc::channel::<()>();
+    let feeder = std::thread::spawn(move || {
+        ready_rx.recv().unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(1));
+        tx.send(1).unwrap(); // wakes the parked goroutine from outside the runtime
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        tx.send(2).unwrap();
+        tx.close().unwrap();
+    });
+    let got = rt
+        .try_block_on(move || {
+            ready_tx.send(()).unwrap();
+            rx.iter().collect::<Vec<_>>()
+        })
+        .unwrap();
+    feeder.join().unwrap();
+    assert_eq!(got, vec![1, 2]);
+    assert_eq!(rt.num_deadlock_warnings(), 0);
+}
+
+/// The other side: goroutines really stuck in a runtime that an outside thread woke before
+/// are reported as a warning (the same report, on stderr) after a second of quiet, and the
+/// runtime keeps running, so a late wake-up still completes the program.
+#[test]
+fn a_stuck_runtime_that_outside_threads_fed_is_warned_about_not_killed() {
+    let rt = rt(2);
+    let (tx, rx) = gort::chan::bounded::<u32>(0);
+    let (ready_tx, ready_rx) = std::sync::mpsc::channel::<()>();
+    let rt2 = std::sync::Arc::new(rt);
+    let r = rt2.clone();
+    let feeder = std::thread::spawn(move || {
+        ready_rx.recv().unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(1));
+        tx.send(1).unwrap();
+        // Now every goroutine waits for a second value; wait for the warning, then send it.
+        let t0 = std::time::Instant::now();
+        while r.num_deadlock_warnings() == 0 {
+            assert!(
+                t0.elapsed() < std::time::Duration::from_secs(10),
+                "no warning after 10 s of quiet"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        let waited = t0.elapsed();
+        tx.send(2).unwrap();
+        tx.close().unwrap();
+        waited
+    });
+    let got = rt2
+        .try_block_on(move || {
+            ready_tx.send(()).unwrap();
+            rx.iter().collect::<Vec<_>>()
+        })
+        .unwrap();
+    let waited = feeder.join().unwrap();
+    assert_eq!(got, vec![1, 2]);
+    assert_eq!(rt2.num_deadlock_warnings(), 1);
+    assert!(
+        waited >= std::time::Duration::from_millis(900),
+        "{waited:?}"
+    );
+}
+
 #[test]
 fn lock_os_thread_keeps_others_off_the_thread() {
     let rt = rt(2);

@@ -272,7 +272,7 @@ fn ready_notified(g: &GRef) {
                 super::metrics::stamp(g, shared);
             }
         }
-        None => shared.bump_epoch(),
+        None => shared.outside_wake(),
     }
     if let Some(c) = c {
         if c.p().id + 1 == home && c.p().locked_g.load(Relaxed).is_null() {

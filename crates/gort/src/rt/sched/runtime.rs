@@ -39,6 +39,12 @@ pub(crate) struct Shared {
     /// Wake-ups done from outside the runtime's Ms; with the per-P counters, the deadlock
     /// check requires all of them to stand still.
     pub(crate) epoch: AtomicU64,
+    /// Some wake-up came from a thread that is not one of this runtime's Ms (a plain thread,
+    /// the blocking pool, sysmon's poll): the deadlock check then waits `OUTSIDE_GRACE` of
+    /// quiet before it declares one (`sysmon::check_deadlock`).
+    pub(crate) outside_woke: AtomicBool,
+    /// Quiet spells the deadlock check reported as a warning instead (`outside_woke`).
+    pub(crate) deadlock_warnings: AtomicU64,
     /// allgs of started goroutines, sharded by home P (registered by the home M at start, so
     /// each shard's lock is taken by one M, plus diagnostics).
     pub(crate) allgs: Box<[Mutex<Vec<GRef>>]>,
@@ -100,6 +106,8 @@ impl Shared {
             ext_spawned: AtomicU64::new(0),
             pending: AtomicUsize::new(0),
             epoch: AtomicU64::new(0),
+            outside_woke: AtomicBool::new(false),
+            deadlock_warnings: AtomicU64::new(0),
             allgs: (0..nprocs).map(|_| Mutex::new(Vec::new())).collect(),
             stacks: GlobalStackPool::new(stack_size),
             blocking: BlockingPool::new(),
@@ -304,6 +312,14 @@ impl Shared {
 
     pub(crate) fn bump_epoch(&self) {
         self.epoch.fetch_add(1, AcqRel);
+    }
+
+    /// A wake-up from outside the runtime's Ms (`park::ready_notified`).
+    pub(crate) fn outside_wake(&self) {
+        self.bump_epoch();
+        if !self.outside_woke.load(Relaxed) {
+            self.outside_woke.store(true, Relaxed);
+        }
     }
 }
 
@@ -698,6 +714,13 @@ impl Runtime {
     /// returns from its goroutines).
     pub fn num_stalls(&self) -> u64 {
         self.shared.stall_reports.load(Relaxed)
+    }
+
+    /// Times every goroutine stayed asleep for a second in a runtime that threads outside it
+    /// have woken goroutines in: not provably a deadlock (such a thread may wake one again), so
+    /// the report went to stderr as a warning instead of ending the runtime.
+    pub fn num_deadlock_warnings(&self) -> u64 {
+        self.shared.deadlock_warnings.load(Relaxed)
     }
 }
 
