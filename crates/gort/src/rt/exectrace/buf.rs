@@ -343,9 +343,9 @@ impl Local {
             self.count.set(n);
             return;
         }
-        // Dense: the stretch's events came faster than one per 500 ns.
-        let dense = now.wrapping_sub(self.stretch_start.get())
-            <= u64::from(STRETCH) * clock::ticks_per_us() / 2;
+        // Dense: the stretch's events came faster than one per 500 ns (`clock::dense_ticks`).
+        let dense =
+            now.wrapping_sub(self.stretch_start.get()) <= u64::from(STRETCH) * clock::dense_ticks();
         self.stretch_start.set(now);
         if dense {
             self.budget.set(STRETCH - 1);
