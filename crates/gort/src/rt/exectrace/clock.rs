@@ -44,10 +44,7 @@ pub(crate) fn init() {
         .ok()
         .and_then(|v| v.parse::<u64>().ok())
         .unwrap_or(500);
-    DENSE_TICKS.store(
-        (dense_ns.saturating_mul(per_us) / 1000).max(1),
-        Relaxed,
-    );
+    DENSE_TICKS.store((dense_ns.saturating_mul(per_us) / 1000).max(1), Relaxed);
     USE_TSC.store(tsc, Relaxed);
 }
 
