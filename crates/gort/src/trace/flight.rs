@@ -53,7 +53,7 @@ use crate::rt::exectrace::{buf, clock};
 pub struct FlightRecorderConfig {
     /// Keep at least this much recent history (default 10 s).
     pub min_age: Duration,
-    /// But at most about this many bytes of events (24 bytes each; default 16 MiB); this
+    /// But at most about this many bytes of events (24-40 bytes each; default 16 MiB); this
     /// bound wins over `min_age`.
     pub max_bytes: usize,
 }

@@ -23,12 +23,14 @@
 //!   session generation `GEN` (0 = off) and a predicted branch; behind it, the switch and
 //!   wake-up recorders are inlined (a leaf fast path), the rest is out of line. On: a clock read outside dense stretches (`clock.rs`: the invariant TSC, else vDSO
 //!   `CLOCK_MONOTONIC`; `buf.rs`: sampled timestamps) and
-//!   a 32-byte append (`event.rs`: ticks, goid, kind and argument, a second argument); a
-//!   context switch is one such event and a wake-up none (it stamps the goroutine).
+//!   an append of a record (`buf.rs`): a context switch in a dense stretch is a 24-byte
+//!   record without a timestamp (the goroutine started, the one that left, the wake-up
+//!   stamp), any other event a 40-byte one (`event.rs`: ticks, goid, kind and argument, a
+//!   second argument); a wake-up writes none (it stamps the goroutine).
 //! * **Buffers** (`buf.rs`) are per thread, so per M and so per P (gort's Ms are bound to
-//!   their Ps for life), plus one per blocking-pool or outside thread that records: 1024-event
+//!   their Ps for life), plus one per blocking-pool or outside thread that records: 32 KiB
 //!   chunks appended to without atomics read-modify-write or locks; a full chunk goes to a
-//!   global list under a mutex (once per 1024 events). Above the memory limit (16 MiB by
+//!   global list under a mutex (once per 800-1365 events). Above the memory limit (16 MiB by
 //!   default) the oldest chunks are recycled: the trace keeps its newest part and starts
 //!   where it is complete.
 //! * **Flight recorder** (`flight.rs`): the same recording session kept running in a bounded
@@ -195,7 +197,8 @@ pub fn start<W: Write + Send + 'static>(w: W) -> Result<(), TraceError> {
     start_with_limit(w, DEFAULT_BUFFER_LIMIT)
 }
 
-/// [`start`], keeping at most about `limit_bytes` of events (24 bytes each): above it the
+/// [`start`], keeping at most about `limit_bytes` of events (24 bytes per context switch in
+/// a busy stretch, 40 for other events and for those with a timestamp): above it the
 /// oldest are dropped and the trace begins where it is complete.
 pub fn start_with_limit<W: Write + Send + 'static>(
     w: W,

@@ -24,6 +24,13 @@ static USE_TSC: AtomicBool = AtomicBool::new(false);
 /// Ticks per microsecond of the chosen clock (1000 for `CLOCK_MONOTONIC`).
 static TICKS_PER_US: AtomicU64 = AtomicU64::new(1000);
 
+/// Ticks between events below which a stretch counts as dense (`buf.rs`): 500 ns, or
+/// `GORT_TRACE_DENSE_NS` nanoseconds. The variable is a measurement aid: under callgrind,
+/// which runs code 10-20 times slower, no stretch is dense at 500 ns, so counting the
+/// instructions of the sampled path that native runs take needs a larger one
+/// (`bench/trace/count.sh`).
+static DENSE_TICKS: AtomicU64 = AtomicU64::new(500);
+
 /// Decides the clock source and calibrates it; called by `start` before any hook can
 /// record (the first call sleeps 2 ms when the TSC is used).
 pub(crate) fn init() {
@@ -33,7 +40,18 @@ pub(crate) fn init() {
         (tsc, if tsc { calibrate_tsc() } else { 1000 })
     });
     TICKS_PER_US.store(per_us, Relaxed);
+    let dense_ns = std::env::var("GORT_TRACE_DENSE_NS")
+        .ok()
+        .and_then(|v| v.parse::<u64>().ok())
+        .unwrap_or(500);
+    DENSE_TICKS.store((dense_ns.saturating_mul(per_us) / 1000).max(1), Relaxed);
     USE_TSC.store(tsc, Relaxed);
+}
+
+/// Ticks between events below which a stretch counts as dense (valid after [`init`]).
+#[inline]
+pub(crate) fn dense_ticks() -> u64 {
+    DENSE_TICKS.load(Relaxed)
 }
 
 /// TSC ticks per microsecond, over a 2 ms busy wait.

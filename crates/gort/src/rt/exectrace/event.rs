@@ -1,4 +1,6 @@
-//! The binary event: 32 bytes, written by hooks, decoded only when the trace is written.
+//! The event: 32 bytes as collected; recorded as one of `buf.rs`'s records (a context switch
+//! in a dense stretch as 24 bytes without a timestamp), decoded when the trace is
+//! collected.
 //!
 //! An event's `ticks` is either a clock read (exact) or, for an event recorded in a dense
 //! stretch, the previous exact read on the same thread, flagged inexact (bit 7 of the kind
@@ -252,6 +254,23 @@ impl Event {
             word: word | if exact { 0 } else { INEXACT },
             aux,
         }
+    }
+
+    /// An event from its four words as [`Event::raw`] returns them (`buf.rs`'s full record).
+    #[inline(always)]
+    pub(crate) fn from_raw(ticks: u64, goid: u64, word: u64, aux: u64) -> Event {
+        Event {
+            ticks,
+            goid,
+            word,
+            aux,
+        }
+    }
+
+    /// The event's four words: ticks, goid, the packed kind, flag and argument, and `aux`.
+    #[inline(always)]
+    pub(crate) fn raw(&self) -> (u64, u64, u64, u64) {
+        (self.ticks, self.goid, self.word, self.aux)
     }
 
     /// A [`Kind::GoSwitch`]: `goid` starts after the goroutine `left` (a [`pack_switch`]),

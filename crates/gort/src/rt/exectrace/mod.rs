@@ -4,7 +4,8 @@
 //! is the `crate::trace` tool; the design essay is there.
 //!
 //! The hooks the runtime calls. Each is one relaxed load and a predicted branch when tracing
-//! is off; when on, it appends 32 bytes to this thread's buffer, reading the clock outside
+//! is off; when on, it appends a record to this thread's buffer (24 bytes for a context
+//! switch in a dense stretch, 40 for an event with its timestamp), reading the clock outside
 //! dense stretches (`buf.rs`). A context switch is one event: the leave (block, sched, end)
 //! waits in the thread's buffer state for the next start, and a wake-up only stamps the
 //! goroutine (`event.rs`, `GoSwitch`).
@@ -48,23 +49,22 @@ fn record(gen: u64, kind: Kind, goid: u64, arg: u64) {
 fn record_leave(gen: u64, kind: Kind, goid: u64, arg: u64) {
     match event::pack_switch(kind, goid, arg) {
         0 => record(gen, kind, goid, arg),
-        left => buf::leave(gen, left),
+        left => buf::leave(left),
     }
 }
 
 #[inline(always)]
 fn record_start(gen: u64, g: &G) {
+    // Cleared unconditionally: cheaper than a branch, and `g` is not runnable-and-parked
+    // now, so no waker stamps it concurrently (a wake-up follows its next block).
     let unblock = g.trace_unblock.load(Relaxed);
-    if unblock != 0 {
-        g.trace_unblock.store(0, Relaxed);
-    }
+    g.trace_unblock.store(0, Relaxed);
     buf::start(gen, g.id(), unblock);
 }
 
 #[inline(always)]
 fn record_unblock(gen: u64, g: &G) {
-    g.trace_unblock
-        .store(buf::unblock_ticks(gen).max(1), Relaxed);
+    g.trace_unblock.store(buf::unblock_ticks(gen), Relaxed);
 }
 
 /// Goroutine `goid` was created by `parent` (0 outside goroutines).
