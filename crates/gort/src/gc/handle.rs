@@ -294,7 +294,7 @@ impl<T: Trace> Clone for Gc<T> {
     fn clone(&self) -> Gc<T> {
         super::mutator::preempt_point();
         let addr = self.raw.addr();
-        with_guard(|m| count(m, addr, 1));
+        count_here(addr, 1);
         Gc {
             raw: RawHandle::new_rooted(addr),
             _t: PhantomData,
@@ -309,7 +309,7 @@ impl<T: Trace> Drop for Gc<T> {
         // and its target must not be touched (it may be freed already).
         if self.raw.rooted() {
             let addr = self.raw.addr();
-            with_guard(|m| count(m, addr, -1));
+            count_here(addr, -1);
         }
     }
 }
@@ -379,6 +379,21 @@ impl<T: Trace> Ord for Gc<T> {
 }
 
 /// For `AtomicGc` (`atomic.rs`), which stores a handle's word in an `AtomicUsize`.
+/// A root-count change of the live object at `addr` by this thread, outside any guard:
+/// `mutator::count_fast`, else a guard around `count`.
+#[inline(always)]
+fn count_here(addr: usize, d: isize) {
+    if !super::mutator::count_fast(addr, d) {
+        count_slow(addr, d)
+    }
+}
+
+#[cold]
+#[inline(never)]
+fn count_slow(addr: usize, d: isize) {
+    with_guard(|m| count(m, addr, d))
+}
+
 impl RawHandle {
     /// The handle's word: the object's address, with the rooted flag in bit 0.
     #[inline]

@@ -105,6 +105,23 @@ impl RootCache {
         self.dirty = true;
     }
 
+    /// `add` without its eviction: false, changing nothing, if the slot holds a pending delta
+    /// for another address (the caller then takes `add`'s path).
+    #[inline(always)]
+    pub(crate) fn add_fast(&mut self, addr: usize, d: isize) -> bool {
+        let e = &mut self.e[slot(addr)];
+        if e.addr == addr {
+            e.delta += d;
+            return true;
+        }
+        if e.delta != 0 {
+            return false;
+        }
+        *e = Entry { addr, delta: d };
+        self.dirty = true;
+        true
+    }
+
     /// Adds every pending delta to its object's `rc` and empties the table. Called by the
     /// owner inside a guard, or by the collector with the world stopped.
     pub(crate) fn flush(&mut self) {

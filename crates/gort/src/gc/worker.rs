@@ -262,7 +262,33 @@ impl Throttle {
             let ahead = ((used - allowed) / self.share) as u64;
             let d = Duration::from_nanos(ahead.clamp(100_000, 2_000_000));
             m.give_all();
-            std::thread::sleep(d);
+            thread_sleep(d);
         }
     }
+}
+
+/// Sleeps the OS thread, also when it runs a goroutine. The collector holds `COLLECT` while
+/// it throttles, and may run on a goroutine (`gort::gc()`, or an allocation that collects
+/// inline). `std::thread::sleep` is interposed there (`rt::interpose::sleep`) and parks the
+/// goroutine; its M then ran another goroutine, which allocated, needed a collection and
+/// blocked the M on `COLLECT`, while the holder, pinned to that M, could never resume: every
+/// thread waiting on a lock nobody visible held (`tests/gc_atomic.rs` under
+/// `GODEBUG=gctorture=50`, about one run in ten; `tests/gc_collect_on_goroutines.rs`).
+fn thread_sleep(d: Duration) {
+    let ts = libc::timespec {
+        tv_sec: d.as_secs() as libc::time_t,
+        tv_nsec: d.subsec_nanos() as libc::c_long,
+    };
+    // SAFETY: `ts` is a valid timespec; no remainder is asked for. The system call itself,
+    // not libc's wrapper (which the runtime interposes). An early return on a signal only
+    // shortens the throttle's pause.
+    unsafe {
+        libc::syscall(
+            libc::SYS_clock_nanosleep,
+            libc::CLOCK_MONOTONIC,
+            0,
+            &ts as *const libc::timespec,
+            std::ptr::null_mut::<libc::timespec>(),
+        )
+    };
 }
