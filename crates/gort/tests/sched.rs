@@ -433,6 +433,33 @@ fn deadlock_is_reported_with_goroutines() {
     assert!(msg.contains("tests/sched.rs"), "{msg}");
 }
 
+/// Sends `WARM_UP` ones, each when the goroutine says it is about to receive, 10 ms later (it is
+/// parked by then, so the send is a wake-up from outside the runtime; a send that finds it not
+/// yet parked is not, which is why there are several). Meanwhile a goroutine keeps a P busy,
+/// so the runtime is never quiet before an outside wake-up was seen (a quiet spell before the
+/// first one is still a deadlock, as documented), then stops.
+const WARM_UP: usize = 20;
+fn warm_up(
+    rt: &gort::Runtime,
+    ready: &std::sync::mpsc::Receiver<()>,
+    tx: &gort::chan::Sender<u32>,
+) {
+    let warm = std::sync::Arc::new(AtomicBool::new(false));
+    let w = warm.clone();
+    let busy = rt.go(move || {
+        while !w.load(SeqCst) {
+            gort::yield_now();
+        }
+    });
+    for _ in 0..WARM_UP {
+        ready.recv().unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(10));
+        tx.send(1).unwrap();
+    }
+    warm.store(true, SeqCst);
+    busy.join().unwrap();
+}
+
 /// Regression: a goroutine fed by a plain thread that pauses between sends was declared
 /// deadlocked after ~7 ms of quiet ("all goroutines are asleep"), killing a working program.
 /// Once an outside thread has woken a goroutine the runtime cannot prove a deadlock; a quiet
@@ -442,22 +469,28 @@ fn a_goroutine_fed_by_a_pausing_plain_thread_is_not_declared_deadlocked() {
     let rt = rt(2);
     let (tx, rx) = gort::chan::bounded::<u32>(0);
     let (ready_tx, ready_rx) = std::sync::mpsc::channel::<()>();
+    let rt = std::sync::Arc::new(rt);
+    let r = rt.clone();
     let feeder = std::thread::spawn(move || {
-        ready_rx.recv().unwrap();
-        std::thread::sleep(std::time::Duration::from_millis(1));
-        tx.send(1).unwrap(); // wakes the parked goroutine from outside the runtime
+        warm_up(&r, &ready_rx, &tx);
         std::thread::sleep(std::time::Duration::from_millis(300));
         tx.send(2).unwrap();
         tx.close().unwrap();
     });
     let got = rt
         .try_block_on(move || {
-            ready_tx.send(()).unwrap();
-            rx.iter().collect::<Vec<_>>()
+            let mut got = Vec::new();
+            loop {
+                let _ = ready_tx.send(()); // the feeder stops listening after its warm-up
+                match rx.recv() {
+                    Ok(v) => got.push(v),
+                    Err(_) => break got,
+                }
+            }
         })
         .unwrap();
     feeder.join().unwrap();
-    assert_eq!(got, vec![1, 2]);
+    assert_eq!(got, [vec![1; WARM_UP], vec![2]].concat());
     assert_eq!(rt.num_deadlock_warnings(), 0);
 }
 
@@ -472,9 +505,7 @@ fn a_stuck_runtime_that_outside_threads_fed_is_warned_about_not_killed() {
     let rt2 = std::sync::Arc::new(rt);
     let r = rt2.clone();
     let feeder = std::thread::spawn(move || {
-        ready_rx.recv().unwrap();
-        std::thread::sleep(std::time::Duration::from_millis(1));
-        tx.send(1).unwrap();
+        warm_up(&r, &ready_rx, &tx);
         // Now every goroutine waits for a second value; wait for the warning, then send it.
         let t0 = std::time::Instant::now();
         while r.num_deadlock_warnings() == 0 {
@@ -491,12 +522,18 @@ fn a_stuck_runtime_that_outside_threads_fed_is_warned_about_not_killed() {
     });
     let got = rt2
         .try_block_on(move || {
-            ready_tx.send(()).unwrap();
-            rx.iter().collect::<Vec<_>>()
+            let mut got = Vec::new();
+            loop {
+                let _ = ready_tx.send(());
+                match rx.recv() {
+                    Ok(v) => got.push(v),
+                    Err(_) => break got,
+                }
+            }
         })
         .unwrap();
     let waited = feeder.join().unwrap();
-    assert_eq!(got, vec![1, 2]);
+    assert_eq!(got, [vec![1; WARM_UP], vec![2]].concat());
     assert_eq!(rt2.num_deadlock_warnings(), 1);
     assert!(
         waited >= std::time::Duration::from_millis(900),
