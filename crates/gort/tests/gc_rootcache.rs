@@ -43,6 +43,14 @@ fn obj(id: u64) -> Gc<Obj> {
     })
 }
 
+/// A panic payload's message (a goroutine's join returns the runtime's deadlock report so).
+fn message(e: &(dyn std::any::Any + Send)) -> String {
+    e.downcast_ref::<String>()
+        .cloned()
+        .or_else(|| e.downcast_ref::<&str>().map(|s| s.to_string()))
+        .unwrap_or_else(|| "(not a string)".into())
+}
+
 fn check(o: &Obj) {
     let (data, sum) = payload::<6>(o.id);
     assert!(
@@ -100,11 +108,7 @@ fn clones_dropped_on_other_threads_keep_objects_alive_and_then_free_them() {
                 let h = rt.go(body);
                 senders.push(std::thread::spawn(move || {
                     if let Err(e) = h.join() {
-                        let msg = e
-                            .downcast_ref::<String>()
-                            .cloned()
-                            .or_else(|| e.downcast_ref::<&str>().map(|s| s.to_string()));
-                        panic!("sender goroutine failed: {msg:?}");
+                        panic!("sender goroutine failed: {}", message(&*e));
                     }
                 }));
             }
@@ -135,22 +139,13 @@ fn clones_dropped_on_other_threads_keep_objects_alive_and_then_free_them() {
         });
         for s in senders {
             if let Err(e) = s.join() {
-                let msg = e
-                    .downcast_ref::<String>()
-                    .cloned()
-                    .or_else(|| e.downcast_ref::<&str>().map(|s| s.to_string()));
-                panic!("a sender failed: {msg:?}");
+                panic!("a sender failed: {}", message(&*e));
             }
         }
         tx.close().unwrap(); // Go's close: ends the receiver's loop
         let got = match receiver.join() {
             Ok(n) => n,
-            Err(e) => panic!(
-                "the receiver failed: {:?}",
-                e.downcast_ref::<String>()
-                    .cloned()
-                    .or_else(|| e.downcast_ref::<&str>().map(|s| s.to_string()))
-            ),
+            Err(e) => panic!("the receiver failed: {}", message(&*e)),
         };
         assert_eq!(got, SENDERS * (ROUNDS / 8) * 8);
         for o in all.iter() {

@@ -460,6 +460,19 @@ fn warm_up(
     busy.join().unwrap();
 }
 
+/// The goroutine side of `warm_up`: says it is about to receive, then receives, until the
+/// channel is closed.
+fn receive_all(ready: &std::sync::mpsc::Sender<()>, rx: &gort::chan::Receiver<u32>) -> Vec<u32> {
+    let mut got = Vec::new();
+    loop {
+        let _ = ready.send(()); // the feeder stops listening after its warm-up
+        match rx.recv() {
+            Ok(v) => got.push(v),
+            Err(_) => return got,
+        }
+    }
+}
+
 /// Regression: a goroutine fed by a plain thread that pauses between sends was declared
 /// deadlocked after ~7 ms of quiet ("all goroutines are asleep"), killing a working program.
 /// Once an outside thread has woken a goroutine the runtime cannot prove a deadlock; a quiet
@@ -478,16 +491,7 @@ fn a_goroutine_fed_by_a_pausing_plain_thread_is_not_declared_deadlocked() {
         tx.close().unwrap();
     });
     let got = rt
-        .try_block_on(move || {
-            let mut got = Vec::new();
-            loop {
-                let _ = ready_tx.send(()); // the feeder stops listening after its warm-up
-                match rx.recv() {
-                    Ok(v) => got.push(v),
-                    Err(_) => break got,
-                }
-            }
-        })
+        .try_block_on(move || receive_all(&ready_tx, &rx))
         .unwrap();
     feeder.join().unwrap();
     assert_eq!(got, [vec![1; WARM_UP], vec![2]].concat());
@@ -521,16 +525,7 @@ fn a_stuck_runtime_that_outside_threads_fed_is_warned_about_not_killed() {
         waited
     });
     let got = rt2
-        .try_block_on(move || {
-            let mut got = Vec::new();
-            loop {
-                let _ = ready_tx.send(());
-                match rx.recv() {
-                    Ok(v) => got.push(v),
-                    Err(_) => break got,
-                }
-            }
-        })
+        .try_block_on(move || receive_all(&ready_tx, &rx))
         .unwrap();
     let waited = feeder.join().unwrap();
     assert_eq!(got, [vec![1; WARM_UP], vec![2]].concat());

@@ -156,6 +156,8 @@ impl RootCache {
 ///
 /// # Safety
 /// `addr` is an allocated object (its span is mapped and the slot not freed).
+// SAFETY (of callers): a nonzero delta names an object no sweep freed since the table last
+// flushed (module docs, "an eviction never targets a freed slot").
 #[cold]
 #[inline(never)]
 unsafe fn apply(addr: usize, d: isize) {
