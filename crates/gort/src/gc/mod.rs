@@ -155,6 +155,7 @@ mod pacer;
 mod rootcache;
 mod sizeclass;
 pub(crate) mod span;
+mod spanq;
 mod stats;
 mod sweep;
 mod visit;
