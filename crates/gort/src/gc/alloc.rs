@@ -88,8 +88,7 @@ pub(crate) unsafe fn alloc(
                     // Allocate black. The new handle's +1 goes to this thread's root cache
                     // (the caller's), not to `rc`: a concurrent root scan that sees it in
                     // `rc` (an eviction's Release, rootcache.rs) sees the mark bit too and
-                    // never traces the uninitialised value. Its scan bit is already set
-                    // (`Span::preset_scan`), so a span scan never traces it either.
+                    // never traces the uninitialised value.
                     span.mark_atomic(i);
                     cache.marked_bytes += span.elemsize as u64;
                 }

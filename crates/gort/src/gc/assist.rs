@@ -20,7 +20,7 @@ use super::alloc::{GOAL, HEAP_LIVE};
 use super::barrier::MARKING;
 use super::mark::Marker;
 use super::mutator::with_guard;
-use super::{spanq, stats, work};
+use super::{stats, work};
 
 /// Scan work (bytes) an assist does at least once it starts: keeps the pool lock and the
 /// guard off the allocation path most of the time.
@@ -29,10 +29,8 @@ pub(crate) const ASSIST_MIN: i64 = 64 << 10;
 const ASSIST_SLICE: u64 = 16 << 10;
 
 thread_local! {
-    /// This thread's assist grey stack and span queue, kept between slices (empty between
-    /// them).
-    static STACK: Cell<(Vec<usize>, spanq::Queue)> =
-        const { Cell::new((Vec::new(), spanq::Queue::new())) };
+    /// This thread's assist grey stack, kept between slices (empty between them).
+    static STACK: Cell<Vec<usize>> = const { Cell::new(Vec::new()) };
     /// (cycle number the debt belongs to, scan bytes owed).
     static DEBT: Cell<(u64, i64)> = const { Cell::new((0, 0)) };
 }
@@ -120,8 +118,7 @@ fn mark_slice(budget: u64) -> u64 {
         if !MARKING.load(Relaxed) {
             return 0;
         }
-        let (stack, spans) = STACK.try_with(|c| c.take()).unwrap_or_default();
-        let mut m = Marker::assist(stack, spans);
+        let mut m = Marker::assist(STACK.try_with(|c| c.take()).unwrap_or_default());
         let mut done = 0;
         while done < budget {
             if !m.take_work() {
@@ -133,8 +130,8 @@ fn mark_slice(budget: u64) -> u64 {
         }
         m.flush_scan();
         work::MARKED.fetch_add(m.marked_bytes, Relaxed);
-        let queues = m.into_queues();
-        let _ = STACK.try_with(|c| c.set(queues));
+        let stack = m.into_stack();
+        let _ = STACK.try_with(|c| c.set(stack));
         done
     })
 }

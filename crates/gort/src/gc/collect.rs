@@ -157,15 +157,6 @@ fn begin() -> Begun {
         GOAL.fetch_max(heap0.saturating_add(MIN_RUNWAY), Relaxed);
     }
     work::start_cycle(LAST_LIVE.load(Relaxed), heap0, GOAL.load(Relaxed));
-    for m in &ms {
-        // SAFETY: the world is stopped: the collector may access every cache.
-        let c = unsafe { m.cache() };
-        for s in c.spans.iter().chain(&c.alt).filter(|s| !s.0.is_null()) {
-            // SAFETY: a cached span of the heap; world stopped, so its cursor is ours to
-            // read. Allocation is black from the restart on: its cursor's word first.
-            unsafe { (*s.0).preset_scan() };
-        }
-    }
     MARKING.store(true, Relaxed);
     let t1 = start_world();
     crate::rt::exectrace::stw_end();

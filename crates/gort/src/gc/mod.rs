@@ -155,7 +155,6 @@ mod pacer;
 mod rootcache;
 mod sizeclass;
 pub(crate) mod span;
-mod spanq;
 mod stats;
 mod sweep;
 mod visit;

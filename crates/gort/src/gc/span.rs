@@ -8,7 +8,7 @@
 //!
 //! ```text
 //!  base (64 KiB aligned)
-//!  | Span header | alloc | mark | needs_drop | fin | done | check | scan | rc: u32 x n | objects ... |
+//!  | Span header | alloc | mark | needs_drop | fin | done | check | rc: u32 x n | objects ... |
 //! ```
 //!
 //! An object's span is `addr & !SPAN_MASK` (large objects are allocated 64 KiB aligned and their
@@ -23,13 +23,12 @@
 //! | `fin`        | dead, queued for its drop to run               | the collector (world stopped)       |
 //! | `done`       | its drop has run; free at the next sweep       | droppers, atomically (`fetch_or`)   |
 //! | `check`      | reached by the `gccheckmark` re-mark           | the collector (world stopped)       |
-//! | `scan`       | traced (or allocated black) in this cycle      | markers and black allocation, atomically (`fetch_or`); the sweep clears it |
 //!
 //! `rc` counts the rooted handles of each object (atomically: two mutators may clone or drop
 //! handles of one object at once); it is read by the collector with the world stopped.
 //! The allocation cursor (`word`, `bits`) belongs to the mutator whose cache holds the span.
 
-use std::sync::atomic::{AtomicU32, AtomicU64, AtomicU8};
+use std::sync::atomic::{AtomicU32, AtomicU64};
 
 use super::handle::VTable;
 
@@ -39,7 +38,7 @@ pub(crate) const SPAN_SHIFT: usize = 16;
 pub(crate) const SPAN_BYTES: usize = 1 << SPAN_SHIFT;
 /// Mask of the offset within a span.
 pub(crate) const SPAN_MASK: usize = SPAN_BYTES - 1;
-const NMAPS: usize = 7;
+const NMAPS: usize = 6;
 
 /// The span header; lives at the span's base address.
 #[repr(C)]
@@ -73,8 +72,6 @@ pub(crate) struct Span {
     /// Found empty by the background sweeper: to be unmapped or pooled at the end of the
     /// sweep (heap lock).
     pub empty: bool,
-    /// Span-queue ownership for marking (spanq.rs): 0, or the span is queued to be scanned.
-    pub owned: AtomicU8,
 }
 
 /// Where each part of a span goes, for a given object size and mapping size.
@@ -162,7 +159,6 @@ impl Span {
                 cached: false,
                 nalloc: 0,
                 empty: false,
-                owned: AtomicU8::new(0),
             });
             std::ptr::write_bytes(maps as *mut u8, 0, NMAPS * l.nwords * 8 + 4 * l.nelems);
         }
@@ -228,17 +224,7 @@ impl Span {
         unsafe { &*(self.map(MARK).add(w) as *const AtomicU64) }
     }
 
-    /// The `scan` bitmap word `w`, atomically (markers and black allocation set bits at once;
-    /// the sweep clears it with the world running but marking off, as it clears `mark`).
-    #[inline]
-    pub(crate) fn scan_word(&self, w: usize) -> &AtomicU64 {
-        // SAFETY: word `w` < nwords of the SCAN bitmap; while marking runs every access to it
-        // is atomic (the sweep's plain writes happen on uncached spans, marking off).
-        unsafe { &*(self.map(SCAN).add(w) as *const AtomicU64) }
-    }
-
-    /// Sets mark bit `i` atomically; true if this call set it. `SeqCst`: the span queue's
-    /// handshake (spanq.rs) orders this store before the shader's load of `owned`.
+    /// Sets mark bit `i` atomically; true if this call set it.
     #[inline]
     pub(crate) fn mark_atomic(&self, i: usize) -> bool {
         let bit = 1u64 << (i % 64);
@@ -246,7 +232,7 @@ impl Span {
         if w.load(std::sync::atomic::Ordering::Relaxed) & bit != 0 {
             return false;
         }
-        w.fetch_or(bit, std::sync::atomic::Ordering::SeqCst) & bit == 0
+        w.fetch_or(bit, std::sync::atomic::Ordering::AcqRel) & bit == 0
     }
 
     /// Tests bit `i` of bitmap `which`.
@@ -293,23 +279,6 @@ impl Span {
             self.word += 1;
             // SAFETY: the owner may read ALLOC; only it and the stopped collector write it.
             self.bits = unsafe { !*self.map(ALLOC).add(self.word) };
-            if super::barrier::MARKING.load(std::sync::atomic::Ordering::Relaxed) {
-                self.preset_scan();
-            }
-        }
-    }
-
-    /// Black allocation, a word at a time: sets the scan bits of the free slots the cursor
-    /// holds (one `fetch_or` per 64 allocations rather than one each), before any of them is
-    /// handed out and marked, so a span scan never traces a new object (spanq.rs). Called
-    /// when the cursor takes a word while marking runs, and at STW1 for the words cursors
-    /// hold then. Free slots are never marked, so their scan bits are never read; the sweep
-    /// clears them.
-    #[inline]
-    pub(crate) fn preset_scan(&self) {
-        if self.bits != 0 {
-            self.scan_word(self.word)
-                .fetch_or(self.bits, std::sync::atomic::Ordering::Relaxed);
         }
     }
 
@@ -321,9 +290,6 @@ impl Span {
         self.word = 0;
         // SAFETY: nobody else writes ALLOC now (not cached; heap lock or world stopped).
         self.bits = unsafe { !*self.map(ALLOC) };
-        if super::barrier::MARKING.load(std::sync::atomic::Ordering::Relaxed) {
-            self.preset_scan();
-        }
     }
 
     /// Number of allocated slots (popcount of ALLOC).
@@ -352,7 +318,6 @@ pub(crate) const NEEDS_DROP: usize = 2;
 pub(crate) const FIN: usize = 3;
 pub(crate) const DONE: usize = 4;
 pub(crate) const CHECK: usize = 5;
-pub(crate) const SCAN: usize = 6;
 
 #[cfg(test)]
 mod tests {

@@ -16,7 +16,7 @@ use std::time::Instant;
 
 use super::mheap::SpanPtr;
 use super::mutator::with_guard;
-use super::span::{Span, ALLOC, FIN, MARK, NEEDS_DROP, SCAN};
+use super::span::{Span, ALLOC, FIN, MARK, NEEDS_DROP};
 use super::{stats, HEAP};
 
 /// Dead objects with drop glue found by sweeps, waiting for their drops to run.
@@ -164,12 +164,11 @@ pub(crate) fn run_pending_drops() {
 /// Heap locked, marking not running, and the span cached by no one: then nobody else writes
 /// its bitmaps (`done` is atomic).
 unsafe fn sweep_span(s: &mut Span, drops: &mut Vec<usize>, poison: bool) -> (usize, u64) {
-    let (a, m, nd, fin, sc) = (
+    let (a, m, nd, fin) = (
         s.words(ALLOC),
         s.words(MARK),
         s.words(NEEDS_DROP),
         s.words(FIN),
-        s.words(SCAN),
     );
     let mut nalloc = 0;
     let mut freed = 0;
@@ -192,7 +191,6 @@ unsafe fn sweep_span(s: &mut Span, drops: &mut Vec<usize>, poison: bool) -> (usi
             *a.add(w) &= !free;
             *fin.add(w) |= dd;
             *m.add(w) = 0;
-            *sc.add(w) = 0;
             freed += (free | done).count_ones() as u64;
             if trace {
                 let mut bits = free | done;
