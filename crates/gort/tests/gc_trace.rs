@@ -61,6 +61,42 @@ fn gctrace_prints_go_lines() {
     assert!(re.1, "the last line should be forced:\n{err}");
 }
 
+/// gctrace into a pipe whose reader is gone (`prog 2>&1 | head -3`): the collector's writes fail
+/// and are ignored, and the program finishes. `eprintln!` there panicked the collector thread
+/// mid-cycle, and the allocating thread then assisted forever without a word.
+#[test]
+fn gctrace_into_a_closed_pipe_does_not_hang() {
+    use std::process::Stdio;
+    use std::time::{Duration, Instant};
+    let mut c = Command::new(std::env::current_exe().unwrap());
+    c.args([
+        "child_allocates_and_forces",
+        "--exact",
+        "--nocapture",
+        "--test-threads=1",
+    ])
+    .env("GC_TRACE_CHILD", "1")
+    .env("GODEBUG", "gctrace=1")
+    .env_remove("GOGC")
+    .env_remove("GOMEMLIMIT")
+    .stdout(Stdio::null())
+    .stderr(Stdio::piped());
+    let mut ch = c.spawn().unwrap();
+    drop(ch.stderr.take()); // the reader goes away before the first gctrace line
+    let t = Instant::now();
+    let status = loop {
+        if let Some(st) = ch.try_wait().unwrap() {
+            break st;
+        }
+        if t.elapsed() > Duration::from_secs(120) {
+            ch.kill().unwrap();
+            panic!("the child still runs after 120 s with its stderr closed: hung");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert!(status.success(), "the child failed: {status}");
+}
+
 /// Run by `gctrace_2_repeats_each_collection`: forced cycles while another thread builds and
 /// checks lists (so the repeated, stop-the-world mark runs against a heap that changed during
 /// the concurrent one); every kept object must survive both marks.

@@ -342,7 +342,7 @@ fn run_cleanups() {
         };
         drop(entry);
         if std::panic::catch_unwind(std::panic::AssertUnwindSafe(job)).is_err() {
-            eprintln!("fatal error: gort gc: a cleanup panicked");
+            super::gctrace::gc_eprintln!("fatal error: gort gc: a cleanup panicked");
             std::process::abort();
         }
     }

@@ -98,6 +98,8 @@ fn maybe_collect_slow(bytes: usize) {
 struct Begun {
     t0: Instant,
     t1: Instant,
+    /// The first pause, its given-up attempts included (`mutator::stop_world`).
+    stw1: u64,
     heap0: u64,
 }
 
@@ -143,7 +145,8 @@ fn begin() -> Begun {
     // STW1.
     let t0 = Instant::now();
     crate::rt::exectrace::stw_start(StwReason::GcSweepTermination);
-    let ms = stop_world();
+    let stopped = stop_world();
+    let ms = stopped.ms;
     // The root counts are exact from here (rootcache.rs): the root scan reads them.
     for m in &ms {
         // SAFETY: the world is stopped: the collector may access every cache.
@@ -159,6 +162,7 @@ fn begin() -> Begun {
     work::start_cycle(LAST_LIVE.load(Relaxed), heap0, GOAL.load(Relaxed));
     MARKING.store(true, Relaxed);
     let t1 = start_world();
+    let stw1 = (t1 - stopped.since).as_nanos() as u64 + stopped.aborted_ns;
     crate::rt::exectrace::stw_end();
     crate::rt::exectrace::heap_alloc(heap0);
     drop(ms);
@@ -171,7 +175,12 @@ fn begin() -> Begun {
     // 24 MiB memory limit by 17%, `tests/gc_trace.rs`.)
     let spans = HEAP.lock().all.clone();
     work::set_roots(spans);
-    Begun { t0, t1, heap0 }
+    Begun {
+        t0,
+        t1,
+        stw1,
+        heap0,
+    }
 }
 
 /// The heap at which a due cycle that has not started yet is run on the allocating thread
@@ -304,7 +313,12 @@ pub(crate) fn collect(forced: bool) {
 /// The cycle after its first pause: concurrent mark, mark termination (STW2), pacing,
 /// gctrace, sweep and scavenge. Under `COLLECT`.
 fn finish(b: Begun, forced: bool) {
-    let Begun { t0, t1, heap0 } = b;
+    let Begun {
+        t0,
+        t1,
+        stw1,
+        heap0,
+    } = b;
     // Concurrent mark: this thread is the first dedicated worker or the fractional one;
     // helper threads are the other dedicated ones; assists help from allocating threads.
     let procs = super::procs();
@@ -350,10 +364,13 @@ fn finish(b: Begun, forced: bool) {
     let mut round = 0;
     let mut early_rounds_ns = 0u64;
     let mut t2;
+    let mut final_stop;
     let ms = loop {
         crate::rt::exectrace::stw_start(StwReason::GcMarkTermination);
         t2 = Instant::now();
-        let ms = stop_world();
+        let stopped = stop_world();
+        final_stop = (stopped.since, stopped.aborted_ns);
+        let ms = stopped.ms;
         let mut grey = Vec::new();
         for m in &ms {
             // SAFETY: world stopped: the collector may access every cache.
@@ -366,7 +383,7 @@ fn finish(b: Begun, forced: bool) {
         }
         let restarted = start_world();
         crate::rt::exectrace::stw_end();
-        early_rounds_ns += (restarted - t2).as_nanos() as u64;
+        early_rounds_ns += (restarted - final_stop.0).as_nanos() as u64 + final_stop.1;
         drop(ms);
         marker.push_grey(&mut grey);
         marker.drain_all();
@@ -451,11 +468,10 @@ fn finish(b: Begun, forced: bool) {
     }
     .min(limit.saturating_sub(outside));
 
-    let stw1 = (t1 - t0).as_nanos() as u64;
     // The final mark termination; the earlier rounds' pauses (gort's stand-in for Go's
     // gcMarkDone flushes, which do not stop the world) are within the mark's wall time in
     // gctrace, but count as pause time (MemStats.PauseNs).
-    let stw2_final = (t3 - t2).as_nanos() as u64;
+    let stw2_final = (t3 - final_stop.0).as_nanos() as u64 + final_stop.1;
     let stw2 = stw2_final + early_rounds_ns;
     let assist_ns = work::ASSIST_NS.load(Relaxed);
     let idle_ns = throttle.idle_ns.min(bg_cpu);
@@ -484,7 +500,7 @@ fn finish(b: Begun, forced: bool) {
             procs,
             forced,
         };
-        eprintln!("{}", c.line());
+        super::gctrace::gc_eprintln!("{}", c.line());
     }
     finish_sweep(Some(scavenge_target));
     let inuse = HEAP.lock().inuse_bytes() as u64;

@@ -110,6 +110,24 @@ impl Cycle {
     }
 }
 
+/// Writes one line of the collector's output (a gctrace line, a fatal error) to stderr and
+/// ignores failure, as Go's runtime `print` does. `eprintln!` panics when stderr is closed or
+/// full (`prog 2>&1 | head -3`), and a panic on the collector thread killed it mid-cycle: the
+/// mark never ended and every allocating thread assisted forever, silently
+/// (`tests/gc_trace.rs`: `gctrace_into_a_closed_pipe_does_not_hang`).
+pub(crate) fn print_line(args: std::fmt::Arguments<'_>) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr().lock(), "{args}");
+}
+
+/// `eprintln!` for the collector's modules, through [`print_line`].
+macro_rules! gc_eprintln {
+    ($($arg:tt)*) => {
+        $crate::gc::gctrace::print_line(format_args!($($arg)*))
+    };
+}
+pub(crate) use gc_eprintln;
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -189,7 +189,7 @@ impl Marker {
                 // SAFETY: as above.
                 if !unsafe { s.test(MARK, i) } {
                     // Fatal (Go's throw): the world is stopped, unwinding would leave it so.
-                    eprintln!(
+                    super::gctrace::gc_eprintln!(
                         "fatal error: gccheckmark: reachable object {addr:#x} of type {} was not marked",
                         type_name(addr)
                     );

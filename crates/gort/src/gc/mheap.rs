@@ -159,7 +159,7 @@ fn mmap_aligned(bytes: usize, align: usize) -> Option<usize> {
 }
 
 fn out_of_memory(bytes: usize) -> ! {
-    eprintln!("fatal error: gort gc: out of memory mapping {bytes} bytes");
+    super::gctrace::gc_eprintln!("fatal error: gort gc: out of memory mapping {bytes} bytes");
     std::process::abort()
 }
 

@@ -237,7 +237,7 @@ pub(crate) fn run_drops(drops: Vec<usize>) {
             (vt.drop)(addr)
         });
         if r.is_err() {
-            eprintln!("fatal error: gort gc: a GC object's drop panicked");
+            super::gctrace::gc_eprintln!("fatal error: gort gc: a GC object's drop panicked");
             std::process::abort();
         }
     }

@@ -234,7 +234,7 @@ struct AbortOnUnwind(&'static str);
 
 impl Drop for AbortOnUnwind {
     fn drop(&mut self) {
-        eprintln!(
+        super::gctrace::gc_eprintln!(
             "fatal error: gort gc: {} panicked while rooting a set",
             self.0
         );

@@ -64,6 +64,16 @@ pub(crate) fn kick_begun() -> bool {
 }
 
 fn run() {
+    // A panic here would end the thread mid-cycle (marking on, perhaps the world stopped,
+    // `COLLECT` held): no cycle would ever finish and every allocating thread would assist or
+    // wait forever. Go's runtime throws; so does gort.
+    if std::panic::catch_unwind(cycles).is_err() {
+        super::gctrace::gc_eprintln!("fatal error: gort gc: the collector thread panicked (above)");
+        std::process::abort();
+    }
+}
+
+fn cycles() {
     loop {
         {
             let mut p = PENDING.lock().unwrap_or_else(|e| e.into_inner());
@@ -274,7 +284,7 @@ impl Throttle {
 /// blocked the M on `COLLECT`, while the holder, pinned to that M, could never resume: every
 /// thread waiting on a lock nobody visible held (`tests/gc_atomic.rs` under
 /// `GODEBUG=gctorture=50`, about one run in ten; `tests/gc_collect_on_goroutines.rs`).
-fn thread_sleep(d: Duration) {
+pub(crate) fn thread_sleep(d: Duration) {
     let ts = libc::timespec {
         tv_sec: d.as_secs() as libc::time_t,
         tv_nsec: d.subsec_nanos() as libc::c_long,
